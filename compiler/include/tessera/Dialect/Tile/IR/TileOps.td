@@ -1,0 +1,233 @@
+//===- TileOps.td - operations of the `tile` dialect -----------*- tablegen -*-===//
+#ifndef TESSERA_TILE_OPS
+#define TESSERA_TILE_OPS
+
+include "tessera/Dialect/Tile/IR/TileDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinTypes.td"
+
+def Tile_AnyPtr : Type<CPred<"::llvm::isa<::tessera::tile::PtrType>($_self)">,
+                       "!tile.ptr">;
+def Tile_PtrLike : AnyTypeOf<[Tile_AnyPtr, RankedTensorOf<[Tile_AnyPtr]>]>;
+def Tile_IntLike : AnyTypeOf<[AnySignlessInteger, RankedTensorOf<[AnySignlessInteger]>]>;
+def Tile_BoolLike : AnyTypeOf<[I1, RankedTensorOf<[I1]>]>;
+
+def Tile_ProgramIdOp : Tile_Op<"program_id", [Pure]> {
+  let summary = "index of this program instance along a grid axis";
+  let description = [{
+    Which program (thread block) of the launch grid executes this instance,
+    along `axis` (0, 1 or 2).
+
+    ```mlir
+    %pid = tile.program_id 0
+    ```
+  }];
+  let arguments = (ins ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<2>]>:$axis);
+  let results = (outs I32:$result);
+  let assemblyFormat = "$axis attr-dict";
+}
+
+def Tile_NumProgramsOp : Tile_Op<"num_programs", [Pure]> {
+  let summary = "number of program instances along a grid axis";
+  let description = [{
+    ```mlir
+    %n = tile.num_programs 1
+    ```
+  }];
+  let arguments = (ins ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<2>]>:$axis);
+  let results = (outs I32:$result);
+  let assemblyFormat = "$axis attr-dict";
+}
+
+def Tile_ArangeOp : Tile_Op<"arange", [Pure]> {
+  let summary = "the integers start, start+1, ..., end-1 as a 1-D tile";
+  let description = [{
+    The length `end - start` must be a power of two and match the result type.
+
+    ```mlir
+    %cols = tile.arange 0, 128 : tensor<128xi32>
+    ```
+  }];
+  let arguments = (ins I32Attr:$start, I32Attr:$end);
+  let results = (outs 1DTensorOf<[I32]>:$result);
+  let assemblyFormat = "$start `,` $end attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_SplatOp : Tile_Op<"splat", [Pure]> {
+  let summary = "a tile with every element equal to a scalar";
+  let description = [{
+    ```mlir
+    %t = tile.splat %x : f32 -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyType:$src);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_BroadcastOp : Tile_Op<"broadcast", [Pure]> {
+  let summary = "repeat a tile along its dimensions of size one";
+  let description = [{
+    Source and result have the same rank; every source dimension equals the
+    result dimension or is 1.
+
+    ```mlir
+    %b = tile.broadcast %row : tensor<1x64xf32> -> tensor<32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$src);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_ExpandDimsOp : Tile_Op<"expand_dims", [Pure]> {
+  let summary = "insert a dimension of size one";
+  let description = [{
+    ```mlir
+    %c = tile.expand_dims %v {axis = 1 : i32} : tensor<64xf32> -> tensor<64x1xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$src, I32Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_ReshapeOp : Tile_Op<"reshape", [Pure]> {
+  let summary = "reinterpret the elements, in row-major order, with a new shape";
+  let description = [{
+    ```mlir
+    %r = tile.reshape %t : tensor<4x16xf32> -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$src);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_TransOp : Tile_Op<"trans", [Pure]> {
+  let summary = "permute the dimensions of a tile";
+  let description = [{
+    Result dimension `i` is source dimension `order[i]`.
+
+    ```mlir
+    %kt = tile.trans %k {order = array<i32: 1, 0>} : tensor<64x128xf16> -> tensor<128x64xf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$src, DenseI32ArrayAttr:$order);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_AddPtrOp : Tile_Op<"addptr", [Pure, AllTypesMatch<["ptr", "result"]>]> {
+  let summary = "advance pointers by element offsets";
+  let description = [{
+    `result[i] = ptr[i] + offset[i] * sizeof(T)`; a scalar pointer with a
+    scalar offset, or tiles of equal shape.
+
+    ```mlir
+    %p = tile.addptr %base, %offs : tensor<128x!tile.ptr<f16>>, tensor<128xi32>
+    ```
+  }];
+  let arguments = (ins Tile_PtrLike:$ptr, Tile_IntLike:$offset);
+  let results = (outs Tile_PtrLike:$result);
+  let assemblyFormat = "$ptr `,` $offset attr-dict `:` type($ptr) `,` type($offset)";
+  let hasVerifier = 1;
+}
+
+def Tile_LoadOp : Tile_Op<"load", [AttrSizedOperandSegments,
+                                   MemoryEffects<[MemRead]>]> {
+  let summary = "load from global memory, optionally masked";
+  let description = [{
+    Loads the element each pointer addresses.  Where `mask` is false nothing
+    is read and the result is `other` (zero when `other` is absent).
+
+    ```mlir
+    %x = tile.load %p mask %m other %o
+        : (tensor<128x!tile.ptr<f16>>, tensor<128xi1>, tensor<128xf16>) -> tensor<128xf16>
+    ```
+  }];
+  let arguments = (ins Tile_PtrLike:$ptr, Optional<Tile_BoolLike>:$mask,
+                       Optional<AnyType>:$other);
+  let results = (outs AnyType:$result);
+  let assemblyFormat = [{
+    $ptr (`mask` $mask^)? (`other` $other^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_StoreOp : Tile_Op<"store", [MemoryEffects<[MemWrite]>]> {
+  let summary = "store to global memory, optionally masked";
+  let description = [{
+    Writes `value[i]` to `ptr[i]` where `mask[i]` is true (everywhere when
+    there is no mask).
+
+    ```mlir
+    tile.store %p, %v mask %m
+        : (tensor<128x!tile.ptr<f16>>, tensor<128xf16>, tensor<128xi1>) -> ()
+    ```
+  }];
+  let arguments = (ins Tile_PtrLike:$ptr, AnyType:$value, Optional<Tile_BoolLike>:$mask);
+  let assemblyFormat = [{
+    $ptr `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_DotOp : Tile_Op<"dot", [Pure, AllTypesMatch<["acc", "result"]>]> {
+  let summary = "matrix product with accumulation: result = a * b + acc";
+  let description = [{
+    `a` is MxK, `b` is KxN, both f16, bf16 or f32 (the same type); `acc` and
+    the result are MxN f32.  Products are accumulated in f32.
+
+    ```mlir
+    %c = tile.dot %a, %b, %acc : tensor<64x32xf16>, tensor<32x64xf16> -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$a, AnyRankedTensor:$b, AnyRankedTensor:$acc);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$a `,` $b `,` $acc attr-dict `:` type($a) `,` type($b) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_ReduceOp : Tile_Op<"reduce", [Pure]> {
+  let summary = "reduce a tile along one axis with sum, max or min";
+  let description = [{
+    The result has the source's shape without `axis`; reducing a 1-D tile
+    gives a scalar.  `max`/`min` follow `arith.maximumf`/`minimumf` (a NaN
+    propagates).
+
+    ```mlir
+    %m = tile.reduce max %s {axis = 1 : i32} : tensor<64x128xf32> -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Tile_ReduceKind:$kind, AnyRankedTensor:$src, I32Attr:$axis);
+  let results = (outs AnyType:$result);
+  let assemblyFormat = "$kind $src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_ConvertLayoutOp : Tile_Op<"convert_layout", [Pure]> {
+  let summary = "move a tile to another distribution over threads";
+  let description = [{
+    Same shape and element type, different `#tile.blocked` encoding; inserted
+    by `tile-assign-layouts` where an operation needs its operand distributed
+    differently.
+
+    ```mlir
+    %y = tile.convert_layout %x : tensor<64xf32, #tile.blocked<vec = 1, threads = 128>>
+                               -> tensor<64xf32, #tile.blocked<vec = 2, threads = 32>>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$src);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+#endif // TESSERA_TILE_OPS

@@ -1,0 +1,41 @@
+//===- Passes.td - passes over the `tile` dialect -------------*- tablegen -*-===//
+#ifndef TESSERA_TILE_PASSES
+#define TESSERA_TILE_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def TileAssignLayouts : Pass<"tile-assign-layouts", "::mlir::ModuleOp"> {
+  let summary = "Distribute every tile of a kernel over the threads of its block";
+  let description = [{
+    Attaches a `#tile.blocked<vec = V, threads = T>` encoding to every ranked
+    tensor in each `tile.kernel` function (results, block arguments and
+    constants).  `T` is `32 * tile.num_warps`; `V`, the elements a thread owns
+    contiguously, is the largest power of two such that a chunk is at most
+    16 bytes of the narrowest element the kernel loads or stores and the
+    block's threads are all busy.  Because the layout depends only on the
+    number of elements, element-wise operations, `expand_dims` and `reshape`
+    never move data; `broadcast`, `trans`, `reduce` and `dot` redistribute
+    through shared memory in the lowering.  Functions without `tile.kernel`,
+    and tensors that already carry an encoding, are left alone.
+  }];
+  let dependentDialects = ["::tessera::tile::TileDialect"];
+}
+
+def ConvertTileToNVVM : Pass<"convert-tile-to-nvvm", "::mlir::ModuleOp"> {
+  let summary = "Lower laid-out tile kernels to per-thread LLVM/NVVM code";
+  let description = [{
+    Rewrites each `tile.kernel` function, whose tensors carry `#tile.blocked`
+    encodings, into an `llvm.func` PTX kernel in which every tensor value is
+    replaced by the scalars the current thread owns.  Loads and stores become
+    (predicated) `llvm.load`/`llvm.store`, data movement between layouts goes
+    through one statically allocated shared-memory scratch buffer guarded by
+    `bar.sync`, `dot` is a CUDA-core FMA loop over K, and `math` operations use
+    the PTX approximations (`ex2.approx`, `lg2.approx`, `rsqrt.approx`).
+    Scalar `arith`, `math` and `scf` operations are left for the standard
+    conversions that follow in the pipeline.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
+#endif // TESSERA_TILE_PASSES

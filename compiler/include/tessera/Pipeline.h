@@ -1,0 +1,73 @@
+//===- Pipeline.h - the one ordered list of passes, and DSL IR -> PTX -----===//
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <string>
+#include <vector>
+
+namespace tessera {
+
+/// Everything that changes the code generated for a kernel.  All fields take
+/// part in cache keys (later), so each has a fixed, documented default.
+struct CompileOptions {
+  /// PTX target chip: sm_80, sm_86, sm_89, sm_90, sm_90a, ...
+  std::string target = "sm_90a";
+  /// PTX ISA version the NVPTX back end emits (8.0: first with sm_90a).
+  unsigned ptxVersion = 80;
+  /// LLVM optimization level for the LLVM IR (0-3).
+  unsigned optLevel = 3;
+  /// When non-empty, every stage's IR is written under this folder
+  /// (defaults to $TESSERA_DUMP_DIR).
+  std::string dumpDir;
+};
+
+/// Reads TESSERA_DUMP_DIR into `dumpDir` when that is empty.
+CompileOptions withEnvironment(CompileOptions opts);
+
+/// Adds, in order, every pass from traced `tile` IR to the LLVM dialect.
+/// Used by every entry point (JIT, AOT, tessera-opt's -tessera-pipeline).
+void buildPipeline(mlir::PassManager &pm, const CompileOptions &opts);
+
+struct KernelParam {
+  std::string name; ///< as declared in the DSL
+  std::string type; ///< "ptr<f16>", "i32", "f32", ...
+  unsigned alignment = 0; ///< assumed byte alignment of a pointer (0: none)
+};
+
+/// What a launcher needs to know besides the PTX.
+struct KernelInfo {
+  std::string name;
+  std::vector<KernelParam> params;
+  unsigned threadsPerBlock = 0;
+  unsigned staticSharedBytes = 0;
+  unsigned dynamicSharedBytes = 0;
+};
+
+struct CompiledKernel {
+  std::string ptx;
+  std::string target;
+  KernelInfo info;
+};
+
+/// Compiles a module holding one traced `tile.kernel` to PTX.  The module is
+/// lowered in place.  Throws tessera::Error with the diagnostics (each with
+/// its `file:line:`) when any stage fails.
+CompiledKernel compileToPTX(mlir::ModuleOp module, const CompileOptions &opts);
+
+/// LLVM IR -> PTX for an already lowered module (LLVM + NVVM dialects).
+std::string translateToPTX(mlir::ModuleOp module, const CompileOptions &opts);
+
+/// Registers every dialect, interface and translation Tessera uses.
+void registerAllDialects(mlir::DialectRegistry &registry);
+
+/// Registers Tessera's passes and the `tessera-pipeline` pipeline for
+/// command-line drivers.
+void registerAllPasses();
+
+/// Checks that `target` names a chip the NVPTX back end knows; throws
+/// tessera::Error otherwise.
+void validateTarget(const std::string &target);
+
+} // namespace tessera

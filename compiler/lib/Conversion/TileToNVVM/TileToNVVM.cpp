@@ -1,0 +1,776 @@
+//===- TileToNVVM.cpp - convert-tile-to-nvvm ------------------------------===//
+//
+// Lowers laid-out `tile` kernels to per-thread LLVM/NVVM code: every tensor
+// value becomes the scalars the current thread owns under its
+// `#tile.blocked` layout.
+//
+//   func.func @k(%p: !tile.ptr<f32>) attributes {tile.kernel} {
+//     %o = tile.arange 0, 256 : tensor<256xi32, #L>
+//     ...
+// becomes
+//   llvm.func @k(%p: !llvm.ptr<1>) attributes {nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>} {
+//     %tid = nvvm.read.ptx.sreg.tid.x : i32
+//     %o0 = arith.muli %tid, %c2 ...        // element 0 of this thread
+//     %o1 = arith.addi %o0, %c1 ...         // element 1
+//
+// The walk is a straight clone of the kernel body, one op at a time, with a
+// map from each tile value to its per-thread scalars; `scf.for`/`scf.if` are
+// rebuilt with their tile-typed loop-carried values flattened to scalars.
+// This is the correct, not yet fast, CUDA-core path: redistribution, `reduce`
+// and `dot` go through one shared-memory scratch buffer.
+//
+// Lit: tests/lit/Conversion/convert-tile-to-nvvm.mlir.
+//
+//===----------------------------------------------------------------------===//
+#include "tessera/Dialect/Tile/Transforms/Passes.h"
+#include "tessera/Dialect/Tile/Transforms/Transforms.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
+
+#define DEBUG_TYPE "convert-tile-to-nvvm"
+
+namespace tessera::tile {
+#define GEN_PASS_DEF_CONVERTTILETONVVM
+#include "tessera/Dialect/Tile/Transforms/Passes.h.inc"
+} // namespace tessera::tile
+
+using namespace mlir;
+using namespace tessera::tile;
+
+/// Global address space of PTX (`.global`).
+static constexpr unsigned kGlobalAddrSpace = 1;
+/// Shared address space of PTX (`.shared`).
+static constexpr unsigned kSharedAddrSpace = 3;
+/// Static shared memory a kernel may declare without opting in to more
+/// (CUDA programming guide, "Shared Memory": 48 KB static limit).
+static constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+static constexpr double kLog2e = 1.4426950408889634;
+static constexpr double kLn2 = 0.6931471805599453;
+
+namespace {
+
+/// Shared-memory scratch an op needs to redistribute its operands.
+int64_t scratchBytes(Operation *op) {
+  auto bytesOf = [](Value v) -> int64_t {
+    auto t = cast<RankedTensorType>(v.getType());
+    return t.getNumElements() * getElementByteSize(t);
+  };
+  return TypeSwitch<Operation *, int64_t>(op)
+      .Case<BroadcastOp, TransOp, ConvertLayoutOp, ReduceOp>(
+          [&](auto o) { return bytesOf(o.getSrc()); })
+      .Case<DotOp>([&](DotOp o) {
+        int64_t a = bytesOf(o.getA());
+        // B starts 16-byte aligned after A.
+        return llvm::alignTo(a, 16) + bytesOf(o.getB());
+      })
+      .Default([](Operation *) { return int64_t(0); });
+}
+
+class KernelLowering {
+public:
+  KernelLowering(func::FuncOp func, LLVM::GlobalOp smem)
+      : func(func), smem(smem), b(func.getContext()),
+        ctx(func.getContext()) {}
+
+  /// Builds the `llvm.func` replacing `func`; on failure a diagnostic has
+  /// been emitted at the offending op.
+  FailureOr<LLVM::LLVMFuncOp> run();
+
+private:
+  // --- types and constants ------------------------------------------------
+  Type llvmElemType(Type elt) {
+    if (isa<PtrType>(elt))
+      return LLVM::LLVMPointerType::get(ctx, kGlobalAddrSpace);
+    return elt;
+  }
+  /// Type an element is kept in shared memory as (i1 is widened to a byte).
+  Type smemElemType(Type elt) {
+    if (elt.isInteger(1))
+      return b.getI8Type();
+    return llvmElemType(elt);
+  }
+  Value i32(int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(v)));
+  }
+  Value zeroOf(Type t) {
+    if (isa<LLVM::LLVMPointerType>(t))
+      return LLVM::ZeroOp::create(b, loc, t);
+    if (isa<FloatType>(t))
+      return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, 0.0));
+    return arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, 0));
+  }
+
+  // --- layouts --------------------------------------------------------------
+  LayoutInfo layoutOf(Value v) {
+    return *getLayoutInfo(cast<RankedTensorType>(v.getType()));
+  }
+  /// Row-major linear index of register `r` of this thread in layout `l`.
+  Value linearIndex(const LayoutInfo &l, unsigned r) {
+    if (l.replicated())
+      return arith::AndIOp::create(b, loc, tid, i32(l.numel - 1));
+    int64_t chunkStride = int64_t(l.threads) * l.vec;
+    Value base = arith::MulIOp::create(b, loc, tid, i32(l.vec));
+    return arith::AddIOp::create(b, loc, base,
+                                 i32((r / l.vec) * chunkStride + r % l.vec));
+  }
+  /// Multi-dimensional index of linear index `lin` in `shape` (all dims are
+  /// powers of two, so this is shifts and masks).
+  SmallVector<Value> delinearize(Value lin, ArrayRef<int64_t> shape) {
+    SmallVector<Value> idx(shape.size());
+    int64_t stride = 1;
+    for (int d = int(shape.size()) - 1; d >= 0; --d) {
+      Value v = lin;
+      if (stride > 1)
+        v = arith::ShRUIOp::create(b, loc, v, i32(llvm::Log2_64(stride)));
+      idx[d] = arith::AndIOp::create(b, loc, v, i32(shape[d] - 1));
+      stride *= shape[d];
+    }
+    return idx;
+  }
+  Value linearize(ArrayRef<Value> idx, ArrayRef<int64_t> shape) {
+    Value lin = i32(0);
+    int64_t stride = 1;
+    for (int d = int(shape.size()) - 1; d >= 0; --d) {
+      Value term = idx[d];
+      if (stride > 1)
+        term = arith::MulIOp::create(b, loc, term, i32(stride));
+      lin = arith::AddIOp::create(b, loc, lin, term);
+      stride *= shape[d];
+    }
+    return lin;
+  }
+
+  // --- shared memory ----------------------------------------------------------
+  Value smemPtr(Type elt, int64_t byteOffset, Value index) {
+    auto sptr = LLVM::LLVMPointerType::get(ctx, kSharedAddrSpace);
+    Value base = LLVM::AddressOfOp::create(b, loc, smem);
+    if (byteOffset)
+      base = LLVM::GEPOp::create(b, loc, sptr, b.getI8Type(), base,
+                                 ArrayRef<LLVM::GEPArg>{int32_t(byteOffset)});
+    return LLVM::GEPOp::create(b, loc, sptr, smemElemType(elt), base,
+                               ValueRange{index});
+  }
+  /// Every thread writes the elements it owns of `v` to scratch at their
+  /// row-major position.
+  void storeToScratch(Value v, int64_t byteOffset) {
+    auto t = cast<RankedTensorType>(v.getType());
+    LayoutInfo l = layoutOf(v);
+    Type elt = t.getElementType();
+    for (unsigned r = 0; r < l.regs(); ++r) {
+      Value x = vals[v][r];
+      if (elt.isInteger(1))
+        x = arith::ExtUIOp::create(b, loc, b.getI8Type(), x);
+      LLVM::StoreOp::create(b, loc, x,
+                            smemPtr(elt, byteOffset, linearIndex(l, r)));
+    }
+  }
+  Value loadFromScratch(Type elt, int64_t byteOffset, Value index) {
+    Value x = LLVM::LoadOp::create(b, loc, smemElemType(elt),
+                                   smemPtr(elt, byteOffset, index));
+    if (elt.isInteger(1))
+      x = arith::TruncIOp::create(b, loc, b.getI1Type(), x);
+    return x;
+  }
+  void barrier() { NVVM::Barrier0Op::create(b, loc); }
+
+  /// Moves `src` into the layout of `dst`: element `i` of the result is
+  /// element `srcIndexOf(i)` of the source.
+  void redistribute(Value src, Value dst,
+                    function_ref<Value(ArrayRef<Value>)> srcIndexOf) {
+    auto dstT = cast<RankedTensorType>(dst.getType());
+    storeToScratch(src, 0);
+    barrier();
+    LayoutInfo l = layoutOf(dst);
+    SmallVector<Value> out;
+    for (unsigned r = 0; r < l.regs(); ++r) {
+      SmallVector<Value> idx = delinearize(linearIndex(l, r), dstT.getShape());
+      out.push_back(loadFromScratch(dstT.getElementType(), 0, srcIndexOf(idx)));
+    }
+    barrier();
+    vals[dst] = out;
+  }
+
+  // --- operations --------------------------------------------------------------
+  LogicalResult lowerBlock(Block &block);
+  LogicalResult lowerOp(Operation *op);
+  LogicalResult lowerElementwise(Operation *op);
+  LogicalResult lowerMath(Operation *op, unsigned r, Value &out);
+  LogicalResult lowerLoad(LoadOp op);
+  LogicalResult lowerStore(StoreOp op);
+  LogicalResult lowerReduce(ReduceOp op);
+  LogicalResult lowerDot(DotOp op);
+  LogicalResult lowerFor(scf::ForOp op);
+  LogicalResult lowerIf(scf::IfOp op);
+
+  Value ptxUnary(StringRef instr, Value x);
+  /// Number of scalars `v` lowers to.
+  unsigned width(Value v) {
+    if (auto t = dyn_cast<RankedTensorType>(v.getType()))
+      return layoutOf(v).regs();
+    return 1;
+  }
+  /// Scalar `r` of `v`; scalars (uniform values) broadcast to every `r`.
+  Value part(Value v, unsigned r) {
+    auto &p = vals[v];
+    return p.size() == 1 ? p[0] : p[r];
+  }
+  SmallVector<Value> flatten(ValueRange vs) {
+    SmallVector<Value> out;
+    for (Value v : vs)
+      llvm::append_range(out, vals[v]);
+    return out;
+  }
+  /// Maps `olds` to consecutive slices of `news`.
+  void unflatten(ValueRange olds, ValueRange news) {
+    unsigned i = 0;
+    for (Value v : olds) {
+      unsigned n = width(v);
+      vals[v] = SmallVector<Value>(news.begin() + i, news.begin() + i + n);
+      i += n;
+    }
+  }
+
+  func::FuncOp func;
+  LLVM::GlobalOp smem;
+  OpBuilder b;
+  MLIRContext *ctx;
+  Location loc = UnknownLoc::get(ctx);
+  Value tid;
+  DenseMap<Value, SmallVector<Value>> vals;
+};
+
+} // namespace
+
+FailureOr<LLVM::LLVMFuncOp> KernelLowering::run() {
+  loc = func.getLoc();
+  SmallVector<Type> argTypes;
+  for (Type t : func.getArgumentTypes()) {
+    if (isa<RankedTensorType>(t))
+      return func.emitError("kernel arguments must be scalars or pointers"),
+             failure();
+    argTypes.push_back(llvmElemType(t));
+  }
+  if (func.getNumResults() != 0)
+    return func.emitError("kernels return nothing"), failure();
+
+  b.setInsertionPoint(func);
+  auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), argTypes);
+  auto llvmFunc = LLVM::LLVMFuncOp::create(b, loc, func.getName(), fnType);
+  unsigned threads = 32 * getNumWarps(func);
+  llvmFunc->setAttr(NVVM::NVVMDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  llvmFunc->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                    b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (auto align = func.getArgAttrOfType<IntegerAttr>(
+            i, TileDialect::getAlignmentAttrName()))
+      llvmFunc.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                          b.getI64IntegerAttr(align.getInt()));
+
+  Block *entry = llvmFunc.addEntryBlock(b);
+  b.setInsertionPointToStart(entry);
+  tid = NVVM::ThreadIdXOp::create(b, loc, b.getI32Type());
+  for (auto [oldArg, newArg] :
+       llvm::zip(func.getArguments(), entry->getArguments()))
+    vals[oldArg] = {newArg};
+  if (failed(lowerBlock(func.getBody().front())))
+    return failure();
+  return llvmFunc;
+}
+
+LogicalResult KernelLowering::lowerBlock(Block &block) {
+  for (Operation &op : block)
+    if (failed(lowerOp(&op)))
+      return failure();
+  return success();
+}
+
+Value KernelLowering::ptxUnary(StringRef instr, Value x) {
+  std::string text = (instr + " $0, $1;").str();
+  auto asmOp = LLVM::InlineAsmOp::create(
+      b, loc, b.getF32Type(), ValueRange{x}, b.getStringAttr(text),
+      b.getStringAttr("=f,f"), /*has_side_effects=*/nullptr,
+      /*is_align_stack=*/nullptr,
+      LLVM::TailCallKindAttr::get(ctx, LLVM::tailcallkind::TailCallKind::None),
+      LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/nullptr);
+  return asmOp.getResult(0);
+}
+
+/// `math` ops are evaluated in f32 with the PTX approximations the GPU
+/// documents (PTX ISA, "Floating-Point Instructions": ex2.approx, lg2.approx,
+/// rsqrt.approx have ~2 ulp error); f16/bf16 operands are widened first.
+LogicalResult KernelLowering::lowerMath(Operation *op, unsigned r, Value &out) {
+  Type resElt = getElementTypeOrSelf(op->getResult(0).getType());
+  Type f32 = b.getF32Type();
+  SmallVector<Value> args;
+  for (Value v : op->getOperands()) {
+    Value x = part(v, r);
+    if (x.getType() != f32)
+      x = arith::ExtFOp::create(b, loc, f32, x);
+    args.push_back(x);
+  }
+  Value y;
+  StringRef name = op->getName().getStringRef();
+  if (name == "math.exp2")
+    y = ptxUnary("ex2.approx.f32", args[0]);
+  else if (name == "math.exp")
+    y = ptxUnary("ex2.approx.f32",
+                 arith::MulFOp::create(b, loc, args[0],
+                                       arith::ConstantOp::create(
+                                           b, loc, b.getF32FloatAttr(kLog2e))));
+  else if (name == "math.log2")
+    y = ptxUnary("lg2.approx.f32", args[0]);
+  else if (name == "math.log")
+    y = arith::MulFOp::create(
+        b, loc, ptxUnary("lg2.approx.f32", args[0]),
+        arith::ConstantOp::create(b, loc, b.getF32FloatAttr(kLn2)));
+  else if (name == "math.rsqrt")
+    y = ptxUnary("rsqrt.approx.f32", args[0]);
+  else if (name == "math.tanh")
+    y = ptxUnary("tanh.approx.f32", args[0]);
+  else if (name == "math.sqrt")
+    y = LLVM::SqrtOp::create(b, loc, args[0]);
+  else if (name == "math.fma")
+    y = LLVM::FMAOp::create(b, loc, args[0], args[1], args[2]);
+  else if (name == "math.absf")
+    y = LLVM::FAbsOp::create(b, loc, args[0]);
+  else if (name == "math.floor")
+    y = LLVM::FFloorOp::create(b, loc, args[0]);
+  else if (name == "math.ceil")
+    y = LLVM::FCeilOp::create(b, loc, args[0]);
+  else
+    return op->emitOpError("has no GPU lowering in Tessera yet");
+  if (resElt != f32)
+    y = arith::TruncFOp::create(b, loc, resElt, y);
+  out = y;
+  return success();
+}
+
+/// arith/math ops on tiles apply to every element independently: clone the
+/// op once per owned element, on scalars.
+LogicalResult KernelLowering::lowerElementwise(Operation *op) {
+  unsigned n = 1;
+  for (Value v : op->getResults())
+    n = std::max(n, width(v));
+  bool isMath = isa<math::MathDialect>(op->getDialect());
+  if (isMath && !isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())))
+    return op->emitOpError("integer math is not supported on the GPU yet");
+  SmallVector<SmallVector<Value>> results(op->getNumResults());
+  for (unsigned r = 0; r < n; ++r) {
+    if (isMath) {
+      Value y;
+      if (failed(lowerMath(op, r, y)))
+        return failure();
+      results[0].push_back(y);
+      continue;
+    }
+    IRMapping map;
+    for (Value v : op->getOperands())
+      map.map(v, part(v, r));
+    Operation *clone = b.clone(*op, map);
+    for (auto [i, res] : llvm::enumerate(clone->getResults())) {
+      res.setType(llvmElemType(getElementTypeOrSelf(res.getType())));
+      results[i].push_back(res);
+    }
+  }
+  for (auto [i, res] : llvm::enumerate(op->getResults()))
+    vals[res] = results[i];
+  return success();
+}
+
+LogicalResult KernelLowering::lowerLoad(LoadOp op) {
+  Value ptrs = op.getPtr();
+  Type elt = llvmElemType(getElementTypeOrSelf(op.getType()));
+  unsigned align = getElementByteSize(elt);
+  SmallVector<Value> out;
+  for (unsigned r = 0; r < width(ptrs); ++r) {
+    Value p = part(ptrs, r);
+    if (!op.getMask()) {
+      out.push_back(LLVM::LoadOp::create(b, loc, elt, p, align));
+      continue;
+    }
+    // A masked-off lane must not touch memory: branch around the load.
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{elt}, part(op.getMask(), r),
+                                  /*addThenBlock=*/true, /*addElseBlock=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value x = LLVM::LoadOp::create(b, loc, elt, p, align);
+      scf::YieldOp::create(b, loc, x);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      Value other = op.getOther() ? part(op.getOther(), r) : zeroOf(elt);
+      scf::YieldOp::create(b, loc, other);
+    }
+    out.push_back(ifOp.getResult(0));
+  }
+  vals[op.getResult()] = out;
+  return success();
+}
+
+LogicalResult KernelLowering::lowerStore(StoreOp op) {
+  Value ptrs = op.getPtr();
+  Type elt = getElementTypeOrSelf(op.getValue().getType());
+  unsigned align = getElementByteSize(elt);
+  // Replicated elements (and scalars) are written by one thread only.
+  Value owner;
+  if (auto t = dyn_cast<RankedTensorType>(ptrs.getType())) {
+    LayoutInfo l = layoutOf(ptrs);
+    if (l.replicated())
+      owner = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid,
+                                    i32(l.numel));
+  } else {
+    owner = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32(0));
+  }
+  for (unsigned r = 0; r < width(ptrs); ++r) {
+    Value cond = owner;
+    if (op.getMask()) {
+      Value m = part(op.getMask(), r);
+      cond = cond ? arith::AndIOp::create(b, loc, cond, m).getResult() : m;
+    }
+    Value v = part(op.getValue(), r), p = part(ptrs, r);
+    if (!cond) {
+      LLVM::StoreOp::create(b, loc, v, p, align);
+      continue;
+    }
+    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    LLVM::StoreOp::create(b, loc, v, p, align);
+  }
+  return success();
+}
+
+static Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value x,
+                     Value y) {
+  bool isFloat = isa<FloatType>(x.getType());
+  switch (kind) {
+  case ReduceKind::Sum:
+    return isFloat ? arith::AddFOp::create(b, loc, x, y).getResult()
+                   : arith::AddIOp::create(b, loc, x, y).getResult();
+  case ReduceKind::Max:
+    return isFloat ? arith::MaximumFOp::create(b, loc, x, y).getResult()
+                   : arith::MaxSIOp::create(b, loc, x, y).getResult();
+  case ReduceKind::Min:
+    return isFloat ? arith::MinimumFOp::create(b, loc, x, y).getResult()
+                   : arith::MinSIOp::create(b, loc, x, y).getResult();
+  }
+  llvm_unreachable("unknown reduce kind");
+}
+
+/// Source to scratch, then every thread folds, for each result element it
+/// owns, the column of the source along `axis` (one loop carrying all of
+/// this thread's partial results).
+LogicalResult KernelLowering::lowerReduce(ReduceOp op) {
+  auto srcT = op.getSrc().getType();
+  ArrayRef<int64_t> shape = srcT.getShape();
+  int64_t axis = op.getAxis();
+  Type elt = srcT.getElementType();
+  int64_t axisStride = 1;
+  for (int64_t d = axis + 1; d < srcT.getRank(); ++d)
+    axisStride *= shape[d];
+
+  storeToScratch(op.getSrc(), 0);
+  barrier();
+  // Linear source index of element 0 along `axis`, per owned result element.
+  SmallVector<Value> bases;
+  if (auto resT = dyn_cast<RankedTensorType>(op.getType())) {
+    LayoutInfo l = layoutOf(op.getResult());
+    for (unsigned r = 0; r < l.regs(); ++r) {
+      SmallVector<Value> idx = delinearize(linearIndex(l, r), resT.getShape());
+      idx.insert(idx.begin() + axis, i32(0));
+      bases.push_back(linearize(idx, shape));
+    }
+  } else {
+    bases.push_back(i32(0));
+  }
+  SmallVector<Value> init;
+  for (Value base : bases)
+    init.push_back(loadFromScratch(elt, 0, base));
+  SmallVector<Value> out(init);
+  if (shape[axis] > 1) {
+    auto loop = scf::ForOp::create(
+        b, loc, i32(1), i32(shape[axis]), i32(1), init,
+        [&](OpBuilder &nb, Location l, Value j, ValueRange acc) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          Value off = arith::MulIOp::create(b, loc, j, i32(axisStride));
+          SmallVector<Value> next;
+          for (auto [base, a] : llvm::zip(bases, acc)) {
+            Value x = loadFromScratch(elt, 0, arith::AddIOp::create(b, loc, base, off));
+            next.push_back(combine(b, loc, op.getKind(), a, x));
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+    out.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  barrier();
+  vals[op.getResult()] = out;
+  return success();
+}
+
+/// CUDA-core matrix product: A and B to scratch, then each thread runs one
+/// loop over K carrying the accumulators of the C elements it owns.
+LogicalResult KernelLowering::lowerDot(DotOp op) {
+  auto aT = op.getA().getType(), bT = op.getB().getType();
+  int64_t K = aT.getDimSize(1), N = bT.getDimSize(1);
+  Type elt = aT.getElementType();
+  int64_t bOffset = llvm::alignTo(aT.getNumElements() * getElementByteSize(elt), 16);
+  storeToScratch(op.getA(), 0);
+  storeToScratch(op.getB(), bOffset);
+  barrier();
+  auto cT = op.getType();
+  LayoutInfo l = layoutOf(op.getResult());
+  SmallVector<Value> aRow, bCol;
+  for (unsigned r = 0; r < l.regs(); ++r) {
+    SmallVector<Value> idx = delinearize(linearIndex(l, r), cT.getShape());
+    aRow.push_back(arith::MulIOp::create(b, loc, idx[0], i32(K)));
+    bCol.push_back(idx[1]);
+  }
+  SmallVector<Value> init;
+  for (unsigned r = 0; r < l.regs(); ++r)
+    init.push_back(part(op.getAcc(), r));
+  Type f32 = b.getF32Type();
+  auto loop = scf::ForOp::create(
+      b, loc, i32(0), i32(K), i32(1), init,
+      [&](OpBuilder &nb, Location, Value k, ValueRange acc) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value kRow = arith::MulIOp::create(b, loc, k, i32(N));
+        SmallVector<Value> next;
+        for (unsigned r = 0; r < l.regs(); ++r) {
+          Value x = loadFromScratch(elt, 0, arith::AddIOp::create(b, loc, aRow[r], k));
+          Value y = loadFromScratch(elt, bOffset,
+                                    arith::AddIOp::create(b, loc, kRow, bCol[r]));
+          if (elt != f32) {
+            x = arith::ExtFOp::create(b, loc, f32, x);
+            y = arith::ExtFOp::create(b, loc, f32, y);
+          }
+          next.push_back(LLVM::FMAOp::create(b, loc, x, y, acc[r]));
+        }
+        scf::YieldOp::create(b, loc, next);
+      });
+  barrier();
+  vals[op.getResult()] = SmallVector<Value>(loop.getResults());
+  return success();
+}
+
+LogicalResult KernelLowering::lowerFor(scf::ForOp op) {
+  SmallVector<Value> init = flatten(op.getInitArgs());
+  LogicalResult result = success();
+  auto loop = scf::ForOp::create(
+      b, loc, part(op.getLowerBound(), 0), part(op.getUpperBound(), 0),
+      part(op.getStep(), 0), init,
+      [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        vals[op.getInductionVar()] = {iv};
+        unflatten(op.getRegionIterArgs(), args);
+        result = lowerBlock(*op.getBody());
+      });
+  unflatten(op.getResults(), loop.getResults());
+  return result;
+}
+
+LogicalResult KernelLowering::lowerIf(scf::IfOp op) {
+  SmallVector<Type> types;
+  for (Value res : op.getResults())
+    for (Value v : SmallVector<Value>(width(res), res))
+      types.push_back(llvmElemType(getElementTypeOrSelf(v.getType())));
+  bool hasElse = !op.getElseRegion().empty();
+  auto ifOp = scf::IfOp::create(b, loc, types, part(op.getCondition(), 0),
+                                /*addThenBlock=*/true, hasElse);
+  OpBuilder::InsertionGuard g(b);
+  // Without results an scf.if gets its terminator from the builder.
+  if (ifOp.thenBlock()->mightHaveTerminator())
+    ifOp.thenBlock()->getTerminator()->erase();
+  b.setInsertionPointToEnd(ifOp.thenBlock());
+  if (failed(lowerBlock(op.getThenRegion().front())))
+    return failure();
+  if (hasElse) {
+    if (ifOp.elseBlock()->mightHaveTerminator())
+      ifOp.elseBlock()->getTerminator()->erase();
+    b.setInsertionPointToEnd(ifOp.elseBlock());
+    if (failed(lowerBlock(op.getElseRegion().front())))
+      return failure();
+  }
+  unflatten(op.getResults(), ifOp.getResults());
+  return success();
+}
+
+LogicalResult KernelLowering::lowerOp(Operation *op) {
+  loc = op->getLoc();
+  // Every tile operand must carry a layout by now.
+  for (Value v : op->getOperands())
+    if (auto t = dyn_cast<RankedTensorType>(v.getType()))
+      if (failed(getLayoutInfo(t)))
+        return op->emitOpError("operand has no #tile.blocked layout; run "
+                               "tile-assign-layouts first");
+
+  return TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<ProgramIdOp>([&](ProgramIdOp o) {
+        Type i32T = b.getI32Type();
+        Value v = o.getAxis() == 0   ? NVVM::BlockIdXOp::create(b, loc, i32T).getResult()
+                  : o.getAxis() == 1 ? NVVM::BlockIdYOp::create(b, loc, i32T).getResult()
+                                     : NVVM::BlockIdZOp::create(b, loc, i32T).getResult();
+        vals[o.getResult()] = {v};
+        return success();
+      })
+      .Case<NumProgramsOp>([&](NumProgramsOp o) {
+        Type i32T = b.getI32Type();
+        Value v = o.getAxis() == 0   ? NVVM::GridDimXOp::create(b, loc, i32T).getResult()
+                  : o.getAxis() == 1 ? NVVM::GridDimYOp::create(b, loc, i32T).getResult()
+                                     : NVVM::GridDimZOp::create(b, loc, i32T).getResult();
+        vals[o.getResult()] = {v};
+        return success();
+      })
+      .Case<ArangeOp>([&](ArangeOp o) {
+        LayoutInfo l = layoutOf(o.getResult());
+        SmallVector<Value> out;
+        for (unsigned r = 0; r < l.regs(); ++r)
+          out.push_back(arith::AddIOp::create(b, loc, linearIndex(l, r),
+                                              i32(o.getStart())));
+        vals[o.getResult()] = out;
+        return success();
+      })
+      .Case<SplatOp>([&](SplatOp o) {
+        vals[o.getResult()] =
+            SmallVector<Value>(width(o.getResult()), part(o.getSrc(), 0));
+        return success();
+      })
+      .Case<ExpandDimsOp, ReshapeOp>([&](auto o) {
+        // Same element count, so the same layout: nothing moves.
+        if (layoutOf(o.getSrc()).vec != layoutOf(o.getResult()).vec)
+          return LogicalResult(o->emitOpError("changes layout; not supported"));
+        SmallVector<Value> same = vals[o.getSrc()];
+        vals[o.getResult()] = same;
+        return success();
+      })
+      .Case<BroadcastOp>([&](BroadcastOp o) {
+        ArrayRef<int64_t> srcShape = o.getSrc().getType().getShape();
+        redistribute(o.getSrc(), o.getResult(), [&](ArrayRef<Value> idx) {
+          SmallVector<Value> s(idx);
+          for (auto [d, n] : llvm::enumerate(srcShape))
+            if (n == 1)
+              s[d] = i32(0);
+          return linearize(s, srcShape);
+        });
+        return success();
+      })
+      .Case<TransOp>([&](TransOp o) {
+        ArrayRef<int64_t> srcShape = o.getSrc().getType().getShape();
+        ArrayRef<int32_t> order = o.getOrder();
+        redistribute(o.getSrc(), o.getResult(), [&](ArrayRef<Value> idx) {
+          SmallVector<Value> s(idx.size());
+          for (auto [i, from] : llvm::enumerate(order))
+            s[from] = idx[i];
+          return linearize(s, srcShape);
+        });
+        return success();
+      })
+      .Case<ConvertLayoutOp>([&](ConvertLayoutOp o) {
+        ArrayRef<int64_t> shape = o.getType().getShape();
+        redistribute(o.getSrc(), o.getResult(),
+                     [&](ArrayRef<Value> idx) { return linearize(idx, shape); });
+        return success();
+      })
+      .Case<AddPtrOp>([&](AddPtrOp o) {
+        Type pointee = llvmElemType(
+            cast<PtrType>(getElementTypeOrSelf(o.getType())).getPointeeType());
+        auto ptrT = LLVM::LLVMPointerType::get(ctx, kGlobalAddrSpace);
+        SmallVector<Value> out;
+        for (unsigned r = 0; r < width(o.getResult()); ++r)
+          out.push_back(LLVM::GEPOp::create(b, loc, ptrT, pointee,
+                                            part(o.getPtr(), r),
+                                            ValueRange{part(o.getOffset(), r)}));
+        vals[o.getResult()] = out;
+        return success();
+      })
+      .Case<LoadOp>([&](LoadOp o) { return lowerLoad(o); })
+      .Case<StoreOp>([&](StoreOp o) { return lowerStore(o); })
+      .Case<ReduceOp>([&](ReduceOp o) { return lowerReduce(o); })
+      .Case<DotOp>([&](DotOp o) { return lowerDot(o); })
+      .Case<scf::ForOp>([&](scf::ForOp o) { return lowerFor(o); })
+      .Case<scf::IfOp>([&](scf::IfOp o) { return lowerIf(o); })
+      .Case<scf::YieldOp>([&](scf::YieldOp o) {
+        scf::YieldOp::create(b, loc, flatten(o.getOperands()));
+        return success();
+      })
+      .Case<func::ReturnOp>([&](func::ReturnOp) {
+        LLVM::ReturnOp::create(b, loc, ValueRange{});
+        return success();
+      })
+      .Case<arith::ConstantOp>([&](arith::ConstantOp o) {
+        auto t = dyn_cast<RankedTensorType>(o.getType());
+        if (!t) {
+          vals[o.getResult()] = {b.clone(*o)->getResult(0)};
+          return success();
+        }
+        auto dense = dyn_cast<DenseElementsAttr>(o.getValue());
+        if (!dense || !dense.isSplat())
+          return LogicalResult(o.emitOpError("only splat tile constants are supported"));
+        Value c = arith::ConstantOp::create(
+            b, loc, cast<TypedAttr>(dense.getSplatValue<Attribute>()));
+        vals[o.getResult()] = SmallVector<Value>(width(o.getResult()), c);
+        return success();
+      })
+      .Default([&](Operation *o) -> LogicalResult {
+        if (isa<arith::ArithDialect, math::MathDialect>(o->getDialect()) &&
+            o->getNumRegions() == 0)
+          return lowerElementwise(o);
+        return o->emitOpError("cannot be lowered to NVVM by Tessera");
+      });
+}
+
+namespace {
+struct ConvertTileToNVVMPass
+    : tessera::tile::impl::ConvertTileToNVVMBase<ConvertTileToNVVMPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> kernels;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (f->hasAttr(TileDialect::getKernelAttrName()))
+        kernels.push_back(f);
+    for (func::FuncOp func : kernels) {
+      // One scratch buffer per kernel, sized for its largest user; each use
+      // is fenced by barriers, so uses can share it.
+      int64_t bytes = 0;
+      Operation *largest = nullptr;
+      func.walk([&](Operation *op) {
+        int64_t n = scratchBytes(op);
+        if (n > bytes) {
+          bytes = n;
+          largest = op;
+        }
+      });
+      if (bytes > kMaxStaticSharedBytes) {
+        largest->emitOpError("needs ")
+            << bytes << " bytes of shared-memory scratch, more than the "
+            << kMaxStaticSharedBytes << " bytes of static shared memory; use "
+            << "smaller tiles";
+        return signalPassFailure();
+      }
+      LLVM::GlobalOp smem;
+      if (bytes > 0) {
+        OpBuilder mb(module.getBodyRegion());
+        auto arrTy = LLVM::LLVMArrayType::get(mb.getI8Type(), bytes);
+        smem = LLVM::GlobalOp::create(mb, func.getLoc(), arrTy, /*isConstant=*/false,
+                                      LLVM::Linkage::Internal,
+                                      (func.getName() + "_scratch").str(),
+                                      /*value=*/Attribute(), /*alignment=*/16,
+                                      kSharedAddrSpace);
+      }
+      KernelLowering lowering(func, smem);
+      FailureOr<LLVM::LLVMFuncOp> llvmFunc = lowering.run();
+      if (failed(llvmFunc))
+        return signalPassFailure();
+      (*llvmFunc)->setAttr("tile.static_shared_bytes",
+                           IntegerAttr::get(IntegerType::get(&getContext(), 32), bytes));
+      func.erase();
+    }
+  }
+};
+} // namespace

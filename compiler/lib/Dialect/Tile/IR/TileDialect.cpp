@@ -1,0 +1,71 @@
+//===- TileDialect.cpp - `tile` dialect registration, types, attributes ---===//
+#include "tessera/Dialect/Tile/IR/TileDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace tessera::tile;
+
+#include "tessera/Dialect/Tile/IR/TileDialect.cpp.inc"
+#include "tessera/Dialect/Tile/IR/TileEnums.cpp.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "tessera/Dialect/Tile/IR/TileTypes.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "tessera/Dialect/Tile/IR/TileAttrs.cpp.inc"
+
+void TileDialect::initialize() {
+  registerTypes();
+  registerAttributes();
+  addOperations<
+#define GET_OP_LIST
+#include "tessera/Dialect/Tile/IR/TileOps.cpp.inc"
+      >();
+}
+
+void TileDialect::registerTypes() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "tessera/Dialect/Tile/IR/TileTypes.cpp.inc"
+      >();
+}
+
+void TileDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "tessera/Dialect/Tile/IR/TileAttrs.cpp.inc"
+      >();
+}
+
+LogicalResult
+BlockedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                          unsigned vec, unsigned threads) {
+  if (vec == 0 || !llvm::isPowerOf2_32(vec))
+    return emitError() << "vec must be a power of two, got " << vec;
+  if (threads == 0 || threads % 32 != 0 || !llvm::isPowerOf2_32(threads))
+    return emitError() << "threads must be a power-of-two multiple of 32, got "
+                       << threads;
+  return success();
+}
+
+namespace tessera::tile {
+
+ArrayRef<int64_t> getShapeOrEmpty(Type type) {
+  if (auto t = dyn_cast<RankedTensorType>(type))
+    return t.getShape();
+  return {};
+}
+
+unsigned getElementByteSize(Type type) {
+  Type elt = getElementTypeOrSelf(type);
+  if (isa<PtrType>(elt))
+    return 8;
+  unsigned bits = elt.getIntOrFloatBitWidth();
+  return bits < 8 ? 1 : bits / 8;
+}
+
+} // namespace tessera::tile

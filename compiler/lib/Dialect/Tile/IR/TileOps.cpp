@@ -1,0 +1,212 @@
+//===- TileOps.cpp - verifiers of the `tile` operations -------------------===//
+//
+// The DSL checks the user's program first and reports errors at the user's
+// C++ line; these verifiers are the dialect's own contract, enforced for IR
+// from any source (tessera-opt, passes), so that invalid IR never reaches the
+// lowering.
+//
+//===----------------------------------------------------------------------===//
+#include "tessera/Dialect/Tile/IR/TileDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace tessera::tile;
+
+#define GET_OP_CLASSES
+#include "tessera/Dialect/Tile/IR/TileOps.cpp.inc"
+
+/// Shapes of `a` and `b` are equal (both scalars counts as equal).
+static bool sameShape(Type a, Type b) {
+  return getShapeOrEmpty(a) == getShapeOrEmpty(b) &&
+         isa<RankedTensorType>(a) == isa<RankedTensorType>(b);
+}
+
+LogicalResult ArangeOp::verify() {
+  int64_t n = int64_t(getEnd()) - int64_t(getStart());
+  if (n <= 0)
+    return emitOpError("end (") << getEnd() << ") must be greater than start ("
+                                << getStart() << ")";
+  if (!llvm::isPowerOf2_64(n))
+    return emitOpError("length ") << n << " is not a power of two";
+  if (getType().getDimSize(0) != n)
+    return emitOpError("result has ") << getType().getDimSize(0)
+                                      << " elements, expected " << n;
+  return success();
+}
+
+LogicalResult SplatOp::verify() {
+  if (isa<RankedTensorType>(getSrc().getType()))
+    return emitOpError("source must be a scalar");
+  if (getType().getElementType() != getSrc().getType())
+    return emitOpError("element type ") << getType().getElementType()
+                                        << " differs from source type "
+                                        << getSrc().getType();
+  return success();
+}
+
+LogicalResult BroadcastOp::verify() {
+  auto src = getSrc().getType();
+  auto dst = getType();
+  if (src.getElementType() != dst.getElementType())
+    return emitOpError("element types differ");
+  if (src.getRank() != dst.getRank())
+    return emitOpError("source rank ") << src.getRank() << " != result rank "
+                                       << dst.getRank();
+  for (auto [i, s, d] : llvm::enumerate(src.getShape(), dst.getShape()))
+    if (s != d && s != 1)
+      return emitOpError("dimension ") << i << ": source size " << s
+                                       << " is neither 1 nor " << d;
+  return success();
+}
+
+LogicalResult ExpandDimsOp::verify() {
+  auto src = getSrc().getType();
+  auto dst = getType();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis > src.getRank())
+    return emitOpError("axis ") << axis << " out of range for rank "
+                                << src.getRank();
+  SmallVector<int64_t> shape(src.getShape());
+  shape.insert(shape.begin() + axis, 1);
+  if (dst.getShape() != ArrayRef<int64_t>(shape) ||
+      dst.getElementType() != src.getElementType())
+    return emitOpError("result type ") << dst << " does not insert a unit "
+                                       << "dimension at axis " << axis;
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto src = getSrc().getType();
+  auto dst = getType();
+  if (src.getElementType() != dst.getElementType())
+    return emitOpError("element types differ");
+  if (src.getNumElements() != dst.getNumElements())
+    return emitOpError("source has ") << src.getNumElements()
+                                      << " elements, result "
+                                      << dst.getNumElements();
+  return success();
+}
+
+LogicalResult TransOp::verify() {
+  auto src = getSrc().getType();
+  auto dst = getType();
+  ArrayRef<int32_t> order = getOrder();
+  if (int64_t(order.size()) != src.getRank())
+    return emitOpError("order has ") << order.size() << " entries for rank "
+                                     << src.getRank();
+  SmallVector<bool> seen(order.size(), false);
+  for (int32_t o : order) {
+    if (o < 0 || o >= int32_t(order.size()) || seen[o])
+      return emitOpError("order is not a permutation");
+    seen[o] = true;
+  }
+  if (dst.getRank() != src.getRank() ||
+      dst.getElementType() != src.getElementType())
+    return emitOpError("result type does not match source");
+  for (auto [i, o] : llvm::enumerate(order))
+    if (dst.getDimSize(i) != src.getDimSize(o))
+      return emitOpError("result dimension ") << i << " is "
+                                              << dst.getDimSize(i)
+                                              << ", expected "
+                                              << src.getDimSize(o);
+  return success();
+}
+
+LogicalResult AddPtrOp::verify() {
+  if (!sameShape(getPtr().getType(), getOffset().getType()))
+    return emitOpError("pointer and offset shapes differ");
+  return success();
+}
+
+LogicalResult LoadOp::verify() {
+  Type ptrTy = getPtr().getType();
+  auto pointee = cast<PtrType>(getElementTypeOrSelf(ptrTy)).getPointeeType();
+  Type resTy = getResult().getType();
+  if (!sameShape(ptrTy, resTy) || getElementTypeOrSelf(resTy) != pointee)
+    return emitOpError("result type ") << resTy
+                                       << " does not match the pointers "
+                                       << ptrTy;
+  if (getMask() && !sameShape(getMask().getType(), ptrTy))
+    return emitOpError("mask shape differs from pointer shape");
+  if (getOther()) {
+    if (!getMask())
+      return emitOpError("'other' requires a mask");
+    if (getOther().getType() != resTy)
+      return emitOpError("'other' type ") << getOther().getType()
+                                          << " differs from result type "
+                                          << resTy;
+  }
+  return success();
+}
+
+LogicalResult StoreOp::verify() {
+  Type ptrTy = getPtr().getType();
+  auto pointee = cast<PtrType>(getElementTypeOrSelf(ptrTy)).getPointeeType();
+  Type valTy = getValue().getType();
+  if (!sameShape(ptrTy, valTy) || getElementTypeOrSelf(valTy) != pointee)
+    return emitOpError("value type ") << valTy
+                                      << " does not match the pointers "
+                                      << ptrTy;
+  if (getMask() && !sameShape(getMask().getType(), ptrTy))
+    return emitOpError("mask shape differs from pointer shape");
+  return success();
+}
+
+LogicalResult DotOp::verify() {
+  auto a = getA().getType(), b = getB().getType(), c = getAcc().getType();
+  if (a.getRank() != 2 || b.getRank() != 2 || c.getRank() != 2)
+    return emitOpError("operands must be 2-D");
+  if (a.getElementType() != b.getElementType())
+    return emitOpError("operand element types differ: ")
+           << a.getElementType() << " vs " << b.getElementType();
+  if (!a.getElementType().isF16() && !a.getElementType().isBF16() &&
+      !a.getElementType().isF32())
+    return emitOpError("operands must be f16, bf16 or f32, got ")
+           << a.getElementType();
+  if (!c.getElementType().isF32())
+    return emitOpError("accumulator must be f32, got ") << c.getElementType();
+  if (a.getDimSize(1) != b.getDimSize(0))
+    return emitOpError("K of lhs (") << a.getDimSize(1) << ") != K of rhs ("
+                                     << b.getDimSize(0) << ")";
+  if (c.getDimSize(0) != a.getDimSize(0) || c.getDimSize(1) != b.getDimSize(1))
+    return emitOpError("accumulator shape must be ")
+           << a.getDimSize(0) << "x" << b.getDimSize(1);
+  return success();
+}
+
+LogicalResult ReduceOp::verify() {
+  auto src = getSrc().getType();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= src.getRank())
+    return emitOpError("axis ") << axis << " out of range for rank "
+                                << src.getRank();
+  Type elt = src.getElementType();
+  if (!isa<FloatType, IntegerType>(elt) || elt.isInteger(1))
+    return emitOpError("cannot reduce elements of type ") << elt;
+  Type res = getResult().getType();
+  if (src.getRank() == 1) {
+    if (res != elt)
+      return emitOpError("reducing a 1-D tile gives a scalar of type ") << elt;
+    return success();
+  }
+  SmallVector<int64_t> shape(src.getShape());
+  shape.erase(shape.begin() + axis);
+  auto resT = dyn_cast<RankedTensorType>(res);
+  if (!resT || resT.getShape() != ArrayRef<int64_t>(shape) ||
+      resT.getElementType() != elt)
+    return emitOpError("result type ") << res << " is not the source without axis "
+                                       << axis;
+  return success();
+}
+
+LogicalResult ConvertLayoutOp::verify() {
+  auto src = getSrc().getType();
+  auto dst = getType();
+  if (src.getShape() != dst.getShape() ||
+      src.getElementType() != dst.getElementType())
+    return emitOpError("shape and element type must not change");
+  return success();
+}

@@ -1,0 +1,129 @@
+//===- AssignLayouts.cpp - tile-assign-layouts ----------------------------===//
+//
+// Distributes every tile of a kernel over the threads of its block.
+//
+//   %x = tile.load %p : (tensor<256x!tile.ptr<f32>>) -> tensor<256xf32>
+// becomes, in a kernel of 4 warps,
+//   %x = tile.load %p : (tensor<256x!tile.ptr<f32>, #tile.blocked<vec = 2, threads = 128>>)
+//                     -> tensor<256xf32, #tile.blocked<vec = 2, threads = 128>>
+//
+// Lit: tests/lit/Transforms/tile-assign-layouts.mlir.
+//
+//===----------------------------------------------------------------------===//
+#include "tessera/Dialect/Tile/Transforms/Passes.h"
+#include "tessera/Dialect/Tile/Transforms/Transforms.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/MathExtras.h"
+
+#define DEBUG_TYPE "tile-assign-layouts"
+
+namespace tessera::tile {
+#define GEN_PASS_DEF_TILEASSIGNLAYOUTS
+#include "tessera/Dialect/Tile/Transforms/Passes.h.inc"
+} // namespace tessera::tile
+
+using namespace mlir;
+using namespace tessera::tile;
+
+/// Widest vector access the hardware has: 16 bytes per thread (ld.global.v4.b32).
+static constexpr unsigned kMaxAccessBytes = 16;
+static constexpr unsigned kDefaultNumWarps = 4;
+
+unsigned tessera::tile::getNumWarps(func::FuncOp func) {
+  if (auto a = func->getAttrOfType<IntegerAttr>(TileDialect::getNumWarpsAttrName()))
+    return unsigned(a.getInt());
+  return kDefaultNumWarps;
+}
+
+BlockedLayoutAttr tessera::tile::chooseBlockedLayout(MLIRContext *ctx,
+                                                     int64_t numel,
+                                                     unsigned threads,
+                                                     unsigned maxVec) {
+  int64_t perThread = numel / threads;
+  unsigned vec = unsigned(std::clamp<int64_t>(perThread, 1, maxVec));
+  return BlockedLayoutAttr::get(ctx, vec, threads);
+}
+
+FailureOr<LayoutInfo> tessera::tile::getLayoutInfo(RankedTensorType type) {
+  auto layout = dyn_cast_or_null<BlockedLayoutAttr>(type.getEncoding());
+  if (!layout)
+    return failure();
+  return LayoutInfo{layout.getVec(), layout.getThreads(), type.getNumElements()};
+}
+
+/// Narrowest element, in bytes, that the kernel moves to or from memory: it
+/// bounds the vector width so a chunk is one 16-byte access of that type.
+static unsigned narrowestAccessBytes(func::FuncOp func) {
+  unsigned bytes = 4;
+  bool any = false;
+  func.walk([&](Operation *op) {
+    Type ptrTy;
+    if (auto load = dyn_cast<LoadOp>(op))
+      ptrTy = load.getPtr().getType();
+    else if (auto store = dyn_cast<StoreOp>(op))
+      ptrTy = store.getPtr().getType();
+    else
+      return;
+    auto ptr = cast<PtrType>(getElementTypeOrSelf(ptrTy));
+    unsigned b = getElementByteSize(ptr.getPointeeType());
+    bytes = any ? std::min(bytes, b) : b;
+    any = true;
+  });
+  return bytes;
+}
+
+LogicalResult tessera::tile::assignLayouts(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  unsigned threads = 32 * getNumWarps(func);
+  if (!llvm::isPowerOf2_32(threads))
+    return func.emitError("tile.num_warps must be a power of two");
+  unsigned maxVec = kMaxAccessBytes / narrowestAccessBytes(func);
+
+  // Every shape is a power of two (the DSL and the verifiers guarantee it),
+  // so the layout depends only on the element count.
+  auto convert = [&](Type type) -> Type {
+    auto t = dyn_cast<RankedTensorType>(type);
+    if (!t || t.getEncoding())
+      return type;
+    auto layout = chooseBlockedLayout(ctx, t.getNumElements(), threads, maxVec);
+    return RankedTensorType::get(t.getShape(), t.getElementType(), layout);
+  };
+
+  LogicalResult result = success();
+  func.walk([&](Operation *op) {
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          arg.setType(convert(arg.getType()));
+    for (OpResult res : op->getResults()) {
+      auto t = dyn_cast<RankedTensorType>(res.getType());
+      if (!t)
+        continue;
+      for (int64_t d : t.getShape())
+        if (d <= 0 || !llvm::isPowerOf2_64(d)) {
+          result = op->emitOpError("tile shape ") << t << " is not made of powers of two";
+          return;
+        }
+      res.setType(convert(t));
+    }
+    // Constants carry their type twice (attribute and result).
+    if (auto cst = dyn_cast<arith::ConstantOp>(op))
+      if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue()))
+        if (dense.getType() != cst.getType())
+          cst.setValueAttr(dense.reshape(cast<ShapedType>(cst.getType())));
+  });
+  return result;
+}
+
+namespace {
+struct TileAssignLayoutsPass
+    : tessera::tile::impl::TileAssignLayoutsBase<TileAssignLayoutsPass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (func->hasAttr(TileDialect::getKernelAttrName()))
+        if (failed(assignLayouts(func)))
+          return signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,315 @@
+//===- DSL.h - Tessera's embedded C++ tile DSL ----------------------------===//
+//
+// A kernel is an ordinary C++ function over handles: `Ptr` (a pointer kernel
+// argument), `Scalar` (a number uniform over the block: an argument, a
+// program id, a loop index) and `Tile` (a block-level tensor of numbers,
+// booleans or pointers).  Running the function *traces* it into `tile` IR;
+// C++ control flow and compile-time parameters specialize the trace, and
+// `forRange` / `ifThen` build loops and branches in the IR.
+//
+//   void vectorAdd(Kernel &k, const Params &p) {
+//     Ptr x = k.ptr("x", f32), y = k.ptr("y", f32), out = k.ptr("out", f32);
+//     Scalar n = k.i32("n");
+//     Tile offs = programId(0) * p.i("BLOCK") + arange(0, p.i("BLOCK"));
+//     Tile mask = offs < n;
+//     store(out + offs, load(x + offs, mask) + load(y + offs, mask), mask);
+//   }
+//
+// Every entry point records the caller's std::source_location, so a misuse
+// is reported as "vector_add.cpp:6: store: ..." through tessera::dsl::DslError.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "tessera/Support/Error.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/IR/Value.h"
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <source_location>
+#include <string>
+#include <vector>
+
+namespace tessera::dsl {
+
+using SrcLoc = std::source_location;
+
+/// Element types a kernel can use.
+enum class DType { i1, i32, i64, f16, bf16, f32 };
+inline constexpr DType i1 = DType::i1, i32 = DType::i32, i64 = DType::i64,
+                       f16 = DType::f16, bf16 = DType::bf16, f32 = DType::f32;
+const char *toString(DType t);
+/// Parses "f16", "bf16", "f32", "i32", ...; throws tessera::Error otherwise.
+DType parseDType(const std::string &name);
+
+/// A misuse of the DSL, located at the user's C++ line.
+class DslError : public Error {
+public:
+  DslError(const SrcLoc &where, const std::string &op, const std::string &msg);
+  std::string file;
+  unsigned line;
+};
+
+/// Common part of every handle: the traced MLIR value.
+class Handle {
+public:
+  Handle() = default;
+  explicit Handle(mlir::Value v) : v(v) {}
+  mlir::Value value() const { return v; }
+  /// Shape of a tile (empty for scalars and pointers).
+  std::vector<int64_t> shape() const;
+  /// Element type ("f16", "ptr<f16>", ...) for messages.
+  std::string typeName() const;
+
+protected:
+  mlir::Value v;
+};
+
+/// A number (or boolean) uniform over the program: kernel arguments,
+/// program ids, loop indices, results of 1-D reductions.
+class Scalar : public Handle {
+public:
+  using Handle::Handle;
+  DType dtype() const;
+  Scalar to(DType t, SrcLoc loc = SrcLoc::current()) const;
+};
+
+/// A pointer kernel argument (or a pointer advanced by a scalar).
+class Ptr : public Handle {
+public:
+  using Handle::Handle;
+  DType pointee() const;
+};
+
+/// A block-level tensor of numbers, booleans or pointers.
+class Tile : public Handle {
+public:
+  using Handle::Handle;
+  bool isPointer() const;
+  /// Element type of a tile of numbers.
+  DType dtype() const;
+  int64_t dim(unsigned i) const { return shape().at(i); }
+  /// Cast the elements (fp32 -> fp16/bf16 rounds to nearest even).
+  Tile to(DType t, SrcLoc loc = SrcLoc::current()) const;
+  /// `x[:, None]`: a column (appends a unit dimension).
+  Tile col(SrcLoc loc = SrcLoc::current()) const;
+  /// `x[None, :]`: a row (prepends a unit dimension).
+  Tile row(SrcLoc loc = SrcLoc::current()) const;
+};
+
+/// A C++ number used in tile arithmetic; it takes the type of the other
+/// operand.
+struct Num {
+  double v;
+  bool isInt;
+  Num(int x) : v(x), isInt(true) {}
+  Num(long x) : v(double(x)), isInt(true) {}
+  Num(long long x) : v(double(x)), isInt(true) {}
+  Num(double x) : v(x), isInt(false) {}
+  Num(float x) : v(x), isInt(false) {}
+};
+
+/// An operand of an operator, with the place it was written (the defaulted
+/// source_location of an implicit conversion is the expression's own).
+template <class T> struct At {
+  const T &h;
+  SrcLoc loc;
+  At(const T &h, SrcLoc loc = SrcLoc::current()) : h(h), loc(loc) {}
+};
+struct NumAt {
+  Num n;
+  SrcLoc loc;
+  NumAt(int x, SrcLoc loc = SrcLoc::current()) : n(x), loc(loc) {}
+  NumAt(long x, SrcLoc loc = SrcLoc::current()) : n(x), loc(loc) {}
+  NumAt(long long x, SrcLoc loc = SrcLoc::current()) : n(x), loc(loc) {}
+  NumAt(double x, SrcLoc loc = SrcLoc::current()) : n(x), loc(loc) {}
+  NumAt(float x, SrcLoc loc = SrcLoc::current()) : n(x), loc(loc) {}
+};
+
+/// Something an integer Scalar can be made of: a C++ integer or a Scalar.
+struct IntArg {
+  IntArg(int x) : n(x) {}
+  IntArg(long x) : n(x) {}
+  IntArg(long long x) : n(x) {}
+  IntArg(const Scalar &s) : s(s), isScalar(true) {}
+  int64_t n = 0;
+  Scalar s;
+  bool isScalar = false;
+};
+
+/// Binary operators.  Tiles broadcast NumPy-style (size-1 dimensions, rank
+/// extended on the left); a Scalar or Num is splat to the tile's shape.
+/// Both operands must have the same element type: casts are explicit.
+#define TESSERA_DSL_BINARY(OP)                                                 \
+  Tile operator OP(At<Tile> a, const Tile &b);                                 \
+  Tile operator OP(At<Tile> a, const Scalar &b);                               \
+  Tile operator OP(At<Scalar> a, const Tile &b);                               \
+  Tile operator OP(At<Tile> a, Num b);                                         \
+  Tile operator OP(NumAt a, const Tile &b);                                    \
+  Scalar operator OP(At<Scalar> a, const Scalar &b);                           \
+  Scalar operator OP(At<Scalar> a, Num b);                                     \
+  Scalar operator OP(NumAt a, const Scalar &b);
+TESSERA_DSL_BINARY(+)
+TESSERA_DSL_BINARY(-)
+TESSERA_DSL_BINARY(*)
+TESSERA_DSL_BINARY(/)
+TESSERA_DSL_BINARY(%)
+TESSERA_DSL_BINARY(<)
+TESSERA_DSL_BINARY(<=)
+TESSERA_DSL_BINARY(>)
+TESSERA_DSL_BINARY(>=)
+TESSERA_DSL_BINARY(==)
+TESSERA_DSL_BINARY(!=)
+TESSERA_DSL_BINARY(&)
+TESSERA_DSL_BINARY(|)
+#undef TESSERA_DSL_BINARY
+Tile operator-(At<Tile> a);
+Scalar operator-(At<Scalar> a);
+Tile operator!(At<Tile> a);
+
+/// Pointer arithmetic, in elements.
+Tile operator+(At<Ptr> p, const Tile &offsets);
+Ptr operator+(At<Ptr> p, const Scalar &offset);
+Ptr operator+(At<Ptr> p, Num offset);
+
+// --- program and index ------------------------------------------------------
+Scalar programId(int axis, SrcLoc loc = SrcLoc::current());
+Scalar numPrograms(int axis, SrcLoc loc = SrcLoc::current());
+/// start, ..., end-1 as a 1-D i32 tile; end - start must be a power of two.
+Tile arange(int64_t start, int64_t end, SrcLoc loc = SrcLoc::current());
+
+// --- creation and shape -----------------------------------------------------
+Tile full(std::vector<int64_t> shape, Num value, DType t, SrcLoc loc = SrcLoc::current());
+Tile zeros(std::vector<int64_t> shape, DType t, SrcLoc loc = SrcLoc::current());
+Tile splat(const Scalar &s, std::vector<int64_t> shape, SrcLoc loc = SrcLoc::current());
+Tile broadcastTo(const Tile &t, std::vector<int64_t> shape, SrcLoc loc = SrcLoc::current());
+Tile expandDims(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
+Tile reshape(const Tile &t, std::vector<int64_t> shape, SrcLoc loc = SrcLoc::current());
+/// Transpose of a 2-D tile.
+Tile trans(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile permute(const Tile &t, std::vector<int32_t> order, SrcLoc loc = SrcLoc::current());
+
+// --- memory -------------------------------------------------------------------
+Tile load(const Tile &ptrs, SrcLoc loc = SrcLoc::current());
+/// Masked load; masked-off elements are zero.
+Tile load(const Tile &ptrs, const Tile &mask, SrcLoc loc = SrcLoc::current());
+/// Masked load; masked-off elements are `other`.
+Tile load(const Tile &ptrs, const Tile &mask, Num other, SrcLoc loc = SrcLoc::current());
+Scalar load(const Ptr &p, SrcLoc loc = SrcLoc::current());
+void store(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
+void store(const Tile &ptrs, const Tile &value, const Tile &mask,
+           SrcLoc loc = SrcLoc::current());
+
+// --- math -----------------------------------------------------------------------
+/// a (MxK) times b (KxN), accumulated in f32.
+Tile dot(const Tile &a, const Tile &b, SrcLoc loc = SrcLoc::current());
+/// acc + a * b.
+Tile dot(const Tile &a, const Tile &b, const Tile &acc, SrcLoc loc = SrcLoc::current());
+/// Reductions along `axis` of a tile of rank >= 2.
+Tile sum(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
+Tile max(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
+Tile min(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
+/// Reductions of a whole 1-D tile to a Scalar.
+Scalar sum(const Tile &t, SrcLoc loc = SrcLoc::current());
+Scalar max(const Tile &t, SrcLoc loc = SrcLoc::current());
+Scalar min(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// Element-wise choice: cond ? a : b.
+Tile where(const Tile &cond, const Tile &a, const Tile &b, SrcLoc loc = SrcLoc::current());
+Tile where(const Tile &cond, const Tile &a, Num b, SrcLoc loc = SrcLoc::current());
+Tile where(const Tile &cond, Num a, const Tile &b, SrcLoc loc = SrcLoc::current());
+Tile maximum(const Tile &a, const Tile &b, SrcLoc loc = SrcLoc::current());
+Tile minimum(const Tile &a, const Tile &b, SrcLoc loc = SrcLoc::current());
+Tile exp2(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile exp(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile log2(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile log(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile sqrt(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile rsqrt(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile abs(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile fma(const Tile &a, const Tile &b, const Tile &c, SrcLoc loc = SrcLoc::current());
+Scalar maximum(const Scalar &a, const Scalar &b, SrcLoc loc = SrcLoc::current());
+Scalar minimum(const Scalar &a, const Scalar &b, SrcLoc loc = SrcLoc::current());
+
+// --- control flow ---------------------------------------------------------------
+/// A variable carried through a loop or branch: the body may reassign it, but
+/// not change its type.
+class Var {
+public:
+  Var(Tile &t) : h(&t), what("tile") {}
+  Var(Scalar &s) : h(&s), what("scalar") {}
+  Handle *h;
+  const char *what;
+};
+
+/// for (i = lo; i < hi; i += step) body(i), in the IR.  The variables in
+/// `carried` are loop-carried: after the loop they hold their final values.
+void forRange(IntArg lo, IntArg hi, IntArg step, std::initializer_list<Var> carried,
+              const std::function<void(Scalar)> &body, SrcLoc loc = SrcLoc::current());
+/// if (cond) then(); variables in `carried` keep their old value otherwise.
+void ifThen(const Scalar &cond, std::initializer_list<Var> carried,
+            const std::function<void()> &then, SrcLoc loc = SrcLoc::current());
+void ifThenElse(const Scalar &cond, std::initializer_list<Var> carried,
+                const std::function<void()> &then, const std::function<void()> &otherwise,
+                SrcLoc loc = SrcLoc::current());
+
+// --- kernels ----------------------------------------------------------------------
+/// Compile-time parameters of a kernel: block sizes, warps, dtypes, flags.
+/// Values are kept as text so a set of parameters prints and hashes stably.
+class Params {
+public:
+  Params() = default;
+  Params(std::initializer_list<std::pair<const std::string, std::string>> kv) : kv(kv) {}
+  Params &set(const std::string &k, const std::string &v) { kv[k] = v; return *this; }
+  Params &set(const std::string &k, int64_t v) { return set(k, std::to_string(v)); }
+  bool has(const std::string &k) const { return kv.count(k) != 0; }
+  /// Integer parameter; throws tessera::Error when missing or not a number.
+  int64_t i(const std::string &k) const;
+  /// dtype parameter ("f16", "bf16", "f32").
+  DType dtype(const std::string &k) const;
+  bool flag(const std::string &k) const { return i(k) != 0; }
+  /// Parameters over `defaults`.
+  Params over(const Params &defaults) const;
+  /// "BLOCK=128,dtype=f16" (sorted by key).
+  std::string str() const;
+  const std::map<std::string, std::string> &items() const { return kv; }
+
+private:
+  std::map<std::string, std::string> kv;
+};
+
+/// The kernel being traced: declares its arguments.
+class Kernel {
+public:
+  /// A pointer argument to elements of type `pointee`, assumed aligned to
+  /// `alignment` bytes.
+  Ptr ptr(const std::string &name, DType pointee, unsigned alignment = 16,
+          SrcLoc loc = SrcLoc::current());
+  Scalar i32(const std::string &name, SrcLoc loc = SrcLoc::current());
+  Scalar i64(const std::string &name, SrcLoc loc = SrcLoc::current());
+  Scalar f32(const std::string &name, SrcLoc loc = SrcLoc::current());
+
+  struct Impl;
+  explicit Kernel(Impl *impl) : impl(impl) {}
+
+private:
+  mlir::Value addArg(const std::string &name, mlir::Type t, SrcLoc loc);
+  Impl *impl;
+};
+
+/// Traces `body` into a module holding one `tile.kernel` function called
+/// `name` that runs with `numWarps` warps per program.  Throws DslError for a
+/// misuse, located at the user's line.
+mlir::OwningOpRef<mlir::ModuleOp> trace(mlir::MLIRContext &ctx, const std::string &name,
+                                        unsigned numWarps,
+                                        const std::function<void(Kernel &)> &body);
+
+/// Loads every dialect the DSL builds IR in.
+void loadDialects(mlir::MLIRContext &ctx);
+
+} // namespace tessera::dsl
