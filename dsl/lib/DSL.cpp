@@ -695,13 +695,28 @@ Tile where(const Tile &c, Num a, const Tile &b, SrcLoc w) {
 }
 
 template <class OpTy>
-static Tile unaryMath(const Tile &t, const SrcLoc &where, const char *name) {
+static Value unaryMathValue(const Handle &h, const SrcLoc &where, const char *name) {
   Kernel::Impl &k = current(where, name);
-  Value v = requireTile(t, where, name);
+  Value v = h.value();
+  if (!v)
+    throw DslError(where, name, "operand is an uninitialized handle");
   if (!isa<FloatType>(getElementTypeOrSelf(v.getType())))
-    throw DslError(where, name, "needs floating-point elements, got " + t.typeName());
-  return Tile(OpTy::create(k.b, mloc(k, where), v));
+    throw DslError(where, name, "needs floating-point elements, got " + h.typeName());
+  return OpTy::create(k.b, mloc(k, where), v);
 }
+
+template <class OpTy>
+static Tile unaryMath(const Tile &t, const SrcLoc &where, const char *name) {
+  requireTile(t, where, name);
+  return Tile(unaryMathValue<OpTy>(t, where, name));
+}
+
+Scalar exp2(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::Exp2Op>(s, w, "exp2")); }
+Scalar exp(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::ExpOp>(s, w, "exp")); }
+Scalar log2(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::Log2Op>(s, w, "log2")); }
+Scalar log(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::LogOp>(s, w, "log")); }
+Scalar sqrt(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::SqrtOp>(s, w, "sqrt")); }
+Scalar rsqrt(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::RsqrtOp>(s, w, "rsqrt")); }
 
 Tile exp2(const Tile &t, SrcLoc w) { return unaryMath<math::Exp2Op>(t, w, "exp2"); }
 Tile exp(const Tile &t, SrcLoc w) { return unaryMath<math::ExpOp>(t, w, "exp"); }

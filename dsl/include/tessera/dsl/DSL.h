@@ -234,6 +234,12 @@ Tile rsqrt(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile abs(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile fma(const Tile &a, const Tile &b, const Tile &c, SrcLoc loc = SrcLoc::current());
 Scalar maximum(const Scalar &a, const Scalar &b, SrcLoc loc = SrcLoc::current());
+Scalar exp2(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar exp(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar log2(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar log(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar sqrt(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar rsqrt(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar minimum(const Scalar &a, const Scalar &b, SrcLoc loc = SrcLoc::current());
 
 // --- control flow ---------------------------------------------------------------

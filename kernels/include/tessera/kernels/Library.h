@@ -1,0 +1,38 @@
+//===- Library.h - Tessera's kernel library ---------------------------------===//
+#pragma once
+
+#include "tessera/dsl/DSL.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tessera::kernels {
+
+/// A library kernel: its DSL body and the compile-time parameters it takes,
+/// with their defaults ("num_warps" is always among them).
+struct KernelDef {
+  std::string name;
+  std::string summary;
+  dsl::Params defaults;
+  std::function<void(dsl::Kernel &, const dsl::Params &)> body;
+};
+
+/// Every kernel of the library, in a stable order.
+const std::vector<KernelDef> &library();
+
+/// The kernel called `name`; throws tessera::Error listing the known names.
+const KernelDef &findKernel(const std::string &name);
+
+/// Traces `def` specialized with `params` over its defaults.
+mlir::OwningOpRef<mlir::ModuleOp> traceKernel(mlir::MLIRContext &ctx, const KernelDef &def,
+                                              const dsl::Params &params = {});
+
+// Definitions, one per file in kernels/lib.
+KernelDef vectorAddKernel();
+KernelDef softmaxKernel();
+KernelDef layerNormKernel();
+KernelDef matmulKernel();
+KernelDef attentionFwdKernel();
+
+} // namespace tessera::kernels

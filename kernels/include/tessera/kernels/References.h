@@ -1,0 +1,32 @@
+//===- References.h - float64 CPU references of the library kernels -------===//
+//
+// Each kernel is checked against these on fresh random inputs.  All math is in
+// double; layouts are row-major and contiguous unless a stride is given.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+
+namespace tessera::kernels::ref {
+
+void vectorAdd(const double *x, const double *y, double *out, int64_t n);
+
+/// Softmax of each of `rows` rows of `cols` elements.
+void softmax(const double *in, double *out, int64_t rows, int64_t cols);
+
+/// (x - mean) / sqrt(var + eps) * w + b per row; also each row's mean and
+/// 1/sqrt(var + eps).
+void layerNorm(const double *x, const double *w, const double *b, double *y, double *mean,
+               double *rstd, int64_t rows, int64_t cols, double eps);
+
+/// C (MxN) = A (MxK) * B (KxN).
+void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, int64_t K);
+
+/// O = softmax(Q K^T * scale [causal: key j <= query i]) V for each of `bh`
+/// (batch x head) slices; Q is bh x seqQ x d, K and V bh x seqK x d.  Also
+/// the natural-log logsumexp of each row's scaled scores.
+void attention(const double *q, const double *k, const double *v, double *o, double *lse,
+               int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal);
+
+} // namespace tessera::kernels::ref

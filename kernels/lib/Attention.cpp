@@ -1,0 +1,75 @@
+//===- Attention.cpp - attention forward, FlashAttention-2 style ----------===//
+#include "tessera/kernels/Library.h"
+
+#include <cmath>
+
+using namespace tessera::dsl;
+
+namespace tessera::kernels {
+
+static constexpr double kLog2e = 1.4426950408889634;
+static constexpr double kLn2 = 0.6931471805599453;
+/// Start of the running row maximum: finite, so `m - m_new` is never inf - inf.
+static constexpr double kVeryNegative = -1e30;
+
+/// O = softmax(Q K^T * scale) V for one BLOCK_M block of queries of one
+/// (batch, head): loop over BLOCK_N blocks of keys/values with online softmax
+/// in the exp2 domain (scale folded into log2(e)); the score tile never
+/// leaves the chip.  Causal masking is top-left aligned (key j <= query i),
+/// as torch's `is_causal`.  Also writes the natural-log logsumexp per row.
+/// Tensors are [batch, heads, seq, HEAD_DIM] under arbitrary batch/head/seq
+/// strides (the last dimension contiguous).
+/// Grid: (ceil(seq_q / BLOCK_M), batch * heads).
+static void attentionFwd(Kernel &k, const Params &p) {
+  DType dt = p.dtype("dtype");
+  int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), d = p.i("HEAD_DIM");
+  bool causal = p.flag("CAUSAL");
+  Ptr q = k.ptr("q", dt), kk = k.ptr("k", dt), v = k.ptr("v", dt), o = k.ptr("o", dt);
+  Ptr lse = k.ptr("lse", f32, 4);
+  Scalar seqQ = k.i32("seq_q"), seqK = k.i32("seq_k"), heads = k.i32("heads");
+  Scalar scale = k.f32("scale");
+  Scalar sqb = k.i32("q_stride_b"), sqh = k.i32("q_stride_h"), sqm = k.i32("q_stride_s");
+  Scalar skb = k.i32("k_stride_b"), skh = k.i32("k_stride_h"), skn = k.i32("k_stride_s");
+  Scalar svb = k.i32("v_stride_b"), svh = k.i32("v_stride_h"), svn = k.i32("v_stride_s");
+  Scalar sob = k.i32("o_stride_b"), soh = k.i32("o_stride_h"), som = k.i32("o_stride_s");
+
+  Scalar startM = programId(0) * bm, bh = programId(1);
+  Scalar batch = bh / heads, head = bh % heads;
+  Ptr qBase = q + batch * sqb + head * sqh, kBase = kk + batch * skb + head * skh;
+  Ptr vBase = v + batch * svb + head * svh, oBase = o + batch * sob + head * soh;
+  Tile offM = startM + arange(0, bm), offN = arange(0, bn), offD = arange(0, d);
+
+  Tile qTile = load(qBase + offM.col() * sqm + offD.row(), offM.col() < seqQ);
+  Scalar qkScale = scale * kLog2e;
+  Tile m = full({bm}, kVeryNegative, f32), l = zeros({bm}, f32), acc = zeros({bm, d}, f32);
+  Scalar end = causal ? minimum(seqK, startM + bm) : seqK;
+
+  forRange(0, end, bn, {m, l, acc}, [&](Scalar n0) {
+    Tile keys = n0 + offN;
+    Tile kT = load(kBase + keys.row() * skn + offD.col(), keys.row() < seqK); // [d, bn]
+    Tile s = dot(qTile, kT) * qkScale;                                        // log2 domain
+    Tile valid = keys.row() < seqK;
+    if (causal)
+      valid = valid & (keys.row() <= offM.col());
+    s = where(valid, s, -INFINITY);
+    Tile mNew = maximum(m, max(s, 1));
+    Tile alpha = exp2(m - mNew);
+    Tile pTile = exp2(s - mNew.col());
+    l = l * alpha + sum(pTile, 1);
+    Tile vTile = load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
+    acc = acc * alpha.col() + dot(pTile.to(dt), vTile);
+    m = mNew;
+  });
+
+  store(oBase + offM.col() * som + offD.row(), (acc / l.col()).to(dt), offM.col() < seqQ);
+  store(lse + bh * seqQ + offM, (m + log2(l)) * kLn2, offM < seqQ);
+}
+
+KernelDef attentionFwdKernel() {
+  return {"attention_fwd", "attention forward (online softmax), FA2 structure, CUDA cores",
+          {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
+           {"CAUSAL", "0"}, {"num_warps", "4"}},
+          attentionFwd};
+}
+
+} // namespace tessera::kernels

@@ -1,0 +1,56 @@
+//===- LayerNorm.cpp - layer normalization, forward -----------------------===//
+#include "tessera/kernels/Library.h"
+
+using namespace tessera::dsl;
+
+namespace tessera::kernels {
+
+/// One program per row: mean, then variance of the centred row, then
+/// y = (x - mean) * rstd * w + b; mean and rstd are kept for the backward pass.
+/// Statistics are accumulated per lane in f32 and combined at the end.
+/// Grid: rows.
+static void layerNorm(Kernel &k, const Params &p) {
+  DType dt = p.dtype("dtype");
+  int64_t block = p.i("BLOCK");
+  Ptr x = k.ptr("x", dt), y = k.ptr("y", dt), w = k.ptr("w", dt), b = k.ptr("b", dt);
+  Ptr meanOut = k.ptr("mean", f32, 4), rstdOut = k.ptr("rstd", f32, 4);
+  Scalar nCols = k.i32("n_cols"), stride = k.i32("row_stride");
+  Scalar eps = k.f32("eps");
+
+  Scalar row = programId(0);
+  Ptr xRow = x + row * stride, yRow = y + row * stride;
+  Tile cols = arange(0, block);
+  Scalar n = nCols.to(f32);
+
+  Tile acc = zeros({block}, f32);
+  forRange(0, nCols, block, {acc}, [&](Scalar start) {
+    Tile c = start + cols;
+    acc = acc + load(xRow + c, c < nCols).to(f32);
+  });
+  Scalar mean = sum(acc) / n;
+
+  Tile sq = zeros({block}, f32);
+  forRange(0, nCols, block, {sq}, [&](Scalar start) {
+    Tile c = start + cols;
+    Tile d = where(c < nCols, load(xRow + c, c < nCols).to(f32) - mean, 0.0);
+    sq = sq + d * d;
+  });
+  Scalar rstd = rsqrt(sum(sq) / n + eps);
+
+  forRange(0, nCols, block, {}, [&](Scalar start) {
+    Tile c = start + cols;
+    Tile mask = c < nCols;
+    Tile xn = (load(xRow + c, mask).to(f32) - mean) * rstd;
+    Tile out = xn * load(w + c, mask).to(f32) + load(b + c, mask).to(f32);
+    store(yRow + c, out.to(dt), mask);
+  });
+  store(meanOut + row + arange(0, 1), splat(mean, {1}));
+  store(rstdOut + row + arange(0, 1), splat(rstd, {1}));
+}
+
+KernelDef layerNormKernel() {
+  return {"layer_norm", "layer normalization forward, rows of any length",
+          {{"dtype", "f16"}, {"BLOCK", "1024"}, {"num_warps", "4"}}, layerNorm};
+}
+
+} // namespace tessera::kernels

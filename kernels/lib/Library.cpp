@@ -1,0 +1,34 @@
+//===- Library.cpp - the registry of library kernels ----------------------===//
+#include "tessera/kernels/Library.h"
+
+namespace tessera::kernels {
+
+const std::vector<KernelDef> &library() {
+  static const std::vector<KernelDef> all = {vectorAddKernel(), softmaxKernel(), layerNormKernel(),
+                                             matmulKernel(), attentionFwdKernel()};
+  return all;
+}
+
+const KernelDef &findKernel(const std::string &name) {
+  std::string known;
+  for (const KernelDef &d : library()) {
+    if (d.name == name)
+      return d;
+    known += (known.empty() ? "" : ", ") + d.name;
+  }
+  throw Error("unknown kernel '" + name + "' (known: " + known + ")");
+}
+
+mlir::OwningOpRef<mlir::ModuleOp> traceKernel(mlir::MLIRContext &ctx, const KernelDef &def,
+                                              const dsl::Params &params) {
+  dsl::Params p = params.over(def.defaults);
+  for (auto &[key, value] : params.items())
+    if (!def.defaults.has(key))
+      throw Error("kernel '" + def.name + "' has no parameter '" + key + "' (it takes " +
+                  def.defaults.str() + ")");
+  int64_t warps = p.i("num_warps");
+  return dsl::trace(ctx, def.name, unsigned(warps),
+                    [&](dsl::Kernel &k) { def.body(k, p); });
+}
+
+} // namespace tessera::kernels

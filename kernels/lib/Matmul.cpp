@@ -1,0 +1,41 @@
+//===- Matmul.cpp - C = A * B through tile.dot ----------------------------===//
+#include "tessera/kernels/Library.h"
+
+using namespace tessera::dsl;
+
+namespace tessera::kernels {
+
+/// One program computes a BLOCK_M x BLOCK_N tile of C, walking K in steps of
+/// BLOCK_K with an f32 accumulator; any M, N, K (tails masked), any strides.
+/// Grid: (ceil(M / BLOCK_M), ceil(N / BLOCK_N)).
+static void matmul(Kernel &k, const Params &p) {
+  DType dt = p.dtype("dtype");
+  int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), bk = p.i("BLOCK_K");
+  Ptr a = k.ptr("a", dt), b = k.ptr("b", dt), c = k.ptr("c", dt);
+  Scalar M = k.i32("M"), N = k.i32("N"), K = k.i32("K");
+  Scalar sam = k.i32("stride_am"), sak = k.i32("stride_ak");
+  Scalar sbk = k.i32("stride_bk"), sbn = k.i32("stride_bn");
+  Scalar scm = k.i32("stride_cm"), scn = k.i32("stride_cn");
+
+  Tile rm = programId(0) * bm + arange(0, bm);
+  Tile rn = programId(1) * bn + arange(0, bn);
+  Tile rk = arange(0, bk);
+
+  Tile acc = zeros({bm, bn}, f32);
+  forRange(0, K, bk, {acc}, [&](Scalar k0) {
+    Tile kk = k0 + rk;
+    Tile at = load(a + rm.col() * sam + kk.row() * sak, (rm.col() < M) & (kk.row() < K));
+    Tile bt = load(b + kk.col() * sbk + rn.row() * sbn, (kk.col() < K) & (rn.row() < N));
+    acc = dot(at, bt, acc);
+  });
+  store(c + rm.col() * scm + rn.row() * scn, acc.to(dt), (rm.col() < M) & (rn.row() < N));
+}
+
+KernelDef matmulKernel() {
+  return {"matmul", "C = A * B, f32 accumulation, any M/N/K and strides",
+          {{"dtype", "f16"}, {"BLOCK_M", "32"}, {"BLOCK_N", "32"}, {"BLOCK_K", "32"},
+           {"num_warps", "4"}},
+          matmul};
+}
+
+} // namespace tessera::kernels

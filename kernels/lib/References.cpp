@@ -1,0 +1,90 @@
+//===- References.cpp - float64 CPU references ----------------------------===//
+#include "tessera/kernels/References.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace tessera::kernels::ref {
+
+void vectorAdd(const double *x, const double *y, double *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = x[i] + y[i];
+}
+
+void softmax(const double *in, double *out, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const double *x = in + r * cols;
+    double m = -std::numeric_limits<double>::infinity();
+    for (int64_t c = 0; c < cols; ++c)
+      m = std::max(m, x[c]);
+    double s = 0;
+    for (int64_t c = 0; c < cols; ++c)
+      s += std::exp(x[c] - m);
+    for (int64_t c = 0; c < cols; ++c)
+      out[r * cols + c] = std::exp(x[c] - m) / s;
+  }
+}
+
+void layerNorm(const double *x, const double *w, const double *b, double *y, double *mean,
+               double *rstd, int64_t rows, int64_t cols, double eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const double *xr = x + r * cols;
+    double mu = 0;
+    for (int64_t c = 0; c < cols; ++c)
+      mu += xr[c];
+    mu /= double(cols);
+    double var = 0;
+    for (int64_t c = 0; c < cols; ++c)
+      var += (xr[c] - mu) * (xr[c] - mu);
+    var /= double(cols);
+    double rs = 1.0 / std::sqrt(var + eps);
+    for (int64_t c = 0; c < cols; ++c)
+      y[r * cols + c] = (xr[c] - mu) * rs * w[c] + b[c];
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+}
+
+void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, int64_t K) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k)
+        s += a[i * K + k] * b[k * N + j];
+      c[i * N + j] = s;
+    }
+}
+
+void attention(const double *q, const double *k, const double *v, double *o, double *lse,
+               int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal) {
+  std::vector<double> s(seqK);
+  for (int64_t h = 0; h < bh; ++h)
+    for (int64_t i = 0; i < seqQ; ++i) {
+      const double *qi = q + (h * seqQ + i) * d;
+      int64_t n = causal ? std::min(seqK, i + 1) : seqK;
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j < n; ++j) {
+        const double *kj = k + (h * seqK + j) * d;
+        double dotp = 0;
+        for (int64_t x = 0; x < d; ++x)
+          dotp += qi[x] * kj[x];
+        s[j] = dotp * scale;
+        m = std::max(m, s[j]);
+      }
+      double l = 0;
+      for (int64_t j = 0; j < n; ++j)
+        l += std::exp(s[j] - m);
+      double *oi = o + (h * seqQ + i) * d;
+      for (int64_t x = 0; x < d; ++x) {
+        double acc = 0;
+        for (int64_t j = 0; j < n; ++j)
+          acc += std::exp(s[j] - m) * v[(h * seqK + j) * d + x];
+        oi[x] = acc / l;
+      }
+      lse[h * seqQ + i] = m + std::log(l);
+    }
+}
+
+} // namespace tessera::kernels::ref

@@ -1,0 +1,53 @@
+//===- Softmax.cpp - row-wise softmax over rows of any length -------------===//
+#include "tessera/kernels/Library.h"
+
+#include <cmath>
+
+using namespace tessera::dsl;
+
+namespace tessera::kernels {
+
+static constexpr double kLog2e = 1.4426950408889634;
+/// Start of the running maximum: finite, so that `m - m_new` never becomes
+/// inf - inf even in lanes that see only masked (-inf) elements.
+static constexpr double kVeryNegative = -1e30;
+
+/// One program per row.  Pass 1 walks the row BLOCK columns at a time keeping,
+/// per lane, a running max and a running sum of exp (online softmax); the
+/// lanes are then combined.  Pass 2 writes exp(x - max) / sum.
+/// Grid: rows.
+static void softmax(Kernel &k, const Params &p) {
+  DType dt = p.dtype("dtype");
+  int64_t block = p.i("BLOCK");
+  Ptr out = k.ptr("out", dt), in = k.ptr("in", dt);
+  Scalar nCols = k.i32("n_cols"), inStride = k.i32("in_row_stride"),
+         outStride = k.i32("out_row_stride");
+
+  Scalar row = programId(0);
+  Ptr inRow = in + row * inStride, outRow = out + row * outStride;
+  Tile cols = arange(0, block);
+
+  Tile m = full({block}, kVeryNegative, f32), l = zeros({block}, f32);
+  forRange(0, nCols, block, {m, l}, [&](Scalar start) {
+    Tile c = start + cols;
+    Tile x = load(inRow + c, c < nCols, -INFINITY).to(f32);
+    Tile mNew = maximum(m, x);
+    l = l * exp2((m - mNew) * kLog2e) + exp2((x - mNew) * kLog2e);
+    m = mNew;
+  });
+  Scalar rowMax = max(m);
+  Scalar rowSum = sum(l * exp2((m - rowMax) * kLog2e));
+
+  forRange(0, nCols, block, {}, [&](Scalar start) {
+    Tile c = start + cols;
+    Tile x = load(inRow + c, c < nCols).to(f32);
+    store(outRow + c, (exp2((x - rowMax) * kLog2e) / rowSum).to(dt), c < nCols);
+  });
+}
+
+KernelDef softmaxKernel() {
+  return {"softmax", "row-wise softmax, rows of any length",
+          {{"dtype", "f16"}, {"BLOCK", "1024"}, {"num_warps", "4"}}, softmax};
+}
+
+} // namespace tessera::kernels
