@@ -37,7 +37,7 @@ struct Row {
 
 void usage() {
   std::cout << "usage: tessera-kernels [--target CHIP]... [--kernel NAME]... [-D KEY=VALUE]...\n"
-               "                       [--out DIR] [--json FILE] [--repeat N] [--list]\n"
+               "                       [--out DIR] [--json FILE] [--repeat N] [--list] [--require-ptxas]\n"
                "Compiles Tessera's library kernels to PTX and reports on each.\n";
 }
 
@@ -60,6 +60,7 @@ int main(int argc, char **argv) {
   dsl::Params overrides;
   std::string outDir, jsonPath;
   int repeat = 1;
+  bool requirePtxas = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -85,6 +86,8 @@ int main(int argc, char **argv) {
       outDir = next();
     else if (a == "--json")
       jsonPath = next();
+    else if (a == "--require-ptxas")
+      requirePtxas = true;
     else if (a == "--repeat")
       repeat = std::max(1, std::atoi(next().c_str()));
     else if (a == "--list") {
@@ -116,6 +119,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   std::optional<std::string> ptxas = findPtxas();
+  if (!ptxas && requirePtxas) {
+    std::cout << "ptxas not found: cannot check that the PTX assembles (skipped)\n";
+    return 77;
+  }
   if (!ptxas)
     std::cout << "note: ptxas not found; registers/shared memory are not reported\n";
   if (!outDir.empty())

@@ -240,6 +240,7 @@ private:
   MLIRContext *ctx;
   Location loc = UnknownLoc::get(ctx);
   Value tid;
+  unsigned threads = 0;
   DenseMap<Value, SmallVector<Value>> vals;
 };
 
@@ -260,7 +261,7 @@ FailureOr<LLVM::LLVMFuncOp> KernelLowering::run() {
   b.setInsertionPoint(func);
   auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), argTypes);
   auto llvmFunc = LLVM::LLVMFuncOp::create(b, loc, func.getName(), fnType);
-  unsigned threads = 32 * getNumWarps(func);
+  threads = 32 * getNumWarps(func);
   llvmFunc->setAttr(NVVM::NVVMDialect::getKernelFuncAttrName(), b.getUnitAttr());
   llvmFunc->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
                     b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
@@ -603,12 +604,27 @@ LogicalResult KernelLowering::lowerIf(scf::IfOp op) {
 
 LogicalResult KernelLowering::lowerOp(Operation *op) {
   loc = op->getLoc();
-  // Every tile operand must carry a layout by now.
+  // Every tile must carry a layout that fits this kernel's block by now.
+  auto check = [&](Value v, const char *what) -> LogicalResult {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t)
+      return success();
+    FailureOr<LayoutInfo> l = getLayoutInfo(t);
+    if (failed(l))
+      return op->emitOpError(what) << " has no #tile.blocked layout; run "
+                                      "tile-assign-layouts first";
+    bool fits = l->replicated() ? l->vec == 1 : l->numel % (int64_t(l->threads) * l->vec) == 0;
+    if (l->threads != threads || !fits)
+      return op->emitOpError(what) << " layout " << t.getEncoding() << " does not fit " << t
+                                   << " in a block of " << threads << " threads";
+    return success();
+  };
   for (Value v : op->getOperands())
-    if (auto t = dyn_cast<RankedTensorType>(v.getType()))
-      if (failed(getLayoutInfo(t)))
-        return op->emitOpError("operand has no #tile.blocked layout; run "
-                               "tile-assign-layouts first");
+    if (failed(check(v, "operand")))
+      return failure();
+  for (Value v : op->getResults())
+    if (failed(check(v, "result")))
+      return failure();
 
   return TypeSwitch<Operation *, LogicalResult>(op)
       .Case<ProgramIdOp>([&](ProgramIdOp o) {

@@ -1,0 +1,41 @@
+// RUN: tessera-opt %s -split-input-file -verify-diagnostics -convert-tile-to-nvvm
+
+// Tiles must have been laid out first.
+func.func @no_layout(%x: !tile.ptr<f32>) attributes {tile.kernel} {
+  // expected-error @+1 {{result has no #tile.blocked layout; run tile-assign-layouts first}}
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<64x!tile.ptr<f32>>
+  return
+}
+
+// -----
+
+#L = #tile.blocked<vec = 4, threads = 128>
+// The scratch a dot needs must fit the 48 KB of static shared memory.
+func.func @scratch_too_large(%x: !tile.ptr<f32>) attributes {tile.kernel} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x128x!tile.ptr<f32>, #L>
+  %a = tile.load %px : (tensor<128x128x!tile.ptr<f32>, #L>) -> tensor<128x128xf32, #L>
+  %z = arith.constant dense<0.0> : tensor<128x128xf32, #L>
+  // expected-error @+1 {{needs 131072 bytes of shared-memory scratch}}
+  %c = tile.dot %a, %a, %z : tensor<128x128xf32, #L>, tensor<128x128xf32, #L> -> tensor<128x128xf32, #L>
+  return
+}
+
+// -----
+
+// Math without a GPU lowering is a diagnostic, not an instruction-selection abort.
+func.func @unsupported_math(%x: !tile.ptr<f32>) attributes {tile.kernel} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x!tile.ptr<f32>, #tile.blocked<vec = 1, threads = 128>>
+  %a = tile.load %px : (tensor<128x!tile.ptr<f32>, #tile.blocked<vec = 1, threads = 128>>) -> tensor<128xf32, #tile.blocked<vec = 1, threads = 128>>
+  // expected-error @+1 {{has no GPU lowering in Tessera yet}}
+  %s = math.sin %a : tensor<128xf32, #tile.blocked<vec = 1, threads = 128>>
+  return
+}
+
+// -----
+
+// A layout made for another block size is rejected.
+func.func @layout_for_other_block(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  // expected-error @+1 {{result layout #tile.blocked<vec = 1, threads = 64> does not fit}}
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<64x!tile.ptr<f32>, #tile.blocked<vec = 1, threads = 64>>
+  return
+}

@@ -1,0 +1,90 @@
+// RUN: tessera-opt %s -split-input-file -tile-assign-layouts -convert-tile-to-nvvm | FileCheck %s
+
+// A kernel becomes an llvm.func PTX kernel; each thread computes the linear
+// index of the elements it owns from its thread id (2 per thread here).
+// CHECK-LABEL: llvm.func @vector_copy(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>)
+// CHECK-SAME: nvvm.kernel
+// CHECK-SAME: nvvm.maxntid = array<i32: 128, 1, 1>
+// CHECK: %[[TID:.*]] = nvvm.read.ptx.sreg.tid.x : i32
+// CHECK: arith.muli %[[TID]], %{{.*}} : i32
+// CHECK-COUNT-2: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+// CHECK-COUNT-2: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<1>
+// CHECK: llvm.return
+func.func @vector_copy(%x: !tile.ptr<f32>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 256 : tensor<256xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<256x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<256x!tile.ptr<f32>>, tensor<256xi32>
+  %v = tile.load %p : (tensor<256x!tile.ptr<f32>>) -> tensor<256xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<256x!tile.ptr<f32>>
+  %q = tile.addptr %py, %r : tensor<256x!tile.ptr<f32>>, tensor<256xi32>
+  tile.store %q, %v : (tensor<256x!tile.ptr<f32>>, tensor<256xf32>) -> ()
+  return
+}
+
+// -----
+
+// A masked load branches around the memory access and yields `other`.
+// CHECK-LABEL: llvm.func @masked_load
+// CHECK: scf.if %{{.*}} -> (f32)
+// CHECK:   llvm.load
+// CHECK: } else {
+// CHECK:   scf.yield %{{.*}} : f32
+func.func @masked_load(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 32 : tensor<32xi32>
+  %nn = tile.splat %n : i32 -> tensor<32xi32>
+  %m = arith.cmpi slt, %r, %nn : tensor<32xi32>
+  %o = arith.constant dense<-1.0> : tensor<32xf32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<32x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<32x!tile.ptr<f32>>, tensor<32xi32>
+  %v = tile.load %p mask %m other %o : (tensor<32x!tile.ptr<f32>>, tensor<32xi1>, tensor<32xf32>) -> tensor<32xf32>
+  tile.store %p, %v mask %m : (tensor<32x!tile.ptr<f32>>, tensor<32xf32>, tensor<32xi1>) -> ()
+  return
+}
+
+// -----
+
+// A reduction goes through the shared-memory scratch buffer, fenced by
+// barriers, and loops over the reduced axis; exp2 is ex2.approx.
+// CHECK: llvm.mlir.global internal @row_max_scratch() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<4096 x i8>
+// CHECK-LABEL: llvm.func @row_max
+// CHECK: llvm.inline_asm {{.*}}"ex2.approx.f32 $0, $1;", "=f,f"
+// CHECK: llvm.store {{.*}} : f32, !llvm.ptr<3>
+// CHECK: nvvm.barrier0
+// CHECK: scf.for
+// CHECK: arith.maximumf
+// CHECK: nvvm.barrier0
+func.func @row_max(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<32x32x!tile.ptr<f32>>
+  %v = tile.load %px : (tensor<32x32x!tile.ptr<f32>>) -> tensor<32x32xf32>
+  %e = math.exp2 %v : tensor<32x32xf32>
+  %m = tile.reduce max %e {axis = 1 : i32} : tensor<32x32xf32> -> tensor<32xf32>
+  return
+}
+
+// -----
+
+// dot: A and B to scratch, one loop over K carrying this thread's
+// accumulators, f16 widened to f32 and fused multiply-adds.
+// CHECK-LABEL: llvm.func @dot_f16
+// CHECK: nvvm.barrier0
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: llvm.intr.fma
+func.func @dot_f16(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<16x16x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<16x16x!tile.ptr<f16>>) -> tensor<16x16xf16>
+  %z = arith.constant dense<0.0> : tensor<16x16xf32>
+  %c = tile.dot %a, %a, %z : tensor<16x16xf16>, tensor<16x16xf16> -> tensor<16x16xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<16x16x!tile.ptr<f32>>
+  tile.store %py, %c : (tensor<16x16x!tile.ptr<f32>>, tensor<16x16xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not fire: functions that are not kernels stay func.func.
+// CHECK-LABEL: func.func @helper
+// CHECK-NOT: llvm.func
+func.func @helper(%a: i32) -> i32 {
+  return %a : i32
+}

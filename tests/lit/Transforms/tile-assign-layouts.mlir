@@ -1,0 +1,77 @@
+// RUN: tessera-opt %s -split-input-file -tile-assign-layouts | FileCheck %s
+
+// f32 loads, 4 warps: 256 elements over 128 threads, 2 per thread; the
+// pointer, offset and mask tiles of the same shape share the layout.
+// CHECK-LABEL: func.func @same_shape_same_layout
+// CHECK: tile.arange 0, 256 : tensor<256xi32, #tile.blocked<vec = 2, threads = 128>>
+// CHECK: tile.addptr {{.*}} : tensor<256x!tile.ptr<f32>, #tile.blocked<vec = 2, threads = 128>>, tensor<256xi32, #tile.blocked<vec = 2, threads = 128>>
+// CHECK: tile.load {{.*}} -> tensor<256xf32, #tile.blocked<vec = 2, threads = 128>>
+func.func @same_shape_same_layout(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 256 : tensor<256xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<256x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<256x!tile.ptr<f32>>, tensor<256xi32>
+  %v = tile.load %p : (tensor<256x!tile.ptr<f32>>) -> tensor<256xf32>
+  tile.store %p, %v : (tensor<256x!tile.ptr<f32>>, tensor<256xf32>) -> ()
+  return
+}
+
+// -----
+
+// The vector width is capped at 16 bytes of the narrowest element moved:
+// 8 f16 values.
+// CHECK-LABEL: func.func @vector_width_from_narrowest_access
+// CHECK: tensor<64x64xf16, #tile.blocked<vec = 8, threads = 128>>
+func.func @vector_width_from_narrowest_access(%x: !tile.ptr<f16>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %v = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  tile.store %px, %v : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xf16>) -> ()
+  return
+}
+
+// -----
+
+// Fewer elements than threads: one element per thread, replicated; the
+// warp count comes from tile.num_warps (8 warps = 256 threads).
+// CHECK-LABEL: func.func @small_tile_replicated
+// CHECK: tensor<16xi32, #tile.blocked<vec = 1, threads = 256>>
+func.func @small_tile_replicated() attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %r = tile.arange 0, 16 : tensor<16xi32>
+  return
+}
+
+// -----
+
+// Constants and loop-carried block arguments get the layout too.
+// CHECK-LABEL: func.func @constants_and_loops
+// CHECK: arith.constant dense<0.000000e+00> : tensor<512xf32, #tile.blocked<vec = 4, threads = 128>>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<512xf32, #tile.blocked<vec = 4, threads = 128>>)
+func.func @constants_and_loops(%n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %z = arith.constant dense<0.0> : tensor<512xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<512xf32>) : i32 {
+    %a = arith.addf %acc, %acc : tensor<512xf32>
+    scf.yield %a : tensor<512xf32>
+  }
+  return
+}
+
+// -----
+
+// Must not fire: a function that is not a kernel is left alone.
+// CHECK-LABEL: func.func @not_a_kernel
+// CHECK: tile.arange 0, 64 : tensor<64xi32>{{$}}
+func.func @not_a_kernel() {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  return
+}
+
+// -----
+
+// Must not fire: tensors that already carry a layout keep it.
+// CHECK-LABEL: func.func @keeps_existing_layout
+// CHECK: tensor<64xi32, #tile.blocked<vec = 1, threads = 32>>
+func.func @keeps_existing_layout() attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32, #tile.blocked<vec = 1, threads = 32>>
+  return
+}

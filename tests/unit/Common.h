@@ -1,0 +1,36 @@
+//===- Common.h - helpers shared by the unit tests ------------------------===//
+#pragma once
+
+#include "tessera/Pipeline.h"
+#include "tessera/dsl/DSL.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+namespace tessera::test {
+
+/// A context with every dialect and translation Tessera uses.
+inline std::unique_ptr<mlir::MLIRContext> makeContext() {
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  return std::make_unique<mlir::MLIRContext>(registry);
+}
+
+/// The message of the tessera::Error that `fn` throws ("" if none).
+template <class F> std::string errorOf(F &&fn) {
+  try {
+    fn();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+/// "<this file's name>:<line>: " as DslError prints it.
+inline std::string at(const char *file, int line) {
+  return std::string(file) + ":" + std::to_string(line) + ": ";
+}
+
+} // namespace tessera::test

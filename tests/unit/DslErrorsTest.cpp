@@ -1,0 +1,181 @@
+//===- DslErrorsTest.cpp - every DSL misuse is a located, catchable error --===//
+//
+// Each case writes the offending call on a line whose number it records with
+// __LINE__, and checks that the message starts with this file's name and that
+// line, names the operation, and says what is wrong.
+//
+//===----------------------------------------------------------------------===//
+#include "Common.h"
+
+using namespace tessera;
+using namespace tessera::dsl;
+using tessera::test::at;
+using tessera::test::errorOf;
+
+namespace {
+/// Traces `body` as a kernel and returns the error message it raised.
+std::string traceError(const std::function<void(Kernel &)> &body, unsigned warps = 4) {
+  auto ctx = test::makeContext();
+  return errorOf([&] { trace(*ctx, "k", warps, body); });
+}
+} // namespace
+
+TEST_CASE("shape mismatch names the user's line and both shapes", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile a = zeros({64, 32}, f32), b = zeros({64, 64}, f32);
+    line = __LINE__; Tile c = a + b;
+  });
+  CHECK(msg == at(__FILE__, line) + "operator+: shape mismatch: 64x32 vs 64x64");
+}
+
+TEST_CASE("dtype mismatch names both dtypes", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, f32), b = zeros({128}, f16);
+    line = __LINE__; Tile c = a * b;
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "operator*: dtype mismatch: lhs is f32, rhs is f16 (cast one with .to())");
+}
+
+TEST_CASE("dot with mismatched K", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile a = zeros({64, 64}, f16), b = zeros({128, 32}, f16);
+    line = __LINE__; Tile c = dot(a, b);
+  });
+  CHECK(msg == at(__FILE__, line) + "dot: K of lhs (64) != K of rhs (128)");
+}
+
+TEST_CASE("dot with mismatched operand dtypes", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile a = zeros({16, 16}, f16), b = zeros({16, 16}, bf16);
+    line = __LINE__; dot(a, b);
+  });
+  CHECK(msg == at(__FILE__, line) + "dot: dtype mismatch: lhs is f16, rhs is bf16");
+}
+
+TEST_CASE("tile size that is not a power of two", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    line = __LINE__; Tile r = arange(0, 48);
+  });
+  CHECK(msg == at(__FILE__, line) + "arange: tile size 48 in shape 48 is not a power of two");
+
+  msg = traceError([&](Kernel &) {
+    line = __LINE__; Tile z = zeros({64, 100}, f32);
+  });
+  CHECK(msg == at(__FILE__, line) + "full: tile size 100 in shape 64x100 is not a power of two");
+}
+
+TEST_CASE("loop-carried value whose type changes", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &k) {
+    Scalar n = k.i32("n");
+    Tile acc = zeros({64}, f32);
+    line = __LINE__; forRange(0, n, 1, {acc}, [&](Scalar) {
+      acc = acc.to(f16);
+    });
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "forRange: carried tile #1 changed type in the body: it was f32 64, it "
+                   "became f16 64");
+
+  msg = traceError([&](Kernel &k) {
+    Scalar n = k.i32("n");
+    Tile acc = zeros({64}, f32);
+    line = __LINE__; forRange(0, n, 1, {acc}, [&](Scalar) {
+      acc = zeros({128}, f32);
+    });
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "forRange: carried tile #1 changed type in the body: it was f32 64, it "
+                   "became f32 128");
+}
+
+TEST_CASE("branch-carried value whose type changes", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &k) {
+    Scalar n = k.i32("n");
+    Tile x = zeros({32}, f32);
+    line = __LINE__; ifThen(n > 3, {x}, [&] { x = x.to(bf16); });
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "ifThen: carried tile #1 changed type in the body: it was f32 32, it became "
+                   "bf16 32");
+}
+
+TEST_CASE("loads and stores check pointers, masks and value types", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", f16);
+    Tile offs = arange(0, 64);
+    line = __LINE__; store(p + offs, zeros({64}, f32));
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "store: value is f32 but the pointers are to f16 (cast with .to())");
+
+  msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", f32);
+    Tile offs = arange(0, 64);
+    line = __LINE__; load(p + offs, offs);
+  });
+  CHECK(msg == at(__FILE__, line) + "load: mask must be a boolean tile, got i32");
+
+  msg = traceError([&](Kernel &k) {
+    line = __LINE__; load(arange(0, 64));
+  });
+  CHECK(msg == at(__FILE__, line) + "load: expects a tile of pointers, got a tile of i32");
+
+  msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", f32);
+    line = __LINE__; Tile bad = p + zeros({64}, f32);
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "operator+: pointer offset must be an integer tile or scalar, got f32");
+}
+
+TEST_CASE("reductions check axis and rank", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    line = __LINE__; sum(zeros({8, 8}, f32), 2);
+  });
+  CHECK(msg == at(__FILE__, line) + "sum: axis 2 out of range for rank 2");
+
+  msg = traceError([&](Kernel &) {
+    line = __LINE__; max(zeros({8, 8}, f32));
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "max: reducing to a scalar needs a 1-D tile, got 8x8; pass an axis");
+}
+
+TEST_CASE("misuse outside a trace and of kernel arguments", "[dsl][errors]") {
+  int line = __LINE__ + 1;
+  std::string msg = errorOf([] { arange(0, 16); });
+  CHECK(msg == at(__FILE__, line) + "arange: used outside of a kernel being traced");
+
+  msg = traceError([&](Kernel &k) {
+    k.i32("n");
+    line = __LINE__; k.f32("n");
+  });
+  CHECK(msg == at(__FILE__, line) + "argument: kernel argument 'n' declared twice");
+
+  msg = traceError([](Kernel &) {}, 3);
+  CHECK(msg == "kernel 'k': num_warps must be a power of two in [1, 32], got 3");
+}
+
+TEST_CASE("errors are catchable as tessera::Error and carry file and line", "[dsl][errors]") {
+  auto ctx = test::makeContext();
+  int line = 0;
+  try {
+    trace(*ctx, "k", 4, [&](Kernel &) {
+      line = __LINE__; arange(5, 4);
+    });
+    FAIL("no error raised");
+  } catch (const DslError &e) {
+    CHECK(e.line == unsigned(line));
+    CHECK(e.file == __FILE__);
+  }
+}

@@ -1,0 +1,86 @@
+//===- PipelineTest.cpp - DSL -> PTX for every library kernel -------------===//
+#include "Common.h"
+
+#include "tessera/kernels/Library.h"
+
+#include <filesystem>
+
+using namespace tessera;
+using namespace tessera::dsl;
+
+TEST_CASE("every library kernel compiles to PTX for sm_80 and sm_90a", "[pipeline][kernels]") {
+  for (const auto &def : kernels::library())
+    for (std::string target : {"sm_80", "sm_90a"}) {
+      INFO(def.name << " for " << target);
+      auto ctx = test::makeContext();
+      auto module = kernels::traceKernel(*ctx, def);
+      CompileOptions opts;
+      opts.target = target;
+      CompiledKernel ck = compileToPTX(*module, opts);
+      CHECK(ck.ptx.find(".target " + target) != std::string::npos);
+      CHECK(ck.ptx.find(".entry " + def.name) != std::string::npos);
+      CHECK(ck.info.name == def.name);
+      CHECK(ck.info.threadsPerBlock == 32 * def.defaults.i("num_warps"));
+      CHECK(ck.target == target);
+    }
+}
+
+TEST_CASE("kernel metadata lists parameters, threads and shared memory", "[pipeline]") {
+  auto ctx = test::makeContext();
+  auto module = kernels::traceKernel(*ctx, kernels::findKernel("softmax"), Params{{"num_warps", "8"}});
+  CompiledKernel ck = compileToPTX(*module, CompileOptions{});
+  REQUIRE(ck.info.params.size() == 5);
+  CHECK(ck.info.params[0].name == "out");
+  CHECK(ck.info.params[0].type == "ptr<f16>");
+  CHECK(ck.info.params[0].alignment == 16);
+  CHECK(ck.info.params[2].name == "n_cols");
+  CHECK(ck.info.params[2].type == "i32");
+  CHECK(ck.info.threadsPerBlock == 256);
+  // The row reduction stages 1024 f32 through shared memory.
+  CHECK(ck.info.staticSharedBytes == 4096);
+  CHECK(ck.info.dynamicSharedBytes == 0);
+  CHECK(ck.ptx.find(".maxntid 256, 1, 1") != std::string::npos);
+}
+
+TEST_CASE("an unsupported target is an error before code generation", "[pipeline][errors]") {
+  auto ctx = test::makeContext();
+  auto module = kernels::traceKernel(*ctx, kernels::findKernel("vector_add"));
+  CompileOptions opts;
+  opts.target = "sm_12345";
+  CHECK(test::errorOf([&] { compileToPTX(*module, opts); }) ==
+        "unsupported GPU target 'sm_12345' (expected e.g. sm_80, sm_86, sm_89, sm_90, sm_90a)");
+  opts.target = "gfx90a";
+  CHECK(test::errorOf([&] { compileToPTX(*module, opts); }).find("unsupported GPU target") == 0);
+}
+
+TEST_CASE("a lowering limit is reported at the user's line", "[pipeline][errors]") {
+  auto ctx = test::makeContext();
+  int line = 0;
+  auto module = trace(*ctx, "big_dot", 4, [&](Kernel &k) {
+    Ptr p = k.ptr("p", f32);
+    Tile a = zeros({128, 128}, f32);
+    line = __LINE__; Tile c = dot(a, a);
+    store(p + arange(0, 128).col() * 128 + arange(0, 128).row(), c);
+  });
+  std::string msg = test::errorOf([&] { compileToPTX(*module, CompileOptions{}); });
+  CHECK(msg.find(test::at(__FILE__, line) + "'tile.dot' op needs 131072 bytes of shared-memory "
+                                            "scratch") == 0);
+}
+
+TEST_CASE("TESSERA_DUMP_DIR-style dumps write every stage", "[pipeline]") {
+  auto dir = std::filesystem::temp_directory_path() / "tessera-dump-test";
+  std::filesystem::remove_all(dir);
+  auto ctx = test::makeContext();
+  auto module = kernels::traceKernel(*ctx, kernels::findKernel("vector_add"));
+  CompileOptions opts;
+  opts.dumpDir = dir.string();
+  compileToPTX(*module, opts);
+  CHECK(std::filesystem::exists(dir / "traced.mlir"));
+  CHECK(std::filesystem::exists(dir / "llvm.ll"));
+  CHECK(std::filesystem::exists(dir / "kernel.ptx"));
+  size_t stages = 0;
+  for (auto &e : std::filesystem::recursive_directory_iterator(dir / "passes"))
+    stages += e.is_regular_file();
+  CHECK(stages >= 8); // one file per pass of buildPipeline
+  std::filesystem::remove_all(dir);
+}
