@@ -1,0 +1,75 @@
+//===- Driver.h - the CUDA Driver API, loaded at run time -----------------===//
+//
+// libcuda.so.1 is opened with dlopen, so Tessera builds and its CPU tests run
+// on machines without a GPU or driver.  Only the entry points Tessera uses are
+// resolved; each call's result is checked with `check`, which raises
+// DriverError naming the operation and the driver's error name and text.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "tessera/Support/Error.h"
+
+#include <cuda.h>
+#include <string>
+
+namespace tessera::rt {
+
+/// A failure of the driver or of finding one.
+class DriverError : public Error {
+public:
+  enum class Kind { NoDriver, NoDevice, Call };
+  DriverError(Kind kind, const std::string &msg) : Error(msg), kind(kind) {}
+  Kind kind;
+};
+
+/// Entry points of the driver API (the `_v2` ABI where there is one).
+struct Driver {
+  decltype(&::cuInit) init;
+  decltype(&::cuDriverGetVersion) driverGetVersion;
+  decltype(&::cuDeviceGetCount) deviceGetCount;
+  decltype(&::cuDeviceGet) deviceGet;
+  decltype(&::cuDeviceGetName) deviceGetName;
+  decltype(&::cuDeviceGetAttribute) deviceGetAttribute;
+  decltype(&::cuDevicePrimaryCtxRetain) primaryCtxRetain;
+  decltype(&::cuCtxSetCurrent) ctxSetCurrent;
+  decltype(&::cuCtxSynchronize) ctxSynchronize;
+  decltype(&::cuModuleLoadDataEx) moduleLoadDataEx;
+  decltype(&::cuModuleUnload) moduleUnload;
+  decltype(&::cuModuleGetFunction) moduleGetFunction;
+  decltype(&::cuFuncSetAttribute) funcSetAttribute;
+  decltype(&::cuLaunchKernel) launchKernel;
+  decltype(&::cuMemAlloc_v2) memAlloc;
+  decltype(&::cuMemFree_v2) memFree;
+  decltype(&::cuMemcpyHtoD_v2) memcpyHtoD;
+  decltype(&::cuMemcpyDtoH_v2) memcpyDtoH;
+  decltype(&::cuMemsetD8_v2) memsetD8;
+  decltype(&::cuEventCreate) eventCreate;
+  decltype(&::cuEventDestroy_v2) eventDestroy;
+  decltype(&::cuEventRecord) eventRecord;
+  decltype(&::cuEventSynchronize) eventSynchronize;
+  decltype(&::cuEventElapsedTime_v2) eventElapsedTime;
+  decltype(&::cuGetErrorName) getErrorName;
+  decltype(&::cuGetErrorString) getErrorString;
+};
+
+/// The driver, loaded and initialized once; throws DriverError(NoDriver)
+/// when libcuda.so.1 is absent or cuInit fails.
+const Driver &driver();
+
+/// Throws DriverError(Call) "<what> failed: CUDA_ERROR_X (text)" unless
+/// `result` is CUDA_SUCCESS.
+void check(CUresult result, const char *what);
+
+/// The first device, with its primary context made current.  Throws
+/// DriverError(NoDevice) when there is none.
+struct Device {
+  CUdevice handle = 0;
+  std::string name;
+  int major = 0, minor = 0, smCount = 0;
+  /// PTX target for this device: sm_90a for 9.0, sm_80 for 8.0, ...
+  std::string target() const;
+};
+Device openDevice();
+
+} // namespace tessera::rt
