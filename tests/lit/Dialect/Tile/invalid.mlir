@@ -564,3 +564,37 @@ func.func @convert_layout_element_type_changes(%x: tensor<64xf32, #tile.blocked<
   %0 = tile.convert_layout %x : tensor<64xf32, #tile.blocked<vec = 1, threads = 128>> -> tensor<64xf16, #tile.blocked<vec = 2, threads = 32>>
   return
 }
+
+// -----
+
+// Tiles have static shapes.
+func.func @dynamic_shape_rejected(%a: tensor<?x16xf16>, %b: tensor<16x16xf16>, %c: tensor<?x16xf32>) {
+  // expected-error @+1 {{must be statically shaped tensor of any type values}}
+  %0 = tile.dot %a, %b, %c : tensor<?x16xf16>, tensor<16x16xf16> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @splat_of_vector(%v: vector<4xf32>) {
+  // expected-error @+1 {{'tile.splat' op source must be a scalar number or pointer, got 'vector<4xf32>'}}
+  %0 = tile.splat %v : vector<4xf32> -> tensor<4xvector<4xf32>>
+  return
+}
+
+// -----
+
+// Negative attribute values are reported as such.
+func.func @expand_dims_negative_axis_message(%x: tensor<8xf32>) {
+  // expected-error @+1 {{'tile.expand_dims' op axis -1 out of range for rank 1}}
+  %0 = tile.expand_dims %x {axis = -1 : i32} : tensor<8xf32> -> tensor<1x8xf32>
+  return
+}
+
+// -----
+
+func.func @arange_negative_empty(%x: f32) {
+  // expected-error @+1 {{'tile.arange' op end (-8) must be greater than start (-4)}}
+  %0 = tile.arange -4, -8 : tensor<4xi32>
+  return
+}

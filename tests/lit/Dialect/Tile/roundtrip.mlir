@@ -235,3 +235,13 @@ func.func @blocked_layout_attr_on_tensors(%p: !tile.ptr<f32>) -> (tensor<512xf32
   %b = tile.convert_layout %v : tensor<512xf32, #L> -> tensor<512xf32, #tile.blocked<vec = 16, threads = 1024>>
   return %a, %b : tensor<512xf32, #tile.blocked<vec = 1, threads = 32>>, tensor<512xf32, #tile.blocked<vec = 16, threads = 1024>>
 }
+
+// -----
+
+// Negative bounds are signed.
+// CHECK-LABEL: func.func @arange_negative_start
+// CHECK: tile.arange -4, 4 : tensor<8xi32>{{$}}
+func.func @arange_negative_start() {
+  %0 = tile.arange -4, 4 : tensor<8xi32>
+  return
+}

@@ -25,10 +25,12 @@ static bool sameShape(Type a, Type b) {
 }
 
 LogicalResult ArangeOp::verify() {
-  int64_t n = int64_t(getEnd()) - int64_t(getStart());
+  // I32Attr getters return the bits unsigned; the bounds are signed.
+  int64_t start = int32_t(getStart()), end = int32_t(getEnd());
+  int64_t n = end - start;
   if (n <= 0)
-    return emitOpError("end (") << getEnd() << ") must be greater than start ("
-                                << getStart() << ")";
+    return emitOpError("end (") << end << ") must be greater than start ("
+                                << start << ")";
   if (!llvm::isPowerOf2_64(n))
     return emitOpError("length ") << n << " is not a power of two";
   if (getType().getDimSize(0) != n)
@@ -38,8 +40,9 @@ LogicalResult ArangeOp::verify() {
 }
 
 LogicalResult SplatOp::verify() {
-  if (isa<RankedTensorType>(getSrc().getType()))
-    return emitOpError("source must be a scalar");
+  if (!isa<IntegerType, FloatType, PtrType>(getSrc().getType()))
+    return emitOpError("source must be a scalar number or pointer, got ")
+           << getSrc().getType();
   if (getType().getElementType() != getSrc().getType())
     return emitOpError("element type ") << getType().getElementType()
                                         << " differs from source type "
@@ -65,7 +68,7 @@ LogicalResult BroadcastOp::verify() {
 LogicalResult ExpandDimsOp::verify() {
   auto src = getSrc().getType();
   auto dst = getType();
-  int64_t axis = getAxis();
+  int64_t axis = int32_t(getAxis());
   if (axis < 0 || axis > src.getRank())
     return emitOpError("axis ") << axis << " out of range for rank "
                                 << src.getRank();
@@ -179,7 +182,7 @@ LogicalResult DotOp::verify() {
 
 LogicalResult ReduceOp::verify() {
   auto src = getSrc().getType();
-  int64_t axis = getAxis();
+  int64_t axis = int32_t(getAxis());
   if (axis < 0 || axis >= src.getRank())
     return emitOpError("axis ") << axis << " out of range for rank "
                                 << src.getRank();

@@ -8,9 +8,9 @@ include "mlir/IR/BuiltinTypes.td"
 
 def Tile_AnyPtr : Type<CPred<"::llvm::isa<::tessera::tile::PtrType>($_self)">,
                        "!tile.ptr">;
-def Tile_PtrLike : AnyTypeOf<[Tile_AnyPtr, RankedTensorOf<[Tile_AnyPtr]>]>;
-def Tile_IntLike : AnyTypeOf<[AnySignlessInteger, RankedTensorOf<[AnySignlessInteger]>]>;
-def Tile_BoolLike : AnyTypeOf<[I1, RankedTensorOf<[I1]>]>;
+def Tile_PtrLike : AnyTypeOf<[Tile_AnyPtr, StaticShapeTensorOf<[Tile_AnyPtr]>]>;
+def Tile_IntLike : AnyTypeOf<[AnySignlessInteger, StaticShapeTensorOf<[AnySignlessInteger]>]>;
+def Tile_BoolLike : AnyTypeOf<[I1, StaticShapeTensorOf<[I1]>]>;
 
 def Tile_ProgramIdOp : Tile_Op<"program_id", [Pure]> {
   let summary = "index of this program instance along a grid axis";
@@ -62,7 +62,7 @@ def Tile_SplatOp : Tile_Op<"splat", [Pure]> {
     ```
   }];
   let arguments = (ins AnyType:$src);
-  let results = (outs AnyRankedTensor:$result);
+  let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -77,8 +77,8 @@ def Tile_BroadcastOp : Tile_Op<"broadcast", [Pure]> {
     %b = tile.broadcast %row : tensor<1x64xf32> -> tensor<32x64xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$src);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins AnyStaticShapeTensor:$src);
+  let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -90,8 +90,8 @@ def Tile_ExpandDimsOp : Tile_Op<"expand_dims", [Pure]> {
     %c = tile.expand_dims %v {axis = 1 : i32} : tensor<64xf32> -> tensor<64x1xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$src, I32Attr:$axis);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins AnyStaticShapeTensor:$src, I32Attr:$axis);
+  let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -103,8 +103,8 @@ def Tile_ReshapeOp : Tile_Op<"reshape", [Pure]> {
     %r = tile.reshape %t : tensor<4x16xf32> -> tensor<64xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$src);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins AnyStaticShapeTensor:$src);
+  let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -118,8 +118,8 @@ def Tile_TransOp : Tile_Op<"trans", [Pure]> {
     %kt = tile.trans %k {order = array<i32: 1, 0>} : tensor<64x128xf16> -> tensor<128x64xf16>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$src, DenseI32ArrayAttr:$order);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins AnyStaticShapeTensor:$src, DenseI32ArrayAttr:$order);
+  let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -189,8 +189,8 @@ def Tile_DotOp : Tile_Op<"dot", [Pure, AllTypesMatch<["acc", "result"]>]> {
     %c = tile.dot %a, %b, %acc : tensor<64x32xf16>, tensor<32x64xf16> -> tensor<64x64xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$a, AnyRankedTensor:$b, AnyRankedTensor:$acc);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins AnyStaticShapeTensor:$a, AnyStaticShapeTensor:$b, AnyStaticShapeTensor:$acc);
+  let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$a `,` $b `,` $acc attr-dict `:` type($a) `,` type($b) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -206,7 +206,7 @@ def Tile_ReduceOp : Tile_Op<"reduce", [Pure]> {
     %m = tile.reduce max %s {axis = 1 : i32} : tensor<64x128xf32> -> tensor<64xf32>
     ```
   }];
-  let arguments = (ins Tile_ReduceKind:$kind, AnyRankedTensor:$src, I32Attr:$axis);
+  let arguments = (ins Tile_ReduceKind:$kind, AnyStaticShapeTensor:$src, I32Attr:$axis);
   let results = (outs AnyType:$result);
   let assemblyFormat = "$kind $src attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
@@ -224,8 +224,8 @@ def Tile_ConvertLayoutOp : Tile_Op<"convert_layout", [Pure]> {
                                -> tensor<64xf32, #tile.blocked<vec = 2, threads = 32>>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$src);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins AnyStaticShapeTensor:$src);
+  let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
 }
