@@ -255,6 +255,9 @@ static KernelInfo describeKernel(func::FuncOp func) {
     if (auto a = func.getArgAttrOfType<IntegerAttr>(
             i, tile::TileDialect::getAlignmentAttrName()))
       p.alignment = unsigned(a.getInt());
+    if (auto d = func.getArgAttrOfType<IntegerAttr>(
+            i, tile::TileDialect::getDivisibilityAttrName()))
+      p.multipleOf = unsigned(d.getInt());
     info.params.push_back(p);
   }
   return info;

@@ -106,7 +106,12 @@ struct Kernel::Impl {
   OpBuilder b;
   ModuleOp module;
   func::FuncOp func;
-  std::vector<std::pair<std::string, unsigned>> argInfo; // name, alignment
+  struct ArgInfo {
+    std::string name;
+    unsigned alignment = 0;    ///< pointers: assumed byte alignment
+    unsigned divisibility = 1; ///< integers: promised power-of-two divisor
+  };
+  std::vector<ArgInfo> argInfo;
   explicit Impl(MLIRContext *ctx) : ctx(ctx), b(ctx) {}
 };
 
@@ -903,11 +908,11 @@ std::string Params::str() const {
 Value Kernel::addArg(const std::string &name, Type t, SrcLoc where) {
   if (gCurrent != impl)
     throw DslError(where, "argument", "kernel arguments are declared while tracing");
-  for (auto &[n, a] : impl->argInfo)
-    if (n == name)
+  for (auto &a : impl->argInfo)
+    if (a.name == name)
       throw DslError(where, "argument", "kernel argument '" + name + "' declared twice");
   Block &entry = impl->func.getBody().front();
-  impl->argInfo.push_back({name, 0});
+  impl->argInfo.push_back({name});
   return entry.addArgument(t, mloc(*impl, where));
 }
 
@@ -917,11 +922,22 @@ Ptr Kernel::ptr(const std::string &name, DType pointee, unsigned alignment, SrcL
   if (alignment == 0 || !llvm::isPowerOf2_32(alignment))
     throw DslError(where, "ptr", "alignment must be a power of two, got " + std::to_string(alignment));
   Value v = addArg(name, tile::PtrType::get(impl->ctx, toMlir(impl->ctx, pointee)), where);
-  impl->argInfo.back().second = alignment;
+  impl->argInfo.back().alignment = alignment;
   return Ptr(v);
 }
-Scalar Kernel::i32(const std::string &name, SrcLoc w) { return Scalar(addArg(name, IntegerType::get(impl->ctx, 32), w)); }
-Scalar Kernel::i64(const std::string &name, SrcLoc w) { return Scalar(addArg(name, IntegerType::get(impl->ctx, 64), w)); }
+static Scalar intArg(Kernel::Impl *impl, Value v, unsigned multipleOf, const SrcLoc &where) {
+  if (multipleOf == 0 || !llvm::isPowerOf2_32(multipleOf))
+    throw DslError(where, "argument", "multipleOf must be a power of two, got " +
+                                          std::to_string(multipleOf));
+  impl->argInfo.back().divisibility = multipleOf;
+  return Scalar(v);
+}
+Scalar Kernel::i32(const std::string &name, unsigned multipleOf, SrcLoc w) {
+  return intArg(impl, addArg(name, IntegerType::get(impl->ctx, 32), w), multipleOf, w);
+}
+Scalar Kernel::i64(const std::string &name, unsigned multipleOf, SrcLoc w) {
+  return intArg(impl, addArg(name, IntegerType::get(impl->ctx, 64), w), multipleOf, w);
+}
 Scalar Kernel::f32(const std::string &name, SrcLoc w) { return Scalar(addArg(name, Float32Type::get(impl->ctx), w)); }
 
 void loadDialects(MLIRContext &ctx) {
@@ -963,10 +979,13 @@ OwningOpRef<ModuleOp> trace(MLIRContext &ctx, const std::string &name, unsigned 
   func::ReturnOp::create(impl.b, loc);
   impl.func.setType(FunctionType::get(&ctx, entry->getArgumentTypes(), {}));
   for (auto [i, info] : llvm::enumerate(impl.argInfo)) {
-    impl.func.setArgAttr(i, "tile.name", impl.b.getStringAttr(info.first));
-    if (info.second)
+    impl.func.setArgAttr(i, "tile.name", impl.b.getStringAttr(info.name));
+    if (info.alignment)
       impl.func.setArgAttr(i, tile::TileDialect::getAlignmentAttrName(),
-                           impl.b.getI32IntegerAttr(int32_t(info.second)));
+                           impl.b.getI32IntegerAttr(int32_t(info.alignment)));
+    if (info.divisibility > 1)
+      impl.func.setArgAttr(i, tile::TileDialect::getDivisibilityAttrName(),
+                           impl.b.getI32IntegerAttr(int32_t(info.divisibility)));
   }
 
   // The DSL's checks should make this unreachable; if a verifier still

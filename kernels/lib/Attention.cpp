@@ -19,19 +19,22 @@ static constexpr double kVeryNegative = -1e30;
 /// as torch's `is_causal`.  Also writes the natural-log logsumexp per row.
 /// Tensors are [batch, heads, seq, HEAD_DIM] under arbitrary batch/head/seq
 /// strides (the last dimension contiguous).
-/// Grid: (ceil(seq_q / BLOCK_M), batch * heads).
+/// Grid: (ceil(seq_q / BLOCK_M), batch * heads).  INT_MULTIPLE promises the
+/// strides are multiples of it.
 static void attentionFwd(Kernel &k, const Params &p) {
   DType dt = p.dtype("dtype");
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), d = p.i("HEAD_DIM");
   bool causal = p.flag("CAUSAL");
+  unsigned mult = unsigned(p.i("INT_MULTIPLE"));
   Ptr q = k.ptr("q", dt), kk = k.ptr("k", dt), v = k.ptr("v", dt), o = k.ptr("o", dt);
   Ptr lse = k.ptr("lse", f32, 4);
   Scalar seqQ = k.i32("seq_q"), seqK = k.i32("seq_k"), heads = k.i32("heads");
   Scalar scale = k.f32("scale");
-  Scalar sqb = k.i32("q_stride_b"), sqh = k.i32("q_stride_h"), sqm = k.i32("q_stride_s");
-  Scalar skb = k.i32("k_stride_b"), skh = k.i32("k_stride_h"), skn = k.i32("k_stride_s");
-  Scalar svb = k.i32("v_stride_b"), svh = k.i32("v_stride_h"), svn = k.i32("v_stride_s");
-  Scalar sob = k.i32("o_stride_b"), soh = k.i32("o_stride_h"), som = k.i32("o_stride_s");
+  auto stride = [&](const char *name) { return k.i32(name, mult); };
+  Scalar sqb = stride("q_stride_b"), sqh = stride("q_stride_h"), sqm = stride("q_stride_s");
+  Scalar skb = stride("k_stride_b"), skh = stride("k_stride_h"), skn = stride("k_stride_s");
+  Scalar svb = stride("v_stride_b"), svh = stride("v_stride_h"), svn = stride("v_stride_s");
+  Scalar sob = stride("o_stride_b"), soh = stride("o_stride_h"), som = stride("o_stride_s");
 
   Scalar startM = programId(0) * bm, bh = programId(1);
   Scalar batch = bh / heads, head = bh % heads;
@@ -68,7 +71,7 @@ static void attentionFwd(Kernel &k, const Params &p) {
 KernelDef attentionFwdKernel() {
   return {"attention_fwd", "attention forward (online softmax), FA2 structure, CUDA cores",
           {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
-           {"CAUSAL", "0"}, {"num_warps", "4"}},
+           {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"num_warps", "4"}},
           attentionFwd};
 }
 

@@ -8,13 +8,14 @@ namespace tessera::kernels {
 /// One program per row: mean, then variance of the centred row, then
 /// y = (x - mean) * rstd * w + b; mean and rstd are kept for the backward pass.
 /// Statistics are accumulated per lane in f32 and combined at the end.
-/// Grid: rows.
+/// Grid: rows.  INT_MULTIPLE promises n_cols and the stride are multiples of it.
 static void layerNorm(Kernel &k, const Params &p) {
   DType dt = p.dtype("dtype");
   int64_t block = p.i("BLOCK");
+  unsigned mult = unsigned(p.i("INT_MULTIPLE"));
   Ptr x = k.ptr("x", dt), y = k.ptr("y", dt), w = k.ptr("w", dt), b = k.ptr("b", dt);
   Ptr meanOut = k.ptr("mean", f32, 4), rstdOut = k.ptr("rstd", f32, 4);
-  Scalar nCols = k.i32("n_cols"), stride = k.i32("row_stride");
+  Scalar nCols = k.i32("n_cols", mult), stride = k.i32("row_stride", mult);
   Scalar eps = k.f32("eps");
 
   Scalar row = programId(0);
@@ -50,7 +51,8 @@ static void layerNorm(Kernel &k, const Params &p) {
 
 KernelDef layerNormKernel() {
   return {"layer_norm", "layer normalization forward, rows of any length",
-          {{"dtype", "f16"}, {"BLOCK", "1024"}, {"num_warps", "4"}}, layerNorm};
+          {{"dtype", "f16"}, {"BLOCK", "1024"}, {"INT_MULTIPLE", "1"}, {"num_warps", "4"}},
+          layerNorm};
 }
 
 } // namespace tessera::kernels

@@ -7,15 +7,17 @@ namespace tessera::kernels {
 
 /// One program computes a BLOCK_M x BLOCK_N tile of C, walking K in steps of
 /// BLOCK_K with an f32 accumulator; any M, N, K (tails masked), any strides.
-/// Grid: (ceil(M / BLOCK_M), ceil(N / BLOCK_N)).
+/// Grid: (ceil(M / BLOCK_M), ceil(N / BLOCK_N)).  INT_MULTIPLE promises N, K and
+/// the row strides are multiples of it.
 static void matmul(Kernel &k, const Params &p) {
   DType dt = p.dtype("dtype");
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), bk = p.i("BLOCK_K");
+  unsigned mult = unsigned(p.i("INT_MULTIPLE"));
   Ptr a = k.ptr("a", dt), b = k.ptr("b", dt), c = k.ptr("c", dt);
-  Scalar M = k.i32("M"), N = k.i32("N"), K = k.i32("K");
-  Scalar sam = k.i32("stride_am"), sak = k.i32("stride_ak");
-  Scalar sbk = k.i32("stride_bk"), sbn = k.i32("stride_bn");
-  Scalar scm = k.i32("stride_cm"), scn = k.i32("stride_cn");
+  Scalar M = k.i32("M"), N = k.i32("N", mult), K = k.i32("K", mult);
+  Scalar sam = k.i32("stride_am", mult), sak = k.i32("stride_ak");
+  Scalar sbk = k.i32("stride_bk", mult), sbn = k.i32("stride_bn");
+  Scalar scm = k.i32("stride_cm", mult), scn = k.i32("stride_cn");
 
   Tile rm = programId(0) * bm + arange(0, bm);
   Tile rn = programId(1) * bn + arange(0, bn);
@@ -34,7 +36,7 @@ static void matmul(Kernel &k, const Params &p) {
 KernelDef matmulKernel() {
   return {"matmul", "C = A * B, f32 accumulation, any M/N/K and strides",
           {{"dtype", "f16"}, {"BLOCK_M", "32"}, {"BLOCK_N", "32"}, {"BLOCK_K", "32"},
-           {"num_warps", "4"}},
+           {"INT_MULTIPLE", "1"}, {"num_warps", "4"}},
           matmul};
 }
 

@@ -15,13 +15,14 @@ static constexpr double kVeryNegative = -1e30;
 /// One program per row.  Pass 1 walks the row BLOCK columns at a time keeping,
 /// per lane, a running max and a running sum of exp (online softmax); the
 /// lanes are then combined.  Pass 2 writes exp(x - max) / sum.
-/// Grid: rows.
+/// Grid: rows.  INT_MULTIPLE promises n_cols and the strides are multiples of it.
 static void softmax(Kernel &k, const Params &p) {
   DType dt = p.dtype("dtype");
   int64_t block = p.i("BLOCK");
+  unsigned mult = unsigned(p.i("INT_MULTIPLE"));
   Ptr out = k.ptr("out", dt), in = k.ptr("in", dt);
-  Scalar nCols = k.i32("n_cols"), inStride = k.i32("in_row_stride"),
-         outStride = k.i32("out_row_stride");
+  Scalar nCols = k.i32("n_cols", mult), inStride = k.i32("in_row_stride", mult),
+         outStride = k.i32("out_row_stride", mult);
 
   Scalar row = programId(0);
   Ptr inRow = in + row * inStride, outRow = out + row * outStride;
@@ -47,7 +48,8 @@ static void softmax(Kernel &k, const Params &p) {
 
 KernelDef softmaxKernel() {
   return {"softmax", "row-wise softmax, rows of any length",
-          {{"dtype", "f16"}, {"BLOCK", "1024"}, {"num_warps", "4"}}, softmax};
+          {{"dtype", "f16"}, {"BLOCK", "1024"}, {"INT_MULTIPLE", "1"}, {"num_warps", "4"}},
+          softmax};
 }
 
 } // namespace tessera::kernels

@@ -34,6 +34,7 @@ struct KernelParam {
   std::string name; ///< as declared in the DSL
   std::string type; ///< "ptr<f16>", "i32", "f32", ...
   unsigned alignment = 0; ///< assumed byte alignment of a pointer (0: none)
+  unsigned multipleOf = 1; ///< promised power-of-two divisor of an integer
 };
 
 /// What a launcher needs to know besides the PTX.

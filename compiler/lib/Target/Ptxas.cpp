@@ -67,6 +67,9 @@ PtxasReport runPtxas(const std::string &ptxasPath, const std::string &ptx,
   std::filesystem::remove(ptxPath);
   report.registers = firstInt(report.log, std::regex(R"(Used (\d+) registers)"));
   report.sharedBytes = firstInt(report.log, std::regex(R"((\d+) bytes smem)"));
+  // ptxas omits the shared-memory figure when a kernel uses none.
+  if (report.exitCode == 0 && report.registers >= 0 && report.sharedBytes < 0)
+    report.sharedBytes = 0;
   report.spillStoreBytes = std::max(0, firstInt(report.log, std::regex(R"((\d+) bytes spill stores)")));
   report.spillLoadBytes = std::max(0, firstInt(report.log, std::regex(R"((\d+) bytes spill loads)")));
   return report;

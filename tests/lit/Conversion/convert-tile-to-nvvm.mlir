@@ -88,3 +88,80 @@ func.func @dot_f16(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attributes {tile.kern
 func.func @helper(%a: i32) -> i32 {
   return %a : i32
 }
+
+// -----
+
+// A contiguous run from a 16-byte-aligned pointer moves 4 f32 at a time.
+// CHECK-LABEL: llvm.func @vectorized_copy
+// CHECK-COUNT-2: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK-NOT: llvm.load
+// CHECK-COUNT-2: llvm.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : vector<4xf32>, !llvm.ptr<1>
+func.func @vectorized_copy(%x: !tile.ptr<f32> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32> {tile.alignment = 16 : i32}) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 256 : tensor<256xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<256x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<256x!tile.ptr<f32>>, tensor<256xi32>
+  %v = tile.load %p : (tensor<256x!tile.ptr<f32>>) -> tensor<256xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<256x!tile.ptr<f32>>
+  %q = tile.addptr %py, %r : tensor<256x!tile.ptr<f32>>, tensor<256xi32>
+  tile.store %q, %v : (tensor<256x!tile.ptr<f32>>, tensor<256xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not vectorize: the pointer is only known 4-byte aligned.
+// CHECK-LABEL: llvm.func @unaligned_stays_scalar
+// CHECK-COUNT-8: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+// CHECK-NOT: vector<
+func.func @unaligned_stays_scalar(%x: !tile.ptr<f32> {tile.alignment = 4 : i32}) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 256 : tensor<256xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<256x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<256x!tile.ptr<f32>>, tensor<256xi32>
+  %v = tile.load %p : (tensor<256x!tile.ptr<f32>>) -> tensor<256xf32>
+  return
+}
+
+// -----
+
+// `offs < n` with n a multiple of 16 is constant over each aligned run of 4:
+// one predicate per vector.  Without the promise it is per element.
+// CHECK-LABEL: llvm.func @masked_vector_with_multiple_of
+// CHECK: scf.if %{{.*}} -> (f32, f32, f32, f32)
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK-LABEL: llvm.func @masked_scalar_without_promise
+// CHECK-NOT: vector<
+// CHECK: scf.if %{{.*}} -> (f32)
+func.func @masked_vector_with_multiple_of(%x: !tile.ptr<f32> {tile.alignment = 16 : i32}, %n: i32 {tile.divisibility = 16 : i32}) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 128 : tensor<128xi32>
+  %nn = tile.splat %n : i32 -> tensor<128xi32>
+  %m = arith.cmpi slt, %r, %nn : tensor<128xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<128x!tile.ptr<f32>>, tensor<128xi32>
+  %v = tile.load %p mask %m : (tensor<128x!tile.ptr<f32>>, tensor<128xi1>) -> tensor<128xf32>
+  return
+}
+func.func @masked_scalar_without_promise(%x: !tile.ptr<f32> {tile.alignment = 16 : i32}, %n: i32) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 128 : tensor<128xi32>
+  %nn = tile.splat %n : i32 -> tensor<128xi32>
+  %m = arith.cmpi slt, %r, %nn : tensor<128xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<128x!tile.ptr<f32>>, tensor<128xi32>
+  %v = tile.load %p mask %m : (tensor<128x!tile.ptr<f32>>, tensor<128xi1>) -> tensor<128xf32>
+  return
+}
+
+// -----
+
+// `<=` can flip inside a run even with the promise: per element.
+// CHECK-LABEL: llvm.func @less_equal_mask_stays_scalar
+// CHECK-NOT: vector<
+// CHECK: scf.if %{{.*}} -> (f32)
+func.func @less_equal_mask_stays_scalar(%x: !tile.ptr<f32> {tile.alignment = 16 : i32}, %n: i32 {tile.divisibility = 16 : i32}) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 128 : tensor<128xi32>
+  %nn = tile.splat %n : i32 -> tensor<128xi32>
+  %m = arith.cmpi sle, %r, %nn : tensor<128xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<128x!tile.ptr<f32>>, tensor<128xi32>
+  %v = tile.load %p mask %m : (tensor<128x!tile.ptr<f32>>, tensor<128xi1>) -> tensor<128xf32>
+  return
+}

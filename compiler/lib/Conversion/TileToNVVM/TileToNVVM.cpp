@@ -22,6 +22,7 @@
 // Lit: tests/lit/Conversion/convert-tile-to-nvvm.mlir.
 //
 //===----------------------------------------------------------------------===//
+#include "tessera/Dialect/Tile/Analysis/AxisInfo.h"
 #include "tessera/Dialect/Tile/Transforms/Passes.h"
 #include "tessera/Dialect/Tile/Transforms/Transforms.h"
 
@@ -48,6 +49,8 @@ static constexpr unsigned kSharedAddrSpace = 3;
 /// Static shared memory a kernel may declare without opting in to more
 /// (CUDA programming guide, "Shared Memory": 48 KB static limit).
 static constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+/// Widest access one thread makes: ld.global.v4.b32 (PTX ISA, "ld").
+static constexpr int64_t kMaxAccessBytes = 16;
 static constexpr double kLog2e = 1.4426950408889634;
 static constexpr double kLn2 = 0.6931471805599453;
 
@@ -73,7 +76,7 @@ int64_t scratchBytes(Operation *op) {
 class KernelLowering {
 public:
   KernelLowering(func::FuncOp func, LLVM::GlobalOp smem)
-      : func(func), smem(smem), b(func.getContext()),
+      : func(func), smem(smem), axis(func), b(func.getContext()),
         ctx(func.getContext()) {}
 
   /// Builds the `llvm.func` replacing `func`; on failure a diagnostic has
@@ -207,6 +210,8 @@ private:
   LogicalResult lowerIf(scf::IfOp op);
 
   Value ptxUnary(StringRef instr, Value x);
+  unsigned accessWidth(Value ptrs, Value mask, unsigned bytes);
+  SmallVector<Value> loadVector(Value ptr, Type elt, unsigned w);
   /// Number of scalars `v` lowers to.
   unsigned width(Value v) {
     if (auto t = dyn_cast<RankedTensorType>(v.getType()))
@@ -236,6 +241,7 @@ private:
 
   func::FuncOp func;
   LLVM::GlobalOp smem;
+  AxisInfoAnalysis axis;
   OpBuilder b;
   MLIRContext *ctx;
   Location loc = UnknownLoc::get(ctx);
@@ -383,30 +389,62 @@ LogicalResult KernelLowering::lowerElementwise(Operation *op) {
   return success();
 }
 
+/// Elements of one thread that move with one access: consecutive registers
+/// of a chunk whose addresses are contiguous, aligned to the access size (at
+/// most 16 bytes, ld.global.v4.b32) and under one mask value.
+unsigned KernelLowering::accessWidth(Value ptrs, Value mask, unsigned bytes) {
+  auto t = dyn_cast<RankedTensorType>(ptrs.getType());
+  if (!t)
+    return 1;
+  LayoutInfo l = layoutOf(ptrs);
+  if (l.replicated())
+    return 1;
+  AxisInfo p = axis.get(ptrs);
+  int64_t w = std::min<int64_t>({l.vec, p.contiguity, kMaxAccessBytes / bytes});
+  if (mask)
+    w = std::min(w, axis.get(mask).constancy);
+  w = int64_t(1) << llvm::Log2_64(std::max<int64_t>(w, 1));
+  while (w > 1 && p.divisibility % (w * bytes) != 0)
+    w /= 2;
+  return unsigned(w);
+}
+
+SmallVector<Value> KernelLowering::loadVector(Value ptr, Type elt, unsigned w) {
+  unsigned bytes = getElementByteSize(elt);
+  if (w == 1)
+    return {LLVM::LoadOp::create(b, loc, elt, ptr, bytes)};
+  Value v = LLVM::LoadOp::create(b, loc, VectorType::get({int64_t(w)}, elt), ptr, w * bytes);
+  SmallVector<Value> out;
+  for (unsigned i = 0; i < w; ++i)
+    out.push_back(LLVM::ExtractElementOp::create(b, loc, v, i32(i)));
+  return out;
+}
+
 LogicalResult KernelLowering::lowerLoad(LoadOp op) {
   Value ptrs = op.getPtr();
   Type elt = llvmElemType(getElementTypeOrSelf(op.getType()));
-  unsigned align = getElementByteSize(elt);
+  unsigned w = accessWidth(ptrs, op.getMask(), getElementByteSize(elt));
   SmallVector<Value> out;
-  for (unsigned r = 0; r < width(ptrs); ++r) {
+  for (unsigned r = 0; r < width(ptrs); r += w) {
     Value p = part(ptrs, r);
     if (!op.getMask()) {
-      out.push_back(LLVM::LoadOp::create(b, loc, elt, p, align));
+      llvm::append_range(out, loadVector(p, elt, w));
       continue;
     }
     // A masked-off lane must not touch memory: branch around the load.
-    auto ifOp = scf::IfOp::create(b, loc, TypeRange{elt}, part(op.getMask(), r),
+    auto ifOp = scf::IfOp::create(b, loc, SmallVector<Type>(w, elt), part(op.getMask(), r),
                                   /*addThenBlock=*/true, /*addElseBlock=*/true);
     {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      Value x = LLVM::LoadOp::create(b, loc, elt, p, align);
-      scf::YieldOp::create(b, loc, x);
+      scf::YieldOp::create(b, loc, loadVector(p, elt, w));
       b.setInsertionPointToStart(ifOp.elseBlock());
-      Value other = op.getOther() ? part(op.getOther(), r) : zeroOf(elt);
-      scf::YieldOp::create(b, loc, other);
+      SmallVector<Value> others;
+      for (unsigned i = 0; i < w; ++i)
+        others.push_back(op.getOther() ? part(op.getOther(), r + i) : zeroOf(elt));
+      scf::YieldOp::create(b, loc, others);
     }
-    out.push_back(ifOp.getResult(0));
+    llvm::append_range(out, ifOp.getResults());
   }
   vals[op.getResult()] = out;
   return success();
@@ -414,8 +452,9 @@ LogicalResult KernelLowering::lowerLoad(LoadOp op) {
 
 LogicalResult KernelLowering::lowerStore(StoreOp op) {
   Value ptrs = op.getPtr();
-  Type elt = getElementTypeOrSelf(op.getValue().getType());
-  unsigned align = getElementByteSize(elt);
+  Type elt = llvmElemType(getElementTypeOrSelf(op.getValue().getType()));
+  unsigned bytes = getElementByteSize(elt);
+  unsigned w = accessWidth(ptrs, op.getMask(), bytes);
   // Replicated elements (and scalars) are written by one thread only.
   Value owner;
   if (auto t = dyn_cast<RankedTensorType>(ptrs.getType())) {
@@ -426,21 +465,27 @@ LogicalResult KernelLowering::lowerStore(StoreOp op) {
   } else {
     owner = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32(0));
   }
-  for (unsigned r = 0; r < width(ptrs); ++r) {
+  for (unsigned r = 0; r < width(ptrs); r += w) {
     Value cond = owner;
     if (op.getMask()) {
       Value m = part(op.getMask(), r);
       cond = cond ? arith::AndIOp::create(b, loc, cond, m).getResult() : m;
     }
-    Value v = part(op.getValue(), r), p = part(ptrs, r);
-    if (!cond) {
-      LLVM::StoreOp::create(b, loc, v, p, align);
+    Value p = part(ptrs, r);
+    OpBuilder::InsertionGuard g(b);
+    if (cond) {
+      auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+    }
+    if (w == 1) {
+      LLVM::StoreOp::create(b, loc, part(op.getValue(), r), p, bytes);
       continue;
     }
-    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    LLVM::StoreOp::create(b, loc, v, p, align);
+    auto vt = VectorType::get({int64_t(w)}, elt);
+    Value v = LLVM::PoisonOp::create(b, loc, vt);
+    for (unsigned i = 0; i < w; ++i)
+      v = LLVM::InsertElementOp::create(b, loc, v, part(op.getValue(), r + i), i32(i));
+    LLVM::StoreOp::create(b, loc, v, p, w * bytes);
   }
   return success();
 }

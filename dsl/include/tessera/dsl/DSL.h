@@ -296,8 +296,11 @@ public:
   /// `alignment` bytes.
   Ptr ptr(const std::string &name, DType pointee, unsigned alignment = 16,
           SrcLoc loc = SrcLoc::current());
-  Scalar i32(const std::string &name, SrcLoc loc = SrcLoc::current());
-  Scalar i64(const std::string &name, SrcLoc loc = SrcLoc::current());
+  /// An integer argument.  `multipleOf` (a power of two) promises the value
+  /// is a multiple of it, so that accesses indexed by it can be vectorized;
+  /// the launcher checks the promise before every launch.
+  Scalar i32(const std::string &name, unsigned multipleOf = 1, SrcLoc loc = SrcLoc::current());
+  Scalar i64(const std::string &name, unsigned multipleOf = 1, SrcLoc loc = SrcLoc::current());
   Scalar f32(const std::string &name, SrcLoc loc = SrcLoc::current());
 
   struct Impl;

@@ -34,6 +34,9 @@ def Tile_Dialect : Dialect {
     static llvm::StringRef getNumWarpsAttrName() { return "tile.num_warps"; }
     /// i32 attribute on a kernel pointer argument: known byte alignment.
     static llvm::StringRef getAlignmentAttrName() { return "tile.alignment"; }
+    /// i32 attribute on a kernel integer argument: a power of two the value
+    /// is promised to be a multiple of (checked by the launcher).
+    static llvm::StringRef getDivisibilityAttrName() { return "tile.divisibility"; }
   private:
     void registerTypes();
     void registerAttributes();
