@@ -43,21 +43,60 @@ func.func @masked_load(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, til
 
 // -----
 
-// A reduction goes through the shared-memory scratch buffer, fenced by
-// barriers, and loops over the reduced axis; exp2 is ex2.approx.
+// A reduction along the last axis folds each thread's chunk, then the lanes
+// that share a row with butterfly shuffles; one partial per warp and row goes
+// through shared memory, fenced by barriers.  exp2 is ex2.approx.
+// 32x32 f32 over 128 threads, vec 4: a row is 8 chunks on 8 consecutive
+// lanes, 3 butterfly steps (4, 2, 1) for each of a thread's 2 rows.
 // CHECK: llvm.mlir.global internal @row_max_scratch() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<4096 x i8>
 // CHECK-LABEL: llvm.func @row_max
 // CHECK: llvm.inline_asm {{.*}}"ex2.approx.f32 $0, $1;", "=f,f"
+// CHECK: arith.maximumf
+// CHECK-COUNT-2: nvvm.shfl.sync bfly %{{.*}}, %{{.*}}, %c4_i32{{.*}} : f32 -> f32
+// CHECK-COUNT-2: nvvm.shfl.sync bfly %{{.*}}, %{{.*}}, %c2_i32{{.*}} : f32 -> f32
+// CHECK-COUNT-2: nvvm.shfl.sync bfly %{{.*}}, %{{.*}}, %c1_i32{{.*}} : f32 -> f32
+// CHECK-NOT: nvvm.shfl.sync
 // CHECK: llvm.store {{.*}} : f32, !llvm.ptr<3>
 // CHECK: nvvm.barrier0
-// CHECK: scf.for
-// CHECK: arith.maximumf
+// CHECK: llvm.load {{.*}} : !llvm.ptr<3> -> f32
 // CHECK: nvvm.barrier0
 func.func @row_max(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %px = tile.splat %x : !tile.ptr<f32> -> tensor<32x32x!tile.ptr<f32>>
   %v = tile.load %px : (tensor<32x32x!tile.ptr<f32>>) -> tensor<32x32xf32>
   %e = math.exp2 %v : tensor<32x32xf32>
   %m = tile.reduce max %e {axis = 1 : i32} : tensor<32x32xf32> -> tensor<32xf32>
+  return
+}
+
+// -----
+
+// A whole 1-D tile of 1024 over 4 warps: a full-warp butterfly (5 steps),
+// then the 4 warp partials through shared memory.
+// CHECK-LABEL: llvm.func @sum_to_scalar
+// CHECK-COUNT-5: nvvm.shfl.sync bfly
+// CHECK-NOT: nvvm.shfl.sync
+// CHECK: nvvm.barrier0
+// CHECK-COUNT-4: llvm.load {{.*}} : !llvm.ptr<3> -> f32
+func.func @sum_to_scalar(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<1024x!tile.ptr<f32>>
+  %v = tile.load %px : (tensor<1024x!tile.ptr<f32>>) -> tensor<1024xf32>
+  %s = tile.reduce sum %v {axis = 0 : i32} : tensor<1024xf32> -> f32
+  return
+}
+
+// -----
+
+// Must not use shuffles: along a leading axis, elements of one column are
+// on threads far apart; scratch, then a loop over the axis.
+// CHECK-LABEL: llvm.func @column_sum
+// CHECK-NOT: nvvm.shfl.sync
+// CHECK: nvvm.barrier0
+// CHECK: scf.for
+// CHECK: arith.addf
+func.func @column_sum(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<32x32x!tile.ptr<f32>>
+  %v = tile.load %px : (tensor<32x32x!tile.ptr<f32>>) -> tensor<32x32xf32>
+  %m = tile.reduce sum %v {axis = 0 : i32} : tensor<32x32xf32> -> tensor<32xf32>
   return
 }
 

@@ -49,6 +49,7 @@ static constexpr unsigned kSharedAddrSpace = 3;
 /// Static shared memory a kernel may declare without opting in to more
 /// (CUDA programming guide, "Shared Memory": 48 KB static limit).
 static constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+static constexpr int64_t kWarpSize = 32;
 /// Widest access one thread makes: ld.global.v4.b32 (PTX ISA, "ld").
 static constexpr int64_t kMaxAccessBytes = 16;
 static constexpr double kLog2e = 1.4426950408889634;
@@ -205,6 +206,9 @@ private:
   LogicalResult lowerLoad(LoadOp op);
   LogicalResult lowerStore(StoreOp op);
   LogicalResult lowerReduce(ReduceOp op);
+  bool canReduceWithShuffles(ReduceOp op);
+  LogicalResult lowerReduceWithShuffles(ReduceOp op);
+  Value shuffleXor(Value x, int offset);
   LogicalResult lowerDot(DotOp op);
   LogicalResult lowerFor(scf::ForOp op);
   LogicalResult lowerIf(scf::IfOp op);
@@ -507,10 +511,109 @@ static Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value x,
   llvm_unreachable("unknown reduce kind");
 }
 
+/// Reductions along the last axis of a distributed tile use the layout: a
+/// row's chunks sit on consecutive threads, so each thread folds its chunk,
+/// lanes fold with butterfly shuffles, and only one partial per warp and row
+/// goes through shared memory.
+bool KernelLowering::canReduceWithShuffles(ReduceOp op) {
+  auto t = op.getSrc().getType();
+  LayoutInfo l = layoutOf(op.getSrc());
+  Type elt = t.getElementType();
+  bool shuffleable = elt.isF32() || elt.isF16() || elt.isBF16() || elt.isInteger(32);
+  return shuffleable && int64_t(op.getAxis()) == t.getRank() - 1 && !l.replicated() &&
+         t.getShape().back() >= l.vec;
+}
+
+/// shfl.sync.bfly of a 32-bit-or-narrower value across the whole warp.
+Value KernelLowering::shuffleXor(Value x, int offset) {
+  Type t = x.getType(), f32 = b.getF32Type();
+  Value y = (t.isF16() || t.isBF16()) ? arith::ExtFOp::create(b, loc, f32, x).getResult() : x;
+  Value r = NVVM::ShflOp::create(b, loc, y.getType(), i32(-1), y, i32(offset),
+                                 i32(kWarpSize - 1),
+                                 NVVM::ShflKindAttr::get(ctx, NVVM::ShflKind::bfly),
+                                 UnitAttr());
+  if (r.getType() != t)
+    r = arith::TruncFOp::create(b, loc, t, r); // exact: the value came from t
+  return r;
+}
+
+LogicalResult KernelLowering::lowerReduceWithShuffles(ReduceOp op) {
+  auto srcT = op.getSrc().getType();
+  Type elt = srcT.getElementType();
+  LayoutInfo l = layoutOf(op.getSrc());
+  int64_t T = l.threads, V = l.vec, N = srcT.getShape().back();
+  int64_t G = N / V;                      // chunks per row
+  int64_t g = std::min(G, T);             // threads sharing a row
+  int64_t roundsPerRow = std::max<int64_t>(1, G / T);
+  int64_t gw = std::min<int64_t>(g, kWarpSize); // lanes of a row within a warp
+  int64_t P = std::max<int64_t>(1, g / kWarpSize); // partials per row (warps)
+  unsigned rounds = l.regs() / V;
+  ReduceKind kind = op.getKind();
+  ArrayRef<Value> src = vals[op.getSrc()];
+
+  // 1. In-thread: fold each chunk, then the rounds that belong to one row.
+  SmallVector<Value> partial;
+  for (unsigned j = 0; j < rounds; ++j) {
+    Value acc = src[j * V];
+    for (int64_t i = 1; i < V; ++i)
+      acc = combine(b, loc, kind, acc, src[j * V + i]);
+    if (j % roundsPerRow == 0)
+      partial.push_back(acc);
+    else
+      partial.back() = combine(b, loc, kind, partial.back(), acc);
+  }
+  // 2. Across the lanes of a row, within each warp.
+  for (int64_t off = gw / 2; off >= 1; off /= 2)
+    for (Value &p : partial)
+      p = combine(b, loc, kind, p, shuffleXor(p, int(off)));
+  // 3. One lane per row and warp writes its partial: slot row * P + warp.
+  Value lane = arith::AndIOp::create(b, loc, tid, i32(kWarpSize - 1));
+  Value writer = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::AndIOp::create(b, loc, lane, i32(gw - 1)), i32(0));
+  Value rowOfThread = arith::DivUIOp::create(b, loc, tid, i32(g));
+  Value warpInRow = arith::RemUIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, tid, i32(kWarpSize)), i32(P));
+  for (auto [q, p] : llvm::enumerate(partial)) {
+    Value row = arith::AddIOp::create(b, loc, rowOfThread, i32(int64_t(q) * (T / g)));
+    Value slot = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, row, i32(P)), warpInRow);
+    auto ifOp = scf::IfOp::create(b, loc, writer, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value x = p;
+    LLVM::StoreOp::create(b, loc, x, smemPtr(elt, 0, slot));
+  }
+  barrier();
+  // 4. Each thread folds the partials of the rows its result elements are.
+  SmallVector<Value> rows;
+  if (auto resT = dyn_cast<RankedTensorType>(op.getType())) {
+    LayoutInfo rl = layoutOf(op.getResult());
+    for (unsigned r = 0; r < rl.regs(); ++r)
+      rows.push_back(linearIndex(rl, r));
+  } else {
+    rows.push_back(i32(0));
+  }
+  SmallVector<Value> out;
+  for (Value row : rows) {
+    Value base = arith::MulIOp::create(b, loc, row, i32(P));
+    Value acc = loadFromScratch(elt, 0, base);
+    for (int64_t i = 1; i < P; ++i)
+      acc = combine(b, loc, kind, acc,
+                    loadFromScratch(elt, 0, arith::AddIOp::create(b, loc, base, i32(i))));
+    out.push_back(acc);
+  }
+  barrier();
+  vals[op.getResult()] = out;
+  return success();
+}
+
 /// Source to scratch, then every thread folds, for each result element it
 /// owns, the column of the source along `axis` (one loop carrying all of
 /// this thread's partial results).
 LogicalResult KernelLowering::lowerReduce(ReduceOp op) {
+  if (canReduceWithShuffles(op))
+    return lowerReduceWithShuffles(op);
   auto srcT = op.getSrc().getType();
   ArrayRef<int64_t> shape = srcT.getShape();
   int64_t axis = op.getAxis();
