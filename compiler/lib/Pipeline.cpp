@@ -267,6 +267,11 @@ CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
   CompileOptions opts = withEnvironment(inOpts);
   validateTarget(opts.target);
   MLIRContext *ctx = module.getContext();
+  // The lowering needs dialects and LLVM IR translations the caller's
+  // context may not have registered.
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  ctx->appendDialectRegistry(registry);
   func::FuncOp kernel;
   for (auto f : module.getOps<func::FuncOp>())
     if (f->hasAttr(tile::TileDialect::getKernelAttrName()))

@@ -45,6 +45,14 @@ Driver load() {
   resolve(lib, d.eventRecord, "cuEventRecord");
   resolve(lib, d.eventSynchronize, "cuEventSynchronize");
   resolve(lib, d.eventElapsedTime, "cuEventElapsedTime_v2");
+  resolve(lib, d.streamCreate, "cuStreamCreate");
+  resolve(lib, d.streamDestroy, "cuStreamDestroy_v2");
+  resolve(lib, d.streamSynchronize, "cuStreamSynchronize");
+  resolve(lib, d.linkCreate, "cuLinkCreate_v2");
+  resolve(lib, d.linkAddData, "cuLinkAddData_v2");
+  resolve(lib, d.linkComplete, "cuLinkComplete");
+  resolve(lib, d.linkDestroy, "cuLinkDestroy");
+  resolve(lib, d.memGetInfo, "cuMemGetInfo_v2");
   resolve(lib, d.getErrorName, "cuGetErrorName");
   resolve(lib, d.getErrorString, "cuGetErrorString");
   CUresult r = d.init(0);
@@ -96,23 +104,36 @@ std::string Device::target() const {
   return t;
 }
 
-Device openDevice() {
+Device openDevice(int ordinal) {
   const Driver &d = driver();
   int count = 0;
   check(d.deviceGetCount(&count), "cuDeviceGetCount");
   if (count == 0)
     throw DriverError(DriverError::Kind::NoDevice, "no CUDA device found");
+  if (ordinal < 0 || ordinal >= count)
+    throw DriverError(DriverError::Kind::NoDevice,
+                      "no CUDA device " + std::to_string(ordinal) + " (there are " +
+                          std::to_string(count) + ")");
   Device dev;
-  check(d.deviceGet(&dev.handle, 0), "cuDeviceGet");
+  check(d.deviceGet(&dev.handle, ordinal), "cuDeviceGet");
   char name[256] = {};
   check(d.deviceGetName(name, sizeof name, dev.handle), "cuDeviceGetName");
   dev.name = name;
-  check(d.deviceGetAttribute(&dev.major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev.handle),
-        "cuDeviceGetAttribute");
-  check(d.deviceGetAttribute(&dev.minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev.handle),
-        "cuDeviceGetAttribute");
-  check(d.deviceGetAttribute(&dev.smCount, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev.handle),
-        "cuDeviceGetAttribute");
+  auto attr = [&](int &out, CUdevice_attribute a) {
+    check(d.deviceGetAttribute(&out, a, dev.handle), "cuDeviceGetAttribute");
+  };
+  attr(dev.major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+  attr(dev.minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+  attr(dev.smCount, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+  attr(dev.sharedPerBlock, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK);
+  attr(dev.sharedPerBlockOptin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+  attr(dev.sharedPerSM, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR);
+  attr(dev.l2Bytes, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE);
+  check(d.driverGetVersion(&dev.driverVersion), "cuDriverGetVersion");
+  if (dev.major < kMinComputeMajor)
+    throw DriverError(DriverError::Kind::TooOld,
+                      "GPU '" + dev.name + "' is sm_" + std::to_string(dev.major) +
+                          std::to_string(dev.minor) + "; Tessera needs sm_80 (Ampere) or newer");
   CUcontext ctx;
   check(d.primaryCtxRetain(&ctx, dev.handle), "cuDevicePrimaryCtxRetain");
   check(d.ctxSetCurrent(ctx), "cuCtxSetCurrent");

@@ -3,6 +3,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "tessera/Support/KernelInfo.h"
 
 #include <string>
 #include <vector>
@@ -29,28 +30,6 @@ CompileOptions withEnvironment(CompileOptions opts);
 /// Adds, in order, every pass from traced `tile` IR to the LLVM dialect.
 /// Used by every entry point (JIT, AOT, tessera-opt's -tessera-pipeline).
 void buildPipeline(mlir::PassManager &pm, const CompileOptions &opts);
-
-struct KernelParam {
-  std::string name; ///< as declared in the DSL
-  std::string type; ///< "ptr<f16>", "i32", "f32", ...
-  unsigned alignment = 0; ///< assumed byte alignment of a pointer (0: none)
-  unsigned multipleOf = 1; ///< promised power-of-two divisor of an integer
-};
-
-/// What a launcher needs to know besides the PTX.
-struct KernelInfo {
-  std::string name;
-  std::vector<KernelParam> params;
-  unsigned threadsPerBlock = 0;
-  unsigned staticSharedBytes = 0;
-  unsigned dynamicSharedBytes = 0;
-};
-
-struct CompiledKernel {
-  std::string ptx;
-  std::string target;
-  KernelInfo info;
-};
 
 /// Compiles a module holding one traced `tile.kernel` to PTX.  The module is
 /// lowered in place.  Throws tessera::Error with the diagnostics (each with

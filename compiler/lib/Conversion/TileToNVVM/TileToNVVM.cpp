@@ -224,7 +224,12 @@ private:
   }
   /// Scalar `r` of `v`; scalars (uniform values) broadcast to every `r`.
   Value part(Value v, unsigned r) {
-    auto &p = vals[v];
+    auto it = vals.find(v);
+    // Every operand is defined earlier in the kernel body and was lowered
+    // there; anything else is a bug in this walk, not in the user's kernel.
+    if (it == vals.end() || it->second.empty())
+      llvm::report_fatal_error("convert-tile-to-nvvm: operand used before it was lowered");
+    auto &p = it->second;
     return p.size() == 1 ? p[0] : p[r];
   }
   SmallVector<Value> flatten(ValueRange vs) {

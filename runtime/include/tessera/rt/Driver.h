@@ -18,7 +18,7 @@ namespace tessera::rt {
 /// A failure of the driver or of finding one.
 class DriverError : public Error {
 public:
-  enum class Kind { NoDriver, NoDevice, Call };
+  enum class Kind { NoDriver, NoDevice, TooOld, Call };
   DriverError(Kind kind, const std::string &msg) : Error(msg), kind(kind) {}
   Kind kind;
 };
@@ -49,6 +49,14 @@ struct Driver {
   decltype(&::cuEventRecord) eventRecord;
   decltype(&::cuEventSynchronize) eventSynchronize;
   decltype(&::cuEventElapsedTime_v2) eventElapsedTime;
+  decltype(&::cuStreamCreate) streamCreate;
+  decltype(&::cuStreamDestroy_v2) streamDestroy;
+  decltype(&::cuStreamSynchronize) streamSynchronize;
+  decltype(&::cuLinkCreate_v2) linkCreate;
+  decltype(&::cuLinkAddData_v2) linkAddData;
+  decltype(&::cuLinkComplete) linkComplete;
+  decltype(&::cuLinkDestroy) linkDestroy;
+  decltype(&::cuMemGetInfo_v2) memGetInfo;
   decltype(&::cuGetErrorName) getErrorName;
   decltype(&::cuGetErrorString) getErrorString;
 };
@@ -62,14 +70,23 @@ const Driver &driver();
 void check(CUresult result, const char *what);
 
 /// The first device, with its primary context made current.  Throws
-/// DriverError(NoDevice) when there is none.
+/// DriverError(NoDevice) when there is none, DriverError(TooOld) for a GPU
+/// older than sm_80.
 struct Device {
   CUdevice handle = 0;
   std::string name;
   int major = 0, minor = 0, smCount = 0;
+  int sharedPerBlock = 0;      ///< bytes, without opting in
+  int sharedPerBlockOptin = 0; ///< bytes, the most a kernel may ask for
+  int sharedPerSM = 0;         ///< bytes
+  int l2Bytes = 0;
+  int driverVersion = 0;       ///< e.g. 13000 for CUDA 13.0
   /// PTX target for this device: sm_90a for 9.0, sm_80 for 8.0, ...
   std::string target() const;
 };
-Device openDevice();
+Device openDevice(int ordinal = 0);
+
+/// Oldest compute capability Tessera generates code for (Ampere, sm_80).
+inline constexpr int kMinComputeMajor = 8;
 
 } // namespace tessera::rt

@@ -1,0 +1,37 @@
+//===- KernelInfo.h - what a launcher needs to know about a kernel --------===//
+//
+// Plain data, no MLIR/LLVM: shared by the compiler (which fills it), the
+// on-disk cache, the runtime (which checks launch arguments against it) and
+// generated AOT launchers.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tessera {
+
+struct KernelParam {
+  std::string name; ///< as declared in the DSL
+  std::string type; ///< "ptr<f16>", "i32", "f32", ...
+  unsigned alignment = 0; ///< assumed byte alignment of a pointer (0: none)
+  unsigned multipleOf = 1; ///< promised power-of-two divisor of an integer
+};
+
+/// What a launcher needs to know besides the PTX.
+struct KernelInfo {
+  std::string name;
+  std::vector<KernelParam> params;
+  unsigned threadsPerBlock = 0;
+  unsigned staticSharedBytes = 0;
+  unsigned dynamicSharedBytes = 0;
+};
+
+struct CompiledKernel {
+  std::string ptx;
+  std::string target;
+  KernelInfo info;
+};
+
+} // namespace tessera

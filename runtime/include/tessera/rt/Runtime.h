@@ -1,0 +1,157 @@
+//===- Runtime.h - modules, buffers, streams and checked launches ---------===//
+//
+// The part of Tessera a program needs to run compiled kernels: no LLVM, no
+// link-time libcuda.  A launch checks its arguments against the kernel's
+// signature (count, kinds, the alignment and divisibility the specialization
+// assumed) and throws LaunchError naming the argument before the driver sees
+// anything.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "tessera/Support/KernelInfo.h"
+#include "tessera/rt/Driver.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tessera::rt {
+
+/// A launch argument that does not match the kernel's signature.
+class LaunchError : public Error {
+public:
+  using Error::Error;
+};
+
+/// Device memory, freed on destruction.  `dtype` ("f16", "f32", ...; empty for
+/// untyped) is checked against pointer parameters at launch.
+class Buffer {
+public:
+  Buffer() = default;
+  Buffer(size_t bytes, std::string dtype = "");
+  ~Buffer();
+  Buffer(Buffer &&o) noexcept;
+  Buffer &operator=(Buffer &&o) noexcept;
+  Buffer(const Buffer &) = delete;
+  Buffer &operator=(const Buffer &) = delete;
+
+  CUdeviceptr ptr() const { return ptr_; }
+  size_t bytes() const { return bytes_; }
+  const std::string &dtype() const { return dtype_; }
+  void upload(const void *host, size_t bytes);
+  void download(void *host, size_t bytes) const;
+  template <class T> void upload(const std::vector<T> &v) { upload(v.data(), v.size() * sizeof(T)); }
+  template <class T> std::vector<T> download(size_t n) const {
+    std::vector<T> v(n);
+    download(v.data(), n * sizeof(T));
+    return v;
+  }
+  /// Fills every byte with `byte` (0xff: NaN in f16/bf16/f32).
+  void fill(uint8_t byte);
+
+private:
+  CUdeviceptr ptr_ = 0;
+  size_t bytes_ = 0;
+  std::string dtype_;
+};
+
+/// A stream of the current context, destroyed with the object.
+class Stream {
+public:
+  Stream();
+  ~Stream();
+  Stream(const Stream &) = delete;
+  Stream &operator=(const Stream &) = delete;
+  CUstream get() const { return s; }
+  void synchronize() const;
+
+private:
+  CUstream s = nullptr;
+};
+
+/// A device pointer with the element type it points to ("" if unknown).
+struct DevicePtr {
+  CUdeviceptr ptr;
+  std::string dtype;
+};
+
+/// One launch argument, as the caller gave it.
+class Arg {
+public:
+  enum class Kind { Ptr, I32, I64, F32 };
+  Arg(const Buffer &b) : kind(Kind::Ptr), ptr(b.ptr()), dtype(b.dtype()) {}
+  Arg(DevicePtr p) : kind(Kind::Ptr), ptr(p.ptr), dtype(std::move(p.dtype)) {}
+  Arg(int32_t v) : kind(Kind::I32), i32(v) {}
+  Arg(int64_t v) : kind(Kind::I64), i64(v) {}
+  Arg(float v) : kind(Kind::F32), f32(v) {}
+  /// A double would silently lose precision in an f32 parameter: pass a float.
+  Arg(double) = delete;
+
+  Kind kind;
+  CUdeviceptr ptr = 0;
+  std::string dtype;
+  int32_t i32 = 0;
+  int64_t i64 = 0;
+  float f32 = 0;
+  /// Address of the value, as cuLaunchKernel wants it.
+  void *address() {
+    switch (kind) {
+    case Kind::Ptr: return &ptr;
+    case Kind::I32: return &i32;
+    case Kind::I64: return &i64;
+    case Kind::F32: return &f32;
+    }
+    return nullptr;
+  }
+};
+
+struct Grid {
+  unsigned x = 1, y = 1, z = 1;
+};
+
+/// A loaded module (from a cubin or PTX image).
+class Module {
+public:
+  /// `image` is a cubin, or PTX text (the driver then assembles it).
+  explicit Module(const std::string &image);
+  ~Module();
+  Module(const Module &) = delete;
+  Module &operator=(const Module &) = delete;
+  CUfunction function(const std::string &name) const;
+
+private:
+  CUmodule m = nullptr;
+};
+
+/// A kernel ready to launch: its module, function and signature.
+class Kernel {
+public:
+  Kernel(std::shared_ptr<Module> module, KernelInfo info);
+  const KernelInfo &info() const { return info_; }
+  CUfunction function() const { return fn; }
+
+  /// Checks `args` against the signature, then launches
+  /// info().threadsPerBlock threads per program on `grid`.
+  void launch(Grid grid, std::vector<Arg> args, CUstream stream = nullptr,
+              unsigned dynamicSharedBytes = 0) const;
+
+private:
+  std::shared_ptr<Module> module;
+  KernelInfo info_;
+  CUfunction fn = nullptr;
+  mutable unsigned sharedOptIn = 0; ///< dynamic shared memory enabled so far
+};
+
+/// Throws LaunchError naming the first argument of `args` that does not match
+/// the signature in `info` (count, kind, pointee type, null, alignment and
+/// divisibility the kernel was specialized for).
+void checkLaunchArgs(const KernelInfo &info, const std::vector<Arg> &args);
+
+/// PTX -> cubin for `target`: with ptxas where it exists (TESSERA_PTXAS,
+/// /usr/local/cuda/bin/ptxas, PATH), else through the driver's linker
+/// (needs a current context).
+std::string ptxToCubin(const std::string &ptx, const std::string &target);
+
+} // namespace tessera::rt

@@ -1,0 +1,210 @@
+//===- Runtime.cpp - modules, buffers, streams and checked launches -------===//
+#include "tessera/rt/Runtime.h"
+#include "tessera/Target/Ptxas.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace tessera::rt {
+
+// --- buffers and streams --------------------------------------------------------
+
+Buffer::Buffer(size_t bytes, std::string dtype) : bytes_(bytes), dtype_(std::move(dtype)) {
+  check(driver().memAlloc(&ptr_, bytes ? bytes : 1), "cuMemAlloc");
+}
+Buffer::~Buffer() {
+  if (ptr_)
+    driver().memFree(ptr_);
+}
+Buffer::Buffer(Buffer &&o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_), dtype_(std::move(o.dtype_)) {
+  o.ptr_ = 0;
+}
+Buffer &Buffer::operator=(Buffer &&o) noexcept {
+  std::swap(ptr_, o.ptr_);
+  std::swap(bytes_, o.bytes_);
+  std::swap(dtype_, o.dtype_);
+  return *this;
+}
+void Buffer::upload(const void *host, size_t n) {
+  if (n > bytes_)
+    throw Error("Buffer::upload: " + std::to_string(n) + " bytes into a buffer of " +
+                std::to_string(bytes_));
+  check(driver().memcpyHtoD(ptr_, host, n), "cuMemcpyHtoD");
+}
+void Buffer::download(void *host, size_t n) const {
+  if (n > bytes_)
+    throw Error("Buffer::download: " + std::to_string(n) + " bytes from a buffer of " +
+                std::to_string(bytes_));
+  check(driver().memcpyDtoH(host, ptr_, n), "cuMemcpyDtoH");
+}
+void Buffer::fill(uint8_t byte) { check(driver().memsetD8(ptr_, byte, bytes_), "cuMemsetD8"); }
+
+Stream::Stream() { check(driver().streamCreate(&s, CU_STREAM_NON_BLOCKING), "cuStreamCreate"); }
+Stream::~Stream() {
+  if (s)
+    driver().streamDestroy(s);
+}
+void Stream::synchronize() const { check(driver().streamSynchronize(s), "cuStreamSynchronize"); }
+
+// --- modules and kernels ------------------------------------------------------------
+
+Module::Module(const std::string &image) {
+  char log[8192] = {};
+  CUjit_option opts[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *vals[] = {log, reinterpret_cast<void *>(uintptr_t(sizeof log))};
+  // PTX must be NUL-terminated; std::string's buffer is.
+  CUresult r = driver().moduleLoadDataEx(&m, image.c_str(), 2, opts, vals);
+  if (r != CUDA_SUCCESS) {
+    try {
+      check(r, "cuModuleLoadDataEx");
+    } catch (const DriverError &e) {
+      throw DriverError(DriverError::Kind::Call, std::string(e.what()) + (log[0] ? "\n" : "") + log);
+    }
+  }
+}
+Module::~Module() {
+  if (m)
+    driver().moduleUnload(m);
+}
+CUfunction Module::function(const std::string &name) const {
+  CUfunction f;
+  check(driver().moduleGetFunction(&f, m, name.c_str()), ("cuModuleGetFunction(" + name + ")").c_str());
+  return f;
+}
+
+Kernel::Kernel(std::shared_ptr<Module> module, KernelInfo info)
+    : module(std::move(module)), info_(std::move(info)) {
+  fn = this->module->function(info_.name);
+}
+
+static const char *kindName(Arg::Kind k) {
+  switch (k) {
+  case Arg::Kind::Ptr: return "a device pointer";
+  case Arg::Kind::I32: return "i32";
+  case Arg::Kind::I64: return "i64";
+  case Arg::Kind::F32: return "f32";
+  }
+  return "?";
+}
+
+void checkLaunchArgs(const KernelInfo &info_, const std::vector<Arg> &args) {
+  const auto &params = info_.params;
+  if (args.size() != params.size()) {
+    std::string sig;
+    for (const auto &p : params)
+      sig += (sig.empty() ? "" : ", ") + p.type + " " + p.name;
+    throw LaunchError(info_.name + ": expected " + std::to_string(params.size()) +
+                      " arguments (" + sig + "), got " + std::to_string(args.size()));
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const KernelParam &p = params[i];
+    const Arg &a = args[i];
+    std::string where = info_.name + ": argument '" + p.name + "' (#" + std::to_string(i + 1) + ")";
+    bool isPtr = p.type.rfind("ptr<", 0) == 0;
+    Arg::Kind want = isPtr ? Arg::Kind::Ptr
+                     : p.type == "i32" ? Arg::Kind::I32
+                     : p.type == "i64" ? Arg::Kind::I64
+                     : p.type == "f32" ? Arg::Kind::F32
+                                       : Arg::Kind::Ptr;
+    if (!isPtr && p.type != "i32" && p.type != "i64" && p.type != "f32")
+      throw LaunchError(where + " has type " + p.type + ", which launches do not support yet");
+    if (a.kind != want)
+      throw LaunchError(where + " is " + p.type + " but " + kindName(a.kind) + " was passed");
+    if (isPtr) {
+      std::string elt = p.type.substr(4, p.type.size() - 5);
+      if (!a.dtype.empty() && a.dtype != elt)
+        throw LaunchError(where + " points to " + elt + " but a buffer of " + a.dtype +
+                          " was passed");
+      if (a.ptr == 0)
+        throw LaunchError(where + " is a null pointer");
+      if (p.alignment > 1 && a.ptr % p.alignment != 0)
+        throw LaunchError(where + " must be " + std::to_string(p.alignment) +
+                          "-byte aligned (the kernel was specialized for it); got address 0x" +
+                          [&] {
+                            char buf[32];
+                            std::snprintf(buf, sizeof buf, "%llx", (unsigned long long)a.ptr);
+                            return std::string(buf);
+                          }());
+    } else if (p.multipleOf > 1) {
+      int64_t v = a.kind == Arg::Kind::I32 ? a.i32 : a.i64;
+      if (v % int64_t(p.multipleOf) != 0)
+        throw LaunchError(where + " = " + std::to_string(v) + " must be a multiple of " +
+                          std::to_string(p.multipleOf) + " (the kernel was specialized for it)");
+    }
+  }
+}
+
+void Kernel::launch(Grid grid, std::vector<Arg> args, CUstream stream,
+                    unsigned dynamicSharedBytes) const {
+  checkLaunchArgs(info_, args);
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0)
+    throw LaunchError(info_.name + ": empty grid (" + std::to_string(grid.x) + ", " +
+                      std::to_string(grid.y) + ", " + std::to_string(grid.z) + ")");
+  unsigned dyn = std::max(dynamicSharedBytes, info_.dynamicSharedBytes);
+  // Above 48 KB a kernel must opt in to more dynamic shared memory.
+  if (dyn > sharedOptIn && dyn + info_.staticSharedBytes > 48 * 1024) {
+    check(driver().funcSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(dyn)),
+          "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
+    sharedOptIn = dyn;
+  }
+  void *ptrs[64];
+  if (args.size() > 64)
+    throw LaunchError(info_.name + ": more than 64 arguments");
+  for (size_t i = 0; i < args.size(); ++i)
+    ptrs[i] = args[i].address();
+  check(driver().launchKernel(fn, grid.x, grid.y, grid.z, info_.threadsPerBlock, 1, 1, dyn, stream,
+                              ptrs, nullptr),
+        ("cuLaunchKernel(" + info_.name + ")").c_str());
+}
+
+// --- PTX -> cubin ---------------------------------------------------------------------
+
+static std::string cubinWithDriver(const std::string &ptx, const std::string &target) {
+  const Driver &d = driver();
+  char log[8192] = {};
+  CUjit_option opts[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *vals[] = {log, reinterpret_cast<void *>(uintptr_t(sizeof log))};
+  CUlinkState state;
+  check(d.linkCreate(2, opts, vals, &state), "cuLinkCreate");
+  struct Destroy {
+    CUlinkState s;
+    ~Destroy() { driver().linkDestroy(s); }
+  } guard{state};
+  CUresult r = d.linkAddData(state, CU_JIT_INPUT_PTX, const_cast<char *>(ptx.c_str()), ptx.size() + 1,
+                             "kernel.ptx", 0, nullptr, nullptr);
+  if (r != CUDA_SUCCESS)
+    throw DriverError(DriverError::Kind::Call,
+                      "cuLinkAddData (assembling PTX for " + target + ") failed:\n" + log);
+  void *cubin = nullptr;
+  size_t size = 0;
+  check(d.linkComplete(state, &cubin, &size), "cuLinkComplete");
+  return std::string(static_cast<const char *>(cubin), size); // copied before destroy
+}
+
+std::string ptxToCubin(const std::string &ptx, const std::string &target) {
+  std::optional<std::string> ptxas = findPtxas();
+  if (!ptxas)
+    return cubinWithDriver(ptx, target);
+  char tmpl[] = "/tmp/tessera-cubin-XXXXXX";
+  int fd = mkstemp(tmpl);
+  if (fd < 0)
+    throw Error("cannot create a temporary file for ptxas");
+  close(fd);
+  PtxasReport rep = runPtxas(*ptxas, ptx, target, tmpl);
+  std::string cubin;
+  if (rep.exitCode == 0) {
+    std::ifstream in(tmpl, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    cubin = ss.str();
+  }
+  std::filesystem::remove(tmpl);
+  if (rep.exitCode != 0 || cubin.empty())
+    throw Error("ptxas failed for " + target + ":\n" + rep.log);
+  return cubin;
+}
+
+} // namespace tessera::rt
