@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# Makes ./bundle (git-ignored) for the GPU test machine, which has no LLVM:
-# the GPU check program (glibc only, libcuda by dlopen), the PTX of every
-# library kernel for sm_80 and sm_90a (plus the causal attention variant),
-# and the ptxas reports.  Carry it with `carry: ["bundle"]`.
+# Makes ./bundle (git-ignored) for the GPU test machine, which has no LLVM: the
+# GPU test program and the benchmark, linked statically against LLVM/MLIR
+# (build-static/, TESSERA_STATIC=ON; only glibc stays dynamic and libcuda is
+# opened with dlopen), stripped and xz-compressed, plus the scripts they run
+# with.  Carry it with `carry: ["bundle"]`; scripts/gpu-run.sh unpacks it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD_DIR=${TESSERA_BUILD_DIR:-build}
 bash scripts/setup.sh > /dev/null
-rm -rf bundle && mkdir -p bundle/ptx/causal bundle/ptx/mult16
-"$BUILD_DIR/tools/tessera-kernels/tessera-kernels" --out bundle/ptx --json bundle/ptx/kernels.json \
-  | tee bundle/ptx/kernels.txt
-"$BUILD_DIR/tools/tessera-kernels/tessera-kernels" --kernel attention_fwd -D CAUSAL=1 \
-  --out bundle/ptx/causal > /dev/null
-# INT_MULTIPLE=16: sizes/strides promised multiples of 16, vectorized accesses.
-"$BUILD_DIR/tools/tessera-kernels/tessera-kernels" -D INT_MULTIPLE=16 --out bundle/ptx/mult16 \
-  > bundle/ptx/mult16.txt
-rm -f bundle/ptx/*.cubin bundle/ptx/*/*.cubin
-cp "$BUILD_DIR/tests/tessera-gpu-check" bundle/
-strip bundle/tessera-gpu-check
-cp scripts/gpu-run.sh bundle/
+STATIC_DIR=${TESSERA_STATIC_BUILD_DIR:-build-static}
+if [ ! -f "$STATIC_DIR/build.ninja" ]; then
+  cmake -G Ninja -S . -B "$STATIC_DIR" -DCMAKE_BUILD_TYPE=Release -DTESSERA_STATIC=ON \
+    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir
+fi
+cmake --build "$STATIC_DIR" -j "${TESSERA_JOBS:-2}" --target tessera-gpu-check tessera-bench
+rm -rf bundle && mkdir -p bundle
+for exe in tests/tessera-gpu-check tools/tessera-bench/tessera-bench; do
+  strip -o "bundle/$(basename "$exe")" "$STATIC_DIR/$exe"
+  xz -T2 -6 -f "bundle/$(basename "$exe")"
+done
+cp scripts/gpu-run.sh bench/torch_rowwise.py bundle/
 du -sh bundle

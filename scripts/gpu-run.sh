@@ -1,11 +1,30 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, from the repository root, over ./bundle:
-#   bash scripts/gpu-run.sh OUT_DIR
-# Writes logs and JSON to OUT_DIR; exits non-zero if any check fails.
+#   bash scripts/gpu-run.sh OUT_DIR [tests|bench|all]
+# Unpacks the bundle, runs the GPU tests (through the JIT, twice: the second
+# run over the same cache must load every kernel from disk) and/or the
+# benchmarks with their torch anchors; logs and JSON go to OUT_DIR.
 set -uo pipefail
-OUT=${1:?usage: gpu-run.sh OUT_DIR}
-mkdir -p "$OUT"
+OUT=${1:?usage: gpu-run.sh OUT_DIR [tests|bench|all]}
+WHAT=${2:-all}
+mkdir -p "$OUT" /tmp/tessera-bin
+for f in bundle/*.xz; do xz -dc "$f" > "/tmp/tessera-bin/$(basename "$f" .xz)"; done
+chmod +x /tmp/tessera-bin/*
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
-./bundle/tessera-gpu-check bundle/ptx --json "$OUT/gpu-check.json" 2>&1 | tee "$OUT/gpu-check.log"
-exit "${PIPESTATUS[0]}"
+rc=0
+if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
+  export TESSERA_CACHE_DIR=/tmp/tessera-cache
+  rm -rf "$TESSERA_CACHE_DIR"
+  /tmp/tessera-bin/tessera-gpu-check --json "$OUT/gpu-check.json" 2>&1 | tee "$OUT/gpu-check.log"
+  rc=$((rc | PIPESTATUS[0]))
+  echo "== second process, same cache (warm start)"
+  /tmp/tessera-bin/tessera-gpu-check --json "$OUT/gpu-check-warm.json" 2>&1 | tail -3 | tee "$OUT/gpu-check-warm.log"
+  rc=$((rc | PIPESTATUS[0]))
+fi
+if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
+  /tmp/tessera-bin/tessera-bench --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
+  rc=$((rc | PIPESTATUS[0]))
+  PYTHONUNBUFFERED=1 python3 bundle/torch_rowwise.py "$OUT/torch.json" 2>&1 | tee "$OUT/torch.log"
+fi
+exit $rc

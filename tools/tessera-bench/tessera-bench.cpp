@@ -1,0 +1,205 @@
+//===- tessera-bench.cpp - compile times, launch overhead, bandwidth ------===//
+//
+//   tessera-bench [--json FILE] [--cache-dir DIR]
+//
+// On a GPU, through the JIT:
+//  - per library kernel: cold compile (trace -> PTX -> cubin -> load, no
+//    cache) and warm start (a new JIT over a filled disk cache: read + load);
+//  - host cost of one launch through rt::Kernel::launch (arguments checked)
+//    against a raw cuLaunchKernel of the same function;
+//  - softmax and layer norm over 16384 x 8192 f16: effective bandwidth
+//    (bytes read + written once / time; CUDA events, median of 20 after
+//    warm-up) over a small sweep of BLOCK and num_warps.
+// Prints a table and writes JSON.  Exits 77 without a GPU.
+//
+//===----------------------------------------------------------------------===//
+#include "tessera/Support/Half.h"
+#include "tessera/jit/Jit.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+using namespace tessera;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// Median kernel time in ms over `reps` launches (CUDA events each).
+double timeKernel(const std::function<void()> &launchOnce, int warmup = 3, int reps = 20) {
+  const rt::Driver &d = rt::driver();
+  for (int i = 0; i < warmup; ++i)
+    launchOnce();
+  rt::check(d.ctxSynchronize(), "warm-up");
+  std::vector<double> t;
+  CUevent a, b;
+  rt::check(d.eventCreate(&a, 0), "cuEventCreate");
+  rt::check(d.eventCreate(&b, 0), "cuEventCreate");
+  for (int i = 0; i < reps; ++i) {
+    rt::check(d.eventRecord(a, nullptr), "cuEventRecord");
+    launchOnce();
+    rt::check(d.eventRecord(b, nullptr), "cuEventRecord");
+    rt::check(d.eventSynchronize(b), "cuEventSynchronize");
+    float ms;
+    rt::check(d.eventElapsedTime(&ms, a, b), "cuEventElapsedTime");
+    t.push_back(ms);
+  }
+  d.eventDestroy(a);
+  d.eventDestroy(b);
+  return median(t);
+}
+
+std::ostringstream json;
+bool firstJson = true;
+void record(const std::string &obj) {
+  json << (firstJson ? "" : ",\n") << "  " << obj;
+  firstJson = false;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::string jsonPath, cacheDir = "/tmp/tessera-bench-cache";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--json")
+      jsonPath = argv[i + 1];
+    else if (a == "--cache-dir")
+      cacheDir = argv[i + 1];
+  }
+  std::filesystem::remove_all(cacheDir);
+  std::unique_ptr<jit::Jit> cold;
+  try {
+    cold = std::make_unique<jit::Jit>(0, rt::CacheOptions{cacheDir, true});
+  } catch (const rt::DriverError &e) {
+    std::printf("skipped: %s\n", e.what());
+    return 77;
+  }
+  const rt::Device &dev = cold->device();
+  std::printf("device: %s, %d SMs, driver %d, target %s\n", dev.name.c_str(), dev.smCount,
+              dev.driverVersion, dev.target().c_str());
+
+  // --- 1. cold compile and warm start -------------------------------------------------
+  std::printf("\n%-14s %16s %16s\n", "kernel", "cold compile ms", "warm start ms");
+  for (const auto &def : kernels::library()) {
+    auto t0 = Clock::now();
+    cold->get(def);
+    double coldMs = msSince(t0);
+    jit::Jit warm(0, rt::CacheOptions{cacheDir, true}); // as a new process would
+    t0 = Clock::now();
+    warm.get(def);
+    double warmMs = msSince(t0);
+    bool fromDisk = warm.compiler().stats().diskHits == 1 && warm.compiler().stats().compiles == 0;
+    std::printf("%-14s %16.1f %16.2f%s\n", def.name.c_str(), coldMs, warmMs,
+                fromDisk ? "" : "  (NOT from the disk cache)");
+    record("{\"kind\": \"compile\", \"kernel\": \"" + def.name + "\", \"cold_ms\": " +
+           std::to_string(coldMs) + ", \"warm_ms\": " + std::to_string(warmMs) +
+           ", \"warm_from_disk\": " + (fromDisk ? "true" : "false") + "}");
+  }
+
+  // --- 2. launch overhead ---------------------------------------------------------------
+  {
+    auto k = cold->get(kernels::findKernel("vector_add"));
+    rt::Buffer x(4096, "f32"), y(4096, "f32"), o(4096, "f32");
+    int n = 1;
+    const int batch = 200, batches = 50;
+    const rt::Driver &d = rt::driver();
+    CUfunction fn = k->function();
+    CUdeviceptr px = x.ptr(), py = y.ptr(), po = o.ptr();
+    void *raw[] = {&px, &py, &po, &n};
+    std::vector<double> tTessera, tRaw;
+    for (int b = 0; b < batches; ++b) {
+      rt::check(d.ctxSynchronize(), "sync");
+      auto t0 = Clock::now();
+      for (int i = 0; i < batch; ++i)
+        k->launch({1}, {x, y, o, n});
+      tTessera.push_back(msSince(t0) * 1000.0 / batch);
+      rt::check(d.ctxSynchronize(), "sync");
+      t0 = Clock::now();
+      for (int i = 0; i < batch; ++i)
+        rt::check(d.launchKernel(fn, 1, 1, 1, 128, 1, 1, 0, nullptr, raw, nullptr), "cuLaunchKernel");
+      tRaw.push_back(msSince(t0) * 1000.0 / batch);
+    }
+    rt::check(d.ctxSynchronize(), "sync");
+    double ts = median(tTessera), tr = median(tRaw);
+    std::printf("\nlaunch (host time per call, median of %d batches of %d): Tessera %.3f us, raw "
+                "cuLaunchKernel %.3f us, overhead %.3f us\n",
+                batches, batch, ts, tr, ts - tr);
+    record("{\"kind\": \"launch\", \"tessera_us\": " + std::to_string(ts) + ", \"raw_us\": " +
+           std::to_string(tr) + ", \"overhead_us\": " + std::to_string(ts - tr) + "}");
+  }
+
+  // --- 3. row-wise bandwidth ------------------------------------------------------------
+  const int rows = 16384, cols = 8192;
+  const double copyCeiling = 3.0e12; // bytes/s, device-to-device copy measured (GPU.md)
+  rt::Buffer in(size_t(rows) * cols * 2, "f16"), out(size_t(rows) * cols * 2, "f16");
+  rt::Buffer w(cols * 2, "f16"), bias(cols * 2, "f16"), mean(rows * 4, "f32"), rstd(rows * 4, "f32");
+  {
+    std::mt19937 rng(1);
+    std::normal_distribution<float> dist;
+    std::vector<uint16_t> h(size_t(rows) * cols);
+    for (auto &v : h)
+      v = toHalf(dist(rng));
+    in.upload(h);
+    std::vector<uint16_t> ones(cols, 0x3c00), zeros(cols, 0);
+    w.upload(ones);
+    bias.upload(zeros);
+  }
+  std::printf("\n%-11s %-26s %10s %12s %12s\n", "kernel", "config", "ms", "GB/s", "of 3.0 TB/s");
+  for (std::string name : {"softmax", "layer_norm"}) {
+    double bytes = 2.0 * rows * cols * 2 + (name == "layer_norm" ? 2.0 * cols * 2 + rows * 8.0 : 0);
+    double best = 1e30;
+    std::string bestCfg;
+    for (int block : {1024, 2048, 4096})
+      for (int warps : {4, 8}) {
+        dsl::Params p{{"BLOCK", std::to_string(block)}, {"num_warps", std::to_string(warps)},
+                      {"INT_MULTIPLE", "16"}};
+        std::shared_ptr<rt::Kernel> k;
+        try {
+          k = cold->get(kernels::findKernel(name), p);
+        } catch (const Error &e) {
+          std::printf("%-11s %-26s  does not compile: %s\n", name.c_str(), p.str().c_str(), e.what());
+          continue;
+        }
+        float eps = 1e-5f;
+        double ms = timeKernel([&] {
+          if (name == "softmax")
+            k->launch({unsigned(rows)}, {out, in, cols, cols, cols});
+          else
+            k->launch({unsigned(rows)}, {in, out, w, bias, mean, rstd, cols, cols, eps});
+        });
+        double gbs = bytes / (ms * 1e-3) / 1e9;
+        std::printf("%-11s %-26s %10.3f %12.1f %11.1f%%\n", name.c_str(),
+                    ("BLOCK=" + std::to_string(block) + ",warps=" + std::to_string(warps)).c_str(), ms,
+                    gbs, 100.0 * gbs * 1e9 / copyCeiling);
+        record("{\"kind\": \"bandwidth\", \"kernel\": \"" + name + "\", \"rows\": " +
+               std::to_string(rows) + ", \"cols\": " + std::to_string(cols) + ", \"block\": " +
+               std::to_string(block) + ", \"num_warps\": " + std::to_string(warps) +
+               ", \"ms\": " + std::to_string(ms) + ", \"gb_per_s\": " + std::to_string(gbs) + "}");
+        if (ms < best) {
+          best = ms;
+          bestCfg = p.str();
+        }
+      }
+    std::printf("%-11s best %s: %.1f%% of the copy ceiling\n", name.c_str(), bestCfg.c_str(),
+                100.0 * bytes / (best * 1e-3) / copyCeiling);
+  }
+  if (!jsonPath.empty())
+    std::ofstream(jsonPath) << "{\"device\": \"" << dev.name << "\", \"results\": [\n"
+                            << json.str() << "\n]}\n";
+  std::filesystem::remove_all(cacheDir);
+  return 0;
+}
