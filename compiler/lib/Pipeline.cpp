@@ -56,6 +56,10 @@ CompileOptions withEnvironment(CompileOptions opts) {
 }
 
 void buildPipeline(PassManager &pm, const CompileOptions &opts) {
+  buildPipeline(static_cast<OpPassManager &>(pm), opts);
+}
+
+void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
   // Block level: clean up the traced IR, then distribute tiles over threads.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -84,10 +88,7 @@ void registerAllPasses() {
   tile::registerTilePasses();
   PassPipelineRegistration<>(
       "tessera-pipeline", "Tessera's full pipeline from traced tile IR to LLVM",
-      [](OpPassManager &pm) {
-        PassManager &top = static_cast<PassManager &>(pm);
-        buildPipeline(top, CompileOptions{});
-      });
+      [](OpPassManager &pm) { buildPipeline(pm, CompileOptions{}); });
 }
 
 /// "file:line: " of the innermost file location within `loc`.
@@ -274,8 +275,12 @@ CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
   ctx->appendDialectRegistry(registry);
   func::FuncOp kernel;
   for (auto f : module.getOps<func::FuncOp>())
-    if (f->hasAttr(tile::TileDialect::getKernelAttrName()))
+    if (f->hasAttr(tile::TileDialect::getKernelAttrName())) {
+      if (kernel)
+        throw Error("compileToPTX compiles one kernel; the module holds '" +
+                    kernel.getName().str() + "' and '" + f.getName().str() + "'");
       kernel = f;
+    }
   if (!kernel)
     throw Error("module holds no tile.kernel function");
   CompiledKernel result;

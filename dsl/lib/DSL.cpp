@@ -21,6 +21,7 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <climits>
 #include <cmath>
 #include <sstream>
 
@@ -117,6 +118,12 @@ struct Kernel::Impl {
 
 static thread_local Kernel::Impl *gCurrent = nullptr;
 
+/// Largest tile a program may build: 64K elements is already 512 registers
+/// per thread for a 4-warp block.
+static constexpr int64_t kMaxTileElements = 1 << 20;
+/// Largest alignment or divisibility a kernel may be specialized for.
+static constexpr unsigned kMaxPromise = 1u << 16;
+
 static Kernel::Impl &current(const SrcLoc &where, const char *op) {
   if (!gCurrent)
     throw DslError(where, op, "used outside of a kernel being traced");
@@ -127,22 +134,61 @@ static Location mloc(Kernel::Impl &k, const SrcLoc &where) {
   return FileLineColLoc::get(k.ctx, where.file_name(), where.line(), where.column());
 }
 
+static Value requireTile(const Handle &h, const SrcLoc &where, const char *op);
+
+/// Handles are empty until assigned; using an empty one is a misuse.
+static void requireValue(Value v) {
+  if (!v)
+    throw Error("use of an uninitialized DSL handle (declare it from an argument, "
+                "an operation or a constant first)");
+}
 std::vector<int64_t> Handle::shape() const {
+  requireValue(v);
   auto s = tile::getShapeOrEmpty(v.getType());
   return {s.begin(), s.end()};
 }
-std::string Handle::typeName() const { return typeStr(getElementTypeOrSelf(v.getType())); }
-DType Scalar::dtype() const { return fromMlir(v.getType()); }
-DType Ptr::pointee() const { return fromMlir(cast<tile::PtrType>(v.getType()).getPointeeType()); }
-bool Tile::isPointer() const { return isa<tile::PtrType>(getElementTypeOrSelf(v.getType())); }
-DType Tile::dtype() const { return fromMlir(getElementTypeOrSelf(v.getType())); }
+std::string Handle::typeName() const {
+  requireValue(v);
+  return typeStr(getElementTypeOrSelf(v.getType()));
+}
+DType Scalar::dtype() const {
+  requireValue(v);
+  return fromMlir(v.getType());
+}
+DType Ptr::pointee() const {
+  requireValue(v);
+  return fromMlir(cast<tile::PtrType>(v.getType()).getPointeeType());
+}
+bool Tile::isPointer() const {
+  requireValue(v);
+  return isa<tile::PtrType>(getElementTypeOrSelf(v.getType()));
+}
+DType Tile::dtype() const {
+  requireValue(v);
+  if (isPointer())
+    throw Error("dtype() of a tile of pointers");
+  return fromMlir(getElementTypeOrSelf(v.getType()));
+}
+int64_t Tile::dim(unsigned i) const {
+  auto s = shape();
+  if (i >= s.size())
+    throw Error("dim(" + std::to_string(i) + ") of a rank-" + std::to_string(s.size()) + " tile");
+  return s[i];
+}
 
 /// Tile dimensions must be powers of two (the layouts rely on it).
 static void checkShape(ArrayRef<int64_t> shape, const SrcLoc &where, const char *op) {
-  for (int64_t d : shape)
+  int64_t numel = 1;
+  for (int64_t d : shape) {
     if (d <= 0 || !llvm::isPowerOf2_64(d))
       throw DslError(where, op, "tile size " + std::to_string(d) + " in shape " +
                                     shapeStr(shape) + " is not a power of two");
+    numel *= d;
+    if (numel > kMaxTileElements)
+      throw DslError(where, op, "tile " + shapeStr(shape) + " has more than " +
+                                    std::to_string(kMaxTileElements) +
+                                    " elements; a block cannot hold it");
+  }
 }
 
 static RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elt) {
@@ -151,6 +197,8 @@ static RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elt) {
 
 static Value constant(Kernel::Impl &k, Location loc, Type elt, double x,
                       ArrayRef<int64_t> shape) {
+  if (!elt.isIntOrFloat())
+    throw Error("internal: a number cannot stand for a value of type " + typeStr(elt));
   TypedAttr scalar;
   if (isa<FloatType>(elt))
     scalar = k.b.getFloatAttr(elt, x);
@@ -333,6 +381,7 @@ TESSERA_DSL_BINARY_IMPL(|, Or)
 Tile operator-(At<Tile> a) { return Tile(binary(Bin::Sub, Num(0), a.h, a.loc)); }
 Scalar operator-(At<Scalar> a) { return Scalar(binary(Bin::Sub, Num(0), a.h, a.loc)); }
 Tile operator!(At<Tile> a) {
+  requireTile(a.h, a.loc, "operator!");
   if (!getElementTypeOrSelf(a.h.value().getType()).isInteger(1))
     throw DslError(a.loc, "operator!", "needs a boolean tile, got " + a.h.typeName());
   Kernel::Impl &k = current(a.loc, "operator!");
@@ -369,6 +418,8 @@ Scalar numPrograms(int axis, SrcLoc where) {
 
 Tile arange(int64_t start, int64_t end, SrcLoc where) {
   Kernel::Impl &k = current(where, "arange");
+  if (start < INT32_MIN || end > INT32_MAX)
+    throw DslError(where, "arange", "bounds must fit in i32");
   if (end <= start)
     throw DslError(where, "arange", "end (" + std::to_string(end) + ") must exceed start (" +
                                         std::to_string(start) + ")");
@@ -397,6 +448,14 @@ Tile full(std::vector<int64_t> shape, Num value, DType t, SrcLoc where) {
 }
 
 Tile zeros(std::vector<int64_t> shape, DType t, SrcLoc where) { return full(shape, Num(0), t, where); }
+
+Scalar scalar(Num value, DType t, SrcLoc where) {
+  Kernel::Impl &k = current(where, "scalar");
+  Type elt = toMlir(k.ctx, t);
+  if (!value.isInt && !isa<FloatType>(elt))
+    throw DslError(where, "scalar", "fractional value for an integer scalar");
+  return Scalar(constant(k, mloc(k, where), elt, value.v, {}));
+}
 
 Tile splat(const Scalar &s, std::vector<int64_t> shape, SrcLoc where) {
   Kernel::Impl &k = current(where, "splat");
@@ -429,7 +488,10 @@ Tile expandDims(const Tile &t, int axis, SrcLoc where) {
                                          tensorOf(s, getElementTypeOrSelf(v.getType())), v, axis));
 }
 
-Tile Tile::col(SrcLoc where) const { return expandDims(*this, int(shape().size()), where); }
+Tile Tile::col(SrcLoc where) const {
+  requireTile(*this, where, "col");
+  return expandDims(*this, int(shape().size()), where);
+}
 Tile Tile::row(SrcLoc where) const { return expandDims(*this, 0, where); }
 
 Tile reshape(const Tile &t, std::vector<int64_t> shape, SrcLoc where) {
@@ -507,6 +569,10 @@ Tile Tile::to(DType dt, SrcLoc where) const {
     if (to.isInteger(1))
       throw DslError(where, "to", "cast a float to bool with a comparison instead");
     out = arith::FPToSIOp::create(b, loc, res, v);
+  } else if (to.isInteger(1)) {
+    // Any non-zero integer is true (as in C++), not just odd ones.
+    Value zero = constant(k, loc, from, 0, tile::getShapeOrEmpty(v.getType()));
+    out = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v, zero);
   } else if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
     out = from.isInteger(1) ? (Value)arith::ExtUIOp::create(b, loc, res, v)
                             : (Value)arith::ExtSIOp::create(b, loc, res, v);
@@ -674,6 +740,8 @@ static Value whereImpl(const Tile &cond, Operand a, Operand b, const SrcLoc &whe
   if (a.v && b.v && getElementTypeOrSelf(b.v.getType()) != elt)
     throw DslError(where, "where", "dtype mismatch: " + typeStr(elt) + " vs " +
                                        typeStr(getElementTypeOrSelf(b.v.getType())));
+  if ((a.num || b.num) && !elt.isIntOrFloat())
+    throw DslError(where, "where", "a number cannot stand in for " + typeStr(elt) + " values");
   auto shape = broadcastShapes(cond.shape(), a.v ? tile::getShapeOrEmpty(a.v.getType())
                                                  : tile::getShapeOrEmpty(b.v.getType()));
   if (shape && a.v && b.v)
@@ -748,6 +816,8 @@ Tile fma(const Tile &a, const Tile &b, const Tile &c, SrcLoc where) {
 // --- control flow --------------------------------------------------------------------
 
 static Value intValue(Kernel::Impl &k, const IntArg &a, const SrcLoc &where, const char *op) {
+  if (!a.isScalar && (a.n < INT32_MIN || a.n > INT32_MAX))
+    throw DslError(where, op, "bound " + std::to_string(a.n) + " does not fit in i32");
   if (!a.isScalar)
     return constant(k, mloc(k, where), k.b.getI32Type(), double(a.n), {});
   if (!a.s.value() || !a.s.value().getType().isInteger(32))
@@ -919,15 +989,18 @@ Value Kernel::addArg(const std::string &name, Type t, SrcLoc where) {
 Ptr Kernel::ptr(const std::string &name, DType pointee, unsigned alignment, SrcLoc where) {
   if (pointee == DType::i1)
     throw DslError(where, "ptr", "pointers to i1 are not supported; use i8-sized data as i32");
-  if (alignment == 0 || !llvm::isPowerOf2_32(alignment))
-    throw DslError(where, "ptr", "alignment must be a power of two, got " + std::to_string(alignment));
+  if (alignment == 0 || !llvm::isPowerOf2_32(alignment) || alignment > kMaxPromise)
+    throw DslError(where, "ptr", "alignment must be a power of two up to " +
+                                     std::to_string(kMaxPromise) + ", got " +
+                                     std::to_string(alignment));
   Value v = addArg(name, tile::PtrType::get(impl->ctx, toMlir(impl->ctx, pointee)), where);
   impl->argInfo.back().alignment = alignment;
   return Ptr(v);
 }
 static Scalar intArg(Kernel::Impl *impl, Value v, unsigned multipleOf, const SrcLoc &where) {
-  if (multipleOf == 0 || !llvm::isPowerOf2_32(multipleOf))
-    throw DslError(where, "argument", "multipleOf must be a power of two, got " +
+  if (multipleOf == 0 || !llvm::isPowerOf2_32(multipleOf) || multipleOf > kMaxPromise)
+    throw DslError(where, "argument", "multipleOf must be a power of two up to " +
+                                          std::to_string(kMaxPromise) + ", got " +
                                           std::to_string(multipleOf));
   impl->argInfo.back().divisibility = multipleOf;
   return Scalar(v);

@@ -5,7 +5,8 @@ using namespace tessera::dsl;
 
 namespace tessera::kernels {
 
-/// One program per row: mean, then variance of the centred row, then
+/// One program per row.  A row of at most BLOCK columns is read once and kept
+/// in registers; longer rows take three passes: mean, then variance of the centred row, then
 /// y = (x - mean) * rstd * w + b; mean and rstd are kept for the backward pass.
 /// Statistics are accumulated per lane in f32 and combined at the end.
 /// Grid: rows.  INT_MULTIPLE promises n_cols and the stride are multiples of it.
@@ -23,27 +24,39 @@ static void layerNorm(Kernel &k, const Params &p) {
   Tile cols = arange(0, block);
   Scalar n = nCols.to(f32);
 
-  Tile acc = zeros({block}, f32);
-  forRange(0, nCols, block, {acc}, [&](Scalar start) {
-    Tile c = start + cols;
-    acc = acc + load(xRow + c, c < nCols).to(f32);
-  });
-  Scalar mean = sum(acc) / n;
+  Scalar mean = scalar(0.0, f32), rstd = scalar(1.0, f32);
+  // A row that fits one block stays in registers: one read, one write.
+  ifThenElse(nCols <= block, {mean, rstd}, [&] {
+    Tile mask = cols < nCols;
+    Tile x = load(xRow + cols, mask).to(f32);
+    mean = sum(x) / n;
+    Tile d = where(mask, x - mean, 0.0);
+    rstd = rsqrt(sum(d * d) / n + eps);
+    Tile out = d * rstd * load(w + cols, mask).to(f32) + load(b + cols, mask).to(f32);
+    store(yRow + cols, out.to(dt), mask);
+  }, [&] {
+    Tile acc = zeros({block}, f32);
+    forRange(0, nCols, block, {acc}, [&](Scalar start) {
+      Tile c = start + cols;
+      acc = acc + load(xRow + c, c < nCols).to(f32);
+    });
+    mean = sum(acc) / n;
 
-  Tile sq = zeros({block}, f32);
-  forRange(0, nCols, block, {sq}, [&](Scalar start) {
-    Tile c = start + cols;
-    Tile d = where(c < nCols, load(xRow + c, c < nCols).to(f32) - mean, 0.0);
-    sq = sq + d * d;
-  });
-  Scalar rstd = rsqrt(sum(sq) / n + eps);
+    Tile sq = zeros({block}, f32);
+    forRange(0, nCols, block, {sq}, [&](Scalar start) {
+      Tile c = start + cols;
+      Tile d = where(c < nCols, load(xRow + c, c < nCols).to(f32) - mean, 0.0);
+      sq = sq + d * d;
+    });
+    rstd = rsqrt(sum(sq) / n + eps);
 
-  forRange(0, nCols, block, {}, [&](Scalar start) {
-    Tile c = start + cols;
-    Tile mask = c < nCols;
-    Tile xn = (load(xRow + c, mask).to(f32) - mean) * rstd;
-    Tile out = xn * load(w + c, mask).to(f32) + load(b + c, mask).to(f32);
-    store(yRow + c, out.to(dt), mask);
+    forRange(0, nCols, block, {}, [&](Scalar start) {
+      Tile c = start + cols;
+      Tile mask = c < nCols;
+      Tile xn = (load(xRow + c, mask).to(f32) - mean) * rstd;
+      Tile out = xn * load(w + c, mask).to(f32) + load(b + c, mask).to(f32);
+      store(yRow + c, out.to(dt), mask);
+    });
   });
   store(meanOut + row + arange(0, 1), splat(mean, {1}));
   store(rstdOut + row + arange(0, 1), splat(rstd, {1}));

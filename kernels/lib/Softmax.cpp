@@ -12,7 +12,8 @@ static constexpr double kLog2e = 1.4426950408889634;
 /// inf - inf even in lanes that see only masked (-inf) elements.
 static constexpr double kVeryNegative = -1e30;
 
-/// One program per row.  Pass 1 walks the row BLOCK columns at a time keeping,
+/// One program per row.  A row of at most BLOCK columns is read once and kept
+/// in registers.  Longer rows take two passes: pass 1 walks the row BLOCK columns at a time keeping,
 /// per lane, a running max and a running sum of exp (online softmax); the
 /// lanes are then combined.  Pass 2 writes exp(x - max) / sum.
 /// Grid: rows.  INT_MULTIPLE promises n_cols and the strides are multiples of it.
@@ -28,21 +29,29 @@ static void softmax(Kernel &k, const Params &p) {
   Ptr inRow = in + row * inStride, outRow = out + row * outStride;
   Tile cols = arange(0, block);
 
-  Tile m = full({block}, kVeryNegative, f32), l = zeros({block}, f32);
-  forRange(0, nCols, block, {m, l}, [&](Scalar start) {
-    Tile c = start + cols;
-    Tile x = load(inRow + c, c < nCols, -INFINITY).to(f32);
-    Tile mNew = maximum(m, x);
-    l = l * exp2((m - mNew) * kLog2e) + exp2((x - mNew) * kLog2e);
-    m = mNew;
-  });
-  Scalar rowMax = max(m);
-  Scalar rowSum = sum(l * exp2((m - rowMax) * kLog2e));
+  // A row that fits one block stays in registers: one read, one write.
+  ifThenElse(nCols <= block, {}, [&] {
+    Tile mask = cols < nCols;
+    Tile x = load(inRow + cols, mask, -INFINITY).to(f32);
+    Tile e = exp2((x - max(x)) * kLog2e);
+    store(outRow + cols, (e / sum(e)).to(dt), mask);
+  }, [&] {
+    Tile m = full({block}, kVeryNegative, f32), l = zeros({block}, f32);
+    forRange(0, nCols, block, {m, l}, [&](Scalar start) {
+      Tile c = start + cols;
+      Tile x = load(inRow + c, c < nCols, -INFINITY).to(f32);
+      Tile mNew = maximum(m, x);
+      l = l * exp2((m - mNew) * kLog2e) + exp2((x - mNew) * kLog2e);
+      m = mNew;
+    });
+    Scalar rowMax = max(m);
+    Scalar rowSum = sum(l * exp2((m - rowMax) * kLog2e));
 
-  forRange(0, nCols, block, {}, [&](Scalar start) {
-    Tile c = start + cols;
-    Tile x = load(inRow + c, c < nCols).to(f32);
-    store(outRow + c, (exp2((x - rowMax) * kLog2e) / rowSum).to(dt), c < nCols);
+    forRange(0, nCols, block, {}, [&](Scalar start) {
+      Tile c = start + cols;
+      Tile x = load(inRow + c, c < nCols).to(f32);
+      store(outRow + c, (exp2((x - rowMax) * kLog2e) / rowSum).to(dt), c < nCols);
+    });
   });
 }
 

@@ -179,3 +179,33 @@ TEST_CASE("errors are catchable as tessera::Error and carry file and line", "[ds
     CHECK(e.file == __FILE__);
   }
 }
+
+TEST_CASE("uninitialized handles and pointer misuse are errors, not crashes", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile t;
+    line = __LINE__; !t;
+  });
+  CHECK(msg == at(__FILE__, line) + "operator!: operand is an uninitialized handle");
+  msg = traceError([&](Kernel &) {
+    Tile t;
+    line = __LINE__; t.col();
+  });
+  CHECK(msg == at(__FILE__, line) + "col: operand is an uninitialized handle");
+  msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", f32);
+    Tile ptrs = p + arange(0, 16);
+    line = __LINE__; where(arange(0, 16) < 3, ptrs, 0);
+  });
+  CHECK(msg == at(__FILE__, line) + "where: a number cannot stand in for ptr<f32> values");
+  msg = traceError([&](Kernel &) {
+    line = __LINE__; zeros({4096, 4096}, f32);
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "full: tile 4096x4096 has more than 1048576 elements; a block cannot hold it");
+  msg = traceError([&](Kernel &k) {
+    line = __LINE__; k.i32("n", 1u << 31);
+  });
+  CHECK(msg == at(__FILE__, line) + "argument: multipleOf must be a power of two up to 65536, "
+                                    "got 2147483648");
+}

@@ -163,8 +163,8 @@ int main(int argc, char **argv) {
     double bytes = 2.0 * rows * cols * 2 + (name == "layer_norm" ? 2.0 * cols * 2 + rows * 8.0 : 0);
     double best = 1e30;
     std::string bestCfg;
-    for (int block : {1024, 2048, 4096})
-      for (int warps : {4, 8}) {
+    for (int block : {1024, 2048, 4096, 8192})
+      for (int warps : {4, 8, 16}) {
         dsl::Params p{{"BLOCK", std::to_string(block)}, {"num_warps", std::to_string(warps)},
                       {"INT_MULTIPLE", "16"}};
         std::shared_ptr<rt::Kernel> k;

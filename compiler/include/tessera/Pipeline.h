@@ -30,6 +30,8 @@ CompileOptions withEnvironment(CompileOptions opts);
 /// Adds, in order, every pass from traced `tile` IR to the LLVM dialect.
 /// Used by every entry point (JIT, AOT, tessera-opt's -tessera-pipeline).
 void buildPipeline(mlir::PassManager &pm, const CompileOptions &opts);
+/// The same list on any pass manager (for nesting in other pipelines).
+void buildPipeline(mlir::OpPassManager &pm, const CompileOptions &opts);
 
 /// Compiles a module holding one traced `tile.kernel` to PTX.  The module is
 /// lowered in place.  Throws tessera::Error with the diagnostics (each with

@@ -39,3 +39,17 @@ func.func @layout_for_other_block(%x: !tile.ptr<f32>) attributes {tile.kernel, t
   %px = tile.splat %x : !tile.ptr<f32> -> tensor<64x!tile.ptr<f32>, #tile.blocked<vec = 1, threads = 64>>
   return
 }
+
+// -----
+
+#A = #tile.blocked<vec = 1, threads = 128>
+#B = #tile.blocked<vec = 2, threads = 128>
+// Tiles of different layouts cannot meet in an element-wise op.
+func.func @mixed_layouts(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 256 : tensor<256xi32, #B>
+  %c = tile.convert_layout %r : tensor<256xi32, #B> -> tensor<256xi32, #A>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<256x!tile.ptr<f32>, #B>
+  // expected-error @+1 {{mixes tiles of layouts}}
+  %p = tile.addptr %px, %c : tensor<256x!tile.ptr<f32>, #B>, tensor<256xi32, #A>
+  return
+}

@@ -48,7 +48,8 @@ func.func @masked_load(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, til
 // through shared memory, fenced by barriers.  exp2 is ex2.approx.
 // 32x32 f32 over 128 threads, vec 4: a row is 8 chunks on 8 consecutive
 // lanes, 3 butterfly steps (4, 2, 1) for each of a thread's 2 rows.
-// CHECK: llvm.mlir.global internal @row_max_scratch() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<4096 x i8>
+// Scratch: one f32 partial for each of the 32 rows.
+// CHECK: llvm.mlir.global internal @row_max_scratch() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<128 x i8>
 // CHECK-LABEL: llvm.func @row_max
 // CHECK: llvm.inline_asm {{.*}}"ex2.approx.f32 $0, $1;", "=f,f"
 // CHECK: arith.maximumf
@@ -202,5 +203,32 @@ func.func @less_equal_mask_stays_scalar(%x: !tile.ptr<f32> {tile.alignment = 16 
   %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x!tile.ptr<f32>>
   %p = tile.addptr %px, %r : tensor<128x!tile.ptr<f32>>, tensor<128xi32>
   %v = tile.load %p mask %m : (tensor<128x!tile.ptr<f32>>, tensor<128xi1>) -> tensor<128xf32>
+  return
+}
+
+// -----
+
+// A large row reduction needs only one partial per row and warp in shared
+// memory: 128 rows x 1 warp x 4 bytes.
+// CHECK: llvm.mlir.global internal @wide_rows_scratch() {{.*}} : !llvm.array<512 x i8>
+func.func @wide_rows(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x128x!tile.ptr<f32>>
+  %v = tile.load %px : (tensor<128x128x!tile.ptr<f32>>) -> tensor<128x128xf32>
+  %m = tile.reduce max %v {axis = 1 : i32} : tensor<128x128xf32> -> tensor<128xf32>
+  return
+}
+
+// -----
+
+// Truncation breaks runs of consecutive offsets: no vector load.
+// CHECK-LABEL: llvm.func @truncated_offsets_stay_scalar
+// CHECK-NOT: vector<
+func.func @truncated_offsets_stay_scalar(%x: !tile.ptr<f32> {tile.alignment = 16 : i32}) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 128 : tensor<128xi32>
+  %t = arith.trunci %r : tensor<128xi32> to tensor<128xi1>
+  %o = arith.extui %t : tensor<128xi1> to tensor<128xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x!tile.ptr<f32>>
+  %p = tile.addptr %px, %o : tensor<128x!tile.ptr<f32>>, tensor<128xi32>
+  %v = tile.load %p : (tensor<128x!tile.ptr<f32>>) -> tensor<128xf32>
   return
 }

@@ -50,6 +50,9 @@ static constexpr unsigned kSharedAddrSpace = 3;
 /// (CUDA programming guide, "Shared Memory": 48 KB static limit).
 static constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 static constexpr int64_t kWarpSize = 32;
+/// Beyond this a thread's share of a tile cannot live in registers (255
+/// per thread in PTX); the bound keeps absurd tiles from unrolling forever.
+static constexpr unsigned kMaxRegsPerThread = 1024;
 /// Widest access one thread makes: ld.global.v4.b32 (PTX ISA, "ld").
 static constexpr int64_t kMaxAccessBytes = 16;
 static constexpr double kLog2e = 1.4426950408889634;
@@ -57,12 +60,32 @@ static constexpr double kLn2 = 0.6931471805599453;
 
 namespace {
 
+/// Whether a reduction can fold lanes with warp shuffles (see
+/// lowerReduceWithShuffles): along the last axis of a distributed tile
+/// whose chunks lie within one row, of 32-bit or narrower elements.
+bool canReduceWithShuffles(ReduceOp op) {
+  auto t = op.getSrc().getType();
+  FailureOr<LayoutInfo> l = getLayoutInfo(t);
+  Type elt = t.getElementType();
+  bool shuffleable = elt.isF32() || elt.isF16() || elt.isBF16() || elt.isInteger(32);
+  return succeeded(l) && shuffleable && int64_t(op.getAxis()) == t.getRank() - 1 &&
+         !l->replicated() && t.getShape().back() >= l->vec;
+}
+
 /// Shared-memory scratch an op needs to redistribute its operands.
 int64_t scratchBytes(Operation *op) {
   auto bytesOf = [](Value v) -> int64_t {
     auto t = cast<RankedTensorType>(v.getType());
     return t.getNumElements() * getElementByteSize(t);
   };
+  if (auto red = dyn_cast<ReduceOp>(op); red && canReduceWithShuffles(red)) {
+    // One partial per row and warp of the row.
+    auto t = red.getSrc().getType();
+    LayoutInfo l = *getLayoutInfo(t);
+    int64_t n = t.getShape().back(), g = std::min<int64_t>(n / l.vec, l.threads);
+    int64_t rows = t.getNumElements() / n, partials = std::max<int64_t>(1, g / 32);
+    return rows * partials * getElementByteSize(t);
+  }
   return TypeSwitch<Operation *, int64_t>(op)
       .Case<BroadcastOp, TransOp, ConvertLayoutOp, ReduceOp>(
           [&](auto o) { return bytesOf(o.getSrc()); })
@@ -206,7 +229,6 @@ private:
   LogicalResult lowerLoad(LoadOp op);
   LogicalResult lowerStore(StoreOp op);
   LogicalResult lowerReduce(ReduceOp op);
-  bool canReduceWithShuffles(ReduceOp op);
   LogicalResult lowerReduceWithShuffles(ReduceOp op);
   Value shuffleXor(Value x, int offset);
   LogicalResult lowerDot(DotOp op);
@@ -408,6 +430,9 @@ unsigned KernelLowering::accessWidth(Value ptrs, Value mask, unsigned bytes) {
   LayoutInfo l = layoutOf(ptrs);
   if (l.replicated())
     return 1;
+  // i1 lives in memory as one byte per element; vectors of i1 would be bits.
+  if (cast<PtrType>(getElementTypeOrSelf(ptrs.getType())).getPointeeType().isInteger(1))
+    return 1;
   AxisInfo p = axis.get(ptrs);
   int64_t w = std::min<int64_t>({l.vec, p.contiguity, kMaxAccessBytes / bytes});
   if (mask)
@@ -520,15 +545,6 @@ static Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value x,
 /// row's chunks sit on consecutive threads, so each thread folds its chunk,
 /// lanes fold with butterfly shuffles, and only one partial per warp and row
 /// goes through shared memory.
-bool KernelLowering::canReduceWithShuffles(ReduceOp op) {
-  auto t = op.getSrc().getType();
-  LayoutInfo l = layoutOf(op.getSrc());
-  Type elt = t.getElementType();
-  bool shuffleable = elt.isF32() || elt.isF16() || elt.isBF16() || elt.isInteger(32);
-  return shuffleable && int64_t(op.getAxis()) == t.getRank() - 1 && !l.replicated() &&
-         t.getShape().back() >= l.vec;
-}
-
 /// shfl.sync.bfly of a 32-bit-or-narrower value across the whole warp.
 Value KernelLowering::shuffleXor(Value x, int offset) {
   Type t = x.getType(), f32 = b.getF32Type();
@@ -770,8 +786,26 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
     if (l->threads != threads || !fits)
       return op->emitOpError(what) << " layout " << t.getEncoding() << " does not fit " << t
                                    << " in a block of " << threads << " threads";
+    if (l->regs() > kMaxRegsPerThread)
+      return op->emitOpError(what) << " " << t << " would need " << l->regs()
+                                   << " registers per thread (at most " << kMaxRegsPerThread
+                                   << "); use smaller tiles or more warps";
     return success();
   };
+  // Element-wise ops, loads, stores and pointer arithmetic work element by
+  // element in place: every tile they touch must share one layout.
+  if (!isa<BroadcastOp, TransOp, ConvertLayoutOp, ReduceOp, DotOp, ExpandDimsOp, ReshapeOp,
+           scf::ForOp, scf::IfOp, scf::YieldOp>(op)) {
+    Attribute first;
+    for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults()))
+      if (auto t = dyn_cast<RankedTensorType>(v.getType())) {
+        if (!first)
+          first = t.getEncoding();
+        else if (t.getEncoding() != first)
+          return op->emitOpError("mixes tiles of layouts ")
+                 << first << " and " << t.getEncoding() << "; insert tile.convert_layout";
+      }
+  }
   for (Value v : op->getOperands())
     if (failed(check(v, "operand")))
       return failure();

@@ -94,7 +94,7 @@ public:
   bool isPointer() const;
   /// Element type of a tile of numbers.
   DType dtype() const;
-  int64_t dim(unsigned i) const { return shape().at(i); }
+  int64_t dim(unsigned i) const;
   /// Cast the elements (fp32 -> fp16/bf16 rounds to nearest even).
   Tile to(DType t, SrcLoc loc = SrcLoc::current()) const;
   /// `x[:, None]`: a column (appends a unit dimension).
@@ -187,6 +187,8 @@ Tile arange(int64_t start, int64_t end, SrcLoc loc = SrcLoc::current());
 // --- creation and shape -----------------------------------------------------
 Tile full(std::vector<int64_t> shape, Num value, DType t, SrcLoc loc = SrcLoc::current());
 Tile zeros(std::vector<int64_t> shape, DType t, SrcLoc loc = SrcLoc::current());
+/// A scalar constant (e.g. the initial value of a carried Scalar).
+Scalar scalar(Num value, DType t, SrcLoc loc = SrcLoc::current());
 Tile splat(const Scalar &s, std::vector<int64_t> shape, SrcLoc loc = SrcLoc::current());
 Tile broadcastTo(const Tile &t, std::vector<int64_t> shape, SrcLoc loc = SrcLoc::current());
 Tile expandDims(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());

@@ -25,10 +25,15 @@ static int64_t lastDim(Value v) {
 AxisInfoAnalysis::AxisInfoAnalysis(func::FuncOp func) {
   for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
     AxisInfo a;
+    // Promises from the IR are trusted only when they are sane powers of two.
+    auto promise = [](IntegerAttr attr) -> int64_t {
+      int64_t v = attr ? attr.getInt() : 1;
+      return v > 0 && llvm::isPowerOf2_64(uint64_t(v)) ? std::min(v, kMaxDivisibility) : 1;
+    };
     if (auto align = func.getArgAttrOfType<IntegerAttr>(i, TileDialect::getAlignmentAttrName()))
-      a.divisibility = align.getInt();
+      a.divisibility = promise(align);
     if (auto div = func.getArgAttrOfType<IntegerAttr>(i, TileDialect::getDivisibilityAttrName()))
-      a.divisibility = div.getInt();
+      a.divisibility = promise(div);
     info[arg] = a;
   }
   func.walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
@@ -85,7 +90,14 @@ void AxisInfoAnalysis::visit(Operation *op) {
           a = {1, a.elementDivisibility(), 1};
         set(a);
       })
-      .Case<arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp>([&](Operation *) { set(in(0)); })
+      .Case<arith::ExtSIOp, arith::ExtUIOp>([&](Operation *) { set(in(0)); })
+      .Case<arith::TruncIOp>([&](arith::TruncIOp t) {
+        // Wrapping breaks runs of consecutive values; only equality survives.
+        AxisInfo a = in(0);
+        int64_t bits = getElementTypeOrSelf(t.getType()).getIntOrFloatBitWidth();
+        int64_t cap = bits >= 31 ? kMaxDivisibility : (int64_t(1) << bits);
+        set({1, std::min(a.elementDivisibility(), cap), a.constancy});
+      })
       .Case<arith::AddIOp, AddPtrOp>([&](Operation *) {
         AxisInfo a = in(0), b = in(1);
         int64_t scale = 1; // bytes per offset unit, for pointers

@@ -62,8 +62,8 @@ ArrayRef<int64_t> getShapeOrEmpty(Type type) {
 
 unsigned getElementByteSize(Type type) {
   Type elt = getElementTypeOrSelf(type);
-  if (isa<PtrType>(elt))
-    return 8;
+  if (isa<PtrType>(elt) || !elt.isIntOrFloat())
+    return 8; // pointers (and index, which tiles should not hold)
   unsigned bits = elt.getIntOrFloatBitWidth();
   return bits < 8 ? 1 : bits / 8;
 }

@@ -75,9 +75,12 @@ static unsigned narrowestAccessBytes(func::FuncOp func) {
 
 LogicalResult tessera::tile::assignLayouts(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
-  unsigned threads = 32 * getNumWarps(func);
-  if (!llvm::isPowerOf2_32(threads))
-    return func.emitError("tile.num_warps must be a power of two");
+  unsigned warps = getNumWarps(func);
+  if (warps == 0 || warps > 32 || !llvm::isPowerOf2_32(warps))
+    return func.emitError("tile.num_warps must be a power of two in [1, 32] (1024 threads "
+                          "per block at most), got ")
+           << int32_t(warps);
+  unsigned threads = 32 * warps;
   unsigned maxVec = kMaxAccessBytes / narrowestAccessBytes(func);
 
   // Every shape is a power of two (the DSL and the verifiers guarantee it),
