@@ -34,7 +34,7 @@ static void softmax(Kernel &k, const Params &p) {
     Tile mask = cols < nCols;
     Tile x = load(inRow + cols, mask, -INFINITY).to(f32);
     Tile e = exp2((x - max(x)) * kLog2e);
-    store(outRow + cols, (e / sum(e)).to(dt), mask);
+    store(outRow + cols, (e * (1.0 / sum(e))).to(dt), mask);
   }, [&] {
     Tile m = full({block}, kVeryNegative, f32), l = zeros({block}, f32);
     forRange(0, nCols, block, {m, l}, [&](Scalar start) {
@@ -45,12 +45,12 @@ static void softmax(Kernel &k, const Params &p) {
       m = mNew;
     });
     Scalar rowMax = max(m);
-    Scalar rowSum = sum(l * exp2((m - rowMax) * kLog2e));
+    Scalar invSum = 1.0 / sum(l * exp2((m - rowMax) * kLog2e));
 
     forRange(0, nCols, block, {}, [&](Scalar start) {
       Tile c = start + cols;
       Tile x = load(inRow + c, c < nCols).to(f32);
-      store(outRow + c, (exp2((x - rowMax) * kLog2e) / rowSum).to(dt), c < nCols);
+      store(outRow + c, (exp2((x - rowMax) * kLog2e) * invSum).to(dt), c < nCols);
     });
   });
 }

@@ -3,6 +3,7 @@
 #include "tessera/Target/Ptxas.h"
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -90,38 +91,42 @@ static const char *kindName(Arg::Kind k) {
   return "?";
 }
 
-void checkLaunchArgs(const KernelInfo &info_, const std::vector<Arg> &args) {
+void checkLaunchArgs(const KernelInfo &info_, const Arg *args, size_t nargs) {
   const auto &params = info_.params;
-  if (args.size() != params.size()) {
+  if (nargs != params.size()) {
     std::string sig;
     for (const auto &p : params)
       sig += (sig.empty() ? "" : ", ") + p.type + " " + p.name;
     throw LaunchError(info_.name + ": expected " + std::to_string(params.size()) +
-                      " arguments (" + sig + "), got " + std::to_string(args.size()));
+                      " arguments (" + sig + "), got " + std::to_string(nargs));
   }
-  for (size_t i = 0; i < args.size(); ++i) {
+  for (size_t i = 0; i < nargs; ++i) {
     const KernelParam &p = params[i];
     const Arg &a = args[i];
-    std::string where = info_.name + ": argument '" + p.name + "' (#" + std::to_string(i + 1) + ")";
-    bool isPtr = p.type.rfind("ptr<", 0) == 0;
+    // Messages are built only on failure: this runs on every launch.
+    auto where = [&] {
+      return info_.name + ": argument '" + p.name + "' (#" + std::to_string(i + 1) + ")";
+    };
+    bool isPtr = p.type.compare(0, 4, "ptr<") == 0;
     Arg::Kind want = isPtr ? Arg::Kind::Ptr
                      : p.type == "i32" ? Arg::Kind::I32
                      : p.type == "i64" ? Arg::Kind::I64
                      : p.type == "f32" ? Arg::Kind::F32
                                        : Arg::Kind::Ptr;
     if (!isPtr && p.type != "i32" && p.type != "i64" && p.type != "f32")
-      throw LaunchError(where + " has type " + p.type + ", which launches do not support yet");
+      throw LaunchError(where() + " has type " + p.type + ", which launches do not support yet");
     if (a.kind != want)
-      throw LaunchError(where + " is " + p.type + " but " + kindName(a.kind) + " was passed");
+      throw LaunchError(where() + " is " + p.type + " but " + kindName(a.kind) + " was passed");
     if (isPtr) {
-      std::string elt = p.type.substr(4, p.type.size() - 5);
-      if (!a.dtype.empty() && a.dtype != elt)
-        throw LaunchError(where + " points to " + elt + " but a buffer of " + a.dtype +
-                          " was passed");
+      // p.type is "ptr<ELT>": compare ELT without copying it.
+      size_t eltLen = p.type.size() - 5;
+      if (a.dtype && (std::strlen(a.dtype) != eltLen || p.type.compare(4, eltLen, a.dtype) != 0))
+        throw LaunchError(where() + " points to " + p.type.substr(4, eltLen) +
+                          " but a buffer of " + a.dtype + " was passed");
       if (a.ptr == 0)
-        throw LaunchError(where + " is a null pointer");
+        throw LaunchError(where() + " is a null pointer");
       if (p.alignment > 1 && a.ptr % p.alignment != 0)
-        throw LaunchError(where + " must be " + std::to_string(p.alignment) +
+        throw LaunchError(where() + " must be " + std::to_string(p.alignment) +
                           "-byte aligned (the kernel was specialized for it); got address 0x" +
                           [&] {
                             char buf[32];
@@ -131,15 +136,15 @@ void checkLaunchArgs(const KernelInfo &info_, const std::vector<Arg> &args) {
     } else if (p.multipleOf > 1) {
       int64_t v = a.kind == Arg::Kind::I32 ? a.i32 : a.i64;
       if (v % int64_t(p.multipleOf) != 0)
-        throw LaunchError(where + " = " + std::to_string(v) + " must be a multiple of " +
+        throw LaunchError(where() + " = " + std::to_string(v) + " must be a multiple of " +
                           std::to_string(p.multipleOf) + " (the kernel was specialized for it)");
     }
   }
 }
 
-void Kernel::launch(Grid grid, std::vector<Arg> args, CUstream stream,
+void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
                     unsigned dynamicSharedBytes) const {
-  checkLaunchArgs(info_, args);
+  checkLaunchArgs(info_, args, nargs);
   if (grid.x == 0 || grid.y == 0 || grid.z == 0)
     throw LaunchError(info_.name + ": empty grid (" + std::to_string(grid.x) + ", " +
                       std::to_string(grid.y) + ", " + std::to_string(grid.z) + ")");
@@ -151,10 +156,10 @@ void Kernel::launch(Grid grid, std::vector<Arg> args, CUstream stream,
     sharedOptIn = dyn;
   }
   void *ptrs[64];
-  if (args.size() > 64)
+  if (nargs > 64)
     throw LaunchError(info_.name + ": more than 64 arguments");
-  for (size_t i = 0; i < args.size(); ++i)
-    ptrs[i] = args[i].address();
+  for (size_t i = 0; i < nargs; ++i)
+    ptrs[i] = const_cast<Arg &>(args[i]).address();
   check(driver().launchKernel(fn, grid.x, grid.y, grid.z, info_.threadsPerBlock, 1, 1, dyn, stream,
                               ptrs, nullptr),
         ("cuLaunchKernel(" + info_.name + ")").c_str());

@@ -41,13 +41,13 @@ std::shared_ptr<rt::Kernel> kernel(const std::string &name, const dsl::Params &p
 }
 
 /// Launches and waits; returns the kernel time in ms (one launch, events).
-float launch(const rt::Kernel &k, rt::Grid grid, std::vector<rt::Arg> args) {
+float launch(const rt::Kernel &k, rt::Grid grid, std::initializer_list<rt::Arg> args) {
   const Driver &d = driver();
   CUevent start, stop;
   check(d.eventCreate(&start, 0), "cuEventCreate");
   check(d.eventCreate(&stop, 0), "cuEventCreate");
   check(d.eventRecord(start, nullptr), "cuEventRecord");
-  k.launch(grid, std::move(args));
+  k.launch(grid, args);
   check(d.eventRecord(stop, nullptr), "cuEventRecord");
   check(d.ctxSynchronize(), "kernel execution");
   float ms = 0;

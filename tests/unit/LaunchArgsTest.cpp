@@ -21,7 +21,7 @@ std::string argError(std::vector<Arg> args) {
 
 TEST_CASE("matching arguments pass", "[runtime][launch]") {
   CHECK(argError({DevicePtr{0x10000, "f16"}, int32_t(32), 1.5f, int64_t(7)}) == "");
-  CHECK(argError({DevicePtr{0x10000, ""}, int32_t(0), 1.5f, int64_t(7)}) == "");
+  CHECK(argError({DevicePtr{0x10000, nullptr}, int32_t(0), 1.5f, int64_t(7)}) == "");
 }
 
 TEST_CASE("each mismatch names the argument", "[runtime][launch]") {

@@ -71,18 +71,20 @@ private:
   CUstream s = nullptr;
 };
 
-/// A device pointer with the element type it points to ("" if unknown).
+/// A device pointer with the element type it points to (nullptr if
+/// unknown; the string must outlive the launch call).
 struct DevicePtr {
   CUdeviceptr ptr;
-  std::string dtype;
+  const char *dtype = nullptr;
 };
 
 /// One launch argument, as the caller gave it.
 class Arg {
 public:
   enum class Kind { Ptr, I32, I64, F32 };
-  Arg(const Buffer &b) : kind(Kind::Ptr), ptr(b.ptr()), dtype(b.dtype()) {}
-  Arg(DevicePtr p) : kind(Kind::Ptr), ptr(p.ptr), dtype(std::move(p.dtype)) {}
+  Arg(const Buffer &b)
+      : kind(Kind::Ptr), ptr(b.ptr()), dtype(b.dtype().empty() ? nullptr : b.dtype().c_str()) {}
+  Arg(DevicePtr p) : kind(Kind::Ptr), ptr(p.ptr), dtype(p.dtype) {}
   Arg(int32_t v) : kind(Kind::I32), i32(v) {}
   Arg(int64_t v) : kind(Kind::I64), i64(v) {}
   Arg(float v) : kind(Kind::F32), f32(v) {}
@@ -91,7 +93,7 @@ public:
 
   Kind kind;
   CUdeviceptr ptr = 0;
-  std::string dtype;
+  const char *dtype = nullptr; ///< pointee of a pointer, if known
   int32_t i32 = 0;
   int64_t i64 = 0;
   float f32 = 0;
@@ -133,9 +135,18 @@ public:
   CUfunction function() const { return fn; }
 
   /// Checks `args` against the signature, then launches
-  /// info().threadsPerBlock threads per program on `grid`.
-  void launch(Grid grid, std::vector<Arg> args, CUstream stream = nullptr,
-              unsigned dynamicSharedBytes = 0) const;
+  /// info().threadsPerBlock threads per program on `grid`.  No allocation
+  /// happens on this path unless an argument is wrong.
+  void launch(Grid grid, std::initializer_list<Arg> args, CUstream stream = nullptr,
+              unsigned dynamicSharedBytes = 0) const {
+    launch(grid, args.begin(), args.size(), stream, dynamicSharedBytes);
+  }
+  void launch(Grid grid, const std::vector<Arg> &args, CUstream stream = nullptr,
+              unsigned dynamicSharedBytes = 0) const {
+    launch(grid, args.data(), args.size(), stream, dynamicSharedBytes);
+  }
+  void launch(Grid grid, const Arg *args, size_t n, CUstream stream,
+              unsigned dynamicSharedBytes) const;
 
 private:
   std::shared_ptr<Module> module;
@@ -147,7 +158,10 @@ private:
 /// Throws LaunchError naming the first argument of `args` that does not match
 /// the signature in `info` (count, kind, pointee type, null, alignment and
 /// divisibility the kernel was specialized for).
-void checkLaunchArgs(const KernelInfo &info, const std::vector<Arg> &args);
+void checkLaunchArgs(const KernelInfo &info, const Arg *args, size_t n);
+inline void checkLaunchArgs(const KernelInfo &info, const std::vector<Arg> &args) {
+  checkLaunchArgs(info, args.data(), args.size());
+}
 
 /// PTX -> cubin for `target`: with ptxas where it exists (TESSERA_PTXAS,
 /// /usr/local/cuda/bin/ptxas, PATH), else through the driver's linker
