@@ -21,6 +21,10 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   echo "== second process, same cache (warm start)"
   /tmp/tessera-bin/tessera-gpu-check --json "$OUT/gpu-check-warm.json" 2>&1 | tail -3 | tee "$OUT/gpu-check-warm.log"
   rc=$((rc | PIPESTATUS[0]))
+  echo "== without ptxas (PTX -> cubin through the driver's linker), no cache"
+  TESSERA_PTXAS=/nonexistent TESSERA_CACHE_DISABLE=1 /tmp/tessera-bin/tessera-gpu-check 2>&1 \
+    | tail -3 | tee "$OUT/gpu-check-culink.log"
+  rc=$((rc | PIPESTATUS[0]))
 fi
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   /tmp/tessera-bin/tessera-bench --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"

@@ -43,3 +43,18 @@ TEST_CASE("each mismatch names the argument", "[runtime][launch]") {
   CHECK(argError({DevicePtr{0x10000, "f16"}, int32_t(32), int32_t(1), int64_t(7)}) ==
         "k: argument 'scale' (#3) is f32 but i32 was passed");
 }
+
+TEST_CASE("a missing driver or device is reported plainly", "[runtime][driver]") {
+  // Where a driver and GPU exist this passes trivially; on CI (no driver)
+  // it checks the message users see.
+  try {
+    rt::openDevice();
+    SUCCEED("a driver and a device are present");
+  } catch (const rt::DriverError &e) {
+    std::string msg = e.what();
+    if (e.kind == rt::DriverError::Kind::NoDriver)
+      CHECK(msg.rfind("no NVIDIA driver: cannot load libcuda.so.1", 0) == 0);
+    else
+      CHECK(e.kind == rt::DriverError::Kind::NoDevice);
+  }
+}
