@@ -75,7 +75,7 @@ TEST_CASE("cache entries round-trip and damaged ones are rejected", "[cache]") {
   CHECK_FALSE(rt::DiskCache::decode("not a cache file"));
 }
 
-TEST_CASE("the cache key covers IR, options and target", "[cache]") {
+TEST_CASE("the cache key covers IR and options and target", "[cache]") {
   CompileOptions a;
   CompileOptions b = a;
   b.target = "sm_80";
@@ -92,7 +92,7 @@ TEST_CASE("the cache key covers IR, options and target", "[cache]") {
   CHECK(k != jit::cacheKey("ir", d));
 }
 
-TEST_CASE("a second request is a memory hit, a new process a disk hit", "[cache][jit]") {
+TEST_CASE("a second request is a memory hit and a new process a disk hit", "[cache][jit]") {
   TempCache tc("hits");
   {
     jit::Compiler comp(tc.options());

@@ -107,7 +107,7 @@ TEST_CASE("branch-carried value whose type changes", "[dsl][errors]") {
                    "bf16 32");
 }
 
-TEST_CASE("loads and stores check pointers, masks and value types", "[dsl][errors]") {
+TEST_CASE("loads and stores check pointers and masks and value types", "[dsl][errors]") {
   int line = 0;
   std::string msg = traceError([&](Kernel &k) {
     Ptr p = k.ptr("p", f16);
@@ -180,7 +180,7 @@ TEST_CASE("errors are catchable as tessera::Error and carry file and line", "[ds
   }
 }
 
-TEST_CASE("uninitialized handles and pointer misuse are errors, not crashes", "[dsl][errors]") {
+TEST_CASE("uninitialized handles and pointer misuse are errors and not crashes", "[dsl][errors]") {
   int line = 0;
   std::string msg = traceError([&](Kernel &) {
     Tile t;

@@ -25,7 +25,7 @@ TEST_CASE("every library kernel compiles to PTX for sm_80 and sm_90a", "[pipelin
     }
 }
 
-TEST_CASE("kernel metadata lists parameters, threads and shared memory", "[pipeline]") {
+TEST_CASE("kernel metadata lists parameters and threads and shared memory", "[pipeline]") {
   auto ctx = test::makeContext();
   auto module = kernels::traceKernel(*ctx, kernels::findKernel("softmax"), Params{{"num_warps", "8"}});
   CompiledKernel ck = compileToPTX(*module, CompileOptions{});
