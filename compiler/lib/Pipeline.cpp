@@ -264,15 +264,8 @@ static KernelInfo describeKernel(func::FuncOp func) {
   return info;
 }
 
-CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
-  CompileOptions opts = withEnvironment(inOpts);
-  validateTarget(opts.target);
-  MLIRContext *ctx = module.getContext();
-  // The lowering needs dialects and LLVM IR translations the caller's
-  // context may not have registered.
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  ctx->appendDialectRegistry(registry);
+/// The module's one traced kernel.
+static func::FuncOp theKernel(ModuleOp module) {
   func::FuncOp kernel;
   for (auto f : module.getOps<func::FuncOp>())
     if (f->hasAttr(tile::TileDialect::getKernelAttrName())) {
@@ -283,6 +276,21 @@ CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
     }
   if (!kernel)
     throw Error("module holds no tile.kernel function");
+  return kernel;
+}
+
+KernelInfo describeKernel(ModuleOp module) { return describeKernel(theKernel(module)); }
+
+CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
+  CompileOptions opts = withEnvironment(inOpts);
+  validateTarget(opts.target);
+  MLIRContext *ctx = module.getContext();
+  // The lowering needs dialects and LLVM IR translations the caller's
+  // context may not have registered.
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  ctx->appendDialectRegistry(registry);
+  func::FuncOp kernel = theKernel(module);
   CompiledKernel result;
   result.target = opts.target;
   result.info = describeKernel(kernel);

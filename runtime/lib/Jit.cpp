@@ -1,5 +1,6 @@
 //===- Jit.cpp - trace, compile, cache and load kernels at run time -------===//
 #include "tessera/jit/Jit.h"
+#include "tessera/Interpreter/Interpreter.h"
 #include "tessera/Support/Sha256.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -145,8 +146,54 @@ std::shared_ptr<const Compiled> Compiler::addCubin(const std::shared_ptr<const C
   return out;
 }
 
+/// The device, or a stand-in when kernels run in the interpreter.
+static rt::Device deviceFor(int ordinal) {
+  if (!rt::interpretMode())
+    return rt::openDevice(ordinal);
+  rt::Device d;
+  d.name = "CPU interpreter (TESSERA_INTERPRET=1)";
+  d.major = 9;
+  return d;
+}
+
 Jit::Jit(int deviceOrdinal, rt::CacheOptions cache)
-    : dev(rt::openDevice(deviceOrdinal)), comp(std::move(cache)) {}
+    : dev(deviceFor(deviceOrdinal)), comp(std::move(cache)) {}
+
+/// A kernel that runs the traced IR in the interpreter over the host
+/// allocations that Buffers make in interpret mode.
+static std::shared_ptr<rt::Kernel> interpretedKernel(const kernels::KernelDef &def,
+                                                     const dsl::Params &params) {
+  auto ctx = newContext();
+  auto module = std::make_shared<mlir::OwningOpRef<mlir::ModuleOp>>(
+      kernels::traceKernel(*ctx, def, params));
+  KernelInfo info = describeKernel(**module);
+  std::shared_ptr<mlir::MLIRContext> sharedCtx(ctx.release());
+  auto run = [sharedCtx, module, info](rt::Grid grid, const rt::Arg *args, size_t n) {
+    std::vector<interp::Arg> iargs;
+    for (size_t i = 0; i < n; ++i) {
+      const rt::Arg &a = args[i];
+      switch (a.kind) {
+      case rt::Arg::Kind::Ptr: {
+        auto [base, bytes] = rt::hostAllocationOf(a.ptr);
+        if (!bytes)
+          throw rt::LaunchError(info.name + ": argument '" + info.params[i].name +
+                                "' is not a Buffer made in interpret mode");
+        iargs.push_back(interp::Buffer{reinterpret_cast<void *>(a.ptr),
+                                       size_t(base + bytes - a.ptr), a.dtype ? a.dtype : ""});
+        break;
+      }
+      case rt::Arg::Kind::I32: iargs.push_back(a.i32); break;
+      case rt::Arg::Kind::I64: iargs.push_back(a.i64); break;
+      case rt::Arg::Kind::F32: iargs.push_back(a.f32); break;
+      }
+    }
+    interp::Options opts;
+    const char *nan = std::getenv("TESSERA_INTERPRET_CHECK_NAN");
+    opts.checkNonFinite = nan && *nan && std::string(nan) != "0";
+    interp::run(**module, {grid.x, grid.y, grid.z}, iargs, opts);
+  };
+  return std::make_shared<rt::Kernel>(run, info);
+}
 
 std::shared_ptr<rt::Kernel> Jit::get(const kernels::KernelDef &def, const dsl::Params &params) {
   std::string memKey = def.name + "|" + params.over(def.defaults).str();
@@ -154,6 +201,11 @@ std::shared_ptr<rt::Kernel> Jit::get(const kernels::KernelDef &def, const dsl::P
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = loaded.find(memKey); it != loaded.end())
       return it->second;
+  }
+  if (rt::interpretMode()) {
+    auto kernel = interpretedKernel(def, params);
+    std::lock_guard<std::mutex> lock(mu);
+    return loaded.emplace(memKey, kernel).first->second;
   }
   std::shared_ptr<const Compiled> c = comp.compile(def, params, dev.target());
   if (c->entry.cubin.empty())

@@ -3,6 +3,9 @@
 #include "tessera/Target/Ptxas.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,14 +14,59 @@
 
 namespace tessera::rt {
 
+// --- interpret mode ----------------------------------------------------------------
+
+bool interpretMode() {
+  const char *v = std::getenv("TESSERA_INTERPRET");
+  return v && *v && std::string(v) != "0";
+}
+
+namespace {
+/// Host allocations of Buffers in interpret mode, by start address.
+std::mutex allocationsMu;
+std::map<CUdeviceptr, size_t> &allocations() {
+  static std::map<CUdeviceptr, size_t> m;
+  return m;
+}
+} // namespace
+
+std::pair<CUdeviceptr, size_t> hostAllocationOf(CUdeviceptr address) {
+  std::lock_guard<std::mutex> lock(allocationsMu);
+  auto &m = allocations();
+  auto it = m.upper_bound(address);
+  if (it == m.begin())
+    return {0, 0};
+  --it;
+  if (address >= it->first + it->second)
+    return {0, 0};
+  return *it;
+}
+
 // --- buffers and streams --------------------------------------------------------
 
 Buffer::Buffer(size_t bytes, std::string dtype) : bytes_(bytes), dtype_(std::move(dtype)) {
+  if (interpretMode()) {
+    void *p = std::aligned_alloc(256, ((bytes ? bytes : 1) + 255) / 256 * 256);
+    if (!p)
+      throw Error("Buffer: out of host memory for " + std::to_string(bytes) + " bytes");
+    ptr_ = CUdeviceptr(p);
+    std::lock_guard<std::mutex> lock(allocationsMu);
+    allocations()[ptr_] = bytes;
+    return;
+  }
   check(driver().memAlloc(&ptr_, bytes ? bytes : 1), "cuMemAlloc");
 }
 Buffer::~Buffer() {
-  if (ptr_)
-    driver().memFree(ptr_);
+  if (!ptr_)
+    return;
+  {
+    std::lock_guard<std::mutex> lock(allocationsMu);
+    if (allocations().erase(ptr_)) {
+      std::free(reinterpret_cast<void *>(ptr_));
+      return;
+    }
+  }
+  driver().memFree(ptr_);
 }
 Buffer::Buffer(Buffer &&o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_), dtype_(std::move(o.dtype_)) {
   o.ptr_ = 0;
@@ -33,15 +81,29 @@ void Buffer::upload(const void *host, size_t n) {
   if (n > bytes_)
     throw Error("Buffer::upload: " + std::to_string(n) + " bytes into a buffer of " +
                 std::to_string(bytes_));
+  if (interpretMode()) {
+    std::memcpy(reinterpret_cast<void *>(ptr_), host, n);
+    return;
+  }
   check(driver().memcpyHtoD(ptr_, host, n), "cuMemcpyHtoD");
 }
 void Buffer::download(void *host, size_t n) const {
   if (n > bytes_)
     throw Error("Buffer::download: " + std::to_string(n) + " bytes from a buffer of " +
                 std::to_string(bytes_));
+  if (interpretMode()) {
+    std::memcpy(host, reinterpret_cast<const void *>(ptr_), n);
+    return;
+  }
   check(driver().memcpyDtoH(host, ptr_, n), "cuMemcpyDtoH");
 }
-void Buffer::fill(uint8_t byte) { check(driver().memsetD8(ptr_, byte, bytes_), "cuMemsetD8"); }
+void Buffer::fill(uint8_t byte) {
+  if (interpretMode()) {
+    std::memset(reinterpret_cast<void *>(ptr_), byte, bytes_);
+    return;
+  }
+  check(driver().memsetD8(ptr_, byte, bytes_), "cuMemsetD8");
+}
 
 Stream::Stream() { check(driver().streamCreate(&s, CU_STREAM_NON_BLOCKING), "cuStreamCreate"); }
 Stream::~Stream() {
@@ -80,6 +142,8 @@ Kernel::Kernel(std::shared_ptr<Module> module, KernelInfo info)
     : module(std::move(module)), info_(std::move(info)) {
   fn = this->module->function(info_.name);
 }
+
+Kernel::Kernel(HostRun run, KernelInfo info) : info_(std::move(info)), hostRun(std::move(run)) {}
 
 static const char *kindName(Arg::Kind k) {
   switch (k) {
@@ -148,6 +212,10 @@ void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
   if (grid.x == 0 || grid.y == 0 || grid.z == 0)
     throw LaunchError(info_.name + ": empty grid (" + std::to_string(grid.x) + ", " +
                       std::to_string(grid.y) + ", " + std::to_string(grid.z) + ")");
+  if (hostRun) {
+    hostRun(grid, args, nargs);
+    return;
+  }
   unsigned dyn = std::max(dynamicSharedBytes, info_.dynamicSharedBytes);
   // Above 48 KB a kernel must opt in to more dynamic shared memory.
   if (dyn > sharedOptIn && dyn + info_.staticSharedBytes > 48 * 1024) {

@@ -38,6 +38,10 @@ void buildPipeline(mlir::OpPassManager &pm, const CompileOptions &opts);
 /// its `file:line:`) when any stage fails.
 CompiledKernel compileToPTX(mlir::ModuleOp module, const CompileOptions &opts);
 
+/// Kernel metadata (name, parameters, threads) of the module's one traced
+/// `tile.kernel`; throws tessera::Error if there is not exactly one.
+KernelInfo describeKernel(mlir::ModuleOp module);
+
 /// LLVM IR -> PTX for an already lowered module (LLVM + NVVM dialects).
 std::string translateToPTX(mlir::ModuleOp module, const CompileOptions &opts);
 

@@ -75,6 +75,8 @@ private:
 };
 
 /// The JIT for one device: compiles for its chip and loads the kernels.
+/// With TESSERA_INTERPRET=1 it opens no device: kernels run in the CPU
+/// interpreter over Buffers in host memory (for debugging and CI).
 class Jit {
 public:
   explicit Jit(int deviceOrdinal = 0,

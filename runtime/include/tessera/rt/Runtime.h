@@ -13,11 +13,20 @@
 #include "tessera/rt/Driver.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace tessera::rt {
+
+/// TESSERA_INTERPRET=1: buffers live in host memory and kernels obtained from
+/// the JIT run in the CPU interpreter instead of on a GPU.
+bool interpretMode();
+
+/// In interpret mode, the host allocation made by a Buffer that contains
+/// `address`: its start and size in bytes; {0, 0} if none.
+std::pair<CUdeviceptr, size_t> hostAllocationOf(CUdeviceptr address);
 
 /// A launch argument that does not match the kernel's signature.
 class LaunchError : public Error {
@@ -131,6 +140,10 @@ private:
 class Kernel {
 public:
   Kernel(std::shared_ptr<Module> module, KernelInfo info);
+  /// A kernel that runs on the host (the interpreter): `run` receives the
+  /// checked arguments.
+  using HostRun = std::function<void(Grid, const Arg *, size_t)>;
+  Kernel(HostRun run, KernelInfo info);
   const KernelInfo &info() const { return info_; }
   CUfunction function() const { return fn; }
 
@@ -152,6 +165,7 @@ private:
   std::shared_ptr<Module> module;
   KernelInfo info_;
   CUfunction fn = nullptr;
+  HostRun hostRun;
   mutable unsigned sharedOptIn = 0; ///< dynamic shared memory enabled so far
 };
 
