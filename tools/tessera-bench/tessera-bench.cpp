@@ -197,6 +197,66 @@ int main(int argc, char **argv) {
     std::printf("%-11s best %s: %.1f%% of the copy ceiling\n", name.c_str(), bestCfg.c_str(),
                 100.0 * bytes / (best * 1e-3) / copyCeiling);
   }
+  // --- 4. dot-heavy kernels (tensor cores through mma.sync, first slice) -----------
+  {
+    const int n = 4096;
+    rt::Buffer a(size_t(n) * n * 2, "f16"), bm(size_t(n) * n * 2, "f16"), c(size_t(n) * n * 2, "f16");
+    std::vector<uint16_t> h(size_t(n) * n);
+    std::mt19937 rng(2);
+    std::normal_distribution<float> dist;
+    for (auto &v : h)
+      v = toHalf(dist(rng));
+    a.upload(h);
+    bm.upload(h);
+    std::printf("\n%-11s %-34s %10s %10s\n", "kernel", "config", "ms", "TFLOP/s");
+    for (int blk : {64, 128})
+      for (int warps : {4, 8}) {
+        dsl::Params p{{"BLOCK_M", std::to_string(blk)}, {"BLOCK_N", std::to_string(blk)},
+                      {"BLOCK_K", "32"}, {"num_warps", std::to_string(warps)},
+                      {"INT_MULTIPLE", "16"}};
+        std::shared_ptr<rt::Kernel> k;
+        try {
+          k = cold->get(kernels::findKernel("matmul"), p);
+        } catch (const Error &e) {
+          std::printf("%-11s %-34s  does not compile: %.100s\n", "matmul", p.str().c_str(), e.what());
+          continue;
+        }
+        unsigned g = unsigned(n / blk);
+        double ms = timeKernel([&] { k->launch({g, g}, {a, bm, c, n, n, n, n, 1, n, 1, n, 1}); }, 2, 5);
+        double tflops = 2.0 * n * n * double(n) / (ms * 1e-3) / 1e12;
+        std::printf("%-11s %-34s %10.3f %10.1f\n", "matmul", p.str().c_str(), ms, tflops);
+        record("{\"kind\": \"matmul\", \"n\": " + std::to_string(n) + ", \"params\": \"" +
+               p.str() + "\", \"ms\": " + std::to_string(ms) + ", \"tflops\": " +
+               std::to_string(tflops) + "}");
+      }
+    // Attention forward, FA2-paper style shape: b=4, h=16, s=2048, d=64.
+    int B = 4, H = 16, S = 2048, D = 64;
+    size_t elems = size_t(B) * H * S * D;
+    rt::Buffer q(elems * 2, "f16"), kk(elems * 2, "f16"), v(elems * 2, "f16"), o(elems * 2, "f16"),
+        lse(size_t(B) * H * S * 4, "f32");
+    std::vector<uint16_t> hq(elems);
+    for (auto &x : hq)
+      x = toHalf(dist(rng));
+    q.upload(hq);
+    kk.upload(hq);
+    v.upload(hq);
+    for (int causal : {0, 1}) {
+      auto k = cold->get(kernels::findKernel("attention_fwd"),
+                         {{"CAUSAL", std::to_string(causal)}, {"INT_MULTIPLE", "16"}});
+      int sb = H * S * D, sh = S * D, ss = D;
+      float scale = 0.125f;
+      double ms = timeKernel([&] {
+        k->launch({unsigned(S / 64), unsigned(B * H)},
+                  {q, kk, v, o, lse, S, S, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb, sh, ss});
+      }, 2, 5);
+      double flops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1);
+      std::printf("%-11s %-34s %10.3f %10.1f\n", "attention", (causal ? "b4 h16 s2048 d64 causal" : "b4 h16 s2048 d64"), ms,
+                  flops / (ms * 1e-3) / 1e12);
+      record("{\"kind\": \"attention\", \"causal\": " + std::to_string(causal) +
+             ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " +
+             std::to_string(flops / (ms * 1e-3) / 1e12) + "}");
+    }
+  }
   if (!jsonPath.empty())
     std::ofstream(jsonPath) << "{\"device\": \"" << dev.name << "\", \"results\": [\n"
                             << json.str() << "\n]}\n";

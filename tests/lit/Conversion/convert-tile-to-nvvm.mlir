@@ -103,18 +103,38 @@ func.func @column_sum(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warp
 
 // -----
 
-// dot: A and B to scratch, one loop over K carrying this thread's
-// accumulators, f16 widened to f32 and fused multiply-adds.
+// An f16 dot runs on tensor cores: A and B to scratch, a loop over K in
+// steps of 16 carrying each warp's fragments, mma.sync.m16n8k16; the product
+// comes back through scratch and is added to the accumulator.
 // CHECK-LABEL: llvm.func @dot_f16
 // CHECK: nvvm.barrier0
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
-// CHECK: arith.extf %{{.*}} : f16 to f32
-// CHECK: llvm.intr.fma
+// CHECK: llvm.inline_asm {{.*}}"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// CHECK: nvvm.barrier0
+// CHECK: arith.addf
 func.func @dot_f16(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 1 : i32} {
   %px = tile.splat %x : !tile.ptr<f16> -> tensor<16x16x!tile.ptr<f16>>
   %a = tile.load %px : (tensor<16x16x!tile.ptr<f16>>) -> tensor<16x16xf16>
   %z = arith.constant dense<0.0> : tensor<16x16xf32>
   %c = tile.dot %a, %a, %z : tensor<16x16xf16>, tensor<16x16xf16> -> tensor<16x16xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<16x16x!tile.ptr<f32>>
+  tile.store %py, %c : (tensor<16x16x!tile.ptr<f32>>, tensor<16x16xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not use tensor cores: f32 operands (and shapes that are not
+// multiples of the MMA tile) take the CUDA-core FMA loop over K.
+// CHECK-LABEL: llvm.func @dot_f32_fma_loop
+// CHECK-NOT: mma.sync
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: llvm.intr.fma
+func.func @dot_f32_fma_loop(%x: !tile.ptr<f32>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<16x16x!tile.ptr<f32>>
+  %a = tile.load %px : (tensor<16x16x!tile.ptr<f32>>) -> tensor<16x16xf32>
+  %z = arith.constant dense<0.0> : tensor<16x16xf32>
+  %c = tile.dot %a, %a, %z : tensor<16x16xf32>, tensor<16x16xf32> -> tensor<16x16xf32>
   %py = tile.splat %y : !tile.ptr<f32> -> tensor<16x16x!tile.ptr<f32>>
   tile.store %py, %c : (tensor<16x16x!tile.ptr<f32>>, tensor<16x16xf32>) -> ()
   return

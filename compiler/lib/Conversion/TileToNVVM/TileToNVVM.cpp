@@ -60,6 +60,18 @@ static constexpr double kLn2 = 0.6931471805599453;
 
 namespace {
 
+/// Tensor-core shape used for f16/bf16 dots: mma.sync.m16n8k16 (PTX ISA,
+/// "Matrix multiply-accumulate operation using mma instruction", sm_80+).
+constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16;
+
+/// Whether `op` can run on tensor cores through mma.sync.
+bool canUseMMA(DotOp op) {
+  auto aT = op.getA().getType(), bT = op.getB().getType();
+  Type elt = aT.getElementType();
+  return (elt.isF16() || elt.isBF16()) && aT.getDimSize(0) % kMmaM == 0 &&
+         bT.getDimSize(1) % kMmaN == 0 && aT.getDimSize(1) % kMmaK == 0;
+}
+
 /// Whether a reduction can fold lanes with warp shuffles (see
 /// lowerReduceWithShuffles): along the last axis of a distributed tile
 /// whose chunks lie within one row, of 32-bit or narrower elements.
@@ -91,8 +103,10 @@ int64_t scratchBytes(Operation *op) {
           [&](auto o) { return bytesOf(o.getSrc()); })
       .Case<DotOp>([&](DotOp o) {
         int64_t a = bytesOf(o.getA());
-        // B starts 16-byte aligned after A.
-        return llvm::alignTo(a, 16) + bytesOf(o.getB());
+        // B starts 16-byte aligned after A; the MMA path reuses the space
+        // for the f32 product afterwards.
+        int64_t ab = llvm::alignTo(a, 16) + bytesOf(o.getB());
+        return canUseMMA(o) ? std::max(ab, bytesOf(o.getAcc())) : ab;
       })
       .Default([](Operation *) { return int64_t(0); });
 }
@@ -232,6 +246,7 @@ private:
   LogicalResult lowerReduceWithShuffles(ReduceOp op);
   Value shuffleXor(Value x, int offset);
   LogicalResult lowerDot(DotOp op);
+  LogicalResult lowerDotWithMMA(DotOp op);
   LogicalResult lowerFor(scf::ForOp op);
   LogicalResult lowerIf(scf::IfOp op);
 
@@ -682,9 +697,122 @@ LogicalResult KernelLowering::lowerReduce(ReduceOp op) {
   return success();
 }
 
+/// Tensor-core matrix product, first slice: A and B go to scratch
+/// (row-major, unswizzled), each warp takes 16x8 tiles of C round-robin and
+/// walks K with mma.sync.m16n8k16 (fragments read from scratch), the tiles
+/// go back through scratch, and each thread adds the accumulator elements
+/// it owns.  Later slices keep operands in MMA layouts and pipeline the loads.
+LogicalResult KernelLowering::lowerDotWithMMA(DotOp op) {
+  auto aT = op.getA().getType(), bT = op.getB().getType();
+  int64_t M = aT.getDimSize(0), K = aT.getDimSize(1), N = bT.getDimSize(1);
+  Type elt = aT.getElementType(), f32 = b.getF32Type(), i32T = b.getI32Type();
+  int64_t bOffset = llvm::alignTo(aT.getNumElements() * getElementByteSize(elt), 16);
+  storeToScratch(op.getA(), 0);
+  storeToScratch(op.getB(), bOffset);
+  barrier();
+
+  int64_t warps = threads / kWarpSize;
+  int64_t tilesN = N / kMmaN, tiles = (M / kMmaM) * tilesN;
+  int64_t perWarp = llvm::divideCeil(tiles, warps);
+  Value warp = arith::DivUIOp::create(b, loc, tid, i32(kWarpSize));
+  Value lane = arith::AndIOp::create(b, loc, tid, i32(kWarpSize - 1));
+  Value group = arith::ShRUIOp::create(b, loc, lane, i32(2));  // row within the tile
+  Value inGroup = arith::AndIOp::create(b, loc, lane, i32(3)); // column pair
+  Value pair = arith::MulIOp::create(b, loc, inGroup, i32(2));
+  // Tile j of this warp is tile warp + j * warps; rows/cols of its corner.
+  SmallVector<Value> tileRow, tileCol, active;
+  for (int64_t j = 0; j < perWarp; ++j) {
+    Value t = arith::AddIOp::create(b, loc, warp, i32(j * warps));
+    active.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, i32(tiles)));
+    // Idle warps compute tile 0 and drop it (keeps mma.sync warp-uniform).
+    t = arith::SelectOp::create(b, loc, active.back(), t, i32(0));
+    tileRow.push_back(arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, t, i32(tilesN)), i32(kMmaM)));
+    tileCol.push_back(arith::MulIOp::create(
+        b, loc, arith::RemUIOp::create(b, loc, t, i32(tilesN)), i32(kMmaN)));
+  }
+  // Two consecutive 16-bit elements of A (same row) as one 32-bit register.
+  auto loadA = [&](Value row, Value col) {
+    Value idx = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, i32(K)), col);
+    Value p = smemPtr(elt, 0, idx);
+    return LLVM::LoadOp::create(b, loc, i32T, p, 4).getResult();
+  };
+  // B[k][n] and B[k+1][n] packed into one register (low half first).
+  auto loadB = [&](Value k, Value n) {
+    auto half = [&](Value kk) {
+      Value idx = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kk, i32(N)), n);
+      Value x = LLVM::LoadOp::create(b, loc, b.getI16Type(), smemPtr(elt, bOffset, idx), 2);
+      return arith::ExtUIOp::create(b, loc, i32T, x).getResult();
+    };
+    Value lo = half(k), hi = half(arith::AddIOp::create(b, loc, k, i32(1)));
+    return arith::OrIOp::create(b, loc, lo, arith::ShLIOp::create(b, loc, hi, i32(16))).getResult();
+  };
+  std::string asmText = std::string("mma.sync.aligned.m16n8k16.row.col.f32.") +
+                        (elt.isF16() ? "f16.f16" : "bf16.bf16") +
+                        ".f32 {$0,$1,$2,$3}, {$4,$5,$6,$7}, {$8,$9}, {$10,$11,$12,$13};";
+  auto resTy = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+  SmallVector<Value> init(perWarp * 4, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+  auto loop = scf::ForOp::create(b, loc, i32(0), i32(K), i32(kMmaK), init);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k0 = loop.getInductionVar();
+    SmallVector<Value> next;
+    for (int64_t j = 0; j < perWarp; ++j) {
+      Value r0 = arith::AddIOp::create(b, loc, tileRow[j], group);
+      Value r8 = arith::AddIOp::create(b, loc, r0, i32(8));
+      Value c0 = arith::AddIOp::create(b, loc, k0, pair);
+      Value c8 = arith::AddIOp::create(b, loc, c0, i32(8));
+      Value n = arith::AddIOp::create(b, loc, tileCol[j], group);
+      SmallVector<Value> operands = {loadA(r0, c0), loadA(r8, c0), loadA(r0, c8), loadA(r8, c8),
+                                     loadB(c0, n), loadB(c8, n)};
+      for (int i = 0; i < 4; ++i)
+        operands.push_back(loop.getRegionIterArgs()[j * 4 + i]);
+      auto mma = LLVM::InlineAsmOp::create(
+          b, loc, resTy, operands, b.getStringAttr(asmText),
+          b.getStringAttr("=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f"), /*has_side_effects=*/nullptr,
+          /*is_align_stack=*/nullptr,
+          LLVM::TailCallKindAttr::get(ctx, LLVM::tailcallkind::TailCallKind::None),
+          LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT), /*operand_attrs=*/nullptr);
+      for (int64_t i = 0; i < 4; ++i)
+        next.push_back(LLVM::ExtractValueOp::create(b, loc, mma.getResult(0), i));
+    }
+    scf::YieldOp::create(b, loc, next);
+  }
+  barrier(); // everyone is done reading A and B
+  // D fragments to scratch (f32, row-major MxN): c0,c1 at (group, pair+0/1),
+  // c2,c3 eight rows below.
+  for (int64_t j = 0; j < perWarp; ++j) {
+    auto ifOp = scf::IfOp::create(b, loc, active[j], /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (int64_t i = 0; i < 4; ++i) {
+      Value row = arith::AddIOp::create(b, loc, tileRow[j], group);
+      if (i >= 2)
+        row = arith::AddIOp::create(b, loc, row, i32(8));
+      Value col = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, tileCol[j], pair),
+                                        i32(i % 2));
+      Value idx = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, i32(N)), col);
+      LLVM::StoreOp::create(b, loc, loop.getResult(j * 4 + i), smemPtr(f32, 0, idx));
+    }
+  }
+  barrier();
+  LayoutInfo l = layoutOf(op.getResult());
+  SmallVector<Value> out;
+  for (unsigned r = 0; r < l.regs(); ++r) {
+    Value prod = loadFromScratch(f32, 0, linearIndex(l, r));
+    out.push_back(arith::AddFOp::create(b, loc, part(op.getAcc(), r), prod));
+  }
+  barrier();
+  vals[op.getResult()] = out;
+  return success();
+}
+
 /// CUDA-core matrix product: A and B to scratch, then each thread runs one
 /// loop over K carrying the accumulators of the C elements it owns.
 LogicalResult KernelLowering::lowerDot(DotOp op) {
+  if (canUseMMA(op))
+    return lowerDotWithMMA(op);
   auto aT = op.getA().getType(), bT = op.getB().getType();
   int64_t K = aT.getDimSize(1), N = bT.getDimSize(1);
   Type elt = aT.getElementType();
