@@ -29,6 +29,12 @@ fi
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   /tmp/tessera-bin/tessera-bench --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
   rc=$((rc | PIPESTATUS[0]))
+  echo "== autotuner: tune in one process, reuse in a second"
+  export TESSERA_CACHE_DIR=/tmp/tessera-tune-cache
+  rm -rf "$TESSERA_CACHE_DIR"
+  /tmp/tessera-bin/tessera-bench --autotune 2>&1 | tee "$OUT/autotune.log"
+  /tmp/tessera-bin/tessera-bench --autotune 2>&1 | tee -a "$OUT/autotune.log"
+  cp "$TESSERA_CACHE_DIR"/autotune/*.tune "$OUT/" 2>/dev/null
   PYTHONUNBUFFERED=1 python3 bundle/torch_rowwise.py "$OUT/torch.json" 2>&1 | tee "$OUT/torch.log"
 fi
 exit $rc

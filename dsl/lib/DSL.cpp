@@ -966,6 +966,23 @@ Params Params::over(const Params &defaults) const {
   return out;
 }
 
+Params Params::parse(const std::string &text) {
+  Params p;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error("malformed parameter '" + item + "' (expected KEY=VALUE)");
+    p.set(item.substr(0, eq), item.substr(eq + 1));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return p;
+}
+
 std::string Params::str() const {
   std::string s;
   for (auto &[key, v] : kv)

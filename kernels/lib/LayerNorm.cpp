@@ -65,7 +65,9 @@ static void layerNorm(Kernel &k, const Params &p) {
 KernelDef layerNormKernel() {
   return {"layer_norm", "layer normalization forward, rows of any length",
           {{"dtype", "f16"}, {"BLOCK", "1024"}, {"INT_MULTIPLE", "1"}, {"num_warps", "4"}},
-          layerNorm};
+          layerNorm,
+          configSpace({{"BLOCK", {"1024", "2048", "4096", "8192"}}, {"num_warps", {"4", "8", "16"}}}),
+          {"n_cols"}};
 }
 
 } // namespace tessera::kernels

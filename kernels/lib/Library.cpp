@@ -9,6 +9,19 @@ const std::vector<KernelDef> &library() {
   return all;
 }
 
+std::vector<dsl::Params>
+configSpace(const std::vector<std::pair<std::string, std::vector<std::string>>> &axes) {
+  std::vector<dsl::Params> out = {dsl::Params{}};
+  for (const auto &[key, values] : axes) {
+    std::vector<dsl::Params> next;
+    for (const auto &p : out)
+      for (const auto &v : values)
+        next.push_back(dsl::Params(p).set(key, v));
+    out = std::move(next);
+  }
+  return out;
+}
+
 const KernelDef &findKernel(const std::string &name) {
   std::string known;
   for (const KernelDef &d : library()) {

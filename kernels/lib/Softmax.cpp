@@ -58,7 +58,9 @@ static void softmax(Kernel &k, const Params &p) {
 KernelDef softmaxKernel() {
   return {"softmax", "row-wise softmax, rows of any length",
           {{"dtype", "f16"}, {"BLOCK", "1024"}, {"INT_MULTIPLE", "1"}, {"num_warps", "4"}},
-          softmax};
+          softmax,
+          configSpace({{"BLOCK", {"1024", "2048", "4096", "8192"}}, {"num_warps", {"4", "8", "16"}}}),
+          {"n_cols"}};
 }
 
 } // namespace tessera::kernels

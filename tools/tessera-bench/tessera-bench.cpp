@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tessera/Support/Half.h"
+#include "tessera/jit/Autotune.h"
 #include "tessera/jit/Jit.h"
 
 #include <algorithm>
@@ -70,16 +71,59 @@ void record(const std::string &obj) {
 }
 } // namespace
 
+/// Tunes softmax and layer norm on 16384 x 8192 f16 through the autotuner,
+/// whose results persist in $TESSERA_CACHE_DIR/autotune: run twice, the
+/// second process reuses them.
+int autotuneRowwise() {
+  std::unique_ptr<jit::Jit> jit;
+  try {
+    jit = std::make_unique<jit::Jit>();
+  } catch (const rt::DriverError &e) {
+    std::printf("skipped: %s\n", e.what());
+    return 77;
+  }
+  jit::Autotuner tuner(*jit);
+  const int rows = 16384, cols = 8192;
+  rt::Buffer in(size_t(rows) * cols * 2, "f16"), out(size_t(rows) * cols * 2, "f16");
+  rt::Buffer w(cols * 2, "f16"), bias(cols * 2, "f16"), mean(rows * 4, "f32"), rstd(rows * 4, "f32");
+  in.fill(0x3c); // 1.0078125 in f16 (0x3c3c)
+  w.fill(0x3c);
+  bias.fill(0);
+  float eps = 1e-5f;
+  auto grid = [&](const dsl::Params &) { return rt::Grid{unsigned(rows)}; };
+  dsl::Params fixed{{"INT_MULTIPLE", "16"}};
+  for (std::string name : {"softmax", "layer_norm"}) {
+    const auto &def = kernels::findKernel(name);
+    std::vector<rt::Arg> args =
+        name == "softmax" ? std::vector<rt::Arg>{out, in, cols, cols, cols}
+                          : std::vector<rt::Arg>{in, out, w, bias, mean, rstd, cols, cols, eps};
+    auto t0 = Clock::now();
+    const jit::Choice &c = tuner.tune(def, fixed, grid, args);
+    size_t pruned = 0;
+    for (const auto &t : c.trials)
+      pruned += !t.pruned.empty();
+    std::printf("autotune %-10s -> %s  %.3f ms  (%s, %.0f ms to decide; %zu trials, %zu pruned)\n",
+                name.c_str(), c.params.str().c_str(), c.ms,
+                c.fromDisk ? "from disk" : "tuned now", msSince(t0), c.trials.size(), pruned);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string jsonPath, cacheDir = "/tmp/tessera-bench-cache";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool autotuneOnly = false;
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--json")
-      jsonPath = argv[i + 1];
-    else if (a == "--cache-dir")
-      cacheDir = argv[i + 1];
+    if (a == "--json" && i + 1 < argc)
+      jsonPath = argv[++i];
+    else if (a == "--cache-dir" && i + 1 < argc)
+      cacheDir = argv[++i];
+    else if (a == "--autotune")
+      autotuneOnly = true;
   }
+  if (autotuneOnly)
+    return autotuneRowwise();
   std::filesystem::remove_all(cacheDir);
   std::unique_ptr<jit::Jit> cold;
   try {

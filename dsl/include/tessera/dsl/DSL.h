@@ -285,6 +285,8 @@ public:
   Params over(const Params &defaults) const;
   /// "BLOCK=128,dtype=f16" (sorted by key).
   std::string str() const;
+  /// The inverse of str(); throws tessera::Error on malformed text.
+  static Params parse(const std::string &text);
   const std::map<std::string, std::string> &items() const { return kv; }
 
 private:

@@ -16,7 +16,16 @@ struct KernelDef {
   std::string summary;
   dsl::Params defaults;
   std::function<void(dsl::Kernel &, const dsl::Params &)> body;
+  /// Config space for the autotuner: each entry overrides `defaults`.
+  std::vector<dsl::Params> configs = {};
+  /// Names of the runtime arguments whose values key the tuned choice.
+  std::vector<std::string> tuningKeys = {};
 };
+
+/// Every combination of the given values, e.g.
+/// configSpace({{"BLOCK", {"1024", "2048"}}, {"num_warps", {"4", "8"}}}) gives 4 configs.
+std::vector<dsl::Params>
+configSpace(const std::vector<std::pair<std::string, std::vector<std::string>>> &axes);
 
 /// Every kernel of the library, in a stable order.
 const std::vector<KernelDef> &library();

@@ -1,0 +1,203 @@
+//===- Autotune.cpp - pick the fastest config of a kernel per device ------===//
+#include "tessera/jit/Autotune.h"
+#include "tessera/Support/Sha256.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace tessera::jit {
+
+namespace {
+bool forceRetune() {
+  const char *v = std::getenv("TESSERA_AUTOTUNE_FORCE");
+  return v && *v && std::string(v) != "0";
+}
+
+std::string argValue(const rt::Arg &a) {
+  switch (a.kind) {
+  case rt::Arg::Kind::I32: return std::to_string(a.i32);
+  case rt::Arg::Kind::I64: return std::to_string(a.i64);
+  case rt::Arg::Kind::F32: return std::to_string(a.f32);
+  case rt::Arg::Kind::Ptr: return "ptr";
+  }
+  return "?";
+}
+
+/// Median run time of `fn` in ms: CUDA events on a GPU, the host clock in
+/// the interpreter.
+double timeIt(const std::function<void()> &fn, int warmup, int reps) {
+  for (int i = 0; i < warmup; ++i)
+    fn();
+  std::vector<double> t;
+  if (rt::interpretMode()) {
+    for (int i = 0; i < reps; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      fn();
+      t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+  } else {
+    const rt::Driver &d = rt::driver();
+    CUevent a, b;
+    rt::check(d.eventCreate(&a, 0), "cuEventCreate");
+    rt::check(d.eventCreate(&b, 0), "cuEventCreate");
+    for (int i = 0; i < reps; ++i) {
+      rt::check(d.eventRecord(a, nullptr), "cuEventRecord");
+      fn();
+      rt::check(d.eventRecord(b, nullptr), "cuEventRecord");
+      rt::check(d.eventSynchronize(b), "cuEventSynchronize");
+      float ms = 0;
+      rt::check(d.eventElapsedTime(&ms, a, b), "cuEventElapsedTime");
+      t.push_back(ms);
+    }
+    d.eventDestroy(a);
+    d.eventDestroy(b);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+} // namespace
+
+Autotuner::Autotuner(Jit &jit, std::string dir) : jit(jit), dir_(std::move(dir)) {
+  if (dir_.empty()) {
+    if (const char *d = std::getenv("TESSERA_AUTOTUNE_DIR"); d && *d)
+      dir_ = d;
+    else
+      dir_ = jit.compiler().cache().dir() + "/autotune";
+  }
+}
+
+std::string Autotuner::key(const kernels::KernelDef &def, const dsl::Params &fixed,
+                           const std::vector<rt::Arg> &args) const {
+  Sha256 h;
+  h.field("tessera-autotune-v1");
+  h.field(jit.device().name);
+  h.field(std::to_string(jit.device().driverVersion));
+  // The kernel: its name, fixed parameters, config space and Tessera build.
+  h.field(def.name);
+  h.field(fixed.over(def.defaults).str());
+  for (const auto &c : def.configs)
+    h.field(c.str());
+  h.field(buildId());
+  // The values of the tuning-key arguments, found by parameter name.
+  KernelInfo info = jit.get(def, fixed)->info();
+  for (const auto &k : def.tuningKeys)
+    for (size_t i = 0; i < info.params.size() && i < args.size(); ++i)
+      if (info.params[i].name == k)
+        h.field(k + "=" + argValue(args[i]));
+  return h.hex();
+}
+
+const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &fixed,
+                              const std::function<rt::Grid(const dsl::Params &)> &grid,
+                              const std::vector<rt::Arg> &args) {
+  std::string k = key(def, fixed, args);
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = memo.find(k); it != memo.end())
+    return it->second;
+  std::string path = dir_ + "/" + k + ".tune";
+  Choice choice;
+  if (!forceRetune()) {
+    std::ifstream in(path);
+    std::string line;
+    if (in && std::getline(in, line) && line.rfind("best ", 0) == 0) {
+      std::istringstream ls(line.substr(5));
+      std::string params;
+      if (ls >> params >> choice.ms) {
+        try {
+          choice.params = dsl::Params::parse(params);
+          choice.fromDisk = true;
+          return memo.emplace(k, choice).first->second;
+        } catch (const Error &) {
+          // An unreadable result is tuned again.
+        }
+      }
+    }
+  }
+
+  std::vector<dsl::Params> configs = def.configs.empty() ? std::vector<dsl::Params>{dsl::Params{}}
+                                                         : def.configs;
+  bool progress = isatty(2);
+  // Compile every candidate in parallel (the compiler is thread-safe).
+  std::vector<std::future<std::string>> compiled;
+  for (const auto &c : configs) {
+    dsl::Params p = c.over(fixed);
+    compiled.push_back(std::async(std::launch::async, [this, &def, p] {
+      try {
+        if (rt::interpretMode())
+          kernels::traceKernel(*std::make_unique<mlir::MLIRContext>(), def, p); // traces only
+        else
+          jit.compiler().compile(def, p, jit.device().target());
+        return std::string();
+      } catch (const Error &e) {
+        return std::string(e.what());
+      }
+    }));
+  }
+  double best = 1e300;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    Trial t;
+    t.params = configs[i].over(fixed);
+    t.pruned = compiled[i].get();
+    if (t.pruned.empty()) {
+      try {
+        auto kernel = jit.get(def, t.params);
+        rt::Grid g = grid(t.params);
+        t.ms = timeIt([&] { kernel->launch(g, args); }, 2, 10);
+      } catch (const rt::LaunchError &) {
+        throw; // wrong arguments: the caller's error, not the config's
+      } catch (const Error &e) {
+        t.pruned = e.what();
+      }
+    }
+    if (progress)
+      std::fprintf(stderr, "\rtessera autotune %s [%zu/%zu] %-40s %s", def.name.c_str(), i + 1,
+                   configs.size(), configs[i].str().c_str(),
+                   t.pruned.empty() ? (std::to_string(t.ms) + " ms").c_str() : "pruned");
+    if (t.pruned.empty() && t.ms < best) {
+      best = t.ms;
+      choice.params = t.params;
+      choice.ms = t.ms;
+    }
+    choice.trials.push_back(std::move(t));
+  }
+  if (progress)
+    std::fprintf(stderr, "\n");
+  if (best == 1e300) {
+    std::string why;
+    for (const auto &t : choice.trials)
+      why += "\n  " + t.params.str() + ": " + t.pruned;
+    throw Error("autotune " + def.name + ": no config compiles and fits this device:" + why);
+  }
+  // Persist: the winner first, then every trial (pruned ones with the reason).
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp);
+    out << "best " << choice.params.str() << " " << choice.ms << "\n";
+    out << "device " << jit.device().name << " driver " << jit.device().driverVersion << "\n";
+    for (const auto &t : choice.trials) {
+      std::string reason = t.pruned.substr(0, t.pruned.find('\n'));
+      out << "trial " << t.params.str() << " "
+          << (t.pruned.empty() ? std::to_string(t.ms) + " ms" : "pruned: " + reason) << "\n";
+    }
+  }
+  std::filesystem::rename(tmp, path, ec);
+  return memo.emplace(k, std::move(choice)).first->second;
+}
+
+void Autotuner::launch(const kernels::KernelDef &def, const dsl::Params &fixed,
+                       const std::function<rt::Grid(const dsl::Params &)> &grid,
+                       const std::vector<rt::Arg> &args) {
+  const Choice &c = tune(def, fixed, grid, args);
+  jit.get(def, c.params)->launch(grid(c.params), args);
+}
+
+} // namespace tessera::jit
