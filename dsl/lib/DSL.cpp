@@ -585,6 +585,19 @@ Scalar Scalar::to(DType dt, SrcLoc where) const { return Scalar(Tile(v).to(dt, w
 
 // --- memory -----------------------------------------------------------------------
 
+/// `mask`, checked to be boolean and broadcast to the pointers' shape.
+static Value maskFor(Kernel::Impl &k, Location loc, const Tile &mask, const Tile &ptrs,
+                     const SrcLoc &where, const char *op) {
+  Value mv = requireTile(mask, where, op);
+  if (!getElementTypeOrSelf(mv.getType()).isInteger(1))
+    throw DslError(where, op, "mask must be a boolean tile, got " + mask.typeName());
+  auto shape = broadcastShapes(mask.shape(), ptrs.shape());
+  if (!shape || ArrayRef<int64_t>(*shape) != ArrayRef<int64_t>(ptrs.shape()))
+    throw DslError(where, op, "mask shape " + shapeStr(mask.shape()) +
+                                  " does not broadcast to pointer shape " + shapeStr(ptrs.shape()));
+  return toShape(k, loc, mv, ptrs.shape());
+}
+
 static Value loadImpl(const Tile &ptrs, const Tile *mask, std::optional<Num> other,
                       const SrcLoc &where) {
   Kernel::Impl &k = current(where, "load");
@@ -596,15 +609,7 @@ static Value loadImpl(const Tile &ptrs, const Tile *mask, std::optional<Num> oth
   auto resT = tensorOf(ptrs.shape(), pointee);
   Value m, o;
   if (mask) {
-    Value mv = requireTile(*mask, where, "load");
-    if (!getElementTypeOrSelf(mv.getType()).isInteger(1))
-      throw DslError(where, "load", "mask must be a boolean tile, got " + mask->typeName());
-    auto shape = broadcastShapes(mask->shape(), ptrs.shape());
-    if (!shape || ArrayRef<int64_t>(*shape) != ArrayRef<int64_t>(ptrs.shape()))
-      throw DslError(where, "load", "mask shape " + shapeStr(mask->shape()) +
-                                        " does not broadcast to pointer shape " +
-                                        shapeStr(ptrs.shape()));
-    m = toShape(k, loc, mv, ptrs.shape());
+    m = maskFor(k, loc, *mask, ptrs, where, "load");
     if (other) {
       if (!other->isInt && !isa<FloatType>(pointee))
         throw DslError(where, "load", "fractional 'other' for integer elements");
@@ -648,17 +653,8 @@ static void storeImpl(const Tile &ptrs, const Tile &value, const Tile *mask, con
                                        " vs pointers " + shapeStr(ptrs.shape()));
   Value v = toShape(k, loc, value.value(), ptrs.shape());
   Value m;
-  if (mask) {
-    Value mv = requireTile(*mask, where, "store");
-    if (!getElementTypeOrSelf(mv.getType()).isInteger(1))
-      throw DslError(where, "store", "mask must be a boolean tile, got " + mask->typeName());
-    auto ms = broadcastShapes(mask->shape(), ptrs.shape());
-    if (!ms || ArrayRef<int64_t>(*ms) != ArrayRef<int64_t>(ptrs.shape()))
-      throw DslError(where, "store", "mask shape " + shapeStr(mask->shape()) +
-                                         " does not broadcast to pointer shape " +
-                                         shapeStr(ptrs.shape()));
-    m = toShape(k, loc, mv, ptrs.shape());
-  }
+  if (mask)
+    m = maskFor(k, loc, *mask, ptrs, where, "store");
   tile::StoreOp::create(k.b, loc, p, v, m);
 }
 

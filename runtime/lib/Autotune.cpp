@@ -30,9 +30,9 @@ std::string argValue(const rt::Arg &a) {
   return "?";
 }
 
-/// Median run time of `fn` in ms: CUDA events on a GPU, the host clock in
-/// the interpreter.
-double timeIt(const std::function<void()> &fn, int warmup, int reps) {
+} // namespace
+
+double medianMillis(const std::function<void()> &fn, int warmup, int reps) {
   for (int i = 0; i < warmup; ++i)
     fn();
   std::vector<double> t;
@@ -62,7 +62,6 @@ double timeIt(const std::function<void()> &fn, int warmup, int reps) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
-} // namespace
 
 Autotuner::Autotuner(Jit &jit, std::string dir) : jit(jit), dir_(std::move(dir)) {
   if (dir_.empty()) {
@@ -149,7 +148,7 @@ const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &
       try {
         auto kernel = jit.get(def, t.params);
         rt::Grid g = grid(t.params);
-        t.ms = timeIt([&] { kernel->launch(g, args); }, 2, 10);
+        t.ms = medianMillis([&] { kernel->launch(g, args); });
       } catch (const rt::LaunchError &) {
         throw; // wrong arguments: the caller's error, not the config's
       } catch (const Error &e) {

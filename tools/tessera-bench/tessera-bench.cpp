@@ -39,28 +39,9 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-/// Median kernel time in ms over `reps` launches (CUDA events each).
+/// Median kernel time in ms (CUDA events; see jit::medianMillis).
 double timeKernel(const std::function<void()> &launchOnce, int warmup = 3, int reps = 20) {
-  const rt::Driver &d = rt::driver();
-  for (int i = 0; i < warmup; ++i)
-    launchOnce();
-  rt::check(d.ctxSynchronize(), "warm-up");
-  std::vector<double> t;
-  CUevent a, b;
-  rt::check(d.eventCreate(&a, 0), "cuEventCreate");
-  rt::check(d.eventCreate(&b, 0), "cuEventCreate");
-  for (int i = 0; i < reps; ++i) {
-    rt::check(d.eventRecord(a, nullptr), "cuEventRecord");
-    launchOnce();
-    rt::check(d.eventRecord(b, nullptr), "cuEventRecord");
-    rt::check(d.eventSynchronize(b), "cuEventSynchronize");
-    float ms;
-    rt::check(d.eventElapsedTime(&ms, a, b), "cuEventElapsedTime");
-    t.push_back(ms);
-  }
-  d.eventDestroy(a);
-  d.eventDestroy(b);
-  return median(t);
+  return jit::medianMillis(launchOnce, warmup, reps);
 }
 
 std::ostringstream json;

@@ -36,6 +36,10 @@ struct Choice {
   std::vector<Trial> trials; ///< empty when read from disk
 };
 
+/// Median run time of `fn` in ms over `reps` runs after `warmup`: CUDA
+/// events around each run on a GPU, the host clock in the interpreter.
+double medianMillis(const std::function<void()> &fn, int warmup = 2, int reps = 10);
+
 class Autotuner {
 public:
   /// Results live in `dir` (default $TESSERA_AUTOTUNE_DIR, else the cache
