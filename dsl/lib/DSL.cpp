@@ -948,6 +948,13 @@ int64_t Params::i(const std::string &key) const {
   throw Error("compile-time parameter '" + key + "' must be an integer, got '" + it->second + "'");
 }
 
+const std::string &Params::s(const std::string &key) const {
+  auto it = kv.find(key);
+  if (it == kv.end())
+    throw Error("missing compile-time parameter '" + key + "'");
+  return it->second;
+}
+
 DType Params::dtype(const std::string &key) const {
   auto it = kv.find(key);
   if (it == kv.end())

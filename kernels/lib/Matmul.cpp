@@ -8,12 +8,21 @@ namespace tessera::kernels {
 /// One program computes a BLOCK_M x BLOCK_N tile of C, walking K in steps of
 /// BLOCK_K with an f32 accumulator; any M, N, K (tails masked), any strides.
 /// Grid: (ceil(M / BLOCK_M), ceil(N / BLOCK_N)).  INT_MULTIPLE promises N, K and
-/// the row strides are multiples of it.
+/// the row strides are multiples of it.  Row- or column-major operands are
+/// a matter of strides.  EPILOGUE fuses, before the one store of C:
+/// "none", "bias" (a bias of N elements, an extra argument after c),
+/// "relu", or "bias_relu".
 static void matmul(Kernel &k, const Params &p) {
   DType dt = p.dtype("dtype");
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), bk = p.i("BLOCK_K");
   unsigned mult = unsigned(p.i("INT_MULTIPLE"));
+  const std::string &epilogue = p.s("EPILOGUE");
+  bool hasBias = epilogue == "bias" || epilogue == "bias_relu";
+  bool relu = epilogue == "relu" || epilogue == "bias_relu";
+  if (!hasBias && !relu && epilogue != "none")
+    throw Error("matmul: EPILOGUE must be none, bias, relu or bias_relu, got '" + epilogue + "'");
   Ptr a = k.ptr("a", dt), b = k.ptr("b", dt), c = k.ptr("c", dt);
+  Ptr bias = hasBias ? k.ptr("bias", dt) : Ptr();
   Scalar M = k.i32("M"), N = k.i32("N", mult), K = k.i32("K", mult);
   Scalar sam = k.i32("stride_am", mult), sak = k.i32("stride_ak");
   Scalar sbk = k.i32("stride_bk", mult), sbn = k.i32("stride_bn");
@@ -30,14 +39,21 @@ static void matmul(Kernel &k, const Params &p) {
     Tile bt = load(b + kk.col() * sbk + rn.row() * sbn, (kk.col() < K) & (rn.row() < N));
     acc = dot(at, bt, acc);
   });
+  if (hasBias)
+    acc = acc + load(bias + rn.row(), rn.row() < N).to(f32);
+  if (relu)
+    acc = where(acc > 0.0, acc, 0.0);
   store(c + rm.col() * scm + rn.row() * scn, acc.to(dt), (rm.col() < M) & (rn.row() < N));
 }
 
 KernelDef matmulKernel() {
   return {"matmul", "C = A * B, f32 accumulation, any M/N/K and strides",
           {{"dtype", "f16"}, {"BLOCK_M", "32"}, {"BLOCK_N", "32"}, {"BLOCK_K", "32"},
-           {"INT_MULTIPLE", "1"}, {"num_warps", "4"}},
-          matmul};
+           {"INT_MULTIPLE", "1"}, {"EPILOGUE", "none"}, {"num_warps", "4"}},
+          matmul,
+          configSpace({{"BLOCK_M", {"32", "64"}}, {"BLOCK_N", {"32", "64"}},
+                       {"BLOCK_K", {"16", "32"}}, {"num_warps", {"4", "8"}}}),
+          {"M", "N", "K"}};
 }
 
 } // namespace tessera::kernels

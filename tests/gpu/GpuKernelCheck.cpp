@@ -256,6 +256,29 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
                  out, ref, 3e-3, ms);
 }
 
+Result checkMatmulBiasRelu(int M, int N, int K) {
+  auto k = kernel("matmul", {{"EPILOGUE", "bias_relu"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}});
+  auto a = randomHalfValues(size_t(M) * K), b = randomHalfValues(size_t(K) * N),
+       bias = randomHalfValues(N);
+  Buffer ba(a.size() * 2, "f16"), bb(b.size() * 2, "f16"), bc(size_t(M) * N * 2, "f16"),
+      bbias(N * 2, "f16");
+  ba.upload(asHalf(a));
+  bb.upload(asHalf(b));
+  bbias.upload(asHalf(bias));
+  bc.fill(0xff);
+  float ms = launch(*k, {unsigned((M + 63) / 64), unsigned((N + 63) / 64)},
+                    {ba, bb, bc, bbias, M, N, K, K, 1, N, 1, N, 1});
+  auto out = halfToDouble(bc.download<uint16_t>(size_t(M) * N));
+  std::vector<double> ref(size_t(M) * N);
+  kernels::ref::matmul(a.data(), b.data(), ref.data(), M, N, K);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j)
+      ref[size_t(i) * N + j] = std::max(0.0, ref[size_t(i) * N + j] + bias[j]);
+  return compare("matmul f16 +bias relu " + std::to_string(M) + "x" + std::to_string(N) + "x" +
+                     std::to_string(K),
+                 out, ref, 2e-3, ms);
+}
+
 /// Bad launches are refused with the argument's name, before the driver.
 Result checkLaunchErrors() {
   Result r{"bad launch arguments refused"};
@@ -325,6 +348,7 @@ int main(int argc, char **argv) {
       [] { return checkMatmul(1, "f16", 256, 256, 256); },
       [] { return checkMatmul(1, "f16", 1, 17, 5); },
       [] { return checkMatmul(1, "bf16", 100, 70, 130); },
+      [] { return checkMatmulBiasRelu(200, 130, 96); },
       [] { return checkAttention(1, 2, 3, 100, 130, false); },
       [] { return checkAttention(1, 1, 2, 1, 17, false); },
       [] { return checkAttention(1, 1, 2, 257, 257, false); },

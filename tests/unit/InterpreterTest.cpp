@@ -255,3 +255,24 @@ TEST_CASE("interpreter: canonicalize and cse preserve every kernel's meaning",
                                  K, K, 1, N, 1, N, 1});
   CHECK(c1 == c2);
 }
+
+TEST_CASE("interpreter: matmul with a fused bias and relu epilogue", "[interp][kernels]") {
+  auto ctx = test::makeContext();
+  auto m = traced(*ctx, "matmul",
+                  {{"BLOCK_M", "16"}, {"BLOCK_N", "16"}, {"BLOCK_K", "16"}, {"EPILOGUE", "bias_relu"}});
+  int M = 21, N = 19, K = 40;
+  Half16 a(size_t(M) * K), b(size_t(K) * N), bias(N);
+  std::vector<uint16_t> c(size_t(M) * N, 0xffff);
+  interp::run(*m, {2, 2},
+              {a.buf(), b.buf(), Buffer{c.data(), c.size() * 2, "f16"}, bias.buf(), M, N, K, K, 1,
+               N, 1, N, 1});
+  std::vector<double> ref(size_t(M) * N);
+  kernels::ref::matmul(a.v.data(), b.v.data(), ref.data(), M, N, K);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j)
+      ref[i * N + j] = std::max(0.0, ref[i * N + j] + bias.v[j]);
+  CHECK(relErr(halves(c), ref) < 2e-3);
+  auto ctx2 = test::makeContext();
+  CHECK(test::errorOf([&] { traced(*ctx2, "matmul", {{"EPILOGUE", "gelu"}}); }) ==
+        "matmul: EPILOGUE must be none, bias, relu or bias_relu, got 'gelu'");
+}

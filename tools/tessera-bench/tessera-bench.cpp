@@ -87,6 +87,21 @@ int autotuneRowwise() {
                 name.c_str(), c.params.str().c_str(), c.ms,
                 c.fromDisk ? "from disk" : "tuned now", msSince(t0), c.trials.size(), pruned);
   }
+  {
+    const int n = 4096;
+    rt::Buffer a(size_t(n) * n * 2, "f16"), b(size_t(n) * n * 2, "f16"), c(size_t(n) * n * 2, "f16");
+    a.fill(0x3c);
+    b.fill(0x3c);
+    const auto &def = kernels::findKernel("matmul");
+    auto mgrid = [&](const dsl::Params &p) {
+      return rt::Grid{unsigned(n / p.i("BLOCK_M")), unsigned(n / p.i("BLOCK_N"))};
+    };
+    auto t0 = Clock::now();
+    const jit::Choice &ch = tuner.tune(def, fixed, mgrid, {a, b, c, n, n, n, n, 1, n, 1, n, 1});
+    std::printf("autotune %-10s -> %s  %.3f ms = %.1f TFLOP/s  (%s, %.0f ms to decide; %zu trials)\n",
+                "matmul", ch.params.str().c_str(), ch.ms, 2.0 * n * n * double(n) / (ch.ms * 1e-3) / 1e12,
+                ch.fromDisk ? "from disk" : "tuned now", msSince(t0), ch.trials.size());
+  }
   return 0;
 }
 

@@ -278,6 +278,8 @@ public:
   bool has(const std::string &k) const { return kv.count(k) != 0; }
   /// Integer parameter; throws tessera::Error when missing or not a number.
   int64_t i(const std::string &k) const;
+  /// Text parameter; throws tessera::Error when missing.
+  const std::string &s(const std::string &k) const;
   /// dtype parameter ("f16", "bf16", "f32").
   DType dtype(const std::string &k) const;
   bool flag(const std::string &k) const { return i(k) != 0; }
