@@ -12,9 +12,10 @@ if [ ! -f "$STATIC_DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$STATIC_DIR" -DCMAKE_BUILD_TYPE=Release -DTESSERA_STATIC=ON \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir
 fi
-cmake --build "$STATIC_DIR" -j "${TESSERA_JOBS:-2}" --target tessera-gpu-check tessera-bench
+cmake --build "$STATIC_DIR" -j "${TESSERA_JOBS:-2}" --target tessera-gpu-check tessera-bench \
+  tessera-aot-example
 rm -rf bundle && mkdir -p bundle
-for exe in tests/tessera-gpu-check tools/tessera-bench/tessera-bench; do
+for exe in tests/tessera-gpu-check tools/tessera-bench/tessera-bench tests/tessera-aot-example; do
   strip -o "bundle/$(basename "$exe")" "$STATIC_DIR/$exe"
   xz -T2 -6 -f "bundle/$(basename "$exe")"
 done

@@ -21,6 +21,9 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   echo "== second process, same cache (warm start)"
   /tmp/tessera-bin/tessera-gpu-check --json "$OUT/gpu-check-warm.json" 2>&1 | tail -3 | tee "$OUT/gpu-check-warm.log"
   rc=$((rc | PIPESTATUS[0]))
+  echo "== ahead-of-time compiled launchers (no LLVM in the program)"
+  /tmp/tessera-bin/tessera-aot-example 2>&1 | tee "$OUT/aot-example.log"
+  rc=$((rc | PIPESTATUS[0]))
   echo "== without ptxas (PTX -> cubin through the driver's linker), no cache"
   TESSERA_PTXAS=/nonexistent TESSERA_CACHE_DISABLE=1 /tmp/tessera-bin/tessera-gpu-check 2>&1 \
     | tail -3 | tee "$OUT/gpu-check-culink.log"

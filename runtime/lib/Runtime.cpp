@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <tuple>
 #include <mutex>
 #include <cstring>
 #include <filesystem>
@@ -231,6 +232,52 @@ void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
   check(driver().launchKernel(fn, grid.x, grid.y, grid.z, info_.threadsPerBlock, 1, 1, dyn, stream,
                               ptrs, nullptr),
         ("cuLaunchKernel(" + info_.name + ")").c_str());
+}
+
+// --- embedded images ---------------------------------------------------------------------
+
+/// (major, minor, arch-specific) of "sm_90a"; {0, 0, false} if malformed.
+static std::tuple<int, int, bool> parseTarget(const std::string &t) {
+  if (t.size() < 5 || t.compare(0, 3, "sm_") != 0)
+    return {0, 0, false};
+  bool a = t.back() == 'a';
+  std::string digits = t.substr(3, t.size() - 3 - (a ? 1 : 0));
+  if (digits.size() < 2)
+    return {0, 0, false};
+  return {std::atoi(digits.substr(0, digits.size() - 1).c_str()), digits.back() - '0', a};
+}
+
+std::shared_ptr<Kernel> loadKernelImage(const KernelImage *images, size_t count, KernelInfo info,
+                                        const Device &device) {
+  std::string want = device.target();
+  const KernelImage *best = nullptr;
+  for (size_t i = 0; i < count; ++i)
+    if (want == images[i].target && (!best || images[i].isCubin))
+      best = &images[i];
+  if (!best) {
+    // PTX for an older, non-arch-specific target is JIT-compiled by the driver.
+    int bestCC = -1;
+    for (size_t i = 0; i < count; ++i) {
+      auto [maj, min, arch] = parseTarget(images[i].target);
+      int cc = maj * 10 + min;
+      if (!images[i].isCubin && !arch && maj > 0 && cc <= device.major * 10 + device.minor &&
+          cc > bestCC) {
+        bestCC = cc;
+        best = &images[i];
+      }
+    }
+  }
+  if (!best) {
+    std::string have;
+    for (size_t i = 0; i < count; ++i)
+      have += std::string(have.empty() ? "" : ", ") + images[i].target +
+              (images[i].isCubin ? " (cubin)" : " (PTX)");
+    throw Error(info.name + ": no compiled image runs on " + device.name + " (" + want +
+                "); this program has: " + have);
+  }
+  auto module = std::make_shared<Module>(
+      std::string(reinterpret_cast<const char *>(best->data), best->size));
+  return std::make_shared<Kernel>(module, std::move(info));
 }
 
 // --- PTX -> cubin ---------------------------------------------------------------------

@@ -177,6 +177,21 @@ inline void checkLaunchArgs(const KernelInfo &info, const std::vector<Arg> &args
   checkLaunchArgs(info, args.data(), args.size());
 }
 
+/// A compiled image of a kernel embedded in a program (by tessera-aot).
+struct KernelImage {
+  const char *target;        ///< "sm_90a", "sm_80", ...
+  bool isCubin;              ///< cubin for exactly `target`, else PTX text
+  const unsigned char *data; ///< PTX is NUL-terminated
+  size_t size;
+};
+
+/// Loads the best of `images` for the current device: a cubin or PTX for its
+/// exact target first, else PTX for the newest older target of the same
+/// architecture family that the driver can JIT.  Throws tessera::Error
+/// listing the available targets when none fits.
+std::shared_ptr<Kernel> loadKernelImage(const KernelImage *images, size_t count, KernelInfo info,
+                                        const Device &device);
+
 /// PTX -> cubin for `target`: with ptxas where it exists (TESSERA_PTXAS,
 /// /usr/local/cuda/bin/ptxas, PATH), else through the driver's linker
 /// (needs a current context).
