@@ -19,5 +19,11 @@ for exe in tests/tessera-gpu-check tools/tessera-bench/tessera-bench tests/tesse
   strip -o "bundle/$(basename "$exe")" "$STATIC_DIR/$exe"
   xz -T2 -6 -f "bundle/$(basename "$exe")"
 done
+# The standalone AOT example (no LLVM at all), built by the test suite.
+BUILD_DIR=${TESSERA_BUILD_DIR:-build}
+if [ -x "$BUILD_DIR/tests/example-aot-softmax/softmax_app" ]; then
+  strip -o bundle/softmax_app "$BUILD_DIR/tests/example-aot-softmax/softmax_app"
+  xz -T2 -6 -f bundle/softmax_app
+fi
 cp scripts/gpu-run.sh bench/torch_rowwise.py bundle/
 du -sh bundle

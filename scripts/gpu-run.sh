@@ -24,6 +24,11 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
   echo "== ahead-of-time compiled launchers (no LLVM in the program)"
   /tmp/tessera-bin/tessera-aot-example 2>&1 | tee "$OUT/aot-example.log"
   rc=$((rc | PIPESTATUS[0]))
+  if [ -x /tmp/tessera-bin/softmax_app ]; then
+    echo "== examples/aot-softmax (a separate project, no LLVM)"
+    /tmp/tessera-bin/softmax_app 2>&1 | tee -a "$OUT/aot-example.log"
+    rc=$((rc | PIPESTATUS[0]))
+  fi
   echo "== without ptxas (PTX -> cubin through the driver's linker), no cache"
   TESSERA_PTXAS=/nonexistent TESSERA_CACHE_DISABLE=1 /tmp/tessera-bin/tessera-gpu-check 2>&1 \
     | tail -3 | tee "$OUT/gpu-check-culink.log"
