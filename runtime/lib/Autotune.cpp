@@ -181,6 +181,7 @@ const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &
   {
     std::ofstream out(tmp);
     out << "best " << choice.params.str() << " " << choice.ms << "\n";
+    out << "kernel " << def.name << "\n";
     out << "device " << jit.device().name << " driver " << jit.device().driverVersion << "\n";
     for (const auto &t : choice.trials) {
       std::string reason = t.pruned.substr(0, t.pruned.find('\n'));

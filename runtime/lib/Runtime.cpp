@@ -207,6 +207,15 @@ void checkLaunchArgs(const KernelInfo &info_, const Arg *args, size_t nargs) {
   }
 }
 
+bool argsFit(const KernelInfo &info, const Arg *args, size_t n) {
+  try {
+    checkLaunchArgs(info, args, n);
+    return true;
+  } catch (const LaunchError &) {
+    return false;
+  }
+}
+
 void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
                     unsigned dynamicSharedBytes) const {
   checkLaunchArgs(info_, args, nargs);

@@ -24,4 +24,14 @@ for d in a b c d e f; do [ ! -e "$W/$d" ] || fail "partial output left in $W/$d"
 "$AOT" --name k --out "$W/r2" vector_add softmax:BLOCK=2048 || fail "compile 2"
 cmp "$W/r1/k.cpp" "$W/r2/k.cpp" && cmp "$W/r1/k.h" "$W/r2/k.h" && \
   cmp "$W/r1/k.manifest.json" "$W/r2/k.manifest.json" || fail "outputs differ between runs"
-echo "tessera-aot error cases and reproducibility: ok"
+# An autotune result becomes a specialization; two specializations of one
+# kernel get a dispatcher.
+printf 'best BLOCK=2048,INT_MULTIPLE=16,num_warps=8 0.2\nkernel softmax\n' > "$W/s.tune"
+"$AOT" --name k --out "$W/t" --tuned "$W/s.tune" softmax || fail "--tuned"
+grep -q '"params": "BLOCK=2048,INT_MULTIPLE=16,dtype=f16,num_warps=8"' "$W/t/k.manifest.json" \
+  || fail "--tuned config not in the manifest"
+grep -q "void softmax(tessera::rt::Grid grid" "$W/t/k.h" || fail "no dispatcher"
+echo "junk" > "$W/bad.tune"
+expect 1 "is not an autotune result" -- --name k --out "$W/u" --tuned "$W/bad.tune" softmax
+[ ! -e "$W/u" ] || fail "partial output left in $W/u"
+echo "tessera-aot error cases, --tuned and reproducibility: ok"

@@ -176,6 +176,8 @@ void checkLaunchArgs(const KernelInfo &info, const Arg *args, size_t n);
 inline void checkLaunchArgs(const KernelInfo &info, const std::vector<Arg> &args) {
   checkLaunchArgs(info, args.data(), args.size());
 }
+/// Whether `args` satisfy every promise of `info` (checkLaunchArgs passes).
+bool argsFit(const KernelInfo &info, const Arg *args, size_t n);
 
 /// A compiled image of a kernel embedded in a program (by tessera-aot).
 struct KernelImage {
