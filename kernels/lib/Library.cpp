@@ -1,6 +1,9 @@
 //===- Library.cpp - the registry of library kernels ----------------------===//
 #include "tessera/kernels/Library.h"
 
+#include <deque>
+#include <mutex>
+
 namespace tessera::kernels {
 
 const std::vector<KernelDef> &library() {
@@ -22,9 +25,35 @@ configSpace(const std::vector<std::pair<std::string, std::vector<std::string>>> 
   return out;
 }
 
+/// Kernels registered by users' files (a deque: references stay valid).
+static std::deque<KernelDef> &registered() {
+  static std::deque<KernelDef> r;
+  return r;
+}
+static std::mutex registryMu;
+
+void registerKernel(KernelDef def) {
+  std::lock_guard<std::mutex> lock(registryMu);
+  for (const KernelDef &d : library())
+    if (d.name == def.name)
+      throw Error("registerKernel: '" + def.name + "' is a library kernel's name");
+  for (KernelDef &d : registered())
+    if (d.name == def.name) {
+      d = std::move(def); // re-registration (e.g. a reloaded file) replaces
+      return;
+    }
+  registered().push_back(std::move(def));
+}
+
 const KernelDef &findKernel(const std::string &name) {
   std::string known;
   for (const KernelDef &d : library()) {
+    if (d.name == name)
+      return d;
+    known += (known.empty() ? "" : ", ") + d.name;
+  }
+  std::lock_guard<std::mutex> lock(registryMu);
+  for (const KernelDef &d : registered()) {
     if (d.name == name)
       return d;
     known += (known.empty() ? "" : ", ") + d.name;

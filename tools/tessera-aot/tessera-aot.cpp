@@ -1,7 +1,7 @@
 //===- tessera-aot.cpp - compile kernels ahead of time into C++ sources ---===//
 //
 //   tessera-aot --name LIB --out DIR [--target sm_90a]... [--cubin]
-//               [--tuned FILE.tune]... KERNEL[:KEY=VALUE,...]...
+//               [--tuned FILE.tune]... [--plugin LIB.so]... KERNEL[:KEY=VALUE,...]...
 //
 // Compiles each library kernel specialization for each target and writes
 // DIR/LIB.h and DIR/LIB.cpp: the PTX (and, with --cubin, the cubin) embedded
@@ -26,6 +26,7 @@
 #include "mlir/IR/MLIRContext.h"
 
 #include <cstdio>
+#include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -88,7 +89,7 @@ std::string jsonString(const std::string &s) {
 int usage(const std::string &why) {
   std::cerr << "tessera-aot: " << why << "\n"
             << "usage: tessera-aot --name LIB --out DIR [--target sm_90a]... [--cubin] "
-               "[--tuned FILE.tune]... KERNEL[:KEY=VALUE,...]...\n";
+               "[--tuned FILE.tune]... [--plugin LIB.so]... KERNEL[:KEY=VALUE,...]...\n";
   return 2;
 }
 } // namespace
@@ -108,6 +109,16 @@ int main(int argc, char **argv) {
       targets.push_back(value());
     else if (a == "--cubin")
       wantCubin = true;
+    else if (a == "--plugin") {
+      // A user's shared library of DSL kernels, registered by name as it
+      // loads (TESSERA_REGISTER_KERNEL); its DSL calls bind to this program.
+      std::string file = value();
+      if (!dlopen(file.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
+        std::cerr << "tessera-aot: cannot load kernel plugin '" << file << "': " << dlerror()
+                  << "\n";
+        return 1;
+      }
+    }
     else if (a == "--tuned") {
       std::string file = value();
       std::ifstream in(file);

@@ -30,8 +30,22 @@ configSpace(const std::vector<std::pair<std::string, std::vector<std::string>>> 
 /// Every kernel of the library, in a stable order.
 const std::vector<KernelDef> &library();
 
-/// The kernel called `name`; throws tessera::Error listing the known names.
+/// The kernel called `name` (library kernels, then registered ones); throws
+/// tessera::Error listing the known names.
 const KernelDef &findKernel(const std::string &name);
+
+/// Makes a user's kernel known by name (to findKernel, hence to tessera-aot
+/// and tools).  Registering a library kernel's name again is an error.
+void registerKernel(KernelDef def);
+
+/// In a user's file of DSL kernels: registers `makeDef()` (a function
+/// returning a KernelDef) when the file is loaded, e.g. by
+/// `tessera-aot --plugin libmy_kernels.so`.
+#define TESSERA_REGISTER_KERNEL(makeDef)                                                  \
+  static const bool tesseraRegistered_##makeDef = [] {                                   \
+    ::tessera::kernels::registerKernel(makeDef());                                        \
+    return true;                                                                           \
+  }()
 
 /// Traces `def` specialized with `params` over its defaults.
 mlir::OwningOpRef<mlir::ModuleOp> traceKernel(mlir::MLIRContext &ctx, const KernelDef &def,
