@@ -17,6 +17,8 @@ static constexpr double kVeryNegative = -1e30;
 /// in the exp2 domain (scale folded into log2(e)); the score tile never
 /// leaves the chip.  Causal masking is top-left aligned (key j <= query i),
 /// as torch's `is_causal`.  Also writes the natural-log logsumexp per row.
+/// Grouped-query and multi-query attention: K and V have kv_heads heads
+/// (dividing heads), each shared by heads / kv_heads query heads.
 /// Tensors are [batch, heads, seq, HEAD_DIM] under arbitrary batch/head/seq
 /// strides (the last dimension contiguous).
 /// Grid: (ceil(seq_q / BLOCK_M), batch * heads).  INT_MULTIPLE promises the
@@ -29,6 +31,7 @@ static void attentionFwd(Kernel &k, const Params &p) {
   Ptr q = k.ptr("q", dt), kk = k.ptr("k", dt), v = k.ptr("v", dt), o = k.ptr("o", dt);
   Ptr lse = k.ptr("lse", f32, 4);
   Scalar seqQ = k.i32("seq_q"), seqK = k.i32("seq_k"), heads = k.i32("heads");
+  Scalar kvHeads = k.i32("kv_heads");
   Scalar scale = k.f32("scale");
   auto stride = [&](const char *name) { return k.i32(name, mult); };
   Scalar sqb = stride("q_stride_b"), sqh = stride("q_stride_h"), sqm = stride("q_stride_s");
@@ -38,8 +41,9 @@ static void attentionFwd(Kernel &k, const Params &p) {
 
   Scalar startM = programId(0) * bm, bh = programId(1);
   Scalar batch = bh / heads, head = bh % heads;
-  Ptr qBase = q + batch * sqb + head * sqh, kBase = kk + batch * skb + head * skh;
-  Ptr vBase = v + batch * svb + head * svh, oBase = o + batch * sob + head * soh;
+  Scalar kvHead = head / (heads / kvHeads); // grouped-query: heads/kv_heads Q heads per K/V head
+  Ptr qBase = q + batch * sqb + head * sqh, kBase = kk + batch * skb + kvHead * skh;
+  Ptr vBase = v + batch * svb + kvHead * svh, oBase = o + batch * sob + head * soh;
   Tile offM = startM + arange(0, bm), offN = arange(0, bn), offD = arange(0, d);
 
   Tile qTile = load(qBase + offM.col() * sqm + offD.row(), offM.col() < seqQ);

@@ -58,15 +58,17 @@ void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, i
 }
 
 void attention(const double *q, const double *k, const double *v, double *o, double *lse,
-               int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal) {
+               int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
+               int64_t groups) {
   std::vector<double> s(seqK);
   for (int64_t h = 0; h < bh; ++h)
     for (int64_t i = 0; i < seqQ; ++i) {
+      int64_t kvh = h / groups;
       const double *qi = q + (h * seqQ + i) * d;
       int64_t n = causal ? std::min(seqK, i + 1) : seqK;
       double m = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < n; ++j) {
-        const double *kj = k + (h * seqK + j) * d;
+        const double *kj = k + (kvh * seqK + j) * d;
         double dotp = 0;
         for (int64_t x = 0; x < d; ++x)
           dotp += qi[x] * kj[x];
@@ -80,7 +82,7 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
       for (int64_t x = 0; x < d; ++x) {
         double acc = 0;
         for (int64_t j = 0; j < n; ++j)
-          acc += std::exp(s[j] - m) * v[(h * seqK + j) * d + x];
+          acc += std::exp(s[j] - m) * v[(kvh * seqK + j) * d + x];
         oi[x] = acc / l;
       }
       lse[h * seqQ + i] = m + std::log(l);

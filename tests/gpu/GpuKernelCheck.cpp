@@ -221,13 +221,16 @@ Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K) {
 }
 
 Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool causal,
-                      int d = 64) {
+                      int d = 64, int kvHeads = 0) {
+  if (kvHeads == 0)
+    kvHeads = heads;
   const int bm = 64;
   auto k = kernel("attention_fwd",
                   withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)}}));
   int bh = batch * heads;
-  auto q = randomHalfValues(size_t(bh) * seqQ * d), kk = randomHalfValues(size_t(bh) * seqK * d),
-       v = randomHalfValues(size_t(bh) * seqK * d);
+  int kvbh = batch * kvHeads;
+  auto q = randomHalfValues(size_t(bh) * seqQ * d), kk = randomHalfValues(size_t(kvbh) * seqK * d),
+       v = randomHalfValues(size_t(kvbh) * seqK * d);
   Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"), bv(v.size() * 2, "f16"),
       bo(q.size() * 2, "f16"), bl(size_t(bh) * seqQ * 4, "f32");
   bq.upload(asHalf(q));
@@ -238,20 +241,21 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   float scale = 1.0f / std::sqrt(float(d));
   // [batch, heads, seq, d], contiguous.
   int sqb = heads * seqQ * d, sqh = seqQ * d, sqs = d;
-  int skb = heads * seqK * d, skh = seqK * d, sks = d;
+  int skb = kvHeads * seqK * d, skh = seqK * d, sks = d;
   float ms = launch(*k, {unsigned((seqQ + bm - 1) / bm), unsigned(bh)},
-                    {bq, bk, bv, bo, bl, seqQ, seqK, heads, scale, sqb, sqh, sqs, skb, skh, sks,
+                    {bq, bk, bv, bo, bl, seqQ, seqK, heads, kvHeads, scale, sqb, sqh, sqs, skb, skh, sks,
                      skb, skh, sks, sqb, sqh, sqs});
   auto out = halfToDouble(bo.download<uint16_t>(q.size()));
   auto lse = bl.download<float>(size_t(bh) * seqQ);
   std::vector<double> ref(q.size()), rl(size_t(bh) * seqQ);
   kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), bh, seqQ, seqK, d,
-                          scale, causal);
+                          scale, causal, heads / kvHeads);
   out.insert(out.end(), lse.begin(), lse.end());
   ref.insert(ref.end(), rl.begin(), rl.end());
   return compare(label(mult, "attention_fwd f16 d=" + std::to_string(d) + " ") +
                      (causal ? "causal " : "") + "b=" + std::to_string(batch) +
-                     " h=" + std::to_string(heads) + " sq=" + std::to_string(seqQ) +
+                     " h=" + std::to_string(heads) +
+                     (kvHeads != heads ? " kv=" + std::to_string(kvHeads) : std::string()) + " sq=" + std::to_string(seqQ) +
                      " sk=" + std::to_string(seqK),
                  out, ref, 3e-3, ms);
 }
@@ -355,6 +359,8 @@ int main(int argc, char **argv) {
       [] { return checkAttention(1, 2, 2, 100, 130, true); },
       [] { return checkAttention(1, 1, 1, 200, 200, true); },
       [] { return checkAttention(1, 1, 2, 97, 80, false, 128); },
+      [] { return checkAttention(1, 2, 4, 100, 130, false, 64, 2); }, // grouped-query
+      [] { return checkAttention(1, 1, 4, 70, 70, true, 64, 1); },    // multi-query, causal
       [] { return checkVectorAdd(16, 1 << 20); },
       [] { return checkVectorAdd(16, 16 * 4099); },
       [] { return checkSoftmax(16, 37, 1008); },

@@ -136,26 +136,31 @@ TEST_CASE("interpreter: matmul with tails", "[interp][kernels]") {
   CHECK(relErr(halves(c), ref) < 2e-3);
 }
 
-TEST_CASE("interpreter: attention forward causal and not", "[interp][kernels]") {
+TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[interp][kernels]") {
   auto ctx = test::makeContext();
-  for (bool causal : {false, true}) {
+  struct Case {
+    bool causal;
+    int heads, kvHeads;
+  };
+  for (Case c : {Case{false, 2, 2}, Case{true, 2, 2}, Case{false, 4, 2}, Case{true, 4, 1}}) {
     auto m = traced(*ctx, "attention_fwd",
                     {{"BLOCK_M", "16"}, {"BLOCK_N", "16"}, {"HEAD_DIM", "16"},
-                     {"CAUSAL", causal ? "1" : "0"}});
-    int batch = 1, heads = 2, sq = 37, sk = 29, d = 16, bh = batch * heads;
-    Half16 q(size_t(bh) * sq * d), k(size_t(bh) * sk * d), v(size_t(bh) * sk * d);
+                     {"CAUSAL", c.causal ? "1" : "0"}});
+    int batch = 1, heads = c.heads, kvHeads = c.kvHeads, sq = 37, sk = 29, d = 16;
+    int bh = batch * heads, kvbh = batch * kvHeads;
+    Half16 q(size_t(bh) * sq * d), k(size_t(kvbh) * sk * d), v(size_t(kvbh) * sk * d);
     std::vector<uint16_t> o(q.bits.size(), 0xffff);
     std::vector<float> lse(size_t(bh) * sq, NAN);
     float scale = 0.25f;
-    int qb = heads * sq * d, qh = sq * d, kb = heads * sk * d, kh = sk * d;
+    int qb = heads * sq * d, qh = sq * d, kb = kvHeads * sk * d, kh = sk * d;
     interp::run(*m, {unsigned((sq + 15) / 16), unsigned(bh)},
                 {q.buf(), k.buf(), v.buf(), Buffer{o.data(), o.size() * 2, "f16"},
-                 Buffer{lse.data(), lse.size() * 4, "f32"}, sq, sk, heads, scale, qb, qh, d, kb,
-                 kh, d, kb, kh, d, qb, qh, d});
+                 Buffer{lse.data(), lse.size() * 4, "f32"}, sq, sk, heads, kvHeads, scale, qb, qh,
+                 d, kb, kh, d, kb, kh, d, qb, qh, d});
     std::vector<double> ref(q.v.size()), rl(lse.size());
     kernels::ref::attention(q.v.data(), k.v.data(), v.v.data(), ref.data(), rl.data(), bh, sq, sk,
-                            d, scale, causal);
-    INFO("causal " << causal);
+                            d, scale, c.causal, heads / kvHeads);
+    INFO("causal " << c.causal << " heads " << heads << " kv heads " << kvHeads);
     CHECK(relErr(halves(o), ref) < 3e-3);
     CHECK(relErr(std::vector<double>(lse.begin(), lse.end()), rl) < 1e-4);
   }

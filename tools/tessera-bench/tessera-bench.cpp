@@ -287,7 +287,7 @@ int main(int argc, char **argv) {
       float scale = 0.125f;
       double ms = timeKernel([&] {
         k->launch({unsigned(S / 64), unsigned(B * H)},
-                  {q, kk, v, o, lse, S, S, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb, sh, ss});
+                  {q, kk, v, o, lse, S, S, H, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb, sh, ss});
       }, 2, 5);
       double flops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1);
       std::printf("%-11s %-34s %10.3f %10.1f\n", "attention", (causal ? "b4 h16 s2048 d64 causal" : "b4 h16 s2048 d64"), ms,

@@ -24,9 +24,11 @@ void layerNorm(const double *x, const double *w, const double *b, double *y, dou
 void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, int64_t K);
 
 /// O = softmax(Q K^T * scale [causal: key j <= query i]) V for each of `bh`
-/// (batch x head) slices; Q is bh x seqQ x d, K and V bh x seqK x d.  Also
-/// the natural-log logsumexp of each row's scaled scores.
+/// (batch x head) slices; Q is bh x seqQ x d, K and V (bh / groups) x seqK x d
+/// (grouped-query: query head h uses K/V head h / groups).  Also the
+/// natural-log logsumexp of each row's scaled scores.
 void attention(const double *q, const double *k, const double *v, double *o, double *lse,
-               int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal);
+               int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
+               int64_t groups = 1);
 
 } // namespace tessera::kernels::ref
