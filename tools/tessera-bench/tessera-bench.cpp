@@ -105,10 +105,48 @@ int autotuneRowwise() {
   return 0;
 }
 
+/// The flagship's speed, for the main job: forward attention b=4 h=16
+/// s=2048 d=64, causal and not, in TFLOP/s (FlashAttention convention).
+int attentionSpeed() {
+  std::unique_ptr<jit::Jit> jit;
+  try {
+    jit = std::make_unique<jit::Jit>();
+  } catch (const rt::DriverError &e) {
+    std::printf("skipped: %s\n", e.what());
+    return 77;
+  }
+  int B = 4, H = 16, S = 2048, D = 64;
+  size_t elems = size_t(B) * H * S * D;
+  rt::Buffer q(elems * 2, "f16"), k(elems * 2, "f16"), v(elems * 2, "f16"), o(elems * 2, "f16"),
+      lse(size_t(B) * H * S * 4, "f32");
+  std::vector<uint16_t> h(elems);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist;
+  for (auto &x : h)
+    x = toHalf(dist(rng));
+  q.upload(h);
+  k.upload(h);
+  v.upload(h);
+  for (int causal : {0, 1}) {
+    auto kern = jit->get(kernels::findKernel("attention_fwd"),
+                         {{"CAUSAL", std::to_string(causal)}, {"INT_MULTIPLE", "16"}});
+    int sb = H * S * D, sh = S * D, ss = D;
+    float scale = 0.125f;
+    double ms = timeKernel([&] {
+      kern->launch({unsigned(S / 64), unsigned(B * H)},
+                   {q, k, v, o, lse, S, S, H, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb, sh, ss});
+    }, 2, 5);
+    double flops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1);
+    std::printf("attention_fwd b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s\n", B, H, S, D,
+                causal ? " causal" : "", ms, flops / (ms * 1e-3) / 1e12);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string jsonPath, cacheDir = "/tmp/tessera-bench-cache";
-  bool autotuneOnly = false;
+  bool autotuneOnly = false, attentionOnly = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--json" && i + 1 < argc)
@@ -117,9 +155,13 @@ int main(int argc, char **argv) {
       cacheDir = argv[++i];
     else if (a == "--autotune")
       autotuneOnly = true;
+    else if (a == "--attention")
+      attentionOnly = true;
   }
   if (autotuneOnly)
     return autotuneRowwise();
+  if (attentionOnly)
+    return attentionSpeed();
   std::filesystem::remove_all(cacheDir);
   std::unique_ptr<jit::Jit> cold;
   try {
