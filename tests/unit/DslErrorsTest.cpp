@@ -24,7 +24,7 @@ TEST_CASE("shape mismatch names the user's line and both shapes", "[dsl][errors]
   int line = 0;
   std::string msg = traceError([&](Kernel &) {
     Tile a = zeros({64, 32}, f32), b = zeros({64, 64}, f32);
-    line = __LINE__; Tile c = a + b;
+    line = __LINE__; [[maybe_unused]] Tile c = a + b;
   });
   CHECK(msg == at(__FILE__, line) + "operator+: shape mismatch: 64x32 vs 64x64");
 }
@@ -33,7 +33,7 @@ TEST_CASE("dtype mismatch names both dtypes", "[dsl][errors]") {
   int line = 0;
   std::string msg = traceError([&](Kernel &) {
     Tile a = zeros({128}, f32), b = zeros({128}, f16);
-    line = __LINE__; Tile c = a * b;
+    line = __LINE__; [[maybe_unused]] Tile c = a * b;
   });
   CHECK(msg == at(__FILE__, line) +
                    "operator*: dtype mismatch: lhs is f32, rhs is f16 (cast one with .to())");
@@ -43,7 +43,7 @@ TEST_CASE("dot with mismatched K", "[dsl][errors]") {
   int line = 0;
   std::string msg = traceError([&](Kernel &) {
     Tile a = zeros({64, 64}, f16), b = zeros({128, 32}, f16);
-    line = __LINE__; Tile c = dot(a, b);
+    line = __LINE__; [[maybe_unused]] Tile c = dot(a, b);
   });
   CHECK(msg == at(__FILE__, line) + "dot: K of lhs (64) != K of rhs (128)");
 }
@@ -60,12 +60,12 @@ TEST_CASE("dot with mismatched operand dtypes", "[dsl][errors]") {
 TEST_CASE("tile size that is not a power of two", "[dsl][errors]") {
   int line = 0;
   std::string msg = traceError([&](Kernel &) {
-    line = __LINE__; Tile r = arange(0, 48);
+    line = __LINE__; [[maybe_unused]] Tile r = arange(0, 48);
   });
   CHECK(msg == at(__FILE__, line) + "arange: tile size 48 in shape 48 is not a power of two");
 
   msg = traceError([&](Kernel &) {
-    line = __LINE__; Tile z = zeros({64, 100}, f32);
+    line = __LINE__; [[maybe_unused]] Tile z = zeros({64, 100}, f32);
   });
   CHECK(msg == at(__FILE__, line) + "full: tile size 100 in shape 64x100 is not a power of two");
 }
@@ -131,7 +131,7 @@ TEST_CASE("loads and stores check pointers and masks and value types", "[dsl][er
 
   msg = traceError([&](Kernel &k) {
     Ptr p = k.ptr("p", f32);
-    line = __LINE__; Tile bad = p + zeros({64}, f32);
+    line = __LINE__; [[maybe_unused]] Tile bad = p + zeros({64}, f32);
   });
   CHECK(msg == at(__FILE__, line) +
                    "operator+: pointer offset must be an integer tile or scalar, got f32");
