@@ -91,23 +91,6 @@ void registerAllPasses() {
       [](OpPassManager &pm) { buildPipeline(pm, CompileOptions{}); });
 }
 
-/// "file:line: " of the innermost file location within `loc`.
-static std::string formatLocation(Location loc) {
-  if (auto f = dyn_cast<FileLineColLoc>(loc))
-    return (f.getFilename().str() + ":" + std::to_string(f.getLine()) + ": ");
-  if (auto n = dyn_cast<NameLoc>(loc))
-    return formatLocation(n.getChildLoc());
-  if (auto c = dyn_cast<CallSiteLoc>(loc))
-    return formatLocation(c.getCaller());
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations()) {
-      std::string s = formatLocation(l);
-      if (!s.empty())
-        return s;
-    }
-  return "";
-}
-
 namespace {
 /// Collects error diagnostics, with their user locations, while MLIR runs.
 class DiagnosticCollector {
@@ -117,7 +100,7 @@ public:
           if (d.getSeverity() == DiagnosticSeverity::Error) {
             if (!text.empty())
               text += "\n";
-            text += formatLocation(d.getLocation()) + d.str();
+            text += tile::formatFileLine(d.getLocation()) + d.str();
           }
           return success();
         }) {}

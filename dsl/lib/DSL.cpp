@@ -1086,9 +1086,7 @@ OwningOpRef<ModuleOp> trace(MLIRContext &ctx, const std::string &name, unsigned 
   std::string diag;
   {
     ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
-      if (auto f = dyn_cast<FileLineColLoc>(d.getLocation()))
-        diag += f.getFilename().str() + ":" + std::to_string(f.getLine()) + ": ";
-      diag += d.str() + "\n";
+      diag += tile::formatFileLine(d.getLocation()) + d.str() + "\n";
       return success();
     });
     if (failed(verify(*module)))

@@ -74,22 +74,7 @@ int64_t wrapTo(Type t, int64_t x) {
   return int64_t(u);
 }
 
-std::string where(Operation *op) {
-  Location loc = op->getLoc();
-  while (true) {
-    if (auto f = dyn_cast<FileLineColLoc>(loc))
-      return f.getFilename().str() + ":" + std::to_string(f.getLine()) + ": ";
-    if (auto n = dyn_cast<NameLoc>(loc)) {
-      loc = n.getChildLoc();
-      continue;
-    }
-    if (auto c = dyn_cast<CallSiteLoc>(loc)) {
-      loc = c.getCaller();
-      continue;
-    }
-    return "";
-  }
-}
+std::string where(Operation *op) { return formatFileLine(op->getLoc()); }
 
 std::string opName(Operation *op) {
   std::string n = op->getName().getStringRef().str();

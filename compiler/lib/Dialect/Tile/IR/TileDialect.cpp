@@ -60,6 +60,20 @@ ArrayRef<int64_t> getShapeOrEmpty(Type type) {
   return {};
 }
 
+std::string formatFileLine(Location loc) {
+  if (auto f = dyn_cast<FileLineColLoc>(loc))
+    return f.getFilename().str() + ":" + std::to_string(f.getLine()) + ": ";
+  if (auto n = dyn_cast<NameLoc>(loc))
+    return formatFileLine(n.getChildLoc());
+  if (auto c = dyn_cast<CallSiteLoc>(loc))
+    return formatFileLine(c.getCaller());
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (std::string s = formatFileLine(l); !s.empty())
+        return s;
+  return "";
+}
+
 unsigned getElementByteSize(Type type) {
   Type elt = getElementTypeOrSelf(type);
   if (isa<PtrType>(elt) || !elt.isIntOrFloat())

@@ -29,6 +29,11 @@ namespace tessera::tile {
 /// Shape of a tensor type; empty for scalars.
 llvm::ArrayRef<int64_t> getShapeOrEmpty(mlir::Type type);
 
+/// "file:line: " of the innermost file location within `loc` (the user's
+/// C++ line for traced IR), or "" when it has none.  Every user-facing
+/// message about an op starts with it.
+std::string formatFileLine(mlir::Location loc);
+
 /// Size in bytes of one element of `type` in memory (i1 occupies a byte,
 /// pointers eight).
 unsigned getElementByteSize(mlir::Type type);
