@@ -105,16 +105,9 @@ int autotuneRowwise() {
   return 0;
 }
 
-/// The flagship's speed, for the main job: forward attention b=4 h=16
-/// s=2048 d=64, causal and not, in TFLOP/s (FlashAttention convention).
-int attentionSpeed() {
-  std::unique_ptr<jit::Jit> jit;
-  try {
-    jit = std::make_unique<jit::Jit>();
-  } catch (const rt::DriverError &e) {
-    std::printf("skipped: %s\n", e.what());
-    return 77;
-  }
+/// Forward attention, FA2-paper style shape b=4 h=16 s=2048 d=64, causal and
+/// not, in TFLOP/s (FlashAttention convention); printed and recorded.
+void benchAttention(jit::Jit &jit) {
   int B = 4, H = 16, S = 2048, D = 64;
   size_t elems = size_t(B) * H * S * D;
   rt::Buffer q(elems * 2, "f16"), k(elems * 2, "f16"), v(elems * 2, "f16"), o(elems * 2, "f16"),
@@ -128,18 +121,32 @@ int attentionSpeed() {
   k.upload(h);
   v.upload(h);
   for (int causal : {0, 1}) {
-    auto kern = jit->get(kernels::findKernel("attention_fwd"),
-                         {{"CAUSAL", std::to_string(causal)}, {"INT_MULTIPLE", "16"}});
+    auto kern = jit.get(kernels::findKernel("attention_fwd"),
+                        {{"CAUSAL", std::to_string(causal)}, {"INT_MULTIPLE", "16"}});
     int sb = H * S * D, sh = S * D, ss = D;
     float scale = 0.125f;
     double ms = timeKernel([&] {
       kern->launch({unsigned(S / 64), unsigned(B * H)},
                    {q, k, v, o, lse, S, S, H, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb, sh, ss});
     }, 2, 5);
-    double flops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1);
+    double tflops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (ms * 1e-3) / 1e12;
     std::printf("attention_fwd b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s\n", B, H, S, D,
-                causal ? " causal" : "", ms, flops / (ms * 1e-3) / 1e12);
+                causal ? " causal" : "", ms, tflops);
+    record("{\"kind\": \"attention\", \"causal\": " + std::to_string(causal) +
+           ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " + std::to_string(tflops) + "}");
   }
+}
+
+/// The flagship's speed, for the main job.
+int attentionSpeed() {
+  std::unique_ptr<jit::Jit> jit;
+  try {
+    jit = std::make_unique<jit::Jit>();
+  } catch (const rt::DriverError &e) {
+    std::printf("skipped: %s\n", e.what());
+    return 77;
+  }
+  benchAttention(*jit);
   return 0;
 }
 
@@ -311,33 +318,7 @@ int main(int argc, char **argv) {
                p.str() + "\", \"ms\": " + std::to_string(ms) + ", \"tflops\": " +
                std::to_string(tflops) + "}");
       }
-    // Attention forward, FA2-paper style shape: b=4, h=16, s=2048, d=64.
-    int B = 4, H = 16, S = 2048, D = 64;
-    size_t elems = size_t(B) * H * S * D;
-    rt::Buffer q(elems * 2, "f16"), kk(elems * 2, "f16"), v(elems * 2, "f16"), o(elems * 2, "f16"),
-        lse(size_t(B) * H * S * 4, "f32");
-    std::vector<uint16_t> hq(elems);
-    for (auto &x : hq)
-      x = toHalf(dist(rng));
-    q.upload(hq);
-    kk.upload(hq);
-    v.upload(hq);
-    for (int causal : {0, 1}) {
-      auto k = cold->get(kernels::findKernel("attention_fwd"),
-                         {{"CAUSAL", std::to_string(causal)}, {"INT_MULTIPLE", "16"}});
-      int sb = H * S * D, sh = S * D, ss = D;
-      float scale = 0.125f;
-      double ms = timeKernel([&] {
-        k->launch({unsigned(S / 64), unsigned(B * H)},
-                  {q, kk, v, o, lse, S, S, H, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb, sh, ss});
-      }, 2, 5);
-      double flops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1);
-      std::printf("%-11s %-34s %10.3f %10.1f\n", "attention", (causal ? "b4 h16 s2048 d64 causal" : "b4 h16 s2048 d64"), ms,
-                  flops / (ms * 1e-3) / 1e12);
-      record("{\"kind\": \"attention\", \"causal\": " + std::to_string(causal) +
-             ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " +
-             std::to_string(flops / (ms * 1e-3) / 1e12) + "}");
-    }
+    benchAttention(*cold);
   }
   if (!jsonPath.empty())
     std::ofstream(jsonPath) << "{\"device\": \"" << dev.name << "\", \"results\": [\n"
