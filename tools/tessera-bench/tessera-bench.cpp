@@ -52,17 +52,24 @@ void record(const std::string &obj) {
 }
 } // namespace
 
+/// The JIT on the first GPU, or nullptr (after saying why) where there is no
+/// driver or device: the caller exits 77, reported as skipped.
+std::unique_ptr<jit::Jit> openJit(rt::CacheOptions cache = rt::CacheOptions::fromEnvironment()) {
+  try {
+    return std::make_unique<jit::Jit>(0, std::move(cache));
+  } catch (const rt::DriverError &e) {
+    std::printf("skipped: %s\n", e.what());
+    return nullptr;
+  }
+}
+
 /// Tunes softmax and layer norm on 16384 x 8192 f16 through the autotuner,
 /// whose results persist in $TESSERA_CACHE_DIR/autotune: run twice, the
 /// second process reuses them.
 int autotuneRowwise() {
-  std::unique_ptr<jit::Jit> jit;
-  try {
-    jit = std::make_unique<jit::Jit>();
-  } catch (const rt::DriverError &e) {
-    std::printf("skipped: %s\n", e.what());
+  std::unique_ptr<jit::Jit> jit = openJit();
+  if (!jit)
     return 77;
-  }
   jit::Autotuner tuner(*jit);
   const int rows = 16384, cols = 8192;
   rt::Buffer in(size_t(rows) * cols * 2, "f16"), out(size_t(rows) * cols * 2, "f16");
@@ -139,13 +146,9 @@ void benchAttention(jit::Jit &jit) {
 
 /// The flagship's speed, for the main job.
 int attentionSpeed() {
-  std::unique_ptr<jit::Jit> jit;
-  try {
-    jit = std::make_unique<jit::Jit>();
-  } catch (const rt::DriverError &e) {
-    std::printf("skipped: %s\n", e.what());
+  std::unique_ptr<jit::Jit> jit = openJit();
+  if (!jit)
     return 77;
-  }
   benchAttention(*jit);
   return 0;
 }
@@ -170,13 +173,9 @@ int main(int argc, char **argv) {
   if (attentionOnly)
     return attentionSpeed();
   std::filesystem::remove_all(cacheDir);
-  std::unique_ptr<jit::Jit> cold;
-  try {
-    cold = std::make_unique<jit::Jit>(0, rt::CacheOptions{cacheDir, true});
-  } catch (const rt::DriverError &e) {
-    std::printf("skipped: %s\n", e.what());
+  std::unique_ptr<jit::Jit> cold = openJit(rt::CacheOptions{cacheDir, true});
+  if (!cold)
     return 77;
-  }
   const rt::Device &dev = cold->device();
   std::printf("device: %s, %d SMs, driver %d, target %s\n", dev.name.c_str(), dev.smCount,
               dev.driverVersion, dev.target().c_str());
