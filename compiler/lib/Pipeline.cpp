@@ -64,8 +64,9 @@ void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(tile::createTileAssignLayouts());
+  pm.addPass(tile::createTilePromoteShared({opts.target, 0}));
   // Thread level: per-thread scalars, then the standard conversions to LLVM.
-  pm.addPass(tile::createConvertTileToNVVM());
+  pm.addPass(tile::createConvertTileToNVVM({opts.target, 0}));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
@@ -242,6 +243,7 @@ static KernelInfo describeKernel(func::FuncOp func) {
     if (auto d = func.getArgAttrOfType<IntegerAttr>(
             i, tile::TileDialect::getDivisibilityAttrName()))
       p.multipleOf = unsigned(d.getInt());
+    p.unit = bool(func.getArgAttr(i, tile::TileDialect::getUnitAttrName()));
     info.params.push_back(p);
   }
   return info;
@@ -301,9 +303,9 @@ CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
       diags.raise("lowering failed");
   }
   for (auto g : module.getOps<LLVM::LLVMFuncOp>())
-    if (auto smem = g->getAttrOfType<IntegerAttr>("tile.static_shared_bytes")) {
-      result.info.staticSharedBytes = unsigned(smem.getInt());
-      g->removeAttr("tile.static_shared_bytes");
+    if (auto smem = g->getAttrOfType<IntegerAttr>("tile.dynamic_shared_bytes")) {
+      result.info.dynamicSharedBytes = unsigned(smem.getInt());
+      g->removeAttr("tile.dynamic_shared_bytes");
     }
   result.ptx = translateToPTX(module, opts);
   return result;

@@ -111,6 +111,7 @@ struct Kernel::Impl {
     std::string name;
     unsigned alignment = 0;    ///< pointers: assumed byte alignment
     unsigned divisibility = 1; ///< integers: promised power-of-two divisor
+    bool unit = false;         ///< integers: promised to be 1
   };
   std::vector<ArgInfo> argInfo;
   explicit Impl(MLIRContext *ctx) : ctx(ctx), b(ctx) {}
@@ -1031,6 +1032,14 @@ Scalar Kernel::i32(const std::string &name, unsigned multipleOf, SrcLoc w) {
 Scalar Kernel::i64(const std::string &name, unsigned multipleOf, SrcLoc w) {
   return intArg(impl, addArg(name, IntegerType::get(impl->ctx, 64), w), multipleOf, w);
 }
+Scalar Kernel::unitI32(const std::string &name, SrcLoc w) {
+  addArg(name, IntegerType::get(impl->ctx, 32), w);
+  impl->argInfo.back().unit = true;
+  // The body sees the constant, so address arithmetic over it is known
+  // contiguous; the launcher refuses any other value.
+  return Scalar(arith::ConstantOp::create(impl->b, mloc(*impl, w),
+                                          impl->b.getI32IntegerAttr(1)));
+}
 Scalar Kernel::f32(const std::string &name, SrcLoc w) { return Scalar(addArg(name, Float32Type::get(impl->ctx), w)); }
 
 void loadDialects(MLIRContext &ctx) {
@@ -1079,6 +1088,8 @@ OwningOpRef<ModuleOp> trace(MLIRContext &ctx, const std::string &name, unsigned 
     if (info.divisibility > 1)
       impl.func.setArgAttr(i, tile::TileDialect::getDivisibilityAttrName(),
                            impl.b.getI32IntegerAttr(int32_t(info.divisibility)));
+    if (info.unit)
+      impl.func.setArgAttr(i, tile::TileDialect::getUnitAttrName(), impl.b.getUnitAttr());
   }
 
   // The DSL's checks should make this unreachable; if a verifier still

@@ -8,8 +8,12 @@ namespace tessera::kernels {
 /// One program computes a BLOCK_M x BLOCK_N tile of C, walking K in steps of
 /// BLOCK_K with an f32 accumulator; any M, N, K (tails masked), any strides.
 /// Grid: (ceil(M / BLOCK_M), ceil(N / BLOCK_N)).  INT_MULTIPLE promises N, K and
-/// the row strides are multiples of it.  Row- or column-major operands are
-/// a matter of strides.  EPILOGUE fuses, before the one store of C:
+/// the row strides are multiples of it.  A_LAYOUT / B_LAYOUT say which
+/// stride of A / B is promised to be 1 ("row": the K resp. N stride, "col":
+/// the M resp. K stride, "any": none), so its tiles move with 16-byte
+/// accesses; the launcher refuses a launch that breaks the promise.  With
+/// f16/bf16 and blocks of at least 16x8x16 the dot runs on tensor cores
+/// (wgmma on sm_90a).  EPILOGUE fuses, before the one store of C:
 /// "none", "bias" (a bias of N elements, an extra argument after c),
 /// "relu", or "bias_relu".
 static void matmul(Kernel &k, const Params &p) {
@@ -24,8 +28,14 @@ static void matmul(Kernel &k, const Params &p) {
   Ptr a = k.ptr("a", dt), b = k.ptr("b", dt), c = k.ptr("c", dt);
   Ptr bias = hasBias ? k.ptr("bias", dt) : Ptr();
   Scalar M = k.i32("M"), N = k.i32("N", mult), K = k.i32("K", mult);
-  Scalar sam = k.i32("stride_am", mult), sak = k.i32("stride_ak");
-  Scalar sbk = k.i32("stride_bk", mult), sbn = k.i32("stride_bn");
+  const std::string &la = p.s("A_LAYOUT"), &lb = p.s("B_LAYOUT");
+  for (const std::string *l : {&la, &lb})
+    if (*l != "row" && *l != "col" && *l != "any")
+      throw Error("matmul: A_LAYOUT and B_LAYOUT must be row, col or any, got '" + *l + "'");
+  Scalar sam = la == "col" ? k.unitI32("stride_am") : k.i32("stride_am", la == "row" ? mult : 1);
+  Scalar sak = la == "row" ? k.unitI32("stride_ak") : k.i32("stride_ak", la == "col" ? mult : 1);
+  Scalar sbk = lb == "col" ? k.unitI32("stride_bk") : k.i32("stride_bk", lb == "row" ? mult : 1);
+  Scalar sbn = lb == "row" ? k.unitI32("stride_bn") : k.i32("stride_bn", lb == "col" ? mult : 1);
   Scalar scm = k.i32("stride_cm", mult), scn = k.i32("stride_cn");
 
   Tile rm = programId(0) * bm + arange(0, bm);
@@ -48,11 +58,12 @@ static void matmul(Kernel &k, const Params &p) {
 
 KernelDef matmulKernel() {
   return {"matmul", "C = A * B, f32 accumulation, any M/N/K and strides",
-          {{"dtype", "f16"}, {"BLOCK_M", "32"}, {"BLOCK_N", "32"}, {"BLOCK_K", "32"},
-           {"INT_MULTIPLE", "1"}, {"EPILOGUE", "none"}, {"num_warps", "4"}},
+          {{"dtype", "f16"}, {"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"BLOCK_K", "64"},
+           {"INT_MULTIPLE", "1"}, {"EPILOGUE", "none"}, {"A_LAYOUT", "row"},
+           {"B_LAYOUT", "row"}, {"num_warps", "8"}},
           matmul,
-          configSpace({{"BLOCK_M", {"32", "64"}}, {"BLOCK_N", {"32", "64"}},
-                       {"BLOCK_K", {"16", "32"}}, {"num_warps", {"4", "8"}}}),
+          configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128", "256"}},
+                       {"BLOCK_K", {"32", "64"}}, {"num_warps", {"4", "8"}}}),
           {"M", "N", "K"}};
 }
 

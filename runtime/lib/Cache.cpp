@@ -65,7 +65,8 @@ std::string encodeInfo(const KernelInfo &k) {
   os << k.name << '\n' << k.threadsPerBlock << ' ' << k.staticSharedBytes << ' '
      << k.dynamicSharedBytes << ' ' << k.params.size() << '\n';
   for (const auto &p : k.params)
-    os << p.name << ' ' << p.type << ' ' << p.alignment << ' ' << p.multipleOf << '\n';
+    os << p.name << ' ' << p.type << ' ' << p.alignment << ' ' << p.multipleOf << ' ' << p.unit
+       << '\n';
   return os.str();
 }
 
@@ -77,7 +78,7 @@ bool decodeInfo(const std::string &s, KernelInfo &k) {
     return false;
   k.params.resize(n);
   for (auto &p : k.params)
-    if (!(is >> p.name >> p.type >> p.alignment >> p.multipleOf))
+    if (!(is >> p.name >> p.type >> p.alignment >> p.multipleOf >> p.unit))
       return false;
   return true;
 }

@@ -198,6 +198,11 @@ void checkLaunchArgs(const KernelInfo &info_, const Arg *args, size_t nargs) {
                             std::snprintf(buf, sizeof buf, "%llx", (unsigned long long)a.ptr);
                             return std::string(buf);
                           }());
+    } else if (p.unit) {
+      int64_t v = a.kind == Arg::Kind::I32 ? a.i32 : a.i64;
+      if (v != 1)
+        throw LaunchError(where() + " = " + std::to_string(v) +
+                          " must be 1 (the kernel was specialized for a unit stride)");
     } else if (p.multipleOf > 1) {
       int64_t v = a.kind == Arg::Kind::I32 ? a.i32 : a.i64;
       if (v % int64_t(p.multipleOf) != 0)

@@ -202,21 +202,42 @@ Result checkLayerNorm(int mult, int rows, int cols) {
                  out, ref, 2e-3, ms);
 }
 
-Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K) {
-  auto k = kernel("matmul", withMult(mult, {{"dtype", dtype}}));
+/// C = A B with A and B row-major, or stored column-major when `colA` /
+/// `colB` (A_LAYOUT / B_LAYOUT = col: the other stride is the unit one).
+Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K, bool colA = false,
+                   bool colB = false, dsl::Params extra = {}) {
+  dsl::Params p = withMult(mult, extra.set("dtype", dtype));
+  p.set("A_LAYOUT", colA ? "col" : "row").set("B_LAYOUT", colB ? "col" : "row");
+  auto k = kernel("matmul", p);
+  dsl::Params full = p.over(kernels::findKernel("matmul").defaults);
+  int bm = int(full.i("BLOCK_M")), bn = int(full.i("BLOCK_N"));
   bool bf = dtype == "bf16";
   auto a = randomValues(size_t(M) * K, bf), b = randomValues(size_t(K) * N, bf);
+  // Store column-major copies where asked; the reference uses row-major.
+  std::vector<double> ast(a), bst(b);
+  if (colA)
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < K; ++j)
+        ast[size_t(j) * M + i] = a[size_t(i) * K + j];
+  if (colB)
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < N; ++j)
+        bst[size_t(j) * K + i] = b[size_t(i) * N + j];
   Buffer ba(a.size() * 2, dtype), bb(b.size() * 2, dtype), bc(size_t(M) * N * 2, dtype);
-  ba.upload(as16(a, bf));
-  bb.upload(as16(b, bf));
+  ba.upload(as16(ast, bf));
+  bb.upload(as16(bst, bf));
   bc.fill(0xff);
-  float ms = launch(*k, {unsigned((M + 31) / 32), unsigned((N + 31) / 32)},
-                    {ba, bb, bc, M, N, K, K, 1, N, 1, N, 1});
+  int sam = colA ? 1 : K, sak = colA ? M : 1, sbk = colB ? 1 : N, sbn = colB ? K : 1;
+  float ms = launch(*k, {unsigned((M + bm - 1) / bm), unsigned((N + bn - 1) / bn)},
+                    {ba, bb, bc, M, N, K, sam, sak, sbk, sbn, N, 1});
   auto out = from16(bc.download<uint16_t>(size_t(M) * N), bf);
   std::vector<double> ref(size_t(M) * N);
   kernels::ref::matmul(a.data(), b.data(), ref.data(), M, N, K);
-  return compare(label(mult, "matmul " + dtype + " ") + std::to_string(M) + "x" +
-                     std::to_string(N) + "x" + std::to_string(K),
+  std::string cfg = std::to_string(bm) + "x" + std::to_string(bn) + "x" + full.s("BLOCK_K") +
+                    " w" + full.s("num_warps");
+  return compare(label(mult, "matmul " + dtype + (colA ? " A col" : "") + (colB ? " B col" : "") +
+                                 " [" + cfg + "] ") +
+                     std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K),
                  out, ref, bf ? 1e-2 : 2e-3, ms);
 }
 
@@ -357,6 +378,13 @@ int main(int argc, char **argv) {
       [] { return checkMatmul(1, "f16", 256, 256, 256); },
       [] { return checkMatmul(1, "f16", 1, 17, 5); },
       [] { return checkMatmul(1, "bf16", 100, 70, 130); },
+      [] { return checkMatmul(8, "f16", 512, 384, 320); },
+      [] { return checkMatmul(8, "bf16", 304, 200, 136, true, false); },
+      [] { return checkMatmul(8, "f16", 300, 200, 136, false, true); },
+      [] { return checkMatmul(8, "f16", 304, 200, 136, true, true); },
+      [] { return checkMatmul(8, "f16", 256, 512, 256, false, false, {{"BLOCK_M", "64"}, {"BLOCK_N", "256"}, {"num_warps", "4"}}); },
+      [] { return checkMatmul(8, "f16", 256, 256, 256, false, false, {{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"BLOCK_K", "32"}, {"num_warps", "8"}}); },
+      [] { return checkMatmul(1, "f16", 130, 70, 50, false, false, {{"BLOCK_M", "32"}, {"BLOCK_N", "32"}, {"BLOCK_K", "32"}, {"num_warps", "4"}}); },
       [] { return checkMatmulBiasRelu(200, 130, 96); },
       [] { return checkAttention(1, 2, 3, 100, 130, false); },
       [] { return checkAttention(1, 1, 2, 1, 17, false); },

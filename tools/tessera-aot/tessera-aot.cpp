@@ -230,7 +230,7 @@ int main(int argc, char **argv) {
              << "\", {";
       for (const auto &p : info.params)
         source << "{\"" << p.name << "\", \"" << p.type << "\", " << p.alignment << ", "
-               << p.multipleOf << "}, ";
+               << p.multipleOf << ", " << (p.unit ? "true" : "false") << "}, ";
       source << "}, " << info.threadsPerBlock << ", " << info.staticSharedBytes << ", "
              << info.dynamicSharedBytes << "};\n}\n\n";
 

@@ -297,10 +297,12 @@ int main(int argc, char **argv) {
     a.upload(h);
     bm.upload(h);
     std::printf("\n%-11s %-34s %10s %10s\n", "kernel", "config", "ms", "TFLOP/s");
-    for (int blk : {64, 128})
-      for (int warps : {4, 8}) {
-        dsl::Params p{{"BLOCK_M", std::to_string(blk)}, {"BLOCK_N", std::to_string(blk)},
-                      {"BLOCK_K", "32"}, {"num_warps", std::to_string(warps)},
+    struct Cfg { int bm, bn, bk, warps; };
+    for (Cfg cfg : {Cfg{64, 64, 64, 4}, Cfg{128, 128, 64, 8}, Cfg{128, 256, 64, 8},
+                    Cfg{64, 256, 64, 4}, Cfg{128, 128, 32, 8}}) {
+      {
+        dsl::Params p{{"BLOCK_M", std::to_string(cfg.bm)}, {"BLOCK_N", std::to_string(cfg.bn)},
+                      {"BLOCK_K", std::to_string(cfg.bk)}, {"num_warps", std::to_string(cfg.warps)},
                       {"INT_MULTIPLE", "16"}};
         std::shared_ptr<rt::Kernel> k;
         try {
@@ -309,14 +311,15 @@ int main(int argc, char **argv) {
           std::printf("%-11s %-34s  does not compile: %.100s\n", "matmul", p.str().c_str(), e.what());
           continue;
         }
-        unsigned g = unsigned(n / blk);
-        double ms = timeKernel([&] { k->launch({g, g}, {a, bm, c, n, n, n, n, 1, n, 1, n, 1}); }, 2, 5);
+        rt::Grid g{unsigned(n / cfg.bm), unsigned(n / cfg.bn)};
+        double ms = timeKernel([&] { k->launch(g, {a, bm, c, n, n, n, n, 1, n, 1, n, 1}); }, 2, 5);
         double tflops = 2.0 * n * n * double(n) / (ms * 1e-3) / 1e12;
         std::printf("%-11s %-34s %10.3f %10.1f\n", "matmul", p.str().c_str(), ms, tflops);
         record("{\"kind\": \"matmul\", \"n\": " + std::to_string(n) + ", \"params\": \"" +
                p.str() + "\", \"ms\": " + std::to_string(ms) + ", \"tflops\": " +
                std::to_string(tflops) + "}");
       }
+    }
     benchAttention(*cold);
   }
   if (!jsonPath.empty())

@@ -10,13 +10,14 @@ func.func @no_layout(%x: !tile.ptr<f32>) attributes {tile.kernel} {
 // -----
 
 #L = #tile.blocked<vec = 4, threads = 128>
-// The scratch a dot needs must fit the 48 KB of static shared memory.
+// The scratch a CUDA-core dot needs must fit what one block may use
+// (227 KB on sm_90a).
 func.func @scratch_too_large(%x: !tile.ptr<f32>) attributes {tile.kernel} {
-  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x128x!tile.ptr<f32>, #L>
-  %a = tile.load %px : (tensor<128x128x!tile.ptr<f32>, #L>) -> tensor<128x128xf32, #L>
-  %z = arith.constant dense<0.0> : tensor<128x128xf32, #L>
-  // expected-error @+1 {{needs 131072 bytes of shared-memory scratch}}
-  %c = tile.dot %a, %a, %z : tensor<128x128xf32, #L>, tensor<128x128xf32, #L> -> tensor<128x128xf32, #L>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<256x256x!tile.ptr<f32>, #L>
+  %a = tile.load %px : (tensor<256x256x!tile.ptr<f32>, #L>) -> tensor<256x256xf32, #L>
+  %z = arith.constant dense<0.0> : tensor<256x256xf32, #L>
+  // expected-error @+1 {{needs 524288 bytes of shared memory (0 for tiles, 524288 of scratch), more than the 232448 bytes one block may use on sm_90a}}
+  %c = tile.dot %a, %a, %z : tensor<256x256xf32, #L>, tensor<256x256xf32, #L> -> tensor<256x256xf32, #L>
   return
 }
 

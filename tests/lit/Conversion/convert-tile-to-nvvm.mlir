@@ -1,4 +1,4 @@
-// RUN: tessera-opt %s -split-input-file -tile-assign-layouts -convert-tile-to-nvvm | FileCheck %s
+// RUN: tessera-opt %s -split-input-file -tile-assign-layouts -tile-promote-shared -convert-tile-to-nvvm | FileCheck %s
 
 // A kernel becomes an llvm.func PTX kernel; each thread computes the linear
 // index of the elements it owns from its thread id (2 per thread here).
@@ -48,9 +48,10 @@ func.func @masked_load(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, til
 // through shared memory, fenced by barriers.  exp2 is ex2.approx.
 // 32x32 f32 over 128 threads, vec 4: a row is 8 chunks on 8 consecutive
 // lanes, 3 butterfly steps (4, 2, 1) for each of a thread's 2 rows.
-// Scratch: one f32 partial for each of the 32 rows.
-// CHECK: llvm.mlir.global internal @row_max_scratch() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<128 x i8>
+// Scratch: one f32 partial for each of the 32 rows, in dynamic shared memory.
+// CHECK: llvm.mlir.global external @row_max_smem() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
 // CHECK-LABEL: llvm.func @row_max
+// CHECK-SAME: tile.dynamic_shared_bytes = 128 : i32
 // CHECK: llvm.inline_asm {{.*}}"ex2.approx.f32 $0, $1;", "=f,f"
 // CHECK: arith.maximumf
 // CHECK-COUNT-2: nvvm.shfl.sync bfly %{{.*}}, %{{.*}}, %c4_i32{{.*}} : f32 -> f32
@@ -103,15 +104,18 @@ func.func @column_sum(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warp
 
 // -----
 
-// An f16 dot runs on tensor cores: A and B to scratch, a loop over K in
-// steps of 16 carrying each warp's fragments, mma.sync.m16n8k16; the product
-// comes back through scratch and is added to the accumulator.
+// An f16 dot on one warp runs on mma.sync (wgmma needs a warpgroup): the
+// operands are stored to swizzled shared memory (they are not loaded
+// straight there: the same load feeds both), a barrier, then per K step of
+// 16 (one here) an mma.sync.m16n8k16 for each of the two 16x8 pieces; the
+// accumulator stays in registers (no scratch round trip).
 // CHECK-LABEL: llvm.func @dot_f16
 // CHECK: nvvm.barrier0
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
-// CHECK: llvm.inline_asm {{.*}}"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// CHECK: llvm.store {{.*}} : vector<{{[0-9]+}}xf16>, !llvm.ptr<3>
 // CHECK: nvvm.barrier0
-// CHECK: arith.addf
+// CHECK-COUNT-2: llvm.inline_asm {{.*}}"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// CHECK-NOT: mma.sync
+// CHECK: llvm.return
 func.func @dot_f16(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 1 : i32} {
   %px = tile.splat %x : !tile.ptr<f16> -> tensor<16x16x!tile.ptr<f16>>
   %a = tile.load %px : (tensor<16x16x!tile.ptr<f16>>) -> tensor<16x16xf16>
@@ -230,7 +234,9 @@ func.func @less_equal_mask_stays_scalar(%x: !tile.ptr<f32> {tile.alignment = 16 
 
 // A large row reduction needs only one partial per row and warp in shared
 // memory: 128 rows x 1 warp x 4 bytes.
-// CHECK: llvm.mlir.global internal @wide_rows_scratch() {{.*}} : !llvm.array<512 x i8>
+// CHECK: llvm.mlir.global external @wide_rows_smem() {{.*}} : !llvm.array<0 x i8>
+// CHECK: llvm.func @wide_rows
+// CHECK-SAME: tile.dynamic_shared_bytes = 512 : i32
 func.func @wide_rows(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x128x!tile.ptr<f32>>
   %v = tile.load %px : (tensor<128x128x!tile.ptr<f32>>) -> tensor<128x128xf32>

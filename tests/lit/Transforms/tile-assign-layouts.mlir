@@ -75,3 +75,83 @@ func.func @keeps_existing_layout() attributes {tile.kernel, tile.num_warps = 4 :
   %r = tile.arange 0, 64 : tensor<64xi32, #tile.blocked<vec = 1, threads = 32>>
   return
 }
+
+// -----
+
+// A tensor-core dot: the accumulator is carried through the loop in the
+// #tile.mma layout (4 warps over 64 rows: one wgmma warpgroup), the zero
+// accumulator is created in it, the operands are converted to swizzled
+// shared tiles (128-byte rows: 128-byte swizzle), and the only conversion
+// back to a blocked layout is after the loop, before the store.
+// CHECK-LABEL: func.func @matmul_loop
+// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: %[[R:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[Z]]) -> (tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>)
+// CHECK:   %[[A:.*]] = tile.convert_layout %{{.*}} -> tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = -1>>
+// CHECK:   %[[B:.*]] = tile.convert_layout %{{.*}} -> tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = -1>>
+// CHECK:   %[[D:.*]] = tile.dot %[[A]], %[[B]], %[[ACC]]
+// CHECK-NOT: tile.convert_layout
+// CHECK:   scf.yield %[[D]]
+// CHECK: tile.convert_layout %[[R]] : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>> -> tensor<64x64xf32, #tile.blocked<vec = 8, threads = 128>>
+// CHECK-NOT: tile.convert_layout
+func.func @matmul_loop(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %b = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %r : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// An element-wise rescale of the accumulator by a broadcast (attention's
+// `acc * alpha`) runs in the #tile.mma layout: the broadcast is created in
+// it, so nothing is converted inside the loop.
+// CHECK-LABEL: func.func @rescale_in_mma
+// CHECK: scf.for
+// CHECK:   tile.broadcast {{.*}} -> tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK:   arith.mulf {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK:   tile.dot
+// CHECK-NEXT: scf.yield
+func.func @rescale_in_mma(%x: !tile.ptr<f16>, %s: !tile.ptr<f32>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %ps = tile.splat %s : !tile.ptr<f32> -> tensor<64x1x!tile.ptr<f32>>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %alpha = tile.load %ps : (tensor<64x1x!tile.ptr<f32>>) -> tensor<64x1xf32>
+    %ab = tile.broadcast %alpha : tensor<64x1xf32> -> tensor<64x64xf32>
+    %scaled = arith.mulf %acc, %ab : tensor<64x64xf32>
+    %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %a, %scaled : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %r : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not use tensor-core layouts: f32 operands stay blocked, no
+// conversions are inserted.
+// CHECK-LABEL: func.func @f32_dot_stays_blocked
+// CHECK-NOT: tile.convert_layout
+// CHECK-NOT: #tile.mma
+// CHECK: return
+func.func @f32_dot_stays_blocked(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f32>>) -> tensor<64x64xf32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %d = tile.dot %a, %a, %z : tensor<64x64xf32>, tensor<64x64xf32> -> tensor<64x64xf32>
+  tile.store %px, %d : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}

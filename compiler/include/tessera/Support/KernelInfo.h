@@ -17,6 +17,7 @@ struct KernelParam {
   std::string type; ///< "ptr<f16>", "i32", "f32", ...
   unsigned alignment = 0; ///< assumed byte alignment of a pointer (0: none)
   unsigned multipleOf = 1; ///< promised power-of-two divisor of an integer
+  bool unit = false;       ///< integer promised to be 1 (a unit stride)
 };
 
 /// What a launcher needs to know besides the PTX.

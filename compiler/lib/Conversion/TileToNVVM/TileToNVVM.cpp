@@ -46,9 +46,6 @@ using namespace tessera::tile;
 static constexpr unsigned kGlobalAddrSpace = 1;
 /// Shared address space of PTX (`.shared`).
 static constexpr unsigned kSharedAddrSpace = 3;
-/// Static shared memory a kernel may declare without opting in to more
-/// (CUDA programming guide, "Shared Memory": 48 KB static limit).
-static constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 static constexpr int64_t kWarpSize = 32;
 /// Beyond this a thread's share of a tile cannot live in registers (255
 /// per thread in PTX); the bound keeps absurd tiles from unrolling forever.
@@ -60,17 +57,12 @@ static constexpr double kLn2 = 0.6931471805599453;
 
 namespace {
 
-/// Tensor-core shape used for f16/bf16 dots: mma.sync.m16n8k16 (PTX ISA,
-/// "Matrix multiply-accumulate operation using mma instruction", sm_80+).
+/// Tensor-core shape of mma.sync.m16n8k16 (PTX ISA, "Matrix multiply-accumulate
+/// operation using mma instruction", sm_80+).
 constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16;
 
-/// Whether `op` can run on tensor cores through mma.sync.
-bool canUseMMA(DotOp op) {
-  auto aT = op.getA().getType(), bT = op.getB().getType();
-  Type elt = aT.getElementType();
-  return (elt.isF16() || elt.isBF16()) && aT.getDimSize(0) % kMmaM == 0 &&
-         bT.getDimSize(1) % kMmaN == 0 && aT.getDimSize(1) % kMmaK == 0;
-}
+/// Whether `v` is a tile in shared memory (#tile.shared).
+bool isShared(Value v) { return bool(getSharedLayout(v.getType())); }
 
 /// Whether a reduction can fold lanes with warp shuffles (see
 /// lowerReduceWithShuffles): along the last axis of a distributed tile
@@ -80,8 +72,30 @@ bool canReduceWithShuffles(ReduceOp op) {
   FailureOr<LayoutInfo> l = getLayoutInfo(t);
   Type elt = t.getElementType();
   bool shuffleable = elt.isF32() || elt.isF16() || elt.isBF16() || elt.isInteger(32);
-  return succeeded(l) && shuffleable && int64_t(op.getAxis()) == t.getRank() - 1 &&
+  return succeeded(l) && !l->isMma() && shuffleable && int64_t(op.getAxis()) == t.getRank() - 1 &&
          !l->replicated() && t.getShape().back() >= l->vec;
+}
+
+/// Whether `v` is index arithmetic (aranges, splats, constants, expand_dims,
+/// broadcasts, addptr and arith ops over them) that any thread can
+/// recompute for any element instead of receiving it through shared memory.
+bool canRemat(Value v, unsigned depth = 0) {
+  Operation *def = v.getDefiningOp();
+  if (!def || depth > 24 || !isa<RankedTensorType>(v.getType()) ||
+      getSharedLayout(v.getType()))
+    return false;
+  if (isa<ArangeOp, SplatOp>(def))
+    return true;
+  if (auto c = dyn_cast<arith::ConstantOp>(def))
+    return isa<SplatElementsAttr>(c.getValue());
+  if (!isa<ExpandDimsOp, BroadcastOp, AddPtrOp>(def) &&
+      !(isa<arith::ArithDialect>(def->getDialect()) && def->getNumRegions() == 0 &&
+        def->getNumResults() == 1))
+    return false;
+  for (Value o : def->getOperands())
+    if (isa<RankedTensorType>(o.getType()) && !canRemat(o, depth + 1))
+      return false;
+  return true;
 }
 
 /// Shared-memory scratch an op needs to redistribute its operands.
@@ -99,23 +113,30 @@ int64_t scratchBytes(Operation *op) {
     return rows * partials * getElementByteSize(t);
   }
   return TypeSwitch<Operation *, int64_t>(op)
-      .Case<BroadcastOp, TransOp, ConvertLayoutOp, ReduceOp>(
-          [&](auto o) { return bytesOf(o.getSrc()); })
-      .Case<DotOp>([&](DotOp o) {
-        int64_t a = bytesOf(o.getA());
-        // B starts 16-byte aligned after A; the MMA path reuses the space
-        // for the f32 product afterwards.
-        int64_t ab = llvm::alignTo(a, 16) + bytesOf(o.getB());
-        return canUseMMA(o) ? std::max(ab, bytesOf(o.getAcc())) : ab;
+      .Case<TransOp, ConvertLayoutOp>([&](auto o) -> int64_t {
+        // Moves into, out of or within shared memory need no scratch.
+        return isShared(o.getSrc()) || isShared(o.getResult()) || canRemat(o.getSrc())
+                   ? 0
+                   : bytesOf(o.getSrc());
+      })
+      .Case<BroadcastOp>([&](BroadcastOp o) -> int64_t {
+        return canRemat(o.getSrc()) ? 0 : bytesOf(o.getSrc());
+      })
+      .Case<ReduceOp>([&](auto o) { return bytesOf(o.getSrc()); })
+      .Case<DotOp>([&](DotOp o) -> int64_t {
+        if (isShared(o.getA()))
+          return 0; // tensor cores read the operands where they are
+        // B starts 16-byte aligned after A.
+        return llvm::alignTo(bytesOf(o.getA()), 16) + bytesOf(o.getB());
       })
       .Default([](Operation *) { return int64_t(0); });
 }
 
 class KernelLowering {
 public:
-  KernelLowering(func::FuncOp func, LLVM::GlobalOp smem)
-      : func(func), smem(smem), axis(func), b(func.getContext()),
-        ctx(func.getContext()) {}
+  KernelLowering(func::FuncOp func, LLVM::GlobalOp smem, int64_t scratchOffset, bool hopper)
+      : func(func), smem(smem), scratchOffset(scratchOffset), hopper(hopper), axis(func),
+        b(func.getContext()), ctx(func.getContext()) {}
 
   /// Builds the `llvm.func` replacing `func`; on failure a diagnostic has
   /// been emitted at the offending op.
@@ -151,12 +172,37 @@ private:
   }
   /// Row-major linear index of register `r` of this thread in layout `l`.
   Value linearIndex(const LayoutInfo &l, unsigned r) {
+    if (l.isMma()) {
+      auto [row, col] = mmaRowCol(l, r);
+      return arith::AddIOp::create(b, loc,
+                                   arith::MulIOp::create(b, loc, row, i32(l.cols)), col);
+    }
     if (l.replicated())
       return arith::AndIOp::create(b, loc, tid, i32(l.numel - 1));
     int64_t chunkStride = int64_t(l.threads) * l.vec;
     Value base = arith::MulIOp::create(b, loc, tid, i32(l.vec));
     return arith::AddIOp::create(b, loc, base,
                                  i32((r / l.vec) * chunkStride + r % l.vec));
+  }
+  /// Row and column of register `r` in a #tile.mma layout (see the
+  /// attribute's description): r = ((slice * pieces + piece) * 2 + half) * 2 + pair.
+  std::pair<Value, Value> mmaRowCol(const LayoutInfo &l, unsigned r) {
+    int64_t pieces = l.cols / (8 * l.warpsN), perWarpCols = l.cols / l.warpsN;
+    int64_t pair = r % 2, half = (r / 2) % 2, piece = (r / 4) % pieces, slice = r / 4 / pieces;
+    Value warp = arith::ShRUIOp::create(b, loc, tid, i32(5));
+    Value lane = arith::AndIOp::create(b, loc, tid, i32(31));
+    Value wm = arith::AndIOp::create(b, loc, warp, i32(l.warpsM - 1));
+    Value wn = arith::ShRUIOp::create(b, loc, warp, i32(llvm::Log2_32(l.warpsM)));
+    Value g = arith::ShRUIOp::create(b, loc, lane, i32(2));
+    Value q = arith::AndIOp::create(b, loc, lane, i32(3));
+    Value row = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, wm, i32(16)),
+        arith::AddIOp::create(b, loc, g, i32(slice * 16 * l.warpsM + 8 * half)));
+    Value col = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, wn, i32(perWarpCols)),
+        arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, q, i32(2)),
+                              i32(piece * 8 + pair)));
+    return {row, col};
   }
   /// Multi-dimensional index of linear index `lin` in `shape` (all dims are
   /// powers of two, so this is shifts and masks).
@@ -186,14 +232,34 @@ private:
   }
 
   // --- shared memory ----------------------------------------------------------
+  /// Element `index` of type `elt` in the scratch buffer, `byteOffset` in.
   Value smemPtr(Type elt, int64_t byteOffset, Value index) {
     auto sptr = LLVM::LLVMPointerType::get(ctx, kSharedAddrSpace);
-    Value base = LLVM::AddressOfOp::create(b, loc, smem);
-    if (byteOffset)
+    Value base = smemBase;
+    if (byteOffset + scratchOffset)
       base = LLVM::GEPOp::create(b, loc, sptr, b.getI8Type(), base,
-                                 ArrayRef<LLVM::GEPArg>{int32_t(byteOffset)});
+                                 ArrayRef<LLVM::GEPArg>{int32_t(byteOffset + scratchOffset)});
     return LLVM::GEPOp::create(b, loc, sptr, smemElemType(elt), base,
                                ValueRange{index});
+  }
+  /// Pointer to byte `offset` (i32) of the kernel's shared memory.
+  Value smemAt(Value offset) {
+    auto sptr = LLVM::LLVMPointerType::get(ctx, kSharedAddrSpace);
+    return LLVM::GEPOp::create(b, loc, sptr, b.getI8Type(), smemBase, ValueRange{offset});
+  }
+  Value sharedOffset(RankedTensorType t, Value tileOffset, Value row, Value col,
+                     bool swizzled = true);
+  LogicalResult lowerLoadToShared(LoadOp op);
+  void storeToShared(Value src, Value dst);
+  void loadFromShared(Value src, Value dst);
+  SmallVector<Value> loadChunk(LoadOp op, unsigned r, unsigned w);
+  Value descriptor(RankedTensorType t, Value tileOffset, Value row, Value col, bool kMajor);
+  LogicalResult lowerDotWgmma(DotOp op);
+  LogicalResult lowerDotMmaSync(DotOp op);
+  Value inlineAsm(Type resTy, ValueRange operands, StringRef text, StringRef constraints);
+  void fenceProxyAsync() {
+    if (hopper)
+      inlineAsm(Type(), {}, "fence.proxy.async.shared::cta;", "");
   }
   /// Every thread writes the elements it owns of `v` to scratch at their
   /// row-major position.
@@ -235,6 +301,65 @@ private:
     vals[dst] = out;
   }
 
+  // --- rematerialization ---------------------------------------------------------
+  /// Element `idx` of `v` (canRemat(v)), computed by this thread.
+  Value rematAt(Value v, ArrayRef<Value> idx) {
+    Operation *def = v.getDefiningOp();
+    return TypeSwitch<Operation *, Value>(def)
+        .Case<ArangeOp>([&](ArangeOp o) {
+          return arith::AddIOp::create(b, loc, idx[0], i32(o.getStart())).getResult();
+        })
+        .Case<SplatOp>([&](SplatOp o) { return part(o.getSrc(), 0); })
+        .Case<arith::ConstantOp>([&](arith::ConstantOp o) {
+          auto splat = cast<SplatElementsAttr>(o.getValue());
+          return arith::ConstantOp::create(b, loc, cast<TypedAttr>(splat.getSplatValue<Attribute>()))
+              .getResult();
+        })
+        .Case<ExpandDimsOp>([&](ExpandDimsOp o) {
+          SmallVector<Value> s(idx);
+          s.erase(s.begin() + o.getAxis());
+          return rematAt(o.getSrc(), s);
+        })
+        .Case<BroadcastOp>([&](BroadcastOp o) {
+          SmallVector<Value> s(idx);
+          for (auto [d, n] : llvm::enumerate(o.getSrc().getType().getShape()))
+            if (n == 1)
+              s[d] = i32(0);
+          return rematAt(o.getSrc(), s);
+        })
+        .Case<AddPtrOp>([&](AddPtrOp o) {
+          Type pointee = llvmElemType(
+              cast<PtrType>(getElementTypeOrSelf(o.getType())).getPointeeType());
+          auto ptrT = LLVM::LLVMPointerType::get(ctx, kGlobalAddrSpace);
+          Value p = isa<RankedTensorType>(o.getPtr().getType()) ? rematAt(o.getPtr(), idx)
+                                                                 : part(o.getPtr(), 0);
+          Value off = isa<RankedTensorType>(o.getOffset().getType())
+                          ? rematAt(o.getOffset(), idx)
+                          : part(o.getOffset(), 0);
+          return LLVM::GEPOp::create(b, loc, ptrT, pointee, p, ValueRange{off}).getResult();
+        })
+        .Default([&](Operation *o) {
+          IRMapping map;
+          for (Value x : o->getOperands())
+            map.map(x, isa<RankedTensorType>(x.getType()) ? rematAt(x, idx) : part(x, 0));
+          Operation *clone = b.clone(*o, map);
+          Value r = clone->getResult(0);
+          r.setType(llvmElemType(getElementTypeOrSelf(r.getType())));
+          return r;
+        });
+  }
+  /// `dst` (a new layout of src's elements, or a broadcast of them) by
+  /// recomputing each owned element; `srcIndexOf` maps a dst index to src's.
+  void rematInto(Value src, Value dst,
+                 function_ref<SmallVector<Value>(ArrayRef<Value>)> srcIndexOf) {
+    auto dstT = cast<RankedTensorType>(dst.getType());
+    LayoutInfo l = layoutOf(dst);
+    SmallVector<Value> out;
+    for (unsigned r = 0; r < l.regs(); ++r)
+      out.push_back(rematAt(src, srcIndexOf(delinearize(linearIndex(l, r), dstT.getShape()))));
+    vals[dst] = out;
+  }
+
   // --- operations --------------------------------------------------------------
   LogicalResult lowerBlock(Block &block);
   LogicalResult lowerOp(Operation *op);
@@ -246,7 +371,6 @@ private:
   LogicalResult lowerReduceWithShuffles(ReduceOp op);
   Value shuffleXor(Value x, int offset);
   LogicalResult lowerDot(DotOp op);
-  LogicalResult lowerDotWithMMA(DotOp op);
   LogicalResult lowerFor(scf::ForOp op);
   LogicalResult lowerIf(scf::IfOp op);
 
@@ -287,6 +411,13 @@ private:
 
   func::FuncOp func;
   LLVM::GlobalOp smem;
+  /// Where the scratch buffer starts, after the kernel's shared tiles.
+  int64_t scratchOffset;
+  /// Target has wgmma (sm_90a).
+  bool hopper;
+  /// Start of the kernel's shared memory, 1024-byte aligned, as a pointer
+  /// and as a shared-window address (for wgmma descriptors).
+  Value smemBase, smemBaseAddr;
   AxisInfoAnalysis axis;
   OpBuilder b;
   MLIRContext *ctx;
@@ -326,6 +457,16 @@ FailureOr<LLVM::LLVMFuncOp> KernelLowering::run() {
   Block *entry = llvmFunc.addEntryBlock(b);
   b.setInsertionPointToStart(entry);
   tid = NVVM::ThreadIdXOp::create(b, loc, b.getI32Type());
+  if (smem) {
+    // Round the dynamic shared memory up to 1024 bytes: the swizzle of
+    // shared tiles XORs absolute address bits (the pass reserved the slack).
+    Value base = LLVM::AddressOfOp::create(b, loc, smem);
+    Value addr = LLVM::PtrToIntOp::create(b, loc, b.getI32Type(), base);
+    Value pad = arith::AndIOp::create(b, loc, arith::SubIOp::create(b, loc, i32(0), addr),
+                                      i32(1023));
+    smemBaseAddr = arith::AddIOp::create(b, loc, addr, pad);
+    smemBase = LLVM::GEPOp::create(b, loc, base.getType(), b.getI8Type(), base, ValueRange{pad});
+  }
   for (auto [oldArg, newArg] :
        llvm::zip(func.getArguments(), entry->getArguments()))
     vals[oldArg] = {newArg};
@@ -469,34 +610,162 @@ SmallVector<Value> KernelLowering::loadVector(Value ptr, Type elt, unsigned w) {
   return out;
 }
 
+/// The `w` elements of `op` starting at register `r` of its pointer tile; a
+/// masked-off access does not touch memory (a branch around the load).
+SmallVector<Value> KernelLowering::loadChunk(LoadOp op, unsigned r, unsigned w) {
+  Type elt = llvmElemType(getElementTypeOrSelf(op.getType()));
+  Value p = part(op.getPtr(), r);
+  if (!op.getMask())
+    return loadVector(p, elt, w);
+  auto ifOp = scf::IfOp::create(b, loc, SmallVector<Type>(w, elt), part(op.getMask(), r),
+                                /*addThenBlock=*/true, /*addElseBlock=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, loadVector(p, elt, w));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    SmallVector<Value> others;
+    for (unsigned i = 0; i < w; ++i)
+      others.push_back(op.getOther() ? part(op.getOther(), r + i) : zeroOf(elt));
+    scf::YieldOp::create(b, loc, others);
+  }
+  return SmallVector<Value>(ifOp.getResults());
+}
+
 LogicalResult KernelLowering::lowerLoad(LoadOp op) {
+  if (isShared(op.getResult()))
+    return lowerLoadToShared(op);
   Value ptrs = op.getPtr();
   Type elt = llvmElemType(getElementTypeOrSelf(op.getType()));
   unsigned w = accessWidth(ptrs, op.getMask(), getElementByteSize(elt));
   SmallVector<Value> out;
-  for (unsigned r = 0; r < width(ptrs); r += w) {
-    Value p = part(ptrs, r);
-    if (!op.getMask()) {
-      llvm::append_range(out, loadVector(p, elt, w));
-      continue;
-    }
-    // A masked-off lane must not touch memory: branch around the load.
-    auto ifOp = scf::IfOp::create(b, loc, SmallVector<Type>(w, elt), part(op.getMask(), r),
-                                  /*addThenBlock=*/true, /*addElseBlock=*/true);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      scf::YieldOp::create(b, loc, loadVector(p, elt, w));
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      SmallVector<Value> others;
-      for (unsigned i = 0; i < w; ++i)
-        others.push_back(op.getOther() ? part(op.getOther(), r + i) : zeroOf(elt));
-      scf::YieldOp::create(b, loc, others);
-    }
-    llvm::append_range(out, ifOp.getResults());
-  }
+  for (unsigned r = 0; r < width(ptrs); r += w)
+    llvm::append_range(out, loadChunk(op, r, w));
   vals[op.getResult()] = out;
   return success();
+}
+
+Value KernelLowering::inlineAsm(Type resTy, ValueRange operands, StringRef text,
+                                StringRef constraints) {
+  auto op = LLVM::InlineAsmOp::create(
+      b, loc, resTy ? resTy : LLVM::LLVMVoidType::get(ctx), operands, b.getStringAttr(text),
+      b.getStringAttr(constraints), /*has_side_effects=*/b.getUnitAttr(),
+      /*is_align_stack=*/nullptr,
+      LLVM::TailCallKindAttr::get(ctx, LLVM::tailcallkind::TailCallKind::None),
+      LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT), /*operand_attrs=*/nullptr);
+  return resTy ? op.getResult(0) : Value();
+}
+
+/// Byte offset in shared memory of element (row, col) of the #tile.shared
+/// tile `t` stored at `tileOffset`: the contiguous axis is cut into atoms
+/// of `swizzle` bytes, all rows of an atom stored together, and the 16-byte
+/// units of a row XOR-ed with the row's position in its 8-row group (bits
+/// 4.. of the address XOR bits 7.., PTX ISA "Shared Memory Matrix Layout").
+/// `swizzled = false` gives the address before the XOR, which is what a
+/// wgmma descriptor's start address names.
+Value KernelLowering::sharedOffset(RankedTensorType t, Value tileOffset, Value row, Value col,
+                                   bool swizzled) {
+  SharedLayoutAttr s = getSharedLayout(t);
+  int64_t eb = getElementByteSize(t), W = s.getSwizzle(), E = W / eb;
+  bool c1 = s.getContig() == 1;
+  Value prow = c1 ? row : col, pcol = c1 ? col : row;
+  int64_t R = t.getDimSize(c1 ? 0 : 1);
+  Value atom = arith::ShRUIOp::create(b, loc, pcol, i32(llvm::Log2_64(E)));
+  Value within = arith::AndIOp::create(b, loc, pcol, i32(E - 1));
+  Value byte = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, atom, i32(R * W)),
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, prow, i32(W)),
+                            arith::MulIOp::create(b, loc, within, i32(eb))));
+  if (swizzled && W > 16) {
+    Value phase = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, byte, i32(7)),
+                                        i32(W / 16 - 1));
+    byte = arith::XOrIOp::create(b, loc, byte,
+                                 arith::ShLIOp::create(b, loc, phase, i32(4)));
+  }
+  return arith::AddIOp::create(b, loc, tileOffset, byte);
+}
+
+/// Global -> shared: each thread loads its chunks of the pointer tile (as
+/// wide as the addresses allow) and stores them at their swizzled place.
+/// A barrier first (the previous readers of this buffer are done), then
+/// the stores, the async-proxy fence wgmma needs, and a barrier.
+LogicalResult KernelLowering::lowerLoadToShared(LoadOp op) {
+  auto t = cast<RankedTensorType>(op.getType());
+  Type elt = llvmElemType(t.getElementType());
+  unsigned eb = getElementByteSize(elt);
+  Value ptrs = op.getPtr();
+  if (!isa<RankedTensorType>(ptrs.getType()))
+    return op.emitOpError("a shared-memory tile needs a tile of pointers");
+  LayoutInfo l = layoutOf(ptrs);
+  unsigned w = accessWidth(ptrs, op.getMask(), eb);
+  bool vectorStore = getSharedLayout(t).getContig() == 1;
+  Value offset = i32(getSharedLayout(t).getOffset());
+  barrier();
+  for (unsigned r = 0; r < l.regs(); r += w) {
+    SmallVector<Value> xs = loadChunk(op, r, w);
+    SmallVector<Value> idx = delinearize(linearIndex(l, r), t.getShape());
+    if (vectorStore && w > 1) {
+      auto vt = VectorType::get({int64_t(w)}, elt);
+      Value v = LLVM::PoisonOp::create(b, loc, vt);
+      for (unsigned i = 0; i < w; ++i)
+        v = LLVM::InsertElementOp::create(b, loc, v, xs[i], i32(i));
+      LLVM::StoreOp::create(b, loc, v, smemAt(sharedOffset(t, offset, idx[0], idx[1])),
+                            w * eb);
+      continue;
+    }
+    for (unsigned i = 0; i < w; ++i) {
+      Value col = arith::AddIOp::create(b, loc, idx[1], i32(i));
+      LLVM::StoreOp::create(b, loc, xs[i], smemAt(sharedOffset(t, offset, idx[0], col)), eb);
+    }
+  }
+  fenceProxyAsync();
+  barrier();
+  vals[op.getResult()] = {offset};
+  return success();
+}
+
+/// Registers -> shared memory (tile.convert_layout to #tile.shared).
+void KernelLowering::storeToShared(Value src, Value dst) {
+  auto t = cast<RankedTensorType>(dst.getType());
+  Type elt = llvmElemType(t.getElementType());
+  unsigned eb = getElementByteSize(elt);
+  LayoutInfo l = layoutOf(src);
+  Value offset = i32(getSharedLayout(t).getOffset());
+  unsigned w = 1;
+  if (getSharedLayout(t).getContig() == 1 && !l.replicated())
+    w = unsigned(std::min<int64_t>({l.vec, 16 / eb, t.getDimSize(1)}));
+  barrier();
+  for (unsigned r = 0; r < l.regs(); r += w) {
+    SmallVector<Value> idx = delinearize(linearIndex(l, r), t.getShape());
+    Value at = smemAt(sharedOffset(t, offset, idx[0], idx[1]));
+    if (w == 1) {
+      LLVM::StoreOp::create(b, loc, part(src, r), at, eb);
+      continue;
+    }
+    auto vt = VectorType::get({int64_t(w)}, elt);
+    Value v = LLVM::PoisonOp::create(b, loc, vt);
+    for (unsigned i = 0; i < w; ++i)
+      v = LLVM::InsertElementOp::create(b, loc, v, part(src, r + i), i32(i));
+    LLVM::StoreOp::create(b, loc, v, at, w * eb);
+  }
+  fenceProxyAsync();
+  barrier();
+  vals[dst] = {offset};
+}
+
+/// Shared memory -> registers (tile.convert_layout from #tile.shared).
+void KernelLowering::loadFromShared(Value src, Value dst) {
+  auto t = cast<RankedTensorType>(src.getType());
+  Type elt = llvmElemType(t.getElementType());
+  LayoutInfo l = layoutOf(dst);
+  SmallVector<Value> out;
+  for (unsigned r = 0; r < l.regs(); ++r) {
+    SmallVector<Value> idx = delinearize(linearIndex(l, r), t.getShape());
+    out.push_back(LLVM::LoadOp::create(b, loc, elt,
+                                       smemAt(sharedOffset(t, part(src, 0), idx[0], idx[1])),
+                                       getElementByteSize(elt)));
+  }
+  vals[dst] = out;
 }
 
 LogicalResult KernelLowering::lowerStore(StoreOp op) {
@@ -697,122 +966,205 @@ LogicalResult KernelLowering::lowerReduce(ReduceOp op) {
   return success();
 }
 
-/// Tensor-core matrix product, first slice: A and B go to scratch
-/// (row-major, unswizzled), each warp takes 16x8 tiles of C round-robin and
-/// walks K with mma.sync.m16n8k16 (fragments read from scratch), the tiles
-/// go back through scratch, and each thread adds the accumulator elements
-/// it owns.  Later slices keep operands in MMA layouts and pipeline the loads.
-LogicalResult KernelLowering::lowerDotWithMMA(DotOp op) {
-  auto aT = op.getA().getType(), bT = op.getB().getType();
-  int64_t M = aT.getDimSize(0), K = aT.getDimSize(1), N = bT.getDimSize(1);
-  Type elt = aT.getElementType(), f32 = b.getF32Type(), i32T = b.getI32Type();
-  int64_t bOffset = llvm::alignTo(aT.getNumElements() * getElementByteSize(elt), 16);
-  storeToScratch(op.getA(), 0);
-  storeToScratch(op.getB(), bOffset);
-  barrier();
+/// wgmma shared-memory matrix descriptor (PTX ISA, "Matrix Descriptor
+/// Format") for the 8-row-group-aligned sub-tile of `t` starting at
+/// (row, col).  K-major operands (A with K contiguous, B with K contiguous)
+/// step 8-row groups along M/N by SBO = 8 atoms-rows; M/N-major ones step
+/// atoms along M/N by LBO = the bytes of one atom column and 8-row groups
+/// along K by SBO.  Swizzle codes: 128B = 1, 64B = 2, 32B = 3.
+Value KernelLowering::descriptor(RankedTensorType t, Value tileOffset, Value row, Value col,
+                                 bool kMajor) {
+  SharedLayoutAttr s = getSharedLayout(t);
+  int64_t W = s.getSwizzle();
+  int64_t R = t.getDimSize(s.getContig() == 1 ? 0 : 1);
+  int64_t lbo = kMajor ? 16 : R * W, sbo = 8 * W;
+  uint64_t swz = W == 128 ? 1 : W == 64 ? 2 : 3;
+  uint64_t fixed = (uint64_t((lbo >> 4) & 0x3FFF) << 16) |
+                   (uint64_t((sbo >> 4) & 0x3FFF) << 32) | (swz << 62);
+  Type i64 = b.getI64Type();
+  Value addr = arith::AddIOp::create(b, loc, smemBaseAddr,
+                                     sharedOffset(t, tileOffset, row, col, /*swizzled=*/false));
+  Value start = arith::ShRUIOp::create(b, loc,
+                                       arith::AndIOp::create(b, loc, addr, i32(0x3FFFF)), i32(4));
+  Value wide = arith::ExtUIOp::create(b, loc, i64, start);
+  return arith::OrIOp::create(b, loc, wide,
+                              arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(int64_t(fixed))));
+}
 
-  int64_t warps = threads / kWarpSize;
-  int64_t tilesN = N / kMmaN, tiles = (M / kMmaM) * tilesN;
-  int64_t perWarp = llvm::divideCeil(tiles, warps);
-  Value warp = arith::DivUIOp::create(b, loc, tid, i32(kWarpSize));
-  Value lane = arith::AndIOp::create(b, loc, tid, i32(kWarpSize - 1));
-  Value group = arith::ShRUIOp::create(b, loc, lane, i32(2));  // row within the tile
-  Value inGroup = arith::AndIOp::create(b, loc, lane, i32(3)); // column pair
-  Value pair = arith::MulIOp::create(b, loc, inGroup, i32(2));
-  // Tile j of this warp is tile warp + j * warps; rows/cols of its corner.
-  SmallVector<Value> tileRow, tileCol, active;
-  for (int64_t j = 0; j < perWarp; ++j) {
-    Value t = arith::AddIOp::create(b, loc, warp, i32(j * warps));
-    active.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, i32(tiles)));
-    // Idle warps compute tile 0 and drop it (keeps mma.sync warp-uniform).
-    t = arith::SelectOp::create(b, loc, active.back(), t, i32(0));
-    tileRow.push_back(arith::MulIOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, t, i32(tilesN)), i32(kMmaM)));
-    tileCol.push_back(arith::MulIOp::create(
-        b, loc, arith::RemUIOp::create(b, loc, t, i32(tilesN)), i32(kMmaN)));
-  }
-  // Two consecutive 16-bit elements of A (same row) as one 32-bit register.
-  auto loadA = [&](Value row, Value col) {
-    Value idx = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, i32(K)), col);
-    Value p = smemPtr(elt, 0, idx);
-    return LLVM::LoadOp::create(b, loc, i32T, p, 4).getResult();
-  };
-  // B[k][n] and B[k+1][n] packed into one register (low half first).
-  auto loadB = [&](Value k, Value n) {
-    auto half = [&](Value kk) {
-      Value idx = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kk, i32(N)), n);
-      Value x = LLVM::LoadOp::create(b, loc, b.getI16Type(), smemPtr(elt, bOffset, idx), 2);
-      return arith::ExtUIOp::create(b, loc, i32T, x).getResult();
-    };
-    Value lo = half(k), hi = half(arith::AddIOp::create(b, loc, k, i32(1)));
-    return arith::OrIOp::create(b, loc, lo, arith::ShLIOp::create(b, loc, hi, i32(16))).getResult();
-  };
-  std::string asmText = std::string("mma.sync.aligned.m16n8k16.row.col.f32.") +
-                        (elt.isF16() ? "f16.f16" : "bf16.bf16") +
-                        ".f32 {$0,$1,$2,$3}, {$4,$5,$6,$7}, {$8,$9}, {$10,$11,$12,$13};";
-  auto resTy = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
-  SmallVector<Value> init(perWarp * 4, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
-  auto loop = scf::ForOp::create(b, loc, i32(0), i32(K), i32(kMmaK), init);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value k0 = loop.getInductionVar();
-    SmallVector<Value> next;
-    for (int64_t j = 0; j < perWarp; ++j) {
-      Value r0 = arith::AddIOp::create(b, loc, tileRow[j], group);
-      Value r8 = arith::AddIOp::create(b, loc, r0, i32(8));
-      Value c0 = arith::AddIOp::create(b, loc, k0, pair);
-      Value c8 = arith::AddIOp::create(b, loc, c0, i32(8));
-      Value n = arith::AddIOp::create(b, loc, tileCol[j], group);
-      SmallVector<Value> operands = {loadA(r0, c0), loadA(r8, c0), loadA(r0, c8), loadA(r8, c8),
-                                     loadB(c0, n), loadB(c8, n)};
-      for (int i = 0; i < 4; ++i)
-        operands.push_back(loop.getRegionIterArgs()[j * 4 + i]);
-      auto mma = LLVM::InlineAsmOp::create(
-          b, loc, resTy, operands, b.getStringAttr(asmText),
-          b.getStringAttr("=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f"), /*has_side_effects=*/nullptr,
-          /*is_align_stack=*/nullptr,
-          LLVM::TailCallKindAttr::get(ctx, LLVM::tailcallkind::TailCallKind::None),
-          LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT), /*operand_attrs=*/nullptr);
-      for (int64_t i = 0; i < 4; ++i)
-        next.push_back(LLVM::ExtractValueOp::create(b, loc, mma.getResult(0), i));
-    }
-    scf::YieldOp::create(b, loc, next);
-  }
-  barrier(); // everyone is done reading A and B
-  // D fragments to scratch (f32, row-major MxN): c0,c1 at (group, pair+0/1),
-  // c2,c3 eight rows below.
-  for (int64_t j = 0; j < perWarp; ++j) {
-    auto ifOp = scf::IfOp::create(b, loc, active[j], /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    for (int64_t i = 0; i < 4; ++i) {
-      Value row = arith::AddIOp::create(b, loc, tileRow[j], group);
-      if (i >= 2)
-        row = arith::AddIOp::create(b, loc, row, i32(8));
-      Value col = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, tileCol[j], pair),
-                                        i32(i % 2));
-      Value idx = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, i32(N)), col);
-      LLVM::StoreOp::create(b, loc, loop.getResult(j * 4 + i), smemPtr(f32, 0, idx));
-    }
-  }
-  barrier();
+/// Hopper tensor cores: each warpgroup (4 consecutive warps, which the
+/// #tile.mma layout puts on 64 consecutive rows) issues
+/// wgmma.mma_async.m64nNk16 with both operands read from shared memory
+/// through descriptors, accumulating in the registers the layout gives it;
+/// then commits and waits for the group.  The wait passes the accumulators
+/// through an empty asm so no use of them can be scheduled before it.
+LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
+  auto aT = op.getA().getType(), bT = op.getB().getType();
   LayoutInfo l = layoutOf(op.getResult());
-  SmallVector<Value> out;
-  for (unsigned r = 0; r < l.regs(); ++r) {
-    Value prod = loadFromScratch(f32, 0, linearIndex(l, r));
-    out.push_back(arith::AddFOp::create(b, loc, part(op.getAcc(), r), prod));
+  int64_t M = aT.getDimSize(0), K = aT.getDimSize(1);
+  int64_t Nw = l.cols / l.warpsN, slices = M / (16 * l.warpsM);
+  int64_t n = Nw / 2; // accumulator registers per slice and thread
+  bool aKMajor = getSharedLayout(aT).getContig() == 1;
+  bool bKMajor = getSharedLayout(bT).getContig() == 0;
+  std::string ty = aT.getElementType().isF16() ? "f16" : "bf16";
+  Value warp = arith::ShRUIOp::create(b, loc, tid, i32(5));
+  Value firstWarp = arith::AndIOp::create(b, loc, warp, i32(~3));
+  Value mBase = arith::MulIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, firstWarp, i32(l.warpsM - 1)), i32(16));
+  Value nBase = arith::MulIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, firstWarp, i32(llvm::Log2_32(l.warpsM))),
+      i32(Nw));
+  Value aOff = part(op.getA(), 0), bOff = part(op.getB(), 0);
+
+  std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(n + 2) +
+                     ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(Nw) +
+                     "k16.f32." + ty + "." + ty + " {";
+  std::string cons;
+  for (int64_t i = 0; i < n; ++i) {
+    text += (i ? ", $" : "$") + std::to_string(i);
+    cons += "=f,";
   }
-  barrier();
+  text += "}, $" + std::to_string(n) + ", $" + std::to_string(n + 1) + ", p, 1, 1, " +
+          (aKMajor ? "0" : "1") + ", " + (bKMajor ? "0" : "1") + ";\n}";
+  cons += "l,l,r";
+  for (int64_t i = 0; i < n; ++i)
+    cons += "," + std::to_string(i);
+  std::string tie, tieCons;
+  for (int64_t i = 0; i < n; ++i)
+    tieCons += "=f,";
+  for (int64_t i = 0; i < n; ++i)
+    tieCons += (i ? "," : "") + std::to_string(i);
+
+  Type f32 = b.getF32Type();
+  auto resTy = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n, f32));
+  SmallVector<Value> acc(vals[op.getAcc()].begin(), vals[op.getAcc()].end());
+  if (acc.size() == 1)
+    acc.assign(l.regs(), acc[0]);
+  inlineAsm(Type(), {}, "wgmma.fence.sync.aligned;", "");
+  Value one = i32(1);
+  SmallVector<Value> structs;
+  for (int64_t sl = 0; sl < slices; ++sl) {
+    SmallVector<Value> regs(acc.begin() + sl * n, acc.begin() + (sl + 1) * n);
+    Value m0 = arith::AddIOp::create(b, loc, mBase, i32(sl * 16 * l.warpsM));
+    Value res;
+    for (int64_t k0 = 0; k0 < K; k0 += kMmaK) {
+      Value da = aKMajor ? descriptor(aT, aOff, m0, i32(k0), true)
+                         : descriptor(aT, aOff, m0, i32(k0), false);
+      Value db = bKMajor ? descriptor(bT, bOff, i32(k0), nBase, true)
+                         : descriptor(bT, bOff, i32(k0), nBase, false);
+      SmallVector<Value> operands{da, db, one};
+      llvm::append_range(operands, regs);
+      res = inlineAsm(resTy, operands, text, cons);
+      for (int64_t i = 0; i < n; ++i)
+        regs[i] = LLVM::ExtractValueOp::create(b, loc, res, i);
+    }
+    llvm::copy(regs, acc.begin() + sl * n);
+  }
+  inlineAsm(Type(), {}, "wgmma.commit_group.sync.aligned;", "");
+  inlineAsm(Type(), {}, "wgmma.wait_group.sync.aligned 0;", "");
+  SmallVector<Value> out;
+  for (int64_t sl = 0; sl < slices; ++sl) {
+    SmallVector<Value> regs(acc.begin() + sl * n, acc.begin() + (sl + 1) * n);
+    Value tied = inlineAsm(resTy, regs, "", tieCons);
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, loc, tied, i));
+  }
   vals[op.getResult()] = out;
+  return success();
+}
+
+/// Ampere tensor cores: every warp walks K in steps of 16 with
+/// mma.sync.m16n8k16 over the 16x8 pieces the #tile.mma layout gives it,
+/// reading A and B fragments from the swizzled shared tiles (a pair of
+/// K-adjacent elements is one 32-bit load when K is the contiguous axis).
+LogicalResult KernelLowering::lowerDotMmaSync(DotOp op) {
+  auto aT = op.getA().getType(), bT = op.getB().getType();
+  LayoutInfo l = layoutOf(op.getResult());
+  int64_t K = aT.getDimSize(1);
+  int64_t pieces = l.cols / (8 * l.warpsN), slices = l.rows / (16 * l.warpsM);
+  Type elt = aT.getElementType(), i32T = b.getI32Type();
+  Value aOff = part(op.getA(), 0), bOff = part(op.getB(), 0);
+  bool aK = getSharedLayout(aT).getContig() == 1, bK = getSharedLayout(bT).getContig() == 0;
+  Value warp = arith::ShRUIOp::create(b, loc, tid, i32(5));
+  Value lane = arith::AndIOp::create(b, loc, tid, i32(31));
+  Value wm = arith::AndIOp::create(b, loc, warp, i32(l.warpsM - 1));
+  Value wn = arith::ShRUIOp::create(b, loc, warp, i32(llvm::Log2_32(l.warpsM)));
+  Value g = arith::ShRUIOp::create(b, loc, lane, i32(2));
+  Value q2 = arith::MulIOp::create(b, loc, arith::AndIOp::create(b, loc, lane, i32(3)), i32(2));
+  Value rowBase = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, wm, i32(16)), g);
+  Value colBase = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, wn, i32(l.cols / l.warpsN)), g);
+  // Two K-adjacent elements (k, k+1) at (row, k) of A or (k, col) of B, as
+  // one b32 register, the lower k in the low half.
+  auto pairAt = [&](RankedTensorType t, Value off, Value r, Value c, bool kContig,
+                    bool isA) -> Value {
+    if (kContig)
+      return LLVM::LoadOp::create(b, loc, i32T, smemAt(sharedOffset(t, off, r, c)), 4);
+    auto vt = VectorType::get({2}, elt);
+    Value v = LLVM::PoisonOp::create(b, loc, vt);
+    for (int i = 0; i < 2; ++i) {
+      Value rr = isA ? r : arith::AddIOp::create(b, loc, r, i32(i)).getResult();
+      Value cc = isA ? arith::AddIOp::create(b, loc, c, i32(i)).getResult() : c;
+      Value x = LLVM::LoadOp::create(b, loc, elt, smemAt(sharedOffset(t, off, rr, cc)), 2);
+      v = LLVM::InsertElementOp::create(b, loc, v, x, i32(i));
+    }
+    return LLVM::BitcastOp::create(b, loc, i32T, v);
+  };
+  std::string ty = elt.isF16() ? "f16" : "bf16";
+  std::string text = "mma.sync.aligned.m16n8k16.row.col.f32." + ty + "." + ty +
+                     ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};";
+  Type f32 = b.getF32Type();
+  auto resTy = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(4, f32));
+  SmallVector<Value> acc(vals[op.getAcc()].begin(), vals[op.getAcc()].end());
+  if (acc.size() == 1)
+    acc.assign(l.regs(), acc[0]);
+  for (int64_t k0 = 0; k0 < K; k0 += kMmaK) {
+    SmallVector<SmallVector<Value>> aFrag(slices), bFrag(pieces);
+    for (int64_t sl = 0; sl < slices; ++sl) {
+      Value r0 = arith::AddIOp::create(b, loc, rowBase, i32(sl * 16 * l.warpsM));
+      Value r8 = arith::AddIOp::create(b, loc, r0, i32(8));
+      Value c0 = arith::AddIOp::create(b, loc, q2, i32(k0));
+      Value c8 = arith::AddIOp::create(b, loc, c0, i32(8));
+      aFrag[sl] = {pairAt(aT, aOff, r0, c0, aK, true), pairAt(aT, aOff, r8, c0, aK, true),
+                   pairAt(aT, aOff, r0, c8, aK, true), pairAt(aT, aOff, r8, c8, aK, true)};
+    }
+    for (int64_t pc = 0; pc < pieces; ++pc) {
+      Value col = arith::AddIOp::create(b, loc, colBase, i32(pc * 8));
+      Value k = arith::AddIOp::create(b, loc, q2, i32(k0));
+      Value k8 = arith::AddIOp::create(b, loc, k, i32(8));
+      bFrag[pc] = {pairAt(bT, bOff, k, col, bK, false), pairAt(bT, bOff, k8, col, bK, false)};
+    }
+    for (int64_t sl = 0; sl < slices; ++sl)
+      for (int64_t pc = 0; pc < pieces; ++pc) {
+        int64_t r = (sl * pieces + pc) * 4;
+        SmallVector<Value> operands(aFrag[sl]);
+        llvm::append_range(operands, bFrag[pc]);
+        for (int i = 0; i < 4; ++i)
+          operands.push_back(acc[r + i]);
+        auto mma = LLVM::InlineAsmOp::create(
+            b, loc, resTy, operands, b.getStringAttr(text),
+            b.getStringAttr("=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f"), /*has_side_effects=*/nullptr,
+            /*is_align_stack=*/nullptr,
+            LLVM::TailCallKindAttr::get(ctx, LLVM::tailcallkind::TailCallKind::None),
+            LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT), /*operand_attrs=*/nullptr);
+        for (int i = 0; i < 4; ++i)
+          acc[r + i] = LLVM::ExtractValueOp::create(b, loc, mma.getResult(0), i);
+      }
+  }
+  vals[op.getResult()] = acc;
   return success();
 }
 
 /// CUDA-core matrix product: A and B to scratch, then each thread runs one
 /// loop over K carrying the accumulators of the C elements it owns.
 LogicalResult KernelLowering::lowerDot(DotOp op) {
-  if (canUseMMA(op))
-    return lowerDotWithMMA(op);
+  if (isShared(op.getA())) {
+    LayoutInfo l = layoutOf(op.getResult());
+    int64_t nw = l.cols / l.warpsN;
+    bool wgmma = hopper && l.warpsM % 4 == 0 && nw >= 8 && nw <= 256 &&
+                 getSharedLayout(op.getA().getType()).getSwizzle() > 16 &&
+                 getSharedLayout(op.getB().getType()).getSwizzle() > 16;
+    return wgmma ? lowerDotWgmma(op) : lowerDotMmaSync(op);
+  }
   auto aT = op.getA().getType(), bT = op.getB().getType();
   int64_t K = aT.getDimSize(1), N = bT.getDimSize(1);
   Type elt = aT.getElementType();
@@ -906,6 +1258,16 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
     auto t = dyn_cast<RankedTensorType>(v.getType());
     if (!t)
       return success();
+    if (SharedLayoutAttr sh = getSharedLayout(t)) {
+      if (t.getRank() != 2 || sh.getOffset() < 0)
+        return op->emitOpError(what) << " " << t
+                                     << " must be a 2-D tile allocated by tile-promote-shared";
+      int64_t rowBytes = t.getDimSize(sh.getContig()) * getElementByteSize(t);
+      if (rowBytes % sh.getSwizzle() != 0 || t.getDimSize(1 - sh.getContig()) % 8 != 0)
+        return op->emitOpError(what) << " " << t << " does not fill whole " << sh.getSwizzle()
+                                     << "-byte swizzle atoms of 8 rows";
+      return success();
+    }
     FailureOr<LayoutInfo> l = getLayoutInfo(t);
     if (failed(l))
       return op->emitOpError(what) << " has no #tile.blocked layout; run "
@@ -926,7 +1288,7 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
            scf::ForOp, scf::IfOp, scf::YieldOp>(op)) {
     Attribute first;
     for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults()))
-      if (auto t = dyn_cast<RankedTensorType>(v.getType())) {
+      if (auto t = dyn_cast<RankedTensorType>(v.getType()); t && !getSharedLayout(t)) {
         if (!first)
           first = t.getEncoding();
         else if (t.getEncoding() != first)
@@ -982,6 +1344,16 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
       })
       .Case<BroadcastOp>([&](BroadcastOp o) {
         ArrayRef<int64_t> srcShape = o.getSrc().getType().getShape();
+        if (canRemat(o.getSrc())) {
+          rematInto(o.getSrc(), o.getResult(), [&](ArrayRef<Value> idx) {
+            SmallVector<Value> s(idx);
+            for (auto [d, n] : llvm::enumerate(srcShape))
+              if (n == 1)
+                s[d] = i32(0);
+            return s;
+          });
+          return success();
+        }
         redistribute(o.getSrc(), o.getResult(), [&](ArrayRef<Value> idx) {
           SmallVector<Value> s(idx);
           for (auto [d, n] : llvm::enumerate(srcShape))
@@ -992,6 +1364,13 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case<TransOp>([&](TransOp o) {
+        if (isShared(o.getSrc()) != isShared(o.getResult()))
+          return LogicalResult(o.emitOpError("moves between shared memory and registers"));
+        if (isShared(o.getSrc())) {
+          // The same bytes, read with the other axis contiguous.
+          vals[o.getResult()] = {part(o.getSrc(), 0)};
+          return success();
+        }
         ArrayRef<int64_t> srcShape = o.getSrc().getType().getShape();
         ArrayRef<int32_t> order = o.getOrder();
         redistribute(o.getSrc(), o.getResult(), [&](ArrayRef<Value> idx) {
@@ -1003,7 +1382,22 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case<ConvertLayoutOp>([&](ConvertLayoutOp o) {
+        if (isShared(o.getSrc()) && isShared(o.getResult()))
+          return LogicalResult(o.emitOpError("between two shared layouts is not supported"));
+        if (isShared(o.getResult())) {
+          storeToShared(o.getSrc(), o.getResult());
+          return success();
+        }
+        if (isShared(o.getSrc())) {
+          loadFromShared(o.getSrc(), o.getResult());
+          return success();
+        }
         ArrayRef<int64_t> shape = o.getType().getShape();
+        if (canRemat(o.getSrc())) {
+          rematInto(o.getSrc(), o.getResult(),
+                    [](ArrayRef<Value> idx) { return SmallVector<Value>(idx); });
+          return success();
+        }
         redistribute(o.getSrc(), o.getResult(),
                      [&](ArrayRef<Value> idx) { return linearize(idx, shape); });
         return success();
@@ -1059,46 +1453,59 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
 namespace {
 struct ConvertTileToNVVMPass
     : tessera::tile::impl::ConvertTileToNVVMBase<ConvertTileToNVVMPass> {
+  using ConvertTileToNVVMBase::ConvertTileToNVVMBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> kernels;
     for (auto f : module.getOps<func::FuncOp>())
       if (f->hasAttr(TileDialect::getKernelAttrName()))
         kernels.push_back(f);
+    bool hopper = StringRef(target).ends_with("a") && StringRef(target).starts_with("sm_9");
+    int64_t limit = maxSharedBytes > 0 ? int64_t(maxSharedBytes) : maxSharedBytesFor(target);
     for (func::FuncOp func : kernels) {
-      // One scratch buffer per kernel, sized for its largest user; each use
+      // The kernel's shared tiles (placed by tile-promote-shared), then one
+      // scratch buffer sized for its largest user; each use of the scratch
       // is fenced by barriers, so uses can share it.
-      int64_t bytes = 0;
+      int64_t tiles = 0;
+      if (auto a = func->getAttrOfType<IntegerAttr>(TileDialect::getSharedBytesAttrName()))
+        tiles = a.getInt();
+      int64_t scratch = 0;
       Operation *largest = nullptr;
       func.walk([&](Operation *op) {
         int64_t n = scratchBytes(op);
-        if (n > bytes) {
-          bytes = n;
+        if (n > scratch) {
+          scratch = n;
           largest = op;
         }
       });
-      if (bytes > kMaxStaticSharedBytes) {
-        largest->emitOpError("needs ")
-            << bytes << " bytes of shared-memory scratch, more than the "
-            << kMaxStaticSharedBytes << " bytes of static shared memory; use "
-            << "smaller tiles";
+      // Slack to align the shared tiles to 1024 bytes at run time.
+      int64_t slack = tiles > 0 ? 1024 : 0;
+      int64_t bytes = slack + tiles + llvm::alignTo(scratch, 16);
+      if (bytes > limit) {
+        Operation *at = largest ? largest : func.getOperation();
+        at->emitOpError("needs ")
+            << bytes << " bytes of shared memory (" << tiles << " for tiles, " << scratch
+            << " of scratch), more than the " << limit << " bytes one block may use on "
+            << target << "; use smaller tiles";
         return signalPassFailure();
       }
       LLVM::GlobalOp smem;
       if (bytes > 0) {
+        // Dynamic shared memory (`.extern .shared .b8 name[]`): the size
+        // is given at launch, which allows more than 48 KB.
         OpBuilder mb(module.getBodyRegion());
-        auto arrTy = LLVM::LLVMArrayType::get(mb.getI8Type(), bytes);
+        auto arrTy = LLVM::LLVMArrayType::get(mb.getI8Type(), 0);
         smem = LLVM::GlobalOp::create(mb, func.getLoc(), arrTy, /*isConstant=*/false,
-                                      LLVM::Linkage::Internal,
-                                      (func.getName() + "_scratch").str(),
+                                      LLVM::Linkage::External,
+                                      (func.getName() + "_smem").str(),
                                       /*value=*/Attribute(), /*alignment=*/16,
                                       kSharedAddrSpace);
       }
-      KernelLowering lowering(func, smem);
+      KernelLowering lowering(func, smem, tiles, hopper);
       FailureOr<LLVM::LLVMFuncOp> llvmFunc = lowering.run();
       if (failed(llvmFunc))
         return signalPassFailure();
-      (*llvmFunc)->setAttr("tile.static_shared_bytes",
+      (*llvmFunc)->setAttr("tile.dynamic_shared_bytes",
                            IntegerAttr::get(IntegerType::get(&getContext(), 32), bytes));
       func.erase();
     }

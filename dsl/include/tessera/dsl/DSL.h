@@ -307,6 +307,10 @@ public:
   /// the launcher checks the promise before every launch.
   Scalar i32(const std::string &name, unsigned multipleOf = 1, SrcLoc loc = SrcLoc::current());
   Scalar i64(const std::string &name, unsigned multipleOf = 1, SrcLoc loc = SrcLoc::current());
+  /// An i32 argument promised to be 1 (a unit stride): the kernel body
+  /// uses the constant 1, so accesses along that axis are known contiguous
+  /// and vectorize; the launcher refuses any other value before launch.
+  Scalar unitI32(const std::string &name, SrcLoc loc = SrcLoc::current());
   Scalar f32(const std::string &name, SrcLoc loc = SrcLoc::current());
 
   struct Impl;

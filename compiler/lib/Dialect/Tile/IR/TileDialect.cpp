@@ -52,6 +52,34 @@ BlockedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+Operation *TileDialect::materializeConstant(OpBuilder &builder, Attribute value, Type type,
+                                           Location loc) {
+  if (auto typed = dyn_cast<TypedAttr>(value); typed && typed.getType() == type)
+    return arith::ConstantOp::create(builder, loc, type, typed);
+  return nullptr;
+}
+
+LogicalResult MmaLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                    unsigned warpsM, unsigned warpsN) {
+  if (warpsM == 0 || warpsN == 0 || !llvm::isPowerOf2_32(warpsM) ||
+      !llvm::isPowerOf2_32(warpsN) || warpsM * warpsN > 32)
+    return emitError() << "warpsM and warpsN must be powers of two with at most 32 warps, got "
+                       << warpsM << " x " << warpsN;
+  return success();
+}
+
+LogicalResult SharedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                       unsigned contig, unsigned swizzle, int64_t offset) {
+  if (contig > 1)
+    return emitError() << "contig must be 0 or 1 (shared tiles are 2-D), got " << contig;
+  if (swizzle != 16 && swizzle != 32 && swizzle != 64 && swizzle != 128)
+    return emitError() << "swizzle must be 16 (none), 32, 64 or 128 bytes, got " << swizzle;
+  if (offset < -1 || (offset >= 0 && offset % 1024 != 0))
+    return emitError() << "offset must be -1 (unallocated) or a multiple of 1024, got "
+                       << offset;
+  return success();
+}
+
 namespace tessera::tile {
 
 ArrayRef<int64_t> getShapeOrEmpty(Type type) {

@@ -39,6 +39,14 @@ LogicalResult ArangeOp::verify() {
   return success();
 }
 
+OpFoldResult SplatOp::fold(FoldAdaptor adaptor) {
+  auto t = cast<RankedTensorType>(getType());
+  if (Attribute src = adaptor.getSrc(); src && isa<IntegerAttr, FloatAttr>(src) &&
+                                       !isa<PtrType>(t.getElementType()))
+    return SplatElementsAttr::get(t, src);
+  return {};
+}
+
 LogicalResult SplatOp::verify() {
   if (!isa<IntegerType, FloatType, PtrType>(getSrc().getType()))
     return emitOpError("source must be a scalar number or pointer, got ")

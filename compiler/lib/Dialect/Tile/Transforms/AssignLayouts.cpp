@@ -46,10 +46,31 @@ BlockedLayoutAttr tessera::tile::chooseBlockedLayout(MLIRContext *ctx,
 }
 
 FailureOr<LayoutInfo> tessera::tile::getLayoutInfo(RankedTensorType type) {
+  if (auto mma = dyn_cast_or_null<MmaLayoutAttr>(type.getEncoding())) {
+    unsigned wm = mma.getWarpsM(), wn = mma.getWarpsN();
+    if (type.getRank() != 2 || type.getDimSize(0) % (16 * wm) != 0 ||
+        type.getDimSize(1) % (8 * wn) != 0)
+      return failure();
+    return LayoutInfo{2, 32 * wm * wn, type.getNumElements(), wm, wn,
+                      type.getDimSize(0), type.getDimSize(1)};
+  }
   auto layout = dyn_cast_or_null<BlockedLayoutAttr>(type.getEncoding());
   if (!layout)
     return failure();
   return LayoutInfo{layout.getVec(), layout.getThreads(), type.getNumElements()};
+}
+
+SharedLayoutAttr tessera::tile::getSharedLayout(Type type) {
+  if (auto t = dyn_cast<RankedTensorType>(type))
+    return dyn_cast_or_null<SharedLayoutAttr>(t.getEncoding());
+  return {};
+}
+
+unsigned tessera::tile::chooseSwizzle(int64_t rowBytes) {
+  for (unsigned w : {128u, 64u, 32u})
+    if (rowBytes >= w)
+      return w;
+  return 16;
 }
 
 /// Narrowest element, in bytes, that the kernel moves to or from memory: it
@@ -71,6 +92,57 @@ static unsigned narrowestAccessBytes(func::FuncOp func) {
     any = true;
   });
   return bytes;
+}
+
+static RankedTensorType withEncoding(RankedTensorType t, Attribute enc) {
+  return RankedTensorType::get(t.getShape(), t.getElementType(), enc);
+}
+
+/// `v` in the layout of `type`, through a tile.convert_layout unless it
+/// already is.
+static Value convertTo(OpBuilder &b, Value v, RankedTensorType type) {
+  if (v.getType() == type)
+    return v;
+  return ConvertLayoutOp::create(b, v.getLoc(), type, v);
+}
+
+/// Tensor-core dots (f16/bf16 operands, f32 accumulator, M, N, K multiples
+/// of 16, 8, 16): the accumulator and result take a #tile.mma layout whose
+/// warps split M first (four consecutive warps over 64 rows is what a wgmma
+/// warpgroup needs), the operands go to swizzled shared memory.  Everything
+/// else about the dot's neighbours stays blocked, with conversions that
+/// removeLayoutConversions then tries to remove.
+static void assignDotLayouts(func::FuncOp func, unsigned warps) {
+  MLIRContext *ctx = func.getContext();
+  SmallVector<DotOp> dots;
+  func.walk([&](DotOp op) { dots.push_back(op); });
+  for (DotOp dot : dots) {
+    auto aT = dot.getA().getType(), bT = dot.getB().getType(), cT = dot.getType();
+    Type elt = aT.getElementType();
+    int64_t M = aT.getDimSize(0), K = aT.getDimSize(1), N = bT.getDimSize(1);
+    if (!(elt.isF16() || elt.isBF16()) || !cT.getElementType().isF32() || M % 16 != 0 ||
+        N % 8 != 0 || K % 16 != 0)
+      continue;
+    unsigned wm = unsigned(std::min<int64_t>(warps, M / 16)), wn = warps / wm;
+    if (N % (8 * wn) != 0)
+      continue;
+    OpBuilder b(dot);
+    auto mmaT = withEncoding(cT, MmaLayoutAttr::get(ctx, wm, wn));
+    auto sharedOf = [&](RankedTensorType t) {
+      unsigned sw = chooseSwizzle(t.getDimSize(1) * getElementByteSize(t));
+      return withEncoding(t, SharedLayoutAttr::get(ctx, 1, sw, -1));
+    };
+    Value a = convertTo(b, dot.getA(), sharedOf(aT));
+    Value bb = convertTo(b, dot.getB(), sharedOf(bT));
+    Value acc = convertTo(b, dot.getAcc(), mmaT);
+    dot.getAMutable().assign(a);
+    dot.getBMutable().assign(bb);
+    dot.getAccMutable().assign(acc);
+    dot.getResult().setType(mmaT);
+    b.setInsertionPointAfter(dot);
+    auto back = ConvertLayoutOp::create(b, dot.getLoc(), cT, dot.getResult());
+    dot.getResult().replaceAllUsesExcept(back, back);
+  }
 }
 
 LogicalResult tessera::tile::assignLayouts(func::FuncOp func) {
@@ -116,7 +188,11 @@ LogicalResult tessera::tile::assignLayouts(func::FuncOp func) {
         if (dense.getType() != cst.getType())
           cst.setValueAttr(dense.reshape(cast<ShapedType>(cst.getType())));
   });
-  return result;
+  if (failed(result))
+    return failure();
+  assignDotLayouts(func, warps);
+  removeLayoutConversions(func);
+  return success();
 }
 
 namespace {

@@ -24,6 +24,7 @@ def Tile_Dialect : Dialect {
     `#tile.blocked` encoding that says which thread owns which element.
   }];
   let useDefaultTypePrinterParser = 1;
+  let hasConstantMaterializer = 1;
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
@@ -37,6 +38,12 @@ def Tile_Dialect : Dialect {
     /// i32 attribute on a kernel integer argument: a power of two the value
     /// is promised to be a multiple of (checked by the launcher).
     static llvm::StringRef getDivisibilityAttrName() { return "tile.divisibility"; }
+    /// Unit attribute on a kernel integer argument: promised to be 1 (a
+    /// unit stride; checked by the launcher, the body uses the constant).
+    static llvm::StringRef getUnitAttrName() { return "tile.unit"; }
+    /// i32 attribute on a kernel: bytes of shared memory its #tile.shared
+    /// tiles occupy (set by tile-promote-shared).
+    static llvm::StringRef getSharedBytesAttrName() { return "tile.shared_bytes"; }
   private:
     void registerTypes();
     void registerAttributes();
@@ -83,6 +90,54 @@ def Tile_BlockedLayoutAttr : AttrDef<Tile_Dialect, "BlockedLayout"> {
     ```
   }];
   let parameters = (ins "unsigned":$vec, "unsigned":$threads);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Tile_MmaLayoutAttr : AttrDef<Tile_Dialect, "MmaLayout"> {
+  let mnemonic = "mma";
+  let summary = "tensor-core accumulator layout of a 2-D tile";
+  let description = [{
+    The layout `mma.sync.m16n8k16` and `wgmma.mma_async` keep their f32
+    accumulators in.  The `warpsM x warpsN` warps of the block (warp `w` at
+    row `w mod warpsM`, column `w / warpsM`) split an `M x N` tile: warp row
+    `i` owns the 16-row slices `16 i + 16 warpsM j`, warp column `c` owns the
+    contiguous columns `[c N / warpsN, (c + 1) N / warpsN)`.  Within a 16 x 8
+    piece, lane `l` (`g = l / 4`, `q = l mod 4`) holds rows `g` and `g + 8`,
+    columns `2q` and `2q + 1` -- the C fragment of PTX's m16n8k16 (PTX ISA,
+    "Matrix Fragments for mma.m16n8k16").  Registers run over 16-row slices,
+    then 8-column pieces, then the row pair, then the column pair, which is
+    also the register order of a `wgmma` m64nN accumulator when four
+    consecutive warps share a warp column.
+
+    ```mlir
+    tensor<128x128xf32, #tile.mma<warpsM = 8, warpsN = 1>>
+    ```
+  }];
+  let parameters = (ins "unsigned":$warpsM, "unsigned":$warpsN);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Tile_SharedLayoutAttr : AttrDef<Tile_Dialect, "SharedLayout"> {
+  let mnemonic = "shared";
+  let summary = "a 2-D tile resident in shared memory, swizzled";
+  let description = [{
+    The tile lives once per block in shared memory, not in registers.  Axis
+    `contig` is contiguous: it is cut into atoms of `swizzle` bytes (32, 64 or
+    128; 16 means unswizzled), atom `a` of every row stored after all rows of
+    atom `a - 1`; inside a group of 8 rows the 16-byte units of row `r` are
+    XOR-ed with `r mod (swizzle / 16)`.  This is the layout TMA writes and
+    `wgmma` descriptors read (PTX ISA, "Shared Memory Matrix Layout"), and
+    `ldmatrix` reads it without bank conflicts.  `tile-promote-shared`
+    assigns the byte `offset` within the kernel's shared memory; -1 means
+    not yet allocated.
+
+    ```mlir
+    tensor<128x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 0>>
+    ```
+  }];
+  let parameters = (ins "unsigned":$contig, "unsigned":$swizzle, "int64_t":$offset);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -65,6 +65,9 @@ def Tile_SplatOp : Tile_Op<"splat", [Pure]> {
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
+  // A splat of a constant is a constant: canonicalization then folds
+  // `x * 1`, `x + 0`, which keeps contiguity visible to the axis analysis.
+  let hasFolder = 1;
 }
 
 def Tile_BroadcastOp : Tile_Op<"broadcast", [Pure]> {

@@ -21,6 +21,29 @@ def TileAssignLayouts : Pass<"tile-assign-layouts", "::mlir::ModuleOp"> {
   let dependentDialects = ["::tessera::tile::TileDialect"];
 }
 
+def TilePromoteShared : Pass<"tile-promote-shared", "::mlir::ModuleOp"> {
+  let summary = "Load dot operands straight into swizzled shared memory and allocate it";
+  let description = [{
+    Folds `tile.convert_layout` of a single-use `tile.load` into a shared
+    `#tile.shared` layout into a load that writes shared memory directly
+    (no round trip through registers in the user's code), and a conversion
+    of a `tile.trans` into a transposed view of the untransposed tile in
+    shared memory.  Then allocates every shared tile by liveness (first fit,
+    1024-byte aligned: the 128-byte swizzle pattern repeats every 1024 bytes
+    and XORs absolute address bits), writing the offset into its
+    `#tile.shared` encoding and the total into the kernel's
+    `tile.shared_bytes`.  A kernel needing more than one block may use on
+    the target is an error at the tile that does not fit.  Kernels without
+    shared tiles are left unchanged.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", "\"sm_90a\"", "GPU target (sets the limit)">,
+    Option<"maxSharedBytes", "max-shared-bytes", "int64_t", "0",
+           "Shared-memory limit per block in bytes (0: the target's)">,
+  ];
+  let dependentDialects = ["::tessera::tile::TileDialect"];
+}
+
 def ConvertTileToNVVM : Pass<"convert-tile-to-nvvm", "::mlir::ModuleOp"> {
   let summary = "Lower laid-out tile kernels to per-thread LLVM/NVVM code";
   let description = [{
@@ -34,6 +57,12 @@ def ConvertTileToNVVM : Pass<"convert-tile-to-nvvm", "::mlir::ModuleOp"> {
     Scalar `arith`, `math` and `scf` operations are left for the standard
     conversions that follow in the pipeline.
   }];
+  let options = [
+    Option<"target", "target", "std::string", "\"sm_90a\"",
+           "GPU target: wgmma is used on sm_90a only">,
+    Option<"maxSharedBytes", "max-shared-bytes", "int64_t", "0",
+           "Shared-memory limit per block in bytes (0: the target's)">,
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
 }

@@ -7,17 +7,35 @@
 
 namespace tessera::tile {
 
-/// Number of elements a thread owns contiguously in `layout` for a tensor of
-/// `numel` elements, and how many it owns in all.
+/// How the elements of a distributed tensor sit in the threads of a block:
+/// a `#tile.blocked` layout, or a `#tile.mma` accumulator layout (then
+/// `warpsM` is non-zero).
 struct LayoutInfo {
-  unsigned vec;       ///< contiguous elements per chunk
+  unsigned vec;       ///< contiguous elements per chunk (2 for mma)
   unsigned threads;   ///< threads of the block
   int64_t numel;      ///< elements of the tensor
+  unsigned warpsM = 0, warpsN = 0; ///< #tile.mma only
+  int64_t rows = 0, cols = 0;      ///< #tile.mma only: the 2-D shape
   /// Elements each thread holds in registers (1 when replicated).
   unsigned regs() const { return numel >= threads ? unsigned(numel / threads) : 1; }
   /// Fewer elements than threads: several threads hold the same element.
   bool replicated() const { return numel < int64_t(threads); }
+  bool isMma() const { return warpsM != 0; }
 };
+
+/// The shared-memory layout of `type`, or null when it is not in shared memory.
+SharedLayoutAttr getSharedLayout(mlir::Type type);
+
+/// Swizzle width (bytes) `tile-assign-layouts` gives a shared tile whose
+/// contiguous rows are `rowBytes` long: the widest of 128/64/32 that fits,
+/// 16 (none) below 32.
+unsigned chooseSwizzle(int64_t rowBytes);
+
+/// Rewrites that move `tile.convert_layout`s out of the way: cancel pairs,
+/// re-create constants, splats and broadcasts in the wanted layout, carry
+/// loop values in the layout their producer inside the loop has, and run
+/// element-wise chains in the layout their single consumer wants.
+void removeLayoutConversions(mlir::func::FuncOp func);
 
 /// The blocked layout `tile-assign-layouts` chooses for `numel` elements in a
 /// block of `threads` threads when no chunk may exceed `maxVec` elements.
@@ -30,6 +48,15 @@ mlir::LogicalResult assignLayouts(mlir::func::FuncOp func);
 
 /// The layout of a laid-out tensor type, or failure if it has none.
 mlir::FailureOr<LayoutInfo> getLayoutInfo(mlir::RankedTensorType type);
+
+/// Gives every shared-memory tile of `func` a 1024-aligned byte offset by
+/// liveness and records the total as `tile.shared_bytes`; fails (with a
+/// diagnostic at the tile that does not fit) beyond `maxBytes`.
+mlir::LogicalResult allocateShared(mlir::func::FuncOp func, int64_t maxBytes,
+                                   llvm::StringRef target);
+
+/// Shared memory one block may use on `target` (opt-in maximum).
+int64_t maxSharedBytesFor(llvm::StringRef target);
 
 /// Warps per block of a kernel (its `tile.num_warps`, default 4).
 unsigned getNumWarps(mlir::func::FuncOp func);

@@ -1,0 +1,182 @@
+//===- LayoutConversions.cpp - remove tile.convert_layout where possible ---===//
+//
+// tile-assign-layouts gives a tensor-core dot an #tile.mma accumulator and
+// leaves everything around it blocked, with tile.convert_layout at each
+// border.  A conversion between distributed layouts goes through shared
+// memory, so these rewrites move the borders to where they cost nothing:
+//
+//   %c0 = arith.constant dense<0.0> : tensor<64x64xf32, #blocked>
+//   %r = scf.for ... iter_args(%acc = %c0) {
+//     %m = tile.convert_layout %acc : #blocked -> #mma
+//     %d = tile.dot %a, %b, %m : ... #mma
+//     %back = tile.convert_layout %d : #mma -> #blocked
+//     scf.yield %back
+//   }
+// becomes a loop carrying %acc in #mma, the constant created in #mma, and
+// one conversion after the loop.
+//
+//===----------------------------------------------------------------------===//
+#include "tessera/Dialect/Tile/Transforms/Transforms.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+using namespace mlir;
+using namespace tessera::tile;
+
+namespace {
+
+/// Whether a layout is a distribution over registers (not shared memory).
+bool isDistributed(Type t) {
+  auto rt = dyn_cast<RankedTensorType>(t);
+  return rt && rt.getEncoding() && !isa<SharedLayoutAttr>(rt.getEncoding());
+}
+
+RankedTensorType withEncodingOf(Type t, Type like) {
+  auto rt = cast<RankedTensorType>(t);
+  return RankedTensorType::get(rt.getShape(), rt.getElementType(),
+                               cast<RankedTensorType>(like).getEncoding());
+}
+
+/// Producers that can be re-created in any distributed layout for free.
+bool isRematerializable(Value v, Type target) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return false;
+  if (auto cv = dyn_cast<ConvertLayoutOp>(def))
+    return cv.getSrc().getType() == withEncodingOf(v.getType(), target);
+  if (auto cst = dyn_cast<arith::ConstantOp>(def))
+    return isa<SplatElementsAttr>(cst.getValue());
+  return isa<SplatOp, BroadcastOp>(def);
+}
+
+struct FoldConversion : OpRewritePattern<ConvertLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
+    Value src = op.getSrc();
+    if (src.getType() == op.getType()) {
+      rw.replaceOp(op, src);
+      return success();
+    }
+    auto inner = src.getDefiningOp<ConvertLayoutOp>();
+    if (!inner)
+      return failure();
+    if (inner.getSrc().getType() == op.getType())
+      rw.replaceOp(op, inner.getSrc());
+    else
+      rw.replaceOpWithNewOp<ConvertLayoutOp>(op, op.getType(), inner.getSrc());
+    return success();
+  }
+};
+
+/// convert(constant splat / splat / broadcast) -> the producer in the target
+/// layout (a broadcast redistributes anyway, into whatever layout it makes).
+struct RematerializeProducer : OpRewritePattern<ConvertLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
+    if (!isDistributed(op.getType()))
+      return failure();
+    Operation *def = op.getSrc().getDefiningOp();
+    if (!def)
+      return failure();
+    if (auto cst = dyn_cast<arith::ConstantOp>(def)) {
+      auto splat = dyn_cast<SplatElementsAttr>(cst.getValue());
+      if (!splat)
+        return failure();
+      rw.replaceOpWithNewOp<arith::ConstantOp>(op, op.getType(),
+                                               splat.reshape(op.getType()));
+      return success();
+    }
+    if (auto s = dyn_cast<SplatOp>(def)) {
+      rw.replaceOpWithNewOp<SplatOp>(op, op.getType(), s.getSrc());
+      return success();
+    }
+    if (auto bc = dyn_cast<BroadcastOp>(def)) {
+      rw.replaceOpWithNewOp<BroadcastOp>(op, op.getType(), bc.getSrc());
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// convert(elementwise(x, y)) with a single use, where every operand is
+/// free to have in the target layout -> elementwise in the target layout.
+struct SinkIntoConsumerLayout : OpRewritePattern<ConvertLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
+    Type target = op.getType();
+    if (!isDistributed(target))
+      return failure();
+    Operation *def = op.getSrc().getDefiningOp();
+    if (!def || def->getNumResults() != 1 || def->getNumRegions() != 0 ||
+        !def->getResult(0).hasOneUse() ||
+        !isa<arith::ArithDialect, math::MathDialect>(def->getDialect()) ||
+        isa<arith::ConstantOp>(def))
+      return failure();
+    for (Value v : def->getOperands())
+      if (isa<RankedTensorType>(v.getType()) && !isRematerializable(v, target))
+        return failure();
+    rw.setInsertionPoint(def);
+    IRMapping map;
+    for (Value v : def->getOperands())
+      if (isa<RankedTensorType>(v.getType()))
+        map.map(v, ConvertLayoutOp::create(rw, v.getLoc(), withEncodingOf(v.getType(), target),
+                                           v)
+                       .getResult());
+    Operation *clone = rw.clone(*def, map);
+    clone->getResult(0).setType(withEncodingOf(def->getResult(0).getType(), target));
+    rw.replaceOp(op, clone->getResult(0));
+    return success();
+  }
+};
+
+/// A loop value whose next iteration is produced in another layout and
+/// converted back for the yield is carried in the producer's layout.
+bool carryInProducerLayout(scf::ForOp loop) {
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  bool changed = false;
+  for (unsigned i = 0; i < loop.getNumRegionIterArgs(); ++i) {
+    auto cv = yield.getOperand(i).getDefiningOp<ConvertLayoutOp>();
+    if (!cv || !isDistributed(cv.getSrc().getType()))
+      continue;
+    Type newT = cv.getSrc().getType();
+    BlockArgument arg = loop.getRegionIterArgs()[i];
+    Type oldT = arg.getType();
+    OpBuilder b(loop);
+    OpOperand &init = loop.getInitArgsMutable()[i];
+    init.set(ConvertLayoutOp::create(b, loop.getLoc(), newT, init.get()));
+    yield->setOperand(i, cv.getSrc());
+    arg.setType(newT);
+    Value res = loop.getResult(i);
+    res.setType(newT);
+    b.setInsertionPointToStart(loop.getBody());
+    auto in = ConvertLayoutOp::create(b, loop.getLoc(), oldT, arg);
+    arg.replaceAllUsesExcept(in, in);
+    b.setInsertionPointAfter(loop);
+    auto out = ConvertLayoutOp::create(b, loop.getLoc(), oldT, res);
+    res.replaceAllUsesExcept(out, out);
+    changed = true;
+  }
+  return changed;
+}
+
+} // namespace
+
+void tessera::tile::removeLayoutConversions(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  // Only kernels with conversions are touched (the greedy driver would also
+  // delete dead code, which is canonicalization's job, not this one's).
+  bool any = false;
+  func.walk([&](ConvertLayoutOp) { any = true; });
+  if (!any)
+    return;
+  for (int round = 0; round < 8; ++round) {
+    RewritePatternSet patterns(ctx);
+    patterns.add<FoldConversion, RematerializeProducer, SinkIntoConsumerLayout>(ctx);
+    (void)applyPatternsGreedily(func, std::move(patterns));
+    bool changed = false;
+    func.walk([&](scf::ForOp loop) { changed |= carryInProducerLayout(loop); });
+    if (!changed)
+      break;
+  }
+}

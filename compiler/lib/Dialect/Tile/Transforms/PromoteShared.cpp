@@ -1,0 +1,222 @@
+//===- PromoteShared.cpp - tile-promote-shared ----------------------------===//
+//
+// Dot operands live in shared memory (#tile.shared).  This pass makes the
+// loads that feed them write shared memory directly instead of going
+// through registers, and gives every shared tile its place:
+//
+//   %x = tile.load %p : (tensor<64x64x!tile.ptr<f16>, #blocked>) -> tensor<64x64xf16, #blocked>
+//   %s = tile.convert_layout %x : #blocked -> #tile.shared<contig = 1, swizzle = 128, offset = -1>
+// becomes
+//   %s = tile.load %p : (...) -> tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 0>>
+//
+// Buffers are allocated by liveness (first fit, 1024-byte aligned, since
+// the swizzle XORs absolute address bits 4-9), and the total is checked
+// against what one block may use on the target.
+//
+// Lit: tests/lit/Transforms/tile-promote-shared.mlir.
+//
+//===----------------------------------------------------------------------===//
+#include "tessera/Dialect/Tile/Transforms/Passes.h"
+#include "tessera/Dialect/Tile/Transforms/Transforms.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/MathExtras.h"
+
+#define DEBUG_TYPE "tile-promote-shared"
+
+namespace tessera::tile {
+#define GEN_PASS_DEF_TILEPROMOTESHARED
+#include "tessera/Dialect/Tile/Transforms/Passes.h.inc"
+} // namespace tessera::tile
+
+using namespace mlir;
+using namespace tessera::tile;
+
+/// Alignment of every shared tile: the period of the 128-byte swizzle.
+static constexpr int64_t kSharedAlign = 1024;
+
+namespace {
+
+RankedTensorType withShared(RankedTensorType t, unsigned contig, unsigned swizzle,
+                            int64_t offset) {
+  return RankedTensorType::get(t.getShape(), t.getElementType(),
+                               SharedLayoutAttr::get(t.getContext(), contig, swizzle, offset));
+}
+
+/// convert(load) -> a load that writes shared memory.
+struct LoadIntoShared : OpRewritePattern<ConvertLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
+    auto load = op.getSrc().getDefiningOp<LoadOp>();
+    if (!getSharedLayout(op.getType()) || !load || !load->hasOneUse() ||
+        getSharedLayout(load.getType()))
+      return failure();
+    rw.replaceOpWithNewOp<LoadOp>(op, op.getType(), load.getPtr(), load.getMask(),
+                                  load.getOther());
+    rw.eraseOp(load);
+    return success();
+  }
+};
+
+/// convert(trans(x)) to shared -> trans of x in shared memory: the same
+/// bytes read with the other axis contiguous, so x keeps its natural
+/// (row-major) layout and the transpose costs nothing.
+struct TransposeInShared : OpRewritePattern<ConvertLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
+    auto trans = op.getSrc().getDefiningOp<TransOp>();
+    if (!getSharedLayout(op.getType()) || !trans || !trans->hasOneUse() ||
+        trans.getType().getRank() != 2 || getSharedLayout(trans.getSrc().getType()))
+      return failure();
+    auto srcT = trans.getSrc().getType();
+    unsigned sw = chooseSwizzle(srcT.getDimSize(1) * getElementByteSize(srcT));
+    rw.setInsertionPoint(trans);
+    Value src = ConvertLayoutOp::create(rw, op.getLoc(), withShared(srcT, 1, sw, -1),
+                                        trans.getSrc());
+    auto t = TransOp::create(rw, trans.getLoc(), withShared(trans.getType(), 0, sw, -1), src,
+                             trans.getOrderAttr());
+    rw.replaceOp(op, t.getResult());
+    rw.eraseOp(trans);
+    return success();
+  }
+};
+
+/// The op in `block` that contains `op` (or `op` itself).
+Operation *ancestorIn(Block *block, Operation *op) {
+  while (op && op->getBlock() != block)
+    op = op->getParentOp();
+  return op;
+}
+
+struct Buffer {
+  Value value;          ///< the tile that owns the storage
+  SmallVector<Value> aliases; ///< transposed views of it
+  int64_t start, end;   ///< live range in pre-order positions
+  int64_t bytes;
+  int64_t offset = -1;
+};
+
+} // namespace
+
+LogicalResult tessera::tile::allocateShared(func::FuncOp func, int64_t maxBytes,
+                                            StringRef target) {
+  // Pre-order positions; `last[op]` is the last position inside op.
+  DenseMap<Operation *, int64_t> pos, last;
+  int64_t n = 0;
+  std::function<void(Operation *)> number = [&](Operation *op) {
+    pos[op] = n++;
+    for (Region &r : op->getRegions())
+      for (Block &b : r)
+        for (Operation &o : b)
+          number(&o);
+    last[op] = n - 1;
+  };
+  number(func);
+
+  SmallVector<Buffer> buffers;
+  DenseMap<Value, unsigned> owner;
+  LogicalResult result = success();
+  func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    for (Value v : op->getResults()) {
+      if (!getSharedLayout(v.getType()))
+        continue;
+      if (auto t = dyn_cast<TransOp>(op); t && getSharedLayout(t.getSrc().getType())) {
+        unsigned i = owner.lookup(t.getSrc());
+        owner[v] = i;
+        buffers[i].aliases.push_back(v);
+        continue;
+      }
+      if (!isa<LoadOp, ConvertLayoutOp>(op)) {
+        result = op->emitOpError("cannot produce a shared-memory tile");
+        return;
+      }
+      auto t = cast<RankedTensorType>(v.getType());
+      int64_t bytes = llvm::alignTo(t.getNumElements() * getElementByteSize(t), kSharedAlign);
+      owner[v] = buffers.size();
+      buffers.push_back({v, {}, pos[op], pos[op], bytes});
+    }
+  });
+  if (failed(result))
+    return failure();
+  if (buffers.empty())
+    return success();
+  // A use nested in a loop keeps the buffer alive to the end of that loop.
+  for (Buffer &buf : buffers) {
+    Block *home = buf.value.getParentBlock();
+    SmallVector<Value> all{buf.value};
+    llvm::append_range(all, buf.aliases);
+    for (Value v : all)
+      for (Operation *user : v.getUsers())
+        if (Operation *a = ancestorIn(home, user))
+          buf.end = std::max(buf.end, last[a]);
+  }
+  // First fit in order of definition.
+  int64_t total = 0;
+  for (unsigned i = 0; i < buffers.size(); ++i) {
+    Buffer &buf = buffers[i];
+    SmallVector<std::pair<int64_t, int64_t>> taken;
+    for (unsigned j = 0; j < i; ++j)
+      if (buffers[j].start <= buf.end && buf.start <= buffers[j].end)
+        taken.push_back({buffers[j].offset, buffers[j].offset + buffers[j].bytes});
+    llvm::sort(taken);
+    int64_t off = 0;
+    for (auto [lo, hi] : taken)
+      if (off + buf.bytes > lo && off < hi)
+        off = llvm::alignTo(hi, kSharedAlign);
+    buf.offset = off;
+    total = std::max(total, off + buf.bytes);
+    if (total > maxBytes) {
+      Operation *def = buf.value.getDefiningOp();
+      return def->emitOpError("needs ")
+             << total << " bytes of shared memory for its tiles, more than the " << maxBytes
+             << " bytes one block may use on " << target
+             << "; use smaller tiles (BLOCK_*) or fewer stages";
+    }
+    SmallVector<Value> all{buf.value};
+    llvm::append_range(all, buf.aliases);
+    for (Value v : all) {
+      auto t = cast<RankedTensorType>(v.getType());
+      SharedLayoutAttr s = getSharedLayout(t);
+      v.setType(withShared(t, s.getContig(), s.getSwizzle(), off));
+    }
+  }
+  func->setAttr(TileDialect::getSharedBytesAttrName(),
+                IntegerAttr::get(IntegerType::get(func.getContext(), 32), total));
+  return success();
+}
+
+int64_t tessera::tile::maxSharedBytesFor(StringRef target) {
+  // Per-block opt-in limits (CUDA programming guide, "Compute Capabilities").
+  if (target.starts_with("sm_90"))
+    return 227 * 1024;
+  if (target == "sm_80" || target == "sm_87")
+    return 163 * 1024;
+  if (target.starts_with("sm_8"))
+    return 99 * 1024;
+  return 48 * 1024;
+}
+
+namespace {
+struct TilePromoteSharedPass
+    : tessera::tile::impl::TilePromoteSharedBase<TilePromoteSharedPass> {
+  using TilePromoteSharedBase::TilePromoteSharedBase;
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    int64_t limit = maxSharedBytes > 0 ? int64_t(maxSharedBytes) : maxSharedBytesFor(target);
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (!func->hasAttr(TileDialect::getKernelAttrName()))
+        continue;
+      bool any = false;
+      func.walk([&](ConvertLayoutOp op) { any |= bool(getSharedLayout(op.getType())); });
+      if (any) {
+        RewritePatternSet patterns(ctx);
+        patterns.add<LoadIntoShared, TransposeInShared>(ctx);
+        (void)applyPatternsGreedily(func, std::move(patterns));
+      }
+      if (failed(allocateShared(func, limit, target)))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace
