@@ -1,5 +1,6 @@
 //===- Library.cpp - the registry of library kernels ----------------------===//
 #include "tessera/kernels/Library.h"
+#include "tessera/Dialect/Tile/IR/TileDialect.h"
 
 #include <deque>
 #include <mutex>
@@ -69,8 +70,15 @@ mlir::OwningOpRef<mlir::ModuleOp> traceKernel(mlir::MLIRContext &ctx, const Kern
       throw Error("kernel '" + def.name + "' has no parameter '" + key + "' (it takes " +
                   def.defaults.str() + ")");
   int64_t warps = p.i("num_warps");
-  return dsl::trace(ctx, def.name, unsigned(warps),
-                    [&](dsl::Kernel &k) { def.body(k, p); });
+  auto module = dsl::trace(ctx, def.name, unsigned(warps), [&](dsl::Kernel &k) { def.body(k, p); });
+  // Pipeline depth is a compile-time parameter of the loops, not of the
+  // traced body: it goes to tile-pipeline as a kernel attribute.
+  if (p.has("num_stages"))
+    for (auto f : module->getOps<mlir::func::FuncOp>())
+      f->setAttr(tile::TileDialect::getNumStagesAttrName(),
+                 mlir::IntegerAttr::get(mlir::IntegerType::get(&ctx, 32),
+                                        int32_t(p.i("num_stages"))));
+  return module;
 }
 
 } // namespace tessera::kernels

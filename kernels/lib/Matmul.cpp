@@ -60,10 +60,11 @@ KernelDef matmulKernel() {
   return {"matmul", "C = A * B, f32 accumulation, any M/N/K and strides",
           {{"dtype", "f16"}, {"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"BLOCK_K", "64"},
            {"INT_MULTIPLE", "1"}, {"EPILOGUE", "none"}, {"A_LAYOUT", "row"},
-           {"B_LAYOUT", "row"}, {"num_warps", "8"}},
+           {"B_LAYOUT", "row"}, {"num_warps", "8"}, {"num_stages", "3"}},
           matmul,
           configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128", "256"}},
-                       {"BLOCK_K", {"32", "64"}}, {"num_warps", {"4", "8"}}}),
+                       {"BLOCK_K", {"32", "64"}}, {"num_warps", {"4", "8"}},
+                       {"num_stages", {"2", "3", "4"}}}),
           {"M", "N", "K"}};
 }
 

@@ -384,6 +384,8 @@ int main(int argc, char **argv) {
       [] { return checkMatmul(8, "f16", 304, 200, 136, true, true); },
       [] { return checkMatmul(8, "f16", 256, 512, 256, false, false, {{"BLOCK_M", "64"}, {"BLOCK_N", "256"}, {"num_warps", "4"}}); },
       [] { return checkMatmul(8, "f16", 256, 256, 256, false, false, {{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"BLOCK_K", "32"}, {"num_warps", "8"}}); },
+      [] { return checkMatmul(8, "f16", 256, 256, 520, false, false, {{"num_stages", "2"}}); },
+      [] { return checkMatmul(8, "bf16", 256, 256, 520, false, false, {{"num_stages", "4"}}); },
       [] { return checkMatmul(1, "f16", 130, 70, 50, false, false, {{"BLOCK_M", "32"}, {"BLOCK_N", "32"}, {"BLOCK_K", "32"}, {"num_warps", "4"}}); },
       [] { return checkMatmulBiasRelu(200, 130, 96); },
       [] { return checkAttention(1, 2, 3, 100, 130, false); },

@@ -153,6 +153,55 @@ int attentionSpeed() {
   return 0;
 }
 
+/// Issue 5's matmul table: M=N=K in {1024..8192} and two LLM shapes, f16
+/// and bf16, row-major, each the best of a few tensor-core configs (the
+/// config is printed).  torch.matmul runs separately (bench/torch_matmul.py).
+int matmulTable() {
+  std::unique_ptr<jit::Jit> jit = openJit();
+  if (!jit)
+    return 77;
+  struct Shape { int m, n, k; };
+  const Shape shapes[] = {{1024, 1024, 1024}, {2048, 2048, 2048}, {4096, 4096, 4096},
+                          {8192, 8192, 8192}, {4096, 14336, 4096}, {8192, 1024, 8192}};
+  const dsl::Params configs[] = {
+      {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"BLOCK_K", "64"}, {"num_warps", "8"}, {"num_stages", "3"}},
+      {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"BLOCK_K", "64"}, {"num_warps", "8"}, {"num_stages", "4"}},
+      {{"BLOCK_M", "128"}, {"BLOCK_N", "256"}, {"BLOCK_K", "64"}, {"num_warps", "8"}, {"num_stages", "3"}},
+      {{"BLOCK_M", "64"}, {"BLOCK_N", "256"}, {"BLOCK_K", "64"}, {"num_warps", "4"}, {"num_stages", "4"}},
+      {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"BLOCK_K", "64"}, {"num_warps", "4"}, {"num_stages", "4"}},
+  };
+  std::printf("%-5s %6s %6s %6s %10s %9s  %s\n", "dtype", "M", "N", "K", "ms", "TFLOP/s", "best config");
+  for (const char *dt : {"f16", "bf16"})
+    for (Shape s : shapes) {
+      rt::Buffer a(size_t(s.m) * s.k * 2, dt), b(size_t(s.k) * s.n * 2, dt),
+          c(size_t(s.m) * s.n * 2, dt);
+      a.fill(0x3c);
+      b.fill(0x3c);
+      double best = 1e30;
+      std::string bestCfg;
+      for (dsl::Params p : configs) {
+        p.set("dtype", dt).set("INT_MULTIPLE", "16");
+        std::shared_ptr<rt::Kernel> k;
+        try {
+          k = jit->get(kernels::findKernel("matmul"), p);
+        } catch (const Error &e) {
+          continue;
+        }
+        rt::Grid g{unsigned(s.m / p.i("BLOCK_M")), unsigned(s.n / p.i("BLOCK_N"))};
+        double ms = timeKernel([&] { k->launch(g, {a, b, c, s.m, s.n, s.k, s.k, 1, s.n, 1, s.n, 1}); },
+                               3, 10);
+        if (ms < best) {
+          best = ms;
+          bestCfg = p.str();
+        }
+      }
+      double tflops = 2.0 * s.m * s.n * double(s.k) / (best * 1e-3) / 1e12;
+      std::printf("%-5s %6d %6d %6d %10.3f %9.1f  %s\n", dt, s.m, s.n, s.k, best, tflops,
+                  bestCfg.c_str());
+    }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string jsonPath, cacheDir = "/tmp/tessera-bench-cache";
@@ -167,6 +216,8 @@ int main(int argc, char **argv) {
       autotuneOnly = true;
     else if (a == "--attention")
       attentionOnly = true;
+    else if (a == "--matmul")
+      return matmulTable();
   }
   if (autotuneOnly)
     return autotuneRowwise();

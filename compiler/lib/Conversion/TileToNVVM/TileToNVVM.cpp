@@ -250,6 +250,7 @@ private:
   Value sharedOffset(RankedTensorType t, Value tileOffset, Value row, Value col,
                      bool swizzled = true);
   LogicalResult lowerLoadToShared(LoadOp op);
+  LogicalResult lowerAsyncLoad(AsyncLoadOp op);
   void storeToShared(Value src, Value dst);
   void loadFromShared(Value src, Value dst);
   SmallVector<Value> loadChunk(LoadOp op, unsigned r, unsigned w);
@@ -721,6 +722,60 @@ LogicalResult KernelLowering::lowerLoadToShared(LoadOp op) {
   fenceProxyAsync();
   barrier();
   vals[op.getResult()] = {offset};
+  return success();
+}
+
+/// cp.async of each thread's chunks into slot `slot` of the buffer (16, 8
+/// or 4 bytes per copy; a masked-off chunk copies 0 source bytes, which
+/// zero-fills), then one commit group.  Narrower chunks fall back to a
+/// load and a shared store, made visible by the same tile.async_wait.
+LogicalResult KernelLowering::lowerAsyncLoad(AsyncLoadOp op) {
+  auto bufT = op.getBuffer().getType();
+  SharedLayoutAttr sh = getSharedLayout(bufT);
+  auto t = RankedTensorType::get(bufT.getShape().drop_front(), bufT.getElementType(), sh);
+  Type elt = llvmElemType(t.getElementType());
+  unsigned eb = getElementByteSize(elt);
+  Value ptrs = op.getPtr();
+  LayoutInfo l = layoutOf(ptrs);
+  unsigned w = accessWidth(ptrs, op.getMask(), eb);
+  Value offset = arith::AddIOp::create(
+      b, loc, part(op.getBuffer(), 0),
+      arith::MulIOp::create(b, loc, part(op.getSlot(), 0), i32(t.getNumElements() * eb)));
+  bool contiguous = sh.getContig() == 1;
+  for (unsigned r = 0; r < l.regs(); r += w) {
+    SmallVector<Value> idx = delinearize(linearIndex(l, r), t.getShape());
+    unsigned bytes = w * eb;
+    if (contiguous && bytes >= 4) {
+      Value dst = arith::AddIOp::create(b, loc, smemBaseAddr,
+                                        sharedOffset(t, offset, idx[0], idx[1]));
+      Value src = part(ptrs, r);
+      Value n = i32(bytes);
+      if (op.getMask())
+        n = arith::SelectOp::create(b, loc, part(op.getMask(), r), n, i32(0));
+      std::string text = std::string(bytes == 16 ? "cp.async.cg" : "cp.async.ca") +
+                         ".shared.global [$0], [$1], " + std::to_string(bytes) + ", $2;";
+      inlineAsm(Type(), {dst, src, n}, text, "r,l,r");
+      continue;
+    }
+    for (unsigned i = 0; i < w; ++i) {
+      Value x;
+      if (op.getMask()) {
+        auto ifOp = scf::IfOp::create(b, loc, SmallVector<Type>{elt}, part(op.getMask(), r + i),
+                                      true, true);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        scf::YieldOp::create(b, loc, ValueRange{LLVM::LoadOp::create(b, loc, elt, part(ptrs, r + i), eb).getResult()});
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(b, loc, ValueRange{zeroOf(elt)});
+        x = ifOp.getResult(0);
+      } else {
+        x = LLVM::LoadOp::create(b, loc, elt, part(ptrs, r + i), eb);
+      }
+      SmallVector<Value> ix = delinearize(linearIndex(l, r + i), t.getShape());
+      LLVM::StoreOp::create(b, loc, x, smemAt(sharedOffset(t, offset, ix[0], ix[1])), eb);
+    }
+  }
+  inlineAsm(Type(), {}, "cp.async.commit_group;", "");
   return success();
 }
 
@@ -1259,6 +1314,8 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
     if (!t)
       return success();
     if (SharedLayoutAttr sh = getSharedLayout(t)) {
+      if (t.getRank() == 3)
+        t = RankedTensorType::get(t.getShape().drop_front(), t.getElementType(), sh);
       if (t.getRank() != 2 || sh.getOffset() < 0)
         return op->emitOpError(what) << " " << t
                                      << " must be a 2-D tile allocated by tile-promote-shared";
@@ -1415,6 +1472,25 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case<LoadOp>([&](LoadOp o) { return lowerLoad(o); })
+      .Case<AllocSharedOp>([&](AllocSharedOp o) {
+        vals[o.getResult()] = {i32(getSharedLayout(o.getType()).getOffset())};
+        return success();
+      })
+      .Case<SharedSlotOp>([&](SharedSlotOp o) {
+        auto t = o.getType();
+        int64_t slotBytes = t.getNumElements() * getElementByteSize(t);
+        vals[o.getResult()] = {arith::AddIOp::create(
+            b, loc, part(o.getBuffer(), 0),
+            arith::MulIOp::create(b, loc, part(o.getSlot(), 0), i32(slotBytes)))};
+        return success();
+      })
+      .Case<AsyncLoadOp>([&](AsyncLoadOp o) { return lowerAsyncLoad(o); })
+      .Case<AsyncWaitOp>([&](AsyncWaitOp o) {
+        inlineAsm(Type(), {}, "cp.async.wait_group " + std::to_string(o.getPending()) + ";", "");
+        fenceProxyAsync();
+        barrier();
+        return success();
+      })
       .Case<StoreOp>([&](StoreOp o) { return lowerStore(o); })
       .Case<ReduceOp>([&](ReduceOp o) { return lowerReduce(o); })
       .Case<DotOp>([&](DotOp o) { return lowerDot(o); })

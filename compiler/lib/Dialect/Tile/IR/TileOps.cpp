@@ -213,6 +213,42 @@ LogicalResult ReduceOp::verify() {
   return success();
 }
 
+static bool isSharedType(Type t) {
+  auto rt = dyn_cast<RankedTensorType>(t);
+  return rt && isa_and_nonnull<SharedLayoutAttr>(rt.getEncoding());
+}
+
+LogicalResult AllocSharedOp::verify() {
+  auto t = getType();
+  if (t.getRank() != 3 || !isSharedType(t))
+    return emitOpError("result must be a 3-D (slots x rows x columns) #tile.shared tensor");
+  return success();
+}
+
+LogicalResult SharedSlotOp::verify() {
+  auto buf = getBuffer().getType(), res = getType();
+  if (buf.getRank() != 3 || !isSharedType(buf) || !isSharedType(res) ||
+      res.getShape() != buf.getShape().drop_front() ||
+      res.getElementType() != buf.getElementType())
+    return emitOpError("result must be one 2-D slot of the 3-D shared buffer");
+  return success();
+}
+
+LogicalResult AsyncLoadOp::verify() {
+  auto buf = getBuffer().getType();
+  auto ptr = dyn_cast<RankedTensorType>(getPtr().getType());
+  if (buf.getRank() != 3 || !isSharedType(buf) || !ptr ||
+      ptr.getShape() != buf.getShape().drop_front())
+    return emitOpError("pointer tile must have the shape of one slot of the shared buffer");
+  auto pointee = cast<PtrType>(ptr.getElementType()).getPointeeType();
+  if (pointee != buf.getElementType())
+    return emitOpError("pointee type ") << pointee << " differs from the buffer's "
+                                        << buf.getElementType();
+  if (getMask() && getShapeOrEmpty(getMask().getType()) != ptr.getShape())
+    return emitOpError("mask must have the pointer tile's shape");
+  return success();
+}
+
 LogicalResult ConvertLayoutOp::verify() {
   auto src = getSrc().getType();
   auto dst = getType();

@@ -121,13 +121,18 @@ LogicalResult tessera::tile::allocateShared(func::FuncOp func, int64_t maxBytes,
     for (Value v : op->getResults()) {
       if (!getSharedLayout(v.getType()))
         continue;
-      if (auto t = dyn_cast<TransOp>(op); t && getSharedLayout(t.getSrc().getType())) {
-        unsigned i = owner.lookup(t.getSrc());
+      Value viewOf;
+      if (auto t = dyn_cast<TransOp>(op); t && getSharedLayout(t.getSrc().getType()))
+        viewOf = t.getSrc();
+      if (auto s = dyn_cast<SharedSlotOp>(op))
+        viewOf = s.getBuffer();
+      if (viewOf) {
+        unsigned i = owner.lookup(viewOf);
         owner[v] = i;
         buffers[i].aliases.push_back(v);
         continue;
       }
-      if (!isa<LoadOp, ConvertLayoutOp>(op)) {
+      if (!isa<LoadOp, ConvertLayoutOp, AllocSharedOp>(op)) {
         result = op->emitOpError("cannot produce a shared-memory tile");
         return;
       }

@@ -41,6 +41,8 @@ def Tile_Dialect : Dialect {
     /// Unit attribute on a kernel integer argument: promised to be 1 (a
     /// unit stride; checked by the launcher, the body uses the constant).
     static llvm::StringRef getUnitAttrName() { return "tile.unit"; }
+    /// i32 attribute on a kernel: software-pipeline stages for tile-pipeline.
+    static llvm::StringRef getNumStagesAttrName() { return "tile.num_stages"; }
     /// i32 attribute on a kernel: bytes of shared memory its #tile.shared
     /// tiles occupy (set by tile-promote-shared).
     static llvm::StringRef getSharedBytesAttrName() { return "tile.shared_bytes"; }

@@ -233,4 +233,74 @@ def Tile_ConvertLayoutOp : Tile_Op<"convert_layout", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Asynchronous copies into shared memory (created by tile-pipeline)
+//===----------------------------------------------------------------------===//
+
+def Tile_AllocSharedOp : Tile_Op<"alloc_shared", [MemoryEffects<[MemAlloc]>]> {
+  let summary = "a multi-buffered tile in shared memory";
+  let description = [{
+    `S` slots of an `R x C` shared tile (result shape `S x R x C`), one per
+    pipeline stage; `tile-promote-shared`'s allocation places it.
+
+    ```mlir
+    %buf = tile.alloc_shared : tensor<3x128x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = -1>>
+    ```
+  }];
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_SharedSlotOp : Tile_Op<"shared_slot", [Pure]> {
+  let summary = "one slot of a multi-buffered shared tile";
+  let description = [{
+    A view of slot `slot` of `buffer` as a 2-D shared tile (no data moves).
+
+    ```mlir
+    %a = tile.shared_slot %buf[%s] : tensor<3x128x64xf16, #S> -> tensor<128x64xf16, #S>
+    ```
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$buffer, I32:$slot);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$buffer `[` $slot `]` attr-dict `:` type($buffer) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_AsyncLoadOp : Tile_Op<"async_load", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "start copying a tile from global memory into a shared slot";
+  let description = [{
+    Issues the copy of the tile addressed by `ptr` into slot `slot` of
+    `buffer` without waiting for it (`cp.async` with one commit group per
+    op); masked-off elements become zero.  Only `tile.async_wait` makes the
+    data visible.
+
+    ```mlir
+    tile.async_load %p into %buf[%s] mask %m : tensor<128x64x!tile.ptr<f16>, #B>, tensor<3x128x64xf16, #S>, tensor<128x64xi1, #B>
+    ```
+  }];
+  let arguments = (ins Tile_PtrLike:$ptr, AnyStaticShapeTensor:$buffer, I32:$slot,
+                       Optional<Tile_BoolLike>:$mask);
+  let assemblyFormat = [{
+    $ptr `into` $buffer `[` $slot `]` (`mask` $mask^)? attr-dict `:` type($ptr) `,` type($buffer)
+    (`,` type($mask)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_AsyncWaitOp : Tile_Op<"async_wait"> {
+  let summary = "wait until at most `pending` async_load groups are in flight";
+  let description = [{
+    `cp.async.wait_group pending`, then the block synchronizes, so every
+    thread sees the completed copies (and, on Hopper, the async proxy that
+    wgmma reads through does too).
+
+    ```mlir
+    tile.async_wait {pending = 1 : i32}
+    ```
+  }];
+  let arguments = (ins I32Attr:$pending);
+  let assemblyFormat = "attr-dict";
+}
+
 #endif // TESSERA_TILE_OPS

@@ -44,6 +44,27 @@ def TilePromoteShared : Pass<"tile-promote-shared", "::mlir::ModuleOp"> {
   let dependentDialects = ["::tessera::tile::TileDialect"];
 }
 
+def TilePipeline : Pass<"tile-pipeline", "::mlir::ModuleOp"> {
+  let summary = "Software-pipeline the shared-memory loads of loops (cp.async)";
+  let description = [{
+    For each loop whose body loads tiles into shared memory (after
+    `tile-promote-shared`) from addresses computed from the induction
+    variable and loop-invariant values, keeps the loads of the next
+    `stages - 1` iterations in flight: multi-buffered `tile.alloc_shared`,
+    `tile.async_load` (cp.async, zero-filled past the end) for the prologue
+    and one iteration ahead in the body, `tile.async_wait` at the top of the
+    body, `tile.shared_slot` views for the consumers.  The stage count is the
+    kernel's `tile.num_stages`, else `num-stages`; below 2 nothing changes.
+    Shared tiles are re-allocated afterwards.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", "\"sm_90a\"", "GPU target (sets the limit)">,
+    Option<"numStages", "num-stages", "unsigned", "1",
+           "Stages for kernels without tile.num_stages">,
+  ];
+  let dependentDialects = ["::tessera::tile::TileDialect"];
+}
+
 def ConvertTileToNVVM : Pass<"convert-tile-to-nvvm", "::mlir::ModuleOp"> {
   let summary = "Lower laid-out tile kernels to per-thread LLVM/NVVM code";
   let description = [{
