@@ -36,7 +36,9 @@ static void matmul(Kernel &k, const Params &p) {
   Scalar sak = la == "row" ? k.unitI32("stride_ak") : k.i32("stride_ak", la == "col" ? mult : 1);
   Scalar sbk = lb == "col" ? k.unitI32("stride_bk") : k.i32("stride_bk", lb == "row" ? mult : 1);
   Scalar sbn = lb == "row" ? k.unitI32("stride_bn") : k.i32("stride_bn", lb == "col" ? mult : 1);
-  Scalar scm = k.i32("stride_cm", mult), scn = k.i32("stride_cn");
+  // C is row-major (its column stride is promised 1) so the tensor-core
+  // accumulator is stored straight from registers with paired accesses.
+  Scalar scm = k.i32("stride_cm", mult), scn = k.unitI32("stride_cn");
 
   Tile rm = programId(0) * bm + arange(0, bm);
   Tile rn = programId(1) * bn + arange(0, bn);

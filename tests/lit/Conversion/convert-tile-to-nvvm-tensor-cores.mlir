@@ -3,9 +3,8 @@
 
 // One warpgroup, a 64x64x64 f16 dot with operands loaded straight into
 // 128-byte-swizzled shared memory.  Shared memory: 1024 bytes of alignment
-// slack, two 8 KB operand tiles, 16 KB of scratch for the f32 result's move
-// to the store's blocked layout (the pointer broadcasts are recomputed, no
-// scratch).
+// slack and two 8 KB operand tiles; no scratch: the result is stored from
+// the mma layout, its pointers recomputed there.
 //
 // On sm_90a: each thread stores 16-byte vectors at swizzled offsets (an
 // XOR of the 16-byte unit), fences the async proxy, and after a barrier the
@@ -13,7 +12,7 @@
 // shared-memory descriptors, then commits and waits.  A is K-major
 // (trans-a 0), B is N-major (trans-b 1).
 // HOPPER-LABEL: llvm.func @tensor_core_dot
-// HOPPER-SAME: tile.dynamic_shared_bytes = 33792 : i32
+// HOPPER-SAME: tile.dynamic_shared_bytes = 17408 : i32
 // HOPPER: arith.xori
 // HOPPER: llvm.store {{.*}} : vector<8xf16>, !llvm.ptr<3>
 // HOPPER: "fence.proxy.async.shared::cta;"

@@ -81,8 +81,9 @@ func.func @keeps_existing_layout() attributes {tile.kernel, tile.num_warps = 4 :
 // A tensor-core dot: the accumulator is carried through the loop in the
 // #tile.mma layout (4 warps over 64 rows: one wgmma warpgroup), the zero
 // accumulator is created in it, the operands are converted to swizzled
-// shared tiles (128-byte rows: 128-byte swizzle), and the only conversion
-// back to a blocked layout is after the loop, before the store.
+// shared tiles (128-byte rows: 128-byte swizzle), and the store happens in
+// the mma layout too (its pointers are recomputable index arithmetic), so
+// the accumulator never goes through shared memory.
 // CHECK-LABEL: func.func @matmul_loop
 // CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
 // CHECK: %[[R:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[Z]]) -> (tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>)
@@ -91,8 +92,8 @@ func.func @keeps_existing_layout() attributes {tile.kernel, tile.num_warps = 4 :
 // CHECK:   %[[D:.*]] = tile.dot %[[A]], %[[B]], %[[ACC]]
 // CHECK-NOT: tile.convert_layout
 // CHECK:   scf.yield %[[D]]
-// CHECK: tile.convert_layout %[[R]] : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>> -> tensor<64x64xf32, #tile.blocked<vec = 8, threads = 128>>
 // CHECK-NOT: tile.convert_layout
+// CHECK: tile.store %{{.*}}, %[[R]] : (tensor<64x64x!tile.ptr<f32>, #tile.mma<warpsM = 4, warpsN = 1>>, tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>)
 func.func @matmul_loop(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
   %z = arith.constant dense<0.0> : tensor<64x64xf32>

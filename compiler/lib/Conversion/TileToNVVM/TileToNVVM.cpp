@@ -76,28 +76,6 @@ bool canReduceWithShuffles(ReduceOp op) {
          !l->replicated() && t.getShape().back() >= l->vec;
 }
 
-/// Whether `v` is index arithmetic (aranges, splats, constants, expand_dims,
-/// broadcasts, addptr and arith ops over them) that any thread can
-/// recompute for any element instead of receiving it through shared memory.
-bool canRemat(Value v, unsigned depth = 0) {
-  Operation *def = v.getDefiningOp();
-  if (!def || depth > 24 || !isa<RankedTensorType>(v.getType()) ||
-      getSharedLayout(v.getType()))
-    return false;
-  if (isa<ArangeOp, SplatOp>(def))
-    return true;
-  if (auto c = dyn_cast<arith::ConstantOp>(def))
-    return isa<SplatElementsAttr>(c.getValue());
-  if (!isa<ExpandDimsOp, BroadcastOp, AddPtrOp>(def) &&
-      !(isa<arith::ArithDialect>(def->getDialect()) && def->getNumRegions() == 0 &&
-        def->getNumResults() == 1))
-    return false;
-  for (Value o : def->getOperands())
-    if (isa<RankedTensorType>(o.getType()) && !canRemat(o, depth + 1))
-      return false;
-  return true;
-}
-
 /// Shared-memory scratch an op needs to redistribute its operands.
 int64_t scratchBytes(Operation *op) {
   auto bytesOf = [](Value v) -> int64_t {
@@ -115,12 +93,12 @@ int64_t scratchBytes(Operation *op) {
   return TypeSwitch<Operation *, int64_t>(op)
       .Case<TransOp, ConvertLayoutOp>([&](auto o) -> int64_t {
         // Moves into, out of or within shared memory need no scratch.
-        return isShared(o.getSrc()) || isShared(o.getResult()) || canRemat(o.getSrc())
+        return isShared(o.getSrc()) || isShared(o.getResult()) || isRecomputable(o.getSrc())
                    ? 0
                    : bytesOf(o.getSrc());
       })
       .Case<BroadcastOp>([&](BroadcastOp o) -> int64_t {
-        return canRemat(o.getSrc()) ? 0 : bytesOf(o.getSrc());
+        return isRecomputable(o.getSrc()) ? 0 : bytesOf(o.getSrc());
       })
       .Case<ReduceOp>([&](auto o) { return bytesOf(o.getSrc()); })
       .Case<DotOp>([&](DotOp o) -> int64_t {
@@ -303,7 +281,7 @@ private:
   }
 
   // --- rematerialization ---------------------------------------------------------
-  /// Element `idx` of `v` (canRemat(v)), computed by this thread.
+  /// Element `idx` of `v` (isRecomputable(v)), computed by this thread.
   Value rematAt(Value v, ArrayRef<Value> idx) {
     Operation *def = v.getDefiningOp();
     return TypeSwitch<Operation *, Value>(def)
@@ -1401,7 +1379,7 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
       })
       .Case<BroadcastOp>([&](BroadcastOp o) {
         ArrayRef<int64_t> srcShape = o.getSrc().getType().getShape();
-        if (canRemat(o.getSrc())) {
+        if (isRecomputable(o.getSrc())) {
           rematInto(o.getSrc(), o.getResult(), [&](ArrayRef<Value> idx) {
             SmallVector<Value> s(idx);
             for (auto [d, n] : llvm::enumerate(srcShape))
@@ -1450,7 +1428,7 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
           return success();
         }
         ArrayRef<int64_t> shape = o.getType().getShape();
-        if (canRemat(o.getSrc())) {
+        if (isRecomputable(o.getSrc())) {
           rematInto(o.getSrc(), o.getResult(),
                     [](ArrayRef<Value> idx) { return SmallVector<Value>(idx); });
           return success();

@@ -24,6 +24,25 @@
 using namespace mlir;
 using namespace tessera::tile;
 
+bool tessera::tile::isRecomputable(Value v, unsigned depth) {
+  Operation *def = v.getDefiningOp();
+  if (!def || depth > 24 || !isa<RankedTensorType>(v.getType()) ||
+      getSharedLayout(v.getType()))
+    return false;
+  if (isa<ArangeOp, SplatOp>(def))
+    return true;
+  if (auto c = dyn_cast<arith::ConstantOp>(def))
+    return isa<SplatElementsAttr>(c.getValue());
+  if (!isa<ExpandDimsOp, BroadcastOp, AddPtrOp>(def) &&
+      !(isa<arith::ArithDialect>(def->getDialect()) && def->getNumRegions() == 0 &&
+        def->getNumResults() == 1))
+    return false;
+  for (Value o : def->getOperands())
+    if (isa<RankedTensorType>(o.getType()) && !isRecomputable(o, depth + 1))
+      return false;
+  return true;
+}
+
 namespace {
 
 /// Whether a layout is a distribution over registers (not shared memory).
@@ -130,6 +149,71 @@ struct SinkIntoConsumerLayout : OpRewritePattern<ConvertLayoutOp> {
   }
 };
 
+/// elementwise(convert(x : L -> B), y...) where x is a real (not
+/// recomputable) value and every other operand is free in L ->
+/// convert(elementwise in L): the conversion moves toward the consumers, so
+/// that e.g. `truncf` of a tensor-core result runs in the mma layout.
+struct HoistPastElementwise : OpRewritePattern<ConvertLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
+    Type srcT = op.getSrc().getType();
+    if (!isDistributed(srcT) || !isDistributed(op.getType()) || !op->hasOneUse() ||
+        isRecomputable(op.getSrc()))
+      return failure();
+    Operation *user = *op->getUsers().begin();
+    if (user->getNumResults() != 1 || user->getNumRegions() != 0 ||
+        !isa<arith::ArithDialect, math::MathDialect>(user->getDialect()) ||
+        !isa<RankedTensorType>(user->getResult(0).getType()))
+      return failure();
+    for (Value v : user->getOperands())
+      if (v != op.getResult() && isa<RankedTensorType>(v.getType()) &&
+          !isRematerializable(v, srcT) && !isRecomputable(v))
+        return failure();
+    rw.setInsertionPoint(user);
+    IRMapping map;
+    for (Value v : user->getOperands()) {
+      if (!isa<RankedTensorType>(v.getType()))
+        continue;
+      if (v == op.getResult())
+        map.map(v, op.getSrc());
+      else
+        map.map(v, ConvertLayoutOp::create(rw, v.getLoc(), withEncodingOf(v.getType(), srcT), v)
+                       .getResult());
+    }
+    Operation *clone = rw.clone(*user, map);
+    Type resT = user->getResult(0).getType();
+    clone->getResult(0).setType(withEncodingOf(resT, srcT));
+    rw.replaceOp(user, ConvertLayoutOp::create(rw, user->getLoc(), resT, clone->getResult(0)));
+    return success();
+  }
+};
+
+/// store(ptr, convert(x : L -> B), mask) with recomputable pointers and
+/// mask -> the store in L: each thread writes what it holds instead of a
+/// round trip through shared memory.
+struct StoreInValueLayout : OpRewritePattern<StoreOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(StoreOp op, PatternRewriter &rw) const override {
+    auto cv = op.getValue().getDefiningOp<ConvertLayoutOp>();
+    if (!cv || !isDistributed(cv.getSrc().getType()) || !isRecomputable(op.getPtr()) ||
+        (op.getMask() && !isRecomputable(op.getMask())))
+      return failure();
+    Type l = cv.getSrc().getType();
+    Value ptr = ConvertLayoutOp::create(rw, op.getLoc(), withEncodingOf(op.getPtr().getType(), l),
+                                        op.getPtr());
+    Value mask = op.getMask();
+    if (mask)
+      mask = ConvertLayoutOp::create(rw, op.getLoc(), withEncodingOf(mask.getType(), l), mask);
+    rw.modifyOpInPlace(op, [&] {
+      op.getPtrMutable().assign(ptr);
+      op.getValueMutable().assign(cv.getSrc());
+      if (mask)
+        op.getMaskMutable().assign(mask);
+    });
+    return success();
+  }
+};
+
 /// A loop value whose next iteration is produced in another layout and
 /// converted back for the yield is carried in the producer's layout.
 bool carryInProducerLayout(scf::ForOp loop) {
@@ -172,7 +256,8 @@ void tessera::tile::removeLayoutConversions(func::FuncOp func) {
     return;
   for (int round = 0; round < 8; ++round) {
     RewritePatternSet patterns(ctx);
-    patterns.add<FoldConversion, RematerializeProducer, SinkIntoConsumerLayout>(ctx);
+    patterns.add<FoldConversion, RematerializeProducer, SinkIntoConsumerLayout,
+                 HoistPastElementwise, StoreInValueLayout>(ctx);
     (void)applyPatternsGreedily(func, std::move(patterns));
     bool changed = false;
     func.walk([&](scf::ForOp loop) { changed |= carryInProducerLayout(loop); });

@@ -31,6 +31,12 @@ SharedLayoutAttr getSharedLayout(mlir::Type type);
 /// 16 (none) below 32.
 unsigned chooseSwizzle(int64_t rowBytes);
 
+/// Whether `v` is index arithmetic (aranges, splats, splat constants,
+/// expand_dims, broadcasts, addptr and arith ops over them) that any thread
+/// can recompute for any element, so that producing it in another layout
+/// costs no data movement.
+bool isRecomputable(mlir::Value v, unsigned depth = 0);
+
 /// Rewrites that move `tile.convert_layout`s out of the way: cancel pairs,
 /// re-create constants, splats and broadcasts in the wanted layout, carry
 /// loop values in the layout their producer inside the loop has, and run
