@@ -235,6 +235,7 @@ private:
   Value descriptor(RankedTensorType t, Value tileOffset, Value row, Value col, bool kMajor);
   LogicalResult lowerDotWgmma(DotOp op);
   LogicalResult lowerDotMmaSync(DotOp op);
+  SmallVector<Value> waitForDots(unsigned pending, ArrayRef<Value> regs);
   Value inlineAsm(Type resTy, ValueRange operands, StringRef text, StringRef constraints);
   void fenceProxyAsync() {
     if (hopper)
@@ -1061,12 +1062,6 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
   cons += "l,l,r";
   for (int64_t i = 0; i < n; ++i)
     cons += "," + std::to_string(i);
-  std::string tie, tieCons;
-  for (int64_t i = 0; i < n; ++i)
-    tieCons += "=f,";
-  for (int64_t i = 0; i < n; ++i)
-    tieCons += (i ? "," : "") + std::to_string(i);
-
   Type f32 = b.getF32Type();
   auto resTy = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n, f32));
   SmallVector<Value> acc(vals[op.getAcc()].begin(), vals[op.getAcc()].end());
@@ -1093,16 +1088,34 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
     llvm::copy(regs, acc.begin() + sl * n);
   }
   inlineAsm(Type(), {}, "wgmma.commit_group.sync.aligned;", "");
-  inlineAsm(Type(), {}, "wgmma.wait_group.sync.aligned 0;", "");
+  if (op->hasAttr("tile.async")) {
+    // A later tile.dot_wait makes the registers readable.
+    vals[op.getResult()] = acc;
+    return success();
+  }
+  vals[op.getResult()] = waitForDots(0, acc);
+  return success();
+}
+
+/// wgmma.wait_group `pending`, then `regs` passed through empty asm blocks
+/// tied to them, so no use can be scheduled before the wait.
+SmallVector<Value> KernelLowering::waitForDots(unsigned pending, ArrayRef<Value> regs) {
+  inlineAsm(Type(), {}, "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";", "");
   SmallVector<Value> out;
-  for (int64_t sl = 0; sl < slices; ++sl) {
-    SmallVector<Value> regs(acc.begin() + sl * n, acc.begin() + (sl + 1) * n);
-    Value tied = inlineAsm(resTy, regs, "", tieCons);
-    for (int64_t i = 0; i < n; ++i)
+  Type f32 = b.getF32Type();
+  for (size_t start = 0; start < regs.size(); start += 64) {
+    size_t n = std::min<size_t>(64, regs.size() - start);
+    std::string cons;
+    for (size_t i = 0; i < n; ++i)
+      cons += "=f,";
+    for (size_t i = 0; i < n; ++i)
+      cons += (i ? "," : "") + std::to_string(i);
+    auto resTy = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n, f32));
+    Value tied = inlineAsm(resTy, regs.slice(start, n), "", cons);
+    for (size_t i = 0; i < n; ++i)
       out.push_back(LLVM::ExtractValueOp::create(b, loc, tied, i));
   }
-  vals[op.getResult()] = out;
-  return success();
+  return out;
 }
 
 /// Ampere tensor cores: every warp walks K in steps of 16 with
@@ -1463,6 +1476,14 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case<AsyncLoadOp>([&](AsyncLoadOp o) { return lowerAsyncLoad(o); })
+      .Case<DotWaitOp>([&](DotWaitOp o) {
+        SmallVector<Value> regs = flatten(o.getValues());
+        SmallVector<Value> out = hopper ? waitForDots(o.getPending(), regs) : regs;
+        if (o.getSync())
+          barrier();
+        unflatten(o.getResults(), out);
+        return success();
+      })
       .Case<AsyncWaitOp>([&](AsyncWaitOp o) {
         inlineAsm(Type(), {}, "cp.async.wait_group " + std::to_string(o.getPending()) + ";", "");
         fenceProxyAsync();

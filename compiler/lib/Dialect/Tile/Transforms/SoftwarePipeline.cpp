@@ -73,7 +73,7 @@ Value guard(OpBuilder &b, Location loc, Value iv, Value ub, RankedTensorType lik
   return SplatOp::create(b, loc, t, c);
 }
 
-bool pipelineLoop(scf::ForOp loop, unsigned stages) {
+bool pipelineLoop(scf::ForOp loop, unsigned stages, bool asyncDots) {
   Block *body = loop.getBody();
   SmallVector<LoadOp> loads;
   llvm::SetVector<Operation *> slice;
@@ -145,15 +145,48 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages) {
     Value view = SharedSlotOp::create(b, loc, load.getType(), buf, slot);
     load.getResult().replaceAllUsesWith(view);
   }
+  // Dots on the slots whose accumulator is only carried to the next
+  // iteration may run asynchronously (wgmma): the next one chains on the
+  // same registers without a wait.  Before a slot is refilled, the dot of
+  // the previous iteration (which read it) must be done in every warp.
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  SmallVector<unsigned> asyncResults;
+  if (asyncDots)
+    for (Operation &op : *body) {
+      auto dot = dyn_cast<DotOp>(op);
+      auto arg = dot ? dyn_cast<BlockArgument>(dot.getAcc()) : BlockArgument();
+      if (!dot || !arg || arg.getOwner() != body || arg == loop.getInductionVar() ||
+          !dot->hasOneUse() || *dot->getUsers().begin() != yield.getOperation() ||
+          !arg.hasOneUse() || !isa_and_nonnull<SharedSlotOp>(dot.getA().getDefiningOp()))
+        continue;
+      unsigned i = arg.getArgNumber() - 1;
+      if (yield.getOperand(i) != dot.getResult())
+        continue;
+      dot->setAttr("tile.async", b.getUnitAttr());
+      asyncResults.push_back(i);
+    }
+  b.setInsertionPoint(yield);
+  if (!asyncResults.empty())
+    DotWaitOp::create(b, loc, TypeRange{}, ValueRange{}, b.getI32IntegerAttr(1), b.getUnitAttr());
   Value ahead = arith::AddIOp::create(
       b, loc, loop.getInductionVar(), arith::MulIOp::create(b, loc, step, cst(stages - 1)));
   issue(ahead, arith::RemSIOp::create(b, loc, arith::AddIOp::create(b, loc, idx, cst(stages - 1)),
                                       cst(stages)));
   for (LoadOp load : loads)
     load.erase();
-  // Drain before anything after the loop reuses the memory.
+  // Drain before anything after the loop reuses the memory or reads the
+  // accumulators.
   b.setInsertionPointAfter(loop);
   AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(0));
+  if (!asyncResults.empty()) {
+    SmallVector<Value> accs;
+    for (unsigned i : asyncResults)
+      accs.push_back(loop.getResult(i));
+    auto wait = DotWaitOp::create(b, loc, ValueRange(accs).getTypes(), accs,
+                                  b.getI32IntegerAttr(0), UnitAttr());
+    for (auto [acc, waited] : llvm::zip(accs, wait.getResults()))
+      acc.replaceAllUsesExcept(waited, wait);
+  }
   return true;
 }
 
@@ -173,7 +206,7 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       bool changed = false;
       for (scf::ForOp loop : loops)
-        changed |= pipelineLoop(loop, stages);
+        changed |= pipelineLoop(loop, stages, StringRef(target) == "sm_90a");
       if (changed && failed(allocateShared(func, limit, target)))
         return signalPassFailure();
     }

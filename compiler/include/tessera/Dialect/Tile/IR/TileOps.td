@@ -303,4 +303,23 @@ def Tile_AsyncWaitOp : Tile_Op<"async_wait"> {
   let assemblyFormat = "attr-dict";
 }
 
+def Tile_DotWaitOp : Tile_Op<"dot_wait"> {
+  let summary = "wait until at most `pending` asynchronous dots are in flight";
+  let description = [{
+    `tile-pipeline` marks dots `tile.async` on sm_90a: their wgmma groups are
+    committed without waiting, so the tensor cores keep working while the
+    next loads are issued.  This op waits (`wgmma.wait_group pending`) and
+    returns its operands, the accumulators that are safe to read only
+    afterwards; with `sync` the block synchronizes as well (before a shared
+    slot that an earlier dot read is overwritten).
+
+    ```mlir
+    %acc = tile.dot_wait %r {pending = 0 : i32} : (tensor<128x128xf32, #M>) -> tensor<128x128xf32, #M>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$values, I32Attr:$pending, UnitAttr:$sync);
+  let results = (outs Variadic<AnyType>:$results);
+  let assemblyFormat = "$values attr-dict `:` functional-type($values, $results)";
+}
+
 #endif // TESSERA_TILE_OPS
