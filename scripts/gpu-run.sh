@@ -37,6 +37,10 @@ fi
 if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
   /tmp/tessera-bin/tessera-bench --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
   rc=$((rc | PIPESTATUS[0]))
+  echo "== matmul table (issue 5 shapes) and the cuBLAS anchor, same session"
+  /tmp/tessera-bin/tessera-bench --matmul 2>&1 | tee "$OUT/matmul.log"
+  rc=$((rc | PIPESTATUS[0]))
+  PYTHONUNBUFFERED=1 python3 bundle/torch_matmul.py "$OUT/torch_matmul.json" 2>&1 | tee "$OUT/torch_matmul.log"
   echo "== autotuner: tune in one process, reuse in a second"
   export TESSERA_CACHE_DIR=/tmp/tessera-tune-cache
   rm -rf "$TESSERA_CACHE_DIR"

@@ -40,8 +40,21 @@ static void matmul(Kernel &k, const Params &p) {
   // accumulator is stored straight from registers with paired accesses.
   Scalar scm = k.i32("stride_cm", mult), scn = k.unitI32("stride_cn");
 
-  Tile rm = programId(0) * bm + arange(0, bm);
-  Tile rn = programId(1) * bn + arange(0, bn);
+  // Grouped order: consecutive programs (x fastest) walk GROUP_M row
+  // blocks of one column block before the next, so the B and A tiles they
+  // share are still in L2.  The launch grid stays (M blocks, N blocks).
+  Scalar pidM = programId(0), pidN = programId(1);
+  if (int64_t group = p.i("GROUP_M"); group > 1) {
+    Scalar gm = numPrograms(0), gn = numPrograms(1);
+    Scalar pid = pidN * gm + pidM;
+    Scalar inGroup = gn * group;
+    Scalar first = (pid / inGroup) * group;
+    Scalar size = minimum(gm - first, scalar(group, i32));
+    pidM = first + (pid % inGroup) % size;
+    pidN = (pid % inGroup) / size;
+  }
+  Tile rm = pidM * bm + arange(0, bm);
+  Tile rn = pidN * bn + arange(0, bn);
   Tile rk = arange(0, bk);
 
   Tile acc = zeros({bm, bn}, f32);
@@ -62,7 +75,7 @@ KernelDef matmulKernel() {
   return {"matmul", "C = A * B, f32 accumulation, any M/N/K and strides",
           {{"dtype", "f16"}, {"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"BLOCK_K", "64"},
            {"INT_MULTIPLE", "1"}, {"EPILOGUE", "none"}, {"A_LAYOUT", "row"},
-           {"B_LAYOUT", "row"}, {"num_warps", "8"}, {"num_stages", "3"}},
+           {"B_LAYOUT", "row"}, {"GROUP_M", "8"}, {"num_warps", "8"}, {"num_stages", "3"}},
           matmul,
           configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128", "256"}},
                        {"BLOCK_K", {"32", "64"}}, {"num_warps", {"4", "8"}},
