@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 BUILD_DIR=${TESSERA_BUILD_DIR:-build}
-"$BUILD_DIR/tools/tessera-kernels/tessera-kernels" --target sm_80 --target sm_90a "$@"
+# INT_MULTIPLE=16: the specialization the benchmarks run (16-byte accesses).
+"$BUILD_DIR/tools/tessera-kernels/tessera-kernels" --target sm_80 --target sm_90a -D INT_MULTIPLE=16 "$@"
 echo
 if [ -x "$BUILD_DIR/tests/tessera-gpu-check" ]; then
   set +e

@@ -28,6 +28,7 @@ using namespace tessera;
 namespace {
 struct Row {
   std::string kernel, target, params;
+  unsigned dynamicShared = 0; ///< shared memory requested at launch
   double compileMs = 0;
   size_t ptxBytes = 0;
   bool assembled = false;
@@ -156,6 +157,7 @@ int main(int argc, char **argv) {
         std::sort(times.begin(), times.end());
         row.compileMs = times[times.size() / 2];
         row.ptxBytes = ck.ptx.size();
+        row.dynamicShared = ck.info.dynamicSharedBytes;
         if (!outDir.empty()) {
           std::ofstream(outDir + "/" + def->name + "." + target + ".ptx") << ck.ptx;
         }
@@ -184,7 +186,7 @@ int main(int argc, char **argv) {
     }
     std::string status = !ptxas ? "not run" : r.assembled ? "ok" : "FAILED";
     std::printf("%-14s %-7s %11.1f %10zu %6d %10d %8d  %s\n", r.kernel.c_str(), r.target.c_str(),
-                r.compileMs, r.ptxBytes, r.ptxas.registers, r.ptxas.sharedBytes,
+                r.compileMs, r.ptxBytes, r.ptxas.registers, r.ptxas.sharedBytes + r.dynamicShared,
                 r.ptxas.spillStoreBytes + r.ptxas.spillLoadBytes, status.c_str());
     if (!r.error.empty())
       std::printf("    %s\n", r.error.c_str());
@@ -197,7 +199,7 @@ int main(int argc, char **argv) {
       js << "  {\"kernel\": \"" << r.kernel << "\", \"target\": \"" << r.target
          << "\", \"params\": \"" << jsonEscape(r.params) << "\", \"compile_ms\": " << r.compileMs
          << ", \"ptx_bytes\": " << r.ptxBytes << ", \"registers\": " << r.ptxas.registers
-         << ", \"smem_bytes\": " << r.ptxas.sharedBytes
+         << ", \"smem_bytes\": " << r.ptxas.sharedBytes + r.dynamicShared
          << ", \"spill_bytes\": " << (r.ptxas.spillStoreBytes + r.ptxas.spillLoadBytes)
          << ", \"assembled\": " << (r.assembled ? "true" : "false") << ", \"error\": \""
          << jsonEscape(r.error) << "\"}" << (i + 1 < rows.size() ? "," : "") << "\n";
