@@ -53,8 +53,10 @@ static void attentionFwd(Kernel &k, const Params &p) {
 
   forRange(0, end, bn, {m, l, acc}, [&](Scalar n0) {
     Tile keys = n0 + offN;
-    Tile kT = load(kBase + keys.row() * skn + offD.col(), keys.row() < seqK); // [d, bn]
-    Tile s = dot(qTile, kT) * qkScale;                                        // log2 domain
+    // K as stored ([bn, d], d contiguous); its transpose is a view of the
+    // same shared tile, read K-major by the tensor cores.
+    Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
+    Tile s = dot(qTile, trans(kTile)) * qkScale; // log2 domain
     Tile valid = keys.row() < seqK;
     if (causal)
       valid = valid & (keys.row() <= offM.col());
@@ -73,10 +75,13 @@ static void attentionFwd(Kernel &k, const Params &p) {
 }
 
 KernelDef attentionFwdKernel() {
-  return {"attention_fwd", "attention forward (online softmax), FA2 structure, CUDA cores",
+  return {"attention_fwd", "attention forward (online softmax), FA2 structure, tensor cores",
           {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
-           {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"num_warps", "4"}},
-          attentionFwd};
+           {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"num_warps", "4"}, {"num_stages", "2"}},
+          attentionFwd,
+          configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128"}},
+                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2", "3"}}}),
+          {"seq_q", "seq_k"}};
 }
 
 } // namespace tessera::kernels

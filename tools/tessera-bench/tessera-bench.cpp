@@ -114,7 +114,7 @@ int autotuneRowwise() {
 
 /// Forward attention, FA2-paper style shape b=4 h=16 s=2048 d=64, causal and
 /// not, in TFLOP/s (FlashAttention convention); printed and recorded.
-void benchAttention(jit::Jit &jit) {
+void benchAttention(jit::Jit &jit, const dsl::Params &config = {}) {
   int B = 4, H = 16, S = 2048, D = 64;
   size_t elems = size_t(B) * H * S * D;
   rt::Buffer q(elems * 2, "f16"), k(elems * 2, "f16"), v(elems * 2, "f16"), o(elems * 2, "f16"),
@@ -128,17 +128,19 @@ void benchAttention(jit::Jit &jit) {
   k.upload(h);
   v.upload(h);
   for (int causal : {0, 1}) {
-    auto kern = jit.get(kernels::findKernel("attention_fwd"),
-                        {{"CAUSAL", std::to_string(causal)}, {"INT_MULTIPLE", "16"}});
+    dsl::Params p = config;
+    p.set("CAUSAL", causal).set("INT_MULTIPLE", "16");
+    auto kern = jit.get(kernels::findKernel("attention_fwd"), p);
+    int bm = int(p.over(kernels::findKernel("attention_fwd").defaults).i("BLOCK_M"));
     int sb = H * S * D, sh = S * D, ss = D;
     float scale = 0.125f;
     double ms = timeKernel([&] {
-      kern->launch({unsigned(S / 64), unsigned(B * H)},
+      kern->launch({unsigned(S / bm), unsigned(B * H)},
                    {q, k, v, o, lse, S, S, H, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb, sh, ss});
     }, 2, 5);
     double tflops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (ms * 1e-3) / 1e12;
-    std::printf("attention_fwd b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s\n", B, H, S, D,
-                causal ? " causal" : "", ms, tflops);
+    std::printf("attention_fwd b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s  [%s]\n", B, H, S, D,
+                causal ? " causal" : "", ms, tflops, p.str().c_str());
     record("{\"kind\": \"attention\", \"causal\": " + std::to_string(causal) +
            ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " + std::to_string(tflops) + "}");
   }
@@ -150,6 +152,11 @@ int attentionSpeed() {
   if (!jit)
     return 77;
   benchAttention(*jit);
+  if (std::getenv("TESSERA_BENCH_ATTENTION_CONFIGS")) // exploration, not the main job
+    for (dsl::Params c : {dsl::Params{{"BLOCK_M", "128"}, {"num_warps", "8"}},
+                          dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}},
+                          dsl::Params{{"num_stages", "1"}}, dsl::Params{{"num_stages", "3"}}})
+      benchAttention(*jit, c);
   return 0;
 }
 
