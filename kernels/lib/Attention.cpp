@@ -66,7 +66,7 @@ static void attentionFwd(Kernel &k, const Params &p) {
     Tile pTile = exp2(s - mNew.col());
     l = l * alpha + sum(pTile, 1);
     Tile vTile = load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
-    acc = acc * alpha.col() + dot(pTile.to(dt), vTile);
+    acc = dot(pTile.to(dt), vTile, acc * alpha.col()); // rescale, then accumulate P V
     m = mNew;
   });
 

@@ -100,7 +100,13 @@ int64_t scratchBytes(Operation *op) {
       .Case<BroadcastOp>([&](BroadcastOp o) -> int64_t {
         return isRecomputable(o.getSrc()) ? 0 : bytesOf(o.getSrc());
       })
-      .Case<ReduceOp>([&](auto o) { return bytesOf(o.getSrc()); })
+      .Case<ReduceOp>([&](ReduceOp o) -> int64_t {
+        FailureOr<LayoutInfo> l = getLayoutInfo(o.getSrc().getType());
+        if (succeeded(l) && l->isMma() && !l->rowSlice && o.getAxis() == 1)
+          return l->warpsN > 1 ? l->rows * l->warpsN * getElementByteSize(o.getSrc().getType())
+                               : 0;
+        return bytesOf(o.getSrc());
+      })
       .Case<DotOp>([&](DotOp o) -> int64_t {
         if (isShared(o.getA()))
           return 0; // tensor cores read the operands where they are
@@ -165,8 +171,13 @@ private:
   /// Row and column of register `r` in a #tile.mma layout (see the
   /// attribute's description): r = ((slice * pieces + piece) * 2 + half) * 2 + pair.
   std::pair<Value, Value> mmaRowCol(const LayoutInfo &l, unsigned r) {
-    int64_t pieces = l.cols / (8 * l.warpsN), perWarpCols = l.cols / l.warpsN;
+    // A row slice holds (slice, half) pairs: r = slice * 2 + half, column 0.
+    int64_t pieces = l.rowSlice ? 1 : l.cols / (8 * l.warpsN), perWarpCols = l.cols / l.warpsN;
     int64_t pair = r % 2, half = (r / 2) % 2, piece = (r / 4) % pieces, slice = r / 4 / pieces;
+    if (l.rowSlice) {
+      half = r % 2;
+      slice = r / 2;
+    }
     Value warp = arith::ShRUIOp::create(b, loc, tid, i32(5));
     Value lane = arith::AndIOp::create(b, loc, tid, i32(31));
     Value wm = arith::AndIOp::create(b, loc, warp, i32(l.warpsM - 1));
@@ -176,6 +187,8 @@ private:
     Value row = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, wm, i32(16)),
         arith::AddIOp::create(b, loc, g, i32(slice * 16 * l.warpsM + 8 * half)));
+    if (l.rowSlice)
+      return {row, i32(0)};
     Value col = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, wn, i32(perWarpCols)),
         arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, q, i32(2)),
@@ -349,6 +362,7 @@ private:
   LogicalResult lowerStore(StoreOp op);
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerReduceWithShuffles(ReduceOp op);
+  LogicalResult lowerReduceMmaRows(ReduceOp op);
   Value shuffleXor(Value x, int offset);
   LogicalResult lowerDot(DotOp op);
   LogicalResult lowerFor(scf::ForOp op);
@@ -811,7 +825,16 @@ LogicalResult KernelLowering::lowerStore(StoreOp op) {
   Value owner;
   if (auto t = dyn_cast<RankedTensorType>(ptrs.getType())) {
     LayoutInfo l = layoutOf(ptrs);
-    if (l.replicated())
+    if (l.rowSlice) {
+      // Lane 0 of each quad in the first warp column owns the row.
+      Value warpCol = arith::ShRUIOp::create(
+          b, loc, tid, i32(5 + llvm::Log2_32(l.warpsM)));
+      owner = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                arith::AndIOp::create(b, loc, tid, i32(3)), i32(0)),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, warpCol, i32(0)));
+    } else if (l.replicated())
       owner = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid,
                                     i32(l.numel));
   } else {
@@ -950,7 +973,67 @@ LogicalResult KernelLowering::lowerReduceWithShuffles(ReduceOp op) {
 /// Source to scratch, then every thread folds, for each result element it
 /// owns, the column of the source along `axis` (one loop carrying all of
 /// this thread's partial results).
+/// Row reduction of a #tile.mma tile into its row slice: each thread folds
+/// the columns it holds of each of its rows, the four lanes of a quad (which
+/// share rows) fold with two butterfly shuffles, and with several warp
+/// columns one partial per row and warp column goes through shared memory.
+LogicalResult KernelLowering::lowerReduceMmaRows(ReduceOp op) {
+  LayoutInfo l = layoutOf(op.getSrc());
+  int64_t pieces = l.cols / (8 * l.warpsN), slices = l.rows / (16 * l.warpsM);
+  ArrayRef<Value> src = vals[op.getSrc()];
+  ReduceKind kind = op.getKind();
+  Type elt = op.getSrc().getType().getElementType();
+  SmallVector<Value> out;
+  for (int64_t sl = 0; sl < slices; ++sl)
+    for (int64_t half = 0; half < 2; ++half) {
+      Value acc;
+      for (int64_t pc = 0; pc < pieces; ++pc)
+        for (int64_t pair = 0; pair < 2; ++pair) {
+          Value x = src[((sl * pieces + pc) * 2 + half) * 2 + pair];
+          acc = acc ? combine(b, loc, kind, acc, x) : x;
+        }
+      for (int off : {1, 2})
+        acc = combine(b, loc, kind, acc, shuffleXor(acc, off));
+      out.push_back(acc);
+    }
+  if (l.warpsN > 1) {
+    // Slot row * warpsN + warp column, written by lane 0 of each quad.
+    LayoutInfo rl = layoutOf(op.getResult());
+    Value warpCol = arith::ShRUIOp::create(b, loc, tid, i32(5 + llvm::Log2_32(l.warpsM)));
+    Value writer = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         arith::AndIOp::create(b, loc, tid, i32(3)), i32(0));
+    SmallVector<Value> rows;
+    for (unsigned r = 0; r < out.size(); ++r) {
+      rows.push_back(linearIndex(rl, r));
+      Value slot = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, rows.back(), i32(l.warpsN)), warpCol);
+      auto ifOp = scf::IfOp::create(b, loc, writer, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      LLVM::StoreOp::create(b, loc, out[r], smemPtr(elt, 0, slot));
+    }
+    barrier();
+    for (unsigned r = 0; r < out.size(); ++r) {
+      Value base = arith::MulIOp::create(b, loc, rows[r], i32(l.warpsN));
+      Value acc;
+      for (unsigned w = 0; w < l.warpsN; ++w) {
+        Value x = loadFromScratch(elt, 0, arith::AddIOp::create(b, loc, base, i32(w)));
+        acc = acc ? combine(b, loc, kind, acc, x) : x;
+      }
+      out[r] = acc;
+    }
+    barrier();
+  }
+  vals[op.getResult()] = out;
+  return success();
+}
+
 LogicalResult KernelLowering::lowerReduce(ReduceOp op) {
+  if (auto l = getLayoutInfo(op.getSrc().getType()); succeeded(l) && l->isMma() &&
+      !l->rowSlice && op.getAxis() == 1 && isa<RankedTensorType>(op.getType()) &&
+      succeeded(getLayoutInfo(cast<RankedTensorType>(op.getType()))) &&
+      layoutOf(op.getResult()).rowSlice)
+    return lowerReduceMmaRows(op);
   if (canReduceWithShuffles(op))
     return lowerReduceWithShuffles(op);
   auto srcT = op.getSrc().getType();
@@ -1392,6 +1475,17 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
       })
       .Case<BroadcastOp>([&](BroadcastOp o) {
         ArrayRef<int64_t> srcShape = o.getSrc().getType().getShape();
+        LayoutInfo sl = layoutOf(o.getSrc()), dl = layoutOf(o.getResult());
+        if (sl.rowSlice && dl.isMma() && !dl.rowSlice && sl.warpsM == dl.warpsM &&
+            sl.warpsN == dl.warpsN) {
+          // Each thread already holds the rows it owns: copy registers.
+          int64_t pieces = dl.cols / (8 * dl.warpsN);
+          SmallVector<Value> out;
+          for (unsigned r = 0; r < dl.regs(); ++r)
+            out.push_back(part(o.getSrc(), (r / 4 / pieces) * 2 + (r / 2) % 2));
+          vals[o.getResult()] = out;
+          return success();
+        }
         if (isRecomputable(o.getSrc())) {
           rematInto(o.getSrc(), o.getResult(), [&](ArrayRef<Value> idx) {
             SmallVector<Value> s(idx);

@@ -48,6 +48,14 @@ BlockedLayoutAttr tessera::tile::chooseBlockedLayout(MLIRContext *ctx,
 FailureOr<LayoutInfo> tessera::tile::getLayoutInfo(RankedTensorType type) {
   if (auto mma = dyn_cast_or_null<MmaLayoutAttr>(type.getEncoding())) {
     unsigned wm = mma.getWarpsM(), wn = mma.getWarpsN();
+    bool slice = type.getRank() == 1 || (type.getRank() == 2 && type.getDimSize(1) == 1);
+    if (slice) {
+      if (type.getDimSize(0) % (16 * wm) != 0)
+        return failure();
+      LayoutInfo l{1, 32 * wm * wn, type.getNumElements(), wm, wn, type.getDimSize(0), 1};
+      l.rowSlice = true;
+      return l;
+    }
     if (type.getRank() != 2 || type.getDimSize(0) % (16 * wm) != 0 ||
         type.getDimSize(1) % (8 * wn) != 0)
       return failure();

@@ -111,7 +111,14 @@ struct RematerializeProducer : OpRewritePattern<ConvertLayoutOp> {
       return success();
     }
     if (auto bc = dyn_cast<BroadcastOp>(def)) {
-      rw.replaceOpWithNewOp<BroadcastOp>(op, op.getType(), bc.getSrc());
+      // Broadcasting a row slice of the target mma layout is a register
+      // copy: take the slice itself rather than its blocked conversion.
+      Value src = bc.getSrc();
+      if (auto cv = src.getDefiningOp<ConvertLayoutOp>())
+        if (auto enc = cast<RankedTensorType>(cv.getSrc().getType()).getEncoding();
+            enc && enc == cast<RankedTensorType>(op.getType()).getEncoding())
+          src = cv.getSrc();
+      rw.replaceOpWithNewOp<BroadcastOp>(op, op.getType(), src);
       return success();
     }
     return failure();
@@ -165,9 +172,15 @@ struct HoistPastElementwise : OpRewritePattern<ConvertLayoutOp> {
         !isa<arith::ArithDialect, math::MathDialect>(user->getDialect()) ||
         !isa<RankedTensorType>(user->getResult(0).getType()))
       return failure();
+    // Loop-carried operands are converted too: the loop rule then carries
+    // them in this layout (the conversions cancel).
+    auto isIterArg = [&](Value v) {
+      auto arg = dyn_cast<BlockArgument>(v);
+      return arg && isa<scf::ForOp>(arg.getOwner()->getParentOp()) && arg.getArgNumber() > 0;
+    };
     for (Value v : user->getOperands())
       if (v != op.getResult() && isa<RankedTensorType>(v.getType()) &&
-          !isRematerializable(v, srcT) && !isRecomputable(v))
+          !isRematerializable(v, srcT) && !isRecomputable(v) && !isIterArg(v))
         return failure();
     rw.setInsertionPoint(user);
     IRMapping map;
@@ -184,6 +197,63 @@ struct HoistPastElementwise : OpRewritePattern<ConvertLayoutOp> {
     Type resT = user->getResult(0).getType();
     clone->getResult(0).setType(withEncodingOf(resT, srcT));
     rw.replaceOp(user, ConvertLayoutOp::create(rw, user->getLoc(), resT, clone->getResult(0)));
+    return success();
+  }
+};
+
+/// reduce(convert(x : mma -> B)) along the rows -> the reduction in the mma
+/// layout, into its row slice (shuffles within each quad), converted after.
+struct HoistPastReduce : OpRewritePattern<ReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReduceOp op, PatternRewriter &rw) const override {
+    auto cv = op.getSrc().getDefiningOp<ConvertLayoutOp>();
+    auto resT = dyn_cast<RankedTensorType>(op.getType());
+    if (!cv || !resT || op.getAxis() != 1 || !resT.getEncoding())
+      return failure();
+    auto srcT = cast<RankedTensorType>(cv.getSrc().getType());
+    auto mma = dyn_cast_or_null<MmaLayoutAttr>(srcT.getEncoding());
+    if (!mma || srcT.getRank() != 2 || srcT.getDimSize(0) % (16 * mma.getWarpsM()) != 0)
+      return failure();
+    auto sliceT = RankedTensorType::get(resT.getShape(), resT.getElementType(), mma);
+    auto red = ReduceOp::create(rw, op.getLoc(), sliceT, op.getKindAttr(), cv.getSrc(),
+                                op.getAxisAttr());
+    rw.replaceOpWithNewOp<ConvertLayoutOp>(op, resT, red.getResult());
+    return success();
+  }
+};
+
+/// broadcast(convert(x : slice of L -> B)) into L -> broadcast(x): a
+/// register copy instead of a round trip.
+struct BroadcastFromSlice : OpRewritePattern<BroadcastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BroadcastOp op, PatternRewriter &rw) const override {
+    auto cv = op.getSrc().getDefiningOp<ConvertLayoutOp>();
+    if (!cv)
+      return failure();
+    Attribute enc = cast<RankedTensorType>(cv.getSrc().getType()).getEncoding();
+    if (!enc || !isa<MmaLayoutAttr>(enc) || enc != op.getType().getEncoding())
+      return failure();
+    rw.modifyOpInPlace(op, [&] { op.getSrcMutable().assign(cv.getSrc()); });
+    return success();
+  }
+};
+
+/// expand_dims(convert(x : slice -> B)) -> convert(expand_dims in the slice).
+struct HoistPastExpandDims : OpRewritePattern<ExpandDimsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ExpandDimsOp op, PatternRewriter &rw) const override {
+    auto cv = op.getSrc().getDefiningOp<ConvertLayoutOp>();
+    if (!cv || op.getAxis() != 1 || op.getSrc().getType().getRank() != 1)
+      return failure();
+    auto mma = dyn_cast_or_null<MmaLayoutAttr>(
+        cast<RankedTensorType>(cv.getSrc().getType()).getEncoding());
+    if (!mma)
+      return failure();
+    auto t = op.getType();
+    auto e = ExpandDimsOp::create(rw, op.getLoc(),
+                                  RankedTensorType::get(t.getShape(), t.getElementType(), mma),
+                                  cv.getSrc(), op.getAxisAttr());
+    rw.replaceOpWithNewOp<ConvertLayoutOp>(op, t, e.getResult());
     return success();
   }
 };
@@ -257,7 +327,8 @@ void tessera::tile::removeLayoutConversions(func::FuncOp func) {
   for (int round = 0; round < 8; ++round) {
     RewritePatternSet patterns(ctx);
     patterns.add<FoldConversion, RematerializeProducer, SinkIntoConsumerLayout,
-                 HoistPastElementwise, StoreInValueLayout>(ctx);
+                 HoistPastElementwise, StoreInValueLayout, HoistPastReduce,
+                 HoistPastExpandDims, BroadcastFromSlice>(ctx);
     (void)applyPatternsGreedily(func, std::move(patterns));
     bool changed = false;
     func.walk([&](scf::ForOp loop) { changed |= carryInProducerLayout(loop); });

@@ -16,10 +16,17 @@ struct LayoutInfo {
   int64_t numel;      ///< elements of the tensor
   unsigned warpsM = 0, warpsN = 0; ///< #tile.mma only
   int64_t rows = 0, cols = 0;      ///< #tile.mma only: the 2-D shape
+  /// #tile.mma on an [M] or [M, 1] tensor: one value per accumulator row,
+  /// held by every thread that holds that row (a row reduction's result).
+  bool rowSlice = false;
   /// Elements each thread holds in registers (1 when replicated).
-  unsigned regs() const { return numel >= threads ? unsigned(numel / threads) : 1; }
-  /// Fewer elements than threads: several threads hold the same element.
-  bool replicated() const { return numel < int64_t(threads); }
+  unsigned regs() const {
+    if (rowSlice)
+      return unsigned(2 * rows / (16 * warpsM));
+    return numel >= threads ? unsigned(numel / threads) : 1;
+  }
+  /// Several threads hold the same element.
+  bool replicated() const { return rowSlice || numel < int64_t(threads); }
   bool isMma() const { return warpsM != 0; }
 };
 
