@@ -146,6 +146,56 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}) {
   }
 }
 
+/// Issue 6's table: the FA2 paper's shapes (b*s = 16k tokens, h*d = 2048,
+/// d in {64, 128}, s = 512..16k, causal and not), [b, h, s, d] contiguous,
+/// best of two configs per shape.  SDPA and Triton run separately
+/// (bench/attn_anchors.py) in the same job.
+int attentionTable() {
+  std::unique_ptr<jit::Jit> jit = openJit();
+  if (!jit)
+    return 77;
+  std::printf("%4s %6s %6s %3s %3s %9s %9s  %s\n", "D", "causal", "S", "B", "H", "ms", "TFLOP/s",
+              "best config");
+  for (int D : {64, 128})
+    for (int causal : {0, 1})
+      for (int S : {512, 1024, 2048, 4096, 8192, 16384}) {
+        int H = 2048 / D, B = std::max(1, 16384 / S);
+        size_t elems = size_t(B) * H * S * D;
+        rt::Buffer q(elems * 2, "f16"), k(elems * 2, "f16"), v(elems * 2, "f16"),
+            o(elems * 2, "f16"), lse(size_t(B) * H * S * 4, "f32");
+        q.fill(0x2c);
+        k.fill(0x2c);
+        v.fill(0x3c);
+        double best = 1e30;
+        std::string bestCfg;
+        for (dsl::Params p : {dsl::Params{{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"num_warps", "4"}},
+                              dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}}}) {
+          p.set("HEAD_DIM", D).set("CAUSAL", causal).set("INT_MULTIPLE", "16");
+          std::shared_ptr<rt::Kernel> kern;
+          try {
+            kern = jit->get(kernels::findKernel("attention_fwd"), p);
+          } catch (const Error &) {
+            continue;
+          }
+          int bm = int(p.i("BLOCK_M")), sb = H * S * D, sh = S * D, ss = D;
+          float scale = 1.0f / std::sqrt(float(D));
+          double ms = timeKernel([&] {
+            kern->launch({unsigned(S / bm), unsigned(B * H)},
+                         {q, k, v, o, lse, S, S, H, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb,
+                          sh, ss});
+          }, 3, 10);
+          if (ms < best) {
+            best = ms;
+            bestCfg = p.str();
+          }
+        }
+        double tflops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (best * 1e-3) / 1e12;
+        std::printf("%4d %6d %6d %3d %3d %9.3f %9.1f  %s\n", D, causal, S, B, H, best, tflops,
+                    bestCfg.c_str());
+      }
+  return 0;
+}
+
 /// The flagship's speed, for the main job.
 int attentionSpeed() {
   std::unique_ptr<jit::Jit> jit = openJit();
@@ -227,6 +277,8 @@ int main(int argc, char **argv) {
       attentionOnly = true;
     else if (a == "--matmul")
       return matmulTable();
+    else if (a == "--attention-table")
+      return attentionTable();
   }
   if (autotuneOnly)
     return autotuneRowwise();
