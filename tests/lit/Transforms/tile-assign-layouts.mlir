@@ -156,3 +156,38 @@ func.func @f32_dot_stays_blocked(%x: !tile.ptr<f32>) attributes {tile.kernel, ti
   tile.store %px, %d : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// The online-softmax step of attention: the row max of a tensor-core
+// result is reduced in its mma layout into a row slice (a [64] tensor with
+// the #tile.mma encoding), broadcast back into the mma layout and
+// subtracted there; nothing between the dot and the next dot's shared
+// operand is converted.
+// CHECK-LABEL: func.func @softmax_on_accumulator
+// CHECK: tile.dot
+// CHECK-NOT: tile.convert_layout {{.*}}#tile.blocked
+// CHECK: tile.reduce max {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>> -> tensor<64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: tile.expand_dims {{.*}} -> tensor<64x1xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: tile.broadcast {{.*}} : tensor<64x1xf32, #tile.mma<warpsM = 4, warpsN = 1>> -> tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: arith.subf {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: math.exp2 {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: arith.truncf {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>> to tensor<64x64xf16, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: tile.convert_layout {{.*}} -> tensor<64x64xf16, #tile.shared
+func.func @softmax_on_accumulator(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %b = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %b, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %m = tile.reduce max %s {axis = 1 : i32} : tensor<64x64xf32> -> tensor<64xf32>
+  %mc = tile.expand_dims %m {axis = 1 : i32} : tensor<64xf32> -> tensor<64x1xf32>
+  %mb = tile.broadcast %mc : tensor<64x1xf32> -> tensor<64x64xf32>
+  %d = arith.subf %s, %mb : tensor<64x64xf32>
+  %p = math.exp2 %d : tensor<64x64xf32>
+  %p16 = arith.truncf %p : tensor<64x64xf32> to tensor<64x64xf16>
+  %o = tile.dot %p16, %b, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %o : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
