@@ -108,7 +108,7 @@ int64_t scratchBytes(Operation *op) {
         return bytesOf(o.getSrc());
       })
       .Case<DotOp>([&](DotOp o) -> int64_t {
-        if (isShared(o.getA()))
+        if (isShared(o.getB()))
           return 0; // tensor cores read the operands where they are
         // B starts 16-byte aligned after A.
         return llvm::alignTo(bytesOf(o.getA()), 16) + bytesOf(o.getB());
@@ -249,6 +249,7 @@ private:
   LogicalResult lowerDotWgmma(DotOp op);
   LogicalResult lowerDotMmaSync(DotOp op);
   SmallVector<Value> waitForDots(unsigned pending, ArrayRef<Value> regs);
+  SmallVector<Value> aFragmentFromRegisters(Value a, int64_t slice, int64_t kStep);
   Value inlineAsm(Type resTy, ValueRange operands, StringRef text, StringRef constraints);
   void fenceProxyAsync() {
     if (hopper)
@@ -1108,6 +1109,29 @@ Value KernelLowering::descriptor(RankedTensorType t, Value tileOffset, Value row
                               arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(int64_t(fixed))));
 }
 
+/// The four b32 registers of the m16k16 A fragment for 16-row slice `slice`
+/// and K step `kStep` of an A operand held in a #tile.mma layout (one warp
+/// column): its 8-column pieces 2 kStep and 2 kStep + 1, rows g and g + 8,
+/// each a pair of adjacent columns packed low-first (PTX ISA, "Matrix
+/// Fragments for mma.m16n8k16"; the same for wgmma's register A).
+SmallVector<Value> KernelLowering::aFragmentFromRegisters(Value a, int64_t slice, int64_t kStep) {
+  LayoutInfo la = layoutOf(a);
+  Type elt = cast<RankedTensorType>(a.getType()).getElementType();
+  int64_t pieces = la.cols / 8;
+  auto vt = VectorType::get({2}, elt);
+  SmallVector<Value> out;
+  for (int64_t piece : {2 * kStep, 2 * kStep + 1})
+    for (int64_t half = 0; half < 2; ++half) {
+      int64_t r = ((slice * pieces + piece) * 2 + half) * 2;
+      Value v = LLVM::PoisonOp::create(b, loc, vt);
+      v = LLVM::InsertElementOp::create(b, loc, v, part(a, r), i32(0));
+      v = LLVM::InsertElementOp::create(b, loc, v, part(a, r + 1), i32(1));
+      out.push_back(LLVM::BitcastOp::create(b, loc, b.getI32Type(), v));
+    }
+  // Order: (piece 2k, rows g), (2k, g + 8), (2k + 1, g), (2k + 1, g + 8).
+  return out;
+}
+
 /// Hopper tensor cores: each warpgroup (4 consecutive warps, which the
 /// #tile.mma layout puts on 64 consecutive rows) issues
 /// wgmma.mma_async.m64nNk16 with both operands read from shared memory
@@ -1120,7 +1144,8 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
   int64_t M = aT.getDimSize(0), K = aT.getDimSize(1);
   int64_t Nw = l.cols / l.warpsN, slices = M / (16 * l.warpsM);
   int64_t n = Nw / 2; // accumulator registers per slice and thread
-  bool aKMajor = getSharedLayout(aT).getContig() == 1;
+  bool aInRegs = !isShared(op.getA());
+  bool aKMajor = aInRegs || getSharedLayout(aT).getContig() == 1;
   bool bKMajor = getSharedLayout(bT).getContig() == 0;
   std::string ty = aT.getElementType().isF16() ? "f16" : "bf16";
   Value warp = arith::ShRUIOp::create(b, loc, tid, i32(5));
@@ -1130,19 +1155,29 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
   Value nBase = arith::MulIOp::create(
       b, loc, arith::ShRUIOp::create(b, loc, firstWarp, i32(llvm::Log2_32(l.warpsM))),
       i32(Nw));
-  Value aOff = part(op.getA(), 0), bOff = part(op.getB(), 0);
+  Value aOff = aInRegs ? Value() : part(op.getA(), 0), bOff = part(op.getB(), 0);
 
-  std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, $" + std::to_string(n + 2) +
+  // SS: {d}, a-desc, b-desc, p, 1, 1, trans-a, trans-b.
+  // RS: {d}, {a0..a3}, b-desc, p, 1, 1, trans-b (A in registers is K-major).
+  int64_t nIn = aInRegs ? 6 : 3; // inputs before the tied accumulators
+  auto num = [](int64_t i) { return "$" + std::to_string(i); };
+  std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, " + num(n + nIn - 1) +
                      ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(Nw) +
                      "k16.f32." + ty + "." + ty + " {";
   std::string cons;
   for (int64_t i = 0; i < n; ++i) {
-    text += (i ? ", $" : "$") + std::to_string(i);
+    text += (i ? ", " : "") + num(i);
     cons += "=f,";
   }
-  text += "}, $" + std::to_string(n) + ", $" + std::to_string(n + 1) + ", p, 1, 1, " +
-          (aKMajor ? "0" : "1") + ", " + (bKMajor ? "0" : "1") + ";\n}";
-  cons += "l,l,r";
+  if (aInRegs) {
+    text += "}, {" + num(n) + ", " + num(n + 1) + ", " + num(n + 2) + ", " + num(n + 3) + "}, " +
+            num(n + 4) + ", p, 1, 1, " + (bKMajor ? "0" : "1") + ";\n}";
+    cons += "r,r,r,r,l,r";
+  } else {
+    text += "}, " + num(n) + ", " + num(n + 1) + ", p, 1, 1, " + (aKMajor ? "0" : "1") + ", " +
+            (bKMajor ? "0" : "1") + ";\n}";
+    cons += "l,l,r";
+  }
   for (int64_t i = 0; i < n; ++i)
     cons += "," + std::to_string(i);
   Type f32 = b.getF32Type();
@@ -1158,11 +1193,18 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
     Value m0 = arith::AddIOp::create(b, loc, mBase, i32(sl * 16 * l.warpsM));
     Value res;
     for (int64_t k0 = 0; k0 < K; k0 += kMmaK) {
-      Value da = aKMajor ? descriptor(aT, aOff, m0, i32(k0), true)
-                         : descriptor(aT, aOff, m0, i32(k0), false);
       Value db = bKMajor ? descriptor(bT, bOff, i32(k0), nBase, true)
                          : descriptor(bT, bOff, i32(k0), nBase, false);
-      SmallVector<Value> operands{da, db, one};
+      SmallVector<Value> operands;
+      if (aInRegs) {
+        operands = aFragmentFromRegisters(op.getA(), sl, k0 / kMmaK);
+        operands.push_back(db);
+      } else {
+        Value da = aKMajor ? descriptor(aT, aOff, m0, i32(k0), true)
+                           : descriptor(aT, aOff, m0, i32(k0), false);
+        operands = {da, db};
+      }
+      operands.push_back(one);
       llvm::append_range(operands, regs);
       res = inlineAsm(resTy, operands, text, cons);
       for (int64_t i = 0; i < n; ++i)
@@ -1211,8 +1253,10 @@ LogicalResult KernelLowering::lowerDotMmaSync(DotOp op) {
   int64_t K = aT.getDimSize(1);
   int64_t pieces = l.cols / (8 * l.warpsN), slices = l.rows / (16 * l.warpsM);
   Type elt = aT.getElementType(), i32T = b.getI32Type();
-  Value aOff = part(op.getA(), 0), bOff = part(op.getB(), 0);
-  bool aK = getSharedLayout(aT).getContig() == 1, bK = getSharedLayout(bT).getContig() == 0;
+  bool aInRegs = !isShared(op.getA());
+  Value aOff = aInRegs ? Value() : part(op.getA(), 0), bOff = part(op.getB(), 0);
+  bool aK = aInRegs || getSharedLayout(aT).getContig() == 1;
+  bool bK = getSharedLayout(bT).getContig() == 0;
   Value warp = arith::ShRUIOp::create(b, loc, tid, i32(5));
   Value lane = arith::AndIOp::create(b, loc, tid, i32(31));
   Value wm = arith::AndIOp::create(b, loc, warp, i32(l.warpsM - 1));
@@ -1249,6 +1293,10 @@ LogicalResult KernelLowering::lowerDotMmaSync(DotOp op) {
   for (int64_t k0 = 0; k0 < K; k0 += kMmaK) {
     SmallVector<SmallVector<Value>> aFrag(slices), bFrag(pieces);
     for (int64_t sl = 0; sl < slices; ++sl) {
+      if (aInRegs) {
+        aFrag[sl] = aFragmentFromRegisters(op.getA(), sl, k0 / kMmaK);
+        continue;
+      }
       Value r0 = arith::AddIOp::create(b, loc, rowBase, i32(sl * 16 * l.warpsM));
       Value r8 = arith::AddIOp::create(b, loc, r0, i32(8));
       Value c0 = arith::AddIOp::create(b, loc, q2, i32(k0));
@@ -1286,11 +1334,11 @@ LogicalResult KernelLowering::lowerDotMmaSync(DotOp op) {
 /// CUDA-core matrix product: A and B to scratch, then each thread runs one
 /// loop over K carrying the accumulators of the C elements it owns.
 LogicalResult KernelLowering::lowerDot(DotOp op) {
-  if (isShared(op.getA())) {
+  if (isShared(op.getB())) {
     LayoutInfo l = layoutOf(op.getResult());
     int64_t nw = l.cols / l.warpsN;
     bool wgmma = hopper && l.warpsM % 4 == 0 && nw >= 8 && nw <= 256 &&
-                 getSharedLayout(op.getA().getType()).getSwizzle() > 16 &&
+                 (!isShared(op.getA()) || getSharedLayout(op.getA().getType()).getSwizzle() > 16) &&
                  getSharedLayout(op.getB().getType()).getSwizzle() > 16;
     return wgmma ? lowerDotWgmma(op) : lowerDotMmaSync(op);
   }

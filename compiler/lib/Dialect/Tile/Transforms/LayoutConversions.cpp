@@ -284,6 +284,27 @@ struct StoreInValueLayout : OpRewritePattern<StoreOp> {
   }
 };
 
+/// dot(convert(x : mma -> shared), b, acc : mma) where x's warps own whole
+/// rows (one warp column) in the accumulator's row arrangement -> x is the
+/// A operand straight from registers: an accumulator's C fragment is the A
+/// fragment of the next product (attention's P in P V), no shared memory.
+struct AOperandFromRegisters : OpRewritePattern<DotOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DotOp op, PatternRewriter &rw) const override {
+    auto cv = op.getA().getDefiningOp<ConvertLayoutOp>();
+    if (!cv || !getSharedLayout(op.getA().getType()))
+      return failure();
+    auto xm = dyn_cast_or_null<MmaLayoutAttr>(
+        cast<RankedTensorType>(cv.getSrc().getType()).getEncoding());
+    auto cm = dyn_cast_or_null<MmaLayoutAttr>(op.getType().getEncoding());
+    if (!xm || !cm || xm.getWarpsN() != 1 || cm.getWarpsN() != 1 ||
+        xm.getWarpsM() != cm.getWarpsM() || cv.getSrc().getType() == op.getType())
+      return failure();
+    rw.modifyOpInPlace(op, [&] { op.getAMutable().assign(cv.getSrc()); });
+    return success();
+  }
+};
+
 /// A loop value whose next iteration is produced in another layout and
 /// converted back for the yield is carried in the producer's layout.
 bool carryInProducerLayout(scf::ForOp loop) {
@@ -328,7 +349,7 @@ void tessera::tile::removeLayoutConversions(func::FuncOp func) {
     RewritePatternSet patterns(ctx);
     patterns.add<FoldConversion, RematerializeProducer, SinkIntoConsumerLayout,
                  HoistPastElementwise, StoreInValueLayout, HoistPastReduce,
-                 HoistPastExpandDims, BroadcastFromSlice>(ctx);
+                 HoistPastExpandDims, BroadcastFromSlice, AOperandFromRegisters>(ctx);
     (void)applyPatternsGreedily(func, std::move(patterns));
     bool changed = false;
     func.walk([&](scf::ForOp loop) { changed |= carryInProducerLayout(loop); });
