@@ -227,6 +227,9 @@ int matmulTable() {
       {{"BLOCK_M", "128"}, {"BLOCK_N", "256"}, {"BLOCK_K", "64"}, {"num_warps", "8"}, {"num_stages", "3"}},
       {{"BLOCK_M", "128"}, {"BLOCK_N", "256"}, {"BLOCK_K", "64"}, {"num_warps", "8"}, {"num_stages", "4"}},
       {{"BLOCK_M", "128"}, {"BLOCK_N", "256"}, {"BLOCK_K", "64"}, {"num_warps", "8"}, {"num_stages", "3"}, {"GROUP_M", "1"}},
+      {{"BLOCK_M", "256"}, {"BLOCK_N", "128"}, {"BLOCK_K", "64"}, {"num_warps", "16"}, {"num_stages", "4"}},
+      {{"BLOCK_M", "128"}, {"BLOCK_N", "256"}, {"BLOCK_K", "64"}, {"num_warps", "16"}, {"num_stages", "4"}},
+      {{"BLOCK_M", "256"}, {"BLOCK_N", "128"}, {"BLOCK_K", "64"}, {"num_warps", "8"}, {"num_stages", "4"}},
       {{"BLOCK_M", "64"}, {"BLOCK_N", "256"}, {"BLOCK_K", "64"}, {"num_warps", "4"}, {"num_stages", "4"}},
       {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"BLOCK_K", "64"}, {"num_warps", "4"}, {"num_stages", "4"}},
   };
