@@ -241,8 +241,11 @@ Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K, bool
                  out, ref, bf ? 1e-2 : 2e-3, ms);
 }
 
+/// Attention against the float64 reference.  `bshd`: the tensors live as
+/// [batch, seq, heads, dim] (only the strides change; the reference data is
+/// permuted on upload and the output permuted back).
 Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool causal,
-                      int d = 64, int kvHeads = 0) {
+                      int d = 64, int kvHeads = 0, bool bshd = false) {
   if (kvHeads == 0)
     kvHeads = heads;
   const int bm = 64;
@@ -252,21 +255,44 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   int kvbh = batch * kvHeads;
   auto q = randomHalfValues(size_t(bh) * seqQ * d), kk = randomHalfValues(size_t(kvbh) * seqK * d),
        v = randomHalfValues(size_t(kvbh) * seqK * d);
+  // [b, h, s, d] (the reference's order) <-> [b, s, h, d].
+  auto toBshd = [&](const std::vector<double> &x, int h, int s) {
+    std::vector<double> y(x.size());
+    for (int ib = 0; ib < batch; ++ib)
+      for (int ih = 0; ih < h; ++ih)
+        for (int is = 0; is < s; ++is)
+          for (int id = 0; id < d; ++id)
+            y[((size_t(ib) * s + is) * h + ih) * d + id] = x[((size_t(ib) * h + ih) * s + is) * d + id];
+    return y;
+  };
   Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"), bv(v.size() * 2, "f16"),
       bo(q.size() * 2, "f16"), bl(size_t(bh) * seqQ * 4, "f32");
-  bq.upload(asHalf(q));
-  bk.upload(asHalf(kk));
-  bv.upload(asHalf(v));
+  bq.upload(asHalf(bshd ? toBshd(q, heads, seqQ) : q));
+  bk.upload(asHalf(bshd ? toBshd(kk, kvHeads, seqK) : kk));
+  bv.upload(asHalf(bshd ? toBshd(v, kvHeads, seqK) : v));
   bo.fill(0xff);
   bl.fill(0xff);
   float scale = 1.0f / std::sqrt(float(d));
-  // [batch, heads, seq, d], contiguous.
   int sqb = heads * seqQ * d, sqh = seqQ * d, sqs = d;
   int skb = kvHeads * seqK * d, skh = seqK * d, sks = d;
+  if (bshd) {
+    sqh = d, sqs = heads * d;
+    skh = d, sks = kvHeads * d;
+  }
   float ms = launch(*k, {unsigned((seqQ + bm - 1) / bm), unsigned(bh)},
                     {bq, bk, bv, bo, bl, seqQ, seqK, heads, kvHeads, scale, sqb, sqh, sqs, skb, skh, sks,
                      skb, skh, sks, sqb, sqh, sqs});
   auto out = halfToDouble(bo.download<uint16_t>(q.size()));
+  if (bshd) { // back to [b, h, s, d]
+    std::vector<double> back(out.size());
+    for (int ib = 0; ib < batch; ++ib)
+      for (int ih = 0; ih < heads; ++ih)
+        for (int is = 0; is < seqQ; ++is)
+          for (int id = 0; id < d; ++id)
+            back[((size_t(ib) * heads + ih) * seqQ + is) * d + id] =
+                out[((size_t(ib) * seqQ + is) * heads + ih) * d + id];
+    out = back;
+  }
   auto lse = bl.download<float>(size_t(bh) * seqQ);
   std::vector<double> ref(q.size()), rl(size_t(bh) * seqQ);
   kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), bh, seqQ, seqK, d,
@@ -274,11 +300,43 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   out.insert(out.end(), lse.begin(), lse.end());
   ref.insert(ref.end(), rl.begin(), rl.end());
   return compare(label(mult, "attention_fwd f16 d=" + std::to_string(d) + " ") +
-                     (causal ? "causal " : "") + "b=" + std::to_string(batch) +
-                     " h=" + std::to_string(heads) +
-                     (kvHeads != heads ? " kv=" + std::to_string(kvHeads) : std::string()) + " sq=" + std::to_string(seqQ) +
-                     " sk=" + std::to_string(seqK),
+                     (bshd ? "[b,s,h,d] " : "") + (causal ? "causal " : "") +
+                     "b=" + std::to_string(batch) + " h=" + std::to_string(heads) +
+                     (kvHeads != heads ? " kv=" + std::to_string(kvHeads) : std::string()) +
+                     " sq=" + std::to_string(seqQ) + " sk=" + std::to_string(seqK),
                  out, ref, 3e-3, ms);
+}
+
+/// Matmul at a benchmark shape with the benchmark's config (128x256x64,
+/// 8 warps, 4 stages): a float64 reference for every entry would take
+/// minutes on the CPU, so 64 x 64 entries are checked (rows and columns
+/// spread over the matrix, first and last included).
+Result checkMatmulSampled(const std::string &dtype, int M, int N, int K) {
+  bool bf = dtype == "bf16";
+  auto k = kernel("matmul", {{"dtype", dtype}, {"BLOCK_M", "128"}, {"BLOCK_N", "256"},
+                             {"BLOCK_K", "64"}, {"num_warps", "8"}, {"num_stages", "4"},
+                             {"INT_MULTIPLE", "16"}});
+  auto a = randomValues(size_t(M) * K, bf), b = randomValues(size_t(K) * N, bf);
+  Buffer ba(a.size() * 2, dtype), bb(b.size() * 2, dtype), bc(size_t(M) * N * 2, dtype);
+  ba.upload(as16(a, bf));
+  bb.upload(as16(b, bf));
+  bc.fill(0xff);
+  float ms = launch(*k, {unsigned(M / 128), unsigned(N / 256)},
+                    {ba, bb, bc, M, N, K, K, 1, N, 1, N, 1});
+  auto c = bc.download<uint16_t>(size_t(M) * N);
+  std::vector<double> out, ref;
+  for (int i = 0; i < 64; ++i)
+    for (int j = 0; j < 64; ++j) {
+      int r = int(int64_t(i) * (M - 1) / 63), col = int(int64_t(j) * (N - 1) / 63);
+      double s = 0;
+      for (int kk = 0; kk < K; ++kk)
+        s += a[size_t(r) * K + kk] * b[size_t(kk) * N + col];
+      ref.push_back(s);
+      out.push_back(from16({c[size_t(r) * N + col]}, bf)[0]);
+    }
+  return compare("matmul " + dtype + " [128x256x64 w8 s4] " + std::to_string(M) + "x" +
+                     std::to_string(N) + "x" + std::to_string(K) + " (64x64 sampled)",
+                 out, ref, bf ? 1e-2 : 2e-3, ms);
 }
 
 Result checkMatmulBiasRelu(int M, int N, int K) {
@@ -396,6 +454,15 @@ int main(int argc, char **argv) {
       [] { return checkAttention(1, 1, 2, 97, 80, false, 128); },
       [] { return checkAttention(1, 2, 4, 100, 130, false, 64, 2); }, // grouped-query
       [] { return checkAttention(1, 1, 4, 70, 70, true, 64, 1); },    // multi-query, causal
+      [] { return checkAttention(1, 2, 3, 1000, 1000, false, 64, 0, true); },
+      [] { return checkAttention(1, 1, 2, 300, 517, true, 128, 1, true); },
+      [] { return checkAttention(1, 1, 1, 4097, 4097, true); },
+      [] { return checkMatmulSampled("f16", 8192, 8192, 8192); },
+      [] { return checkMatmulSampled("bf16", 8192, 8192, 8192); },
+      [] { return checkMatmulSampled("f16", 4096, 14336, 4096); },
+      [] { return checkMatmulSampled("bf16", 8192, 1024, 8192); },
+      [] { return checkMatmulSampled("f16", 2048, 2048, 2048); },
+      [] { return checkMatmulSampled("bf16", 1024, 1024, 1024); },
       [] { return checkVectorAdd(16, 1 << 20); },
       [] { return checkVectorAdd(16, 16 * 4099); },
       [] { return checkSoftmax(16, 37, 1008); },
