@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tessera/Support/Half.h"
+#include "tessera/jit/Attention.h"
 #include "tessera/jit/Jit.h"
 #include "tessera/kernels/References.h"
 
@@ -307,6 +308,32 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
                  out, ref, 3e-3, ms);
 }
 
+/// Attention through jit::attentionForward (shape checks, config choice,
+/// stride specialization), [b, h, s, d] contiguous.
+Result checkAttentionApi(int d, bool causal, int seqQ, int seqK) {
+  const int B = 2, H = 2;
+  auto q = randomHalfValues(size_t(B) * H * seqQ * d), kk = randomHalfValues(size_t(B) * H * seqK * d),
+       v = randomHalfValues(size_t(B) * H * seqK * d);
+  Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"), bv(v.size() * 2, "f16"),
+      bo(q.size() * 2, "f16"), bl(size_t(B) * H * seqQ * 4, "f32");
+  bq.upload(asHalf(q));
+  bk.upload(asHalf(kk));
+  bv.upload(asHalf(v));
+  bo.fill(0xff);
+  jit::AttentionStrides sq{int64_t(H) * seqQ * d, int64_t(seqQ) * d, d, 1},
+      sk{int64_t(H) * seqK * d, int64_t(seqK) * d, d, 1};
+  jit::AttentionProblem p{B, H, H, seqQ, seqK, d, causal};
+  jit::attentionForward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+  check(driver().ctxSynchronize(), "cuCtxSynchronize");
+  auto out = halfToDouble(bo.download<uint16_t>(q.size()));
+  std::vector<double> ref(q.size()), rl(size_t(B) * H * seqQ);
+  kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), B * H, seqQ, seqK, d,
+                          1.0 / std::sqrt(double(d)), causal, 1);
+  return compare("attentionForward API d=" + std::to_string(d) + (causal ? " causal" : "") +
+                     " b=2 h=2 sq=" + std::to_string(seqQ) + " sk=" + std::to_string(seqK),
+                 out, ref, 3e-3, 0);
+}
+
 /// Matmul at a benchmark shape with the benchmark's config (128x256x64,
 /// 8 warps, 4 stages): a float64 reference for every entry would take
 /// minutes on the CPU, so 64 x 64 entries are checked (rows and columns
@@ -457,6 +484,9 @@ int main(int argc, char **argv) {
       [] { return checkAttention(1, 2, 3, 1000, 1000, false, 64, 0, true); },
       [] { return checkAttention(1, 1, 2, 300, 517, true, 128, 1, true); },
       [] { return checkAttention(1, 1, 1, 4097, 4097, true); },
+      [] { return checkAttentionApi(256, false, 130, 190); },
+      [] { return checkAttentionApi(256, true, 257, 257); },
+      [] { return checkAttentionApi(128, true, 200, 333); },
       [] { return checkMatmulSampled("f16", 8192, 8192, 8192); },
       [] { return checkMatmulSampled("bf16", 8192, 8192, 8192); },
       [] { return checkMatmulSampled("f16", 4096, 14336, 4096); },

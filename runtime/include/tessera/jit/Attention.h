@@ -1,0 +1,43 @@
+//===- Attention.h - attention forward over shapes, checked before launch -===//
+//
+// The library's attention kernel takes raw pointers, sizes and strides; this
+// is the entry point a user calls with tensors: it checks the shapes, the
+// head configuration, the dtypes, the strides and the buffer extents, picks
+// the kernel specialization (head dim, causal, the largest power-of-two
+// divisor of the strides) and launches.  Every misuse is a tessera::Error
+// naming the argument, raised before anything reaches the GPU.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "tessera/jit/Jit.h"
+
+#include <cstdint>
+
+namespace tessera::jit {
+
+/// Strides, in elements, of a tensor seen as [batch, heads, seq, head_dim].
+/// [b, h, s, d] contiguous: {h*s*d, s*d, d, 1}; [b, s, h, d]: {s*h*d, d, h*d, 1}.
+struct AttentionStrides {
+  int64_t batch = 0, head = 0, seq = 0, dim = 1;
+};
+
+struct AttentionProblem {
+  int batch = 0, heads = 0, kvHeads = 0; ///< kvHeads 0 = heads
+  int seqQ = 0, seqK = 0, headDim = 0;
+  bool causal = false;
+  float scale = 0; ///< 0: 1 / sqrt(headDim)
+};
+
+/// O = softmax(Q K^T * scale) V and the row logsumexp, for q/o of
+/// [batch, heads, seqQ, headDim] and k/v of [batch, kvHeads, seqK, headDim]
+/// (f16 or bf16, all the same), lse f32 [batch * heads * seqQ] contiguous.
+void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                      rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                      rt::Buffer &o, AttentionStrides so, rt::Buffer &lse,
+                      CUstream stream = nullptr);
+
+/// Head dims the attention kernel is compiled for.
+inline constexpr int kAttentionHeadDims[] = {64, 128, 256};
+
+} // namespace tessera::jit

@@ -1,0 +1,98 @@
+//===- Attention.cpp - attention forward over shapes, checked before launch -===//
+#include "tessera/jit/Attention.h"
+#include "tessera/Support/Error.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace tessera::jit {
+
+namespace {
+
+/// Largest power of two (up to 16) dividing every value: the INT_MULTIPLE
+/// the kernel may be specialized for, so its accesses vectorize.
+unsigned commonPow2(std::initializer_list<int64_t> vs) {
+  unsigned m = 16;
+  for (int64_t v : vs)
+    while (m > 1 && v % m != 0)
+      m /= 2;
+  return m;
+}
+
+void checkTensor(const char *name, const rt::Buffer &buf, const std::string &dtype,
+                 AttentionStrides s, int64_t b, int64_t h, int64_t n, int64_t d) {
+  std::string what = std::string("attention: ") + name;
+  if (buf.dtype() != dtype)
+    throw Error(what + " is a buffer of " + (buf.dtype().empty() ? "unknown type" : buf.dtype()) +
+                ", expected " + dtype);
+  if (s.dim != 1)
+    throw Error(what + ": the head-dim stride must be 1 (contiguous), got " +
+                std::to_string(s.dim));
+  for (int64_t x : {s.batch, s.head, s.seq})
+    if (x < 0 || x > std::numeric_limits<int32_t>::max())
+      throw Error(what + ": strides must be in [0, 2^31), got " + std::to_string(x));
+  int64_t last = (b - 1) * s.batch + (h - 1) * s.head + (n - 1) * s.seq + (d - 1);
+  int64_t elems = int64_t(buf.bytes() / 2);
+  if (last >= elems)
+    throw Error(what + ": shape and strides reach element " + std::to_string(last) +
+                " but the buffer holds " + std::to_string(elems));
+}
+
+} // namespace
+
+void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                      rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                      rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, CUstream stream) {
+  int kvHeads = p.kvHeads ? p.kvHeads : p.heads;
+  if (p.batch <= 0 || p.heads <= 0 || kvHeads <= 0 || p.seqQ <= 0 || p.seqK <= 0)
+    throw Error("attention: batch, heads, kv_heads, seq_q and seq_k must be positive, got " +
+                std::to_string(p.batch) + ", " + std::to_string(p.heads) + ", " +
+                std::to_string(kvHeads) + ", " + std::to_string(p.seqQ) + ", " +
+                std::to_string(p.seqK));
+  if (p.heads % kvHeads != 0)
+    throw Error("attention: kv_heads (" + std::to_string(kvHeads) + ") must divide heads (" +
+                std::to_string(p.heads) + ")");
+  bool known = false;
+  for (int d : kAttentionHeadDims)
+    known |= d == p.headDim;
+  if (!known)
+    throw Error("attention: no kernel for head dim " + std::to_string(p.headDim) +
+                " (there are kernels for 64, 128 and 256)");
+  const std::string &dt = q.dtype();
+  if (dt != "f16" && dt != "bf16")
+    throw Error("attention: q must be f16 or bf16, got " + (dt.empty() ? "untyped" : dt));
+  checkTensor("q", q, dt, sq, p.batch, p.heads, p.seqQ, p.headDim);
+  checkTensor("k", k, dt, sk, p.batch, kvHeads, p.seqK, p.headDim);
+  checkTensor("v", v, dt, sv, p.batch, kvHeads, p.seqK, p.headDim);
+  checkTensor("o", o, dt, so, p.batch, p.heads, p.seqQ, p.headDim);
+  if (lse.dtype() != "f32")
+    throw Error("attention: lse must be an f32 buffer, got " +
+                (lse.dtype().empty() ? "untyped" : lse.dtype()));
+  size_t lseBytes = size_t(p.batch) * p.heads * p.seqQ * 4;
+  if (lse.bytes() < lseBytes)
+    throw Error("attention: lse holds " + std::to_string(lse.bytes() / 4) + " values, needs " +
+                std::to_string(lseBytes / 4) + " (batch * heads * seq_q)");
+
+  // 256-wide heads keep the accumulator in registers with narrower key blocks.
+  int bm = 64, bn = p.headDim == 256 ? 32 : 64;
+  unsigned mult = commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch,
+                              sv.head, sv.seq, so.batch, so.head, so.seq});
+  dsl::Params params{{"dtype", dt},
+                     {"HEAD_DIM", std::to_string(p.headDim)},
+                     {"BLOCK_M", std::to_string(bm)},
+                     {"BLOCK_N", std::to_string(bn)},
+                     {"CAUSAL", p.causal ? "1" : "0"},
+                     {"INT_MULTIPLE", std::to_string(mult)}};
+  auto kernel = jit.get(kernels::findKernel("attention_fwd"), params);
+  float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(float(p.headDim));
+  auto i32 = [](int64_t x) { return int(x); };
+  kernel->launch(
+      {unsigned((p.seqQ + bm - 1) / bm), unsigned(p.batch * p.heads)},
+      {q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale, i32(sq.batch), i32(sq.head),
+       i32(sq.seq), i32(sk.batch), i32(sk.head), i32(sk.seq), i32(sv.batch), i32(sv.head),
+       i32(sv.seq), i32(so.batch), i32(so.head), i32(so.seq)},
+      stream);
+}
+
+} // namespace tessera::jit
