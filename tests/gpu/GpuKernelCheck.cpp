@@ -13,6 +13,7 @@
 #include "tessera/Support/Half.h"
 #include "tessera/jit/Attention.h"
 #include "tessera/jit/Jit.h"
+#include "tessera/jit/Matmul.h"
 #include "tessera/kernels/References.h"
 
 #include <chrono>
@@ -334,6 +335,29 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK) {
                  out, ref, 3e-3, 0);
 }
 
+/// Matmul through jit::matmul (layout and INT_MULTIPLE derived from the
+/// strides, config by size): A column-major, B row-major.
+Result checkMatmulApi(const std::string &dtype, int M, int N, int K) {
+  bool bf = dtype == "bf16";
+  auto a = randomValues(size_t(M) * K, bf), b = randomValues(size_t(K) * N, bf);
+  std::vector<double> acol(a.size());
+  for (int i = 0; i < M; ++i)
+    for (int k = 0; k < K; ++k)
+      acol[size_t(k) * M + i] = a[size_t(i) * K + k];
+  Buffer ba(a.size() * 2, dtype), bb(b.size() * 2, dtype), bc(size_t(M) * N * 2, dtype);
+  ba.upload(as16(acol, bf));
+  bb.upload(as16(b, bf));
+  bc.fill(0xff);
+  jit::matmul(*gJit, M, N, K, ba, 1, M, bb, N, 1, bc, N);
+  check(driver().ctxSynchronize(), "cuCtxSynchronize");
+  auto out = from16(bc.download<uint16_t>(size_t(M) * N), bf);
+  std::vector<double> ref(size_t(M) * N);
+  kernels::ref::matmul(a.data(), b.data(), ref.data(), M, N, K);
+  return compare("jit::matmul API " + dtype + " A col " + std::to_string(M) + "x" +
+                     std::to_string(N) + "x" + std::to_string(K),
+                 out, ref, bf ? 1e-2 : 2e-3, 0);
+}
+
 /// Matmul at a benchmark shape with the benchmark's config (128x256x64,
 /// 8 warps, 4 stages): a float64 reference for every entry would take
 /// minutes on the CPU, so 64 x 64 entries are checked (rows and columns
@@ -484,6 +508,8 @@ int main(int argc, char **argv) {
       [] { return checkAttention(1, 2, 3, 1000, 1000, false, 64, 0, true); },
       [] { return checkAttention(1, 1, 2, 300, 517, true, 128, 1, true); },
       [] { return checkAttention(1, 1, 1, 4097, 4097, true); },
+      [] { return checkMatmulApi("f16", 1000, 520, 300); },
+      [] { return checkMatmulApi("bf16", 2048, 2304, 512); },
       [] { return checkAttentionApi(256, false, 130, 190); },
       [] { return checkAttentionApi(256, true, 257, 257); },
       [] { return checkAttentionApi(128, true, 200, 333); },
