@@ -204,6 +204,15 @@ Result checkLayerNorm(int mult, int rows, int cols) {
                  out, ref, 2e-3, ms);
 }
 
+/// The column-major copy of a row-major rows x cols matrix.
+std::vector<double> colMajor(const std::vector<double> &m, int rows, int cols) {
+  std::vector<double> t(m.size());
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j)
+      t[size_t(j) * rows + i] = m[size_t(i) * cols + j];
+  return t;
+}
+
 /// C = A B with A and B row-major, or stored column-major when `colA` /
 /// `colB` (A_LAYOUT / B_LAYOUT = col: the other stride is the unit one).
 Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K, bool colA = false,
@@ -216,15 +225,7 @@ Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K, bool
   bool bf = dtype == "bf16";
   auto a = randomValues(size_t(M) * K, bf), b = randomValues(size_t(K) * N, bf);
   // Store column-major copies where asked; the reference uses row-major.
-  std::vector<double> ast(a), bst(b);
-  if (colA)
-    for (int i = 0; i < M; ++i)
-      for (int j = 0; j < K; ++j)
-        ast[size_t(j) * M + i] = a[size_t(i) * K + j];
-  if (colB)
-    for (int i = 0; i < K; ++i)
-      for (int j = 0; j < N; ++j)
-        bst[size_t(j) * K + i] = b[size_t(i) * N + j];
+  std::vector<double> ast = colA ? colMajor(a, M, K) : a, bst = colB ? colMajor(b, K, N) : b;
   Buffer ba(a.size() * 2, dtype), bb(b.size() * 2, dtype), bc(size_t(M) * N * 2, dtype);
   ba.upload(as16(ast, bf));
   bb.upload(as16(bst, bf));
@@ -340,10 +341,7 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK) {
 Result checkMatmulApi(const std::string &dtype, int M, int N, int K) {
   bool bf = dtype == "bf16";
   auto a = randomValues(size_t(M) * K, bf), b = randomValues(size_t(K) * N, bf);
-  std::vector<double> acol(a.size());
-  for (int i = 0; i < M; ++i)
-    for (int k = 0; k < K; ++k)
-      acol[size_t(k) * M + i] = a[size_t(i) * K + k];
+  std::vector<double> acol = colMajor(a, M, K);
   Buffer ba(a.size() * 2, dtype), bb(b.size() * 2, dtype), bc(size_t(M) * N * 2, dtype);
   ba.upload(as16(acol, bf));
   bb.upload(as16(b, bf));

@@ -19,17 +19,12 @@
 using namespace tessera;
 
 namespace {
-struct InterpretMode {
-  InterpretMode() { setenv("TESSERA_INTERPRET", "1", 1); }
-  ~InterpretMode() { unsetenv("TESSERA_INTERPRET"); }
-};
-
 /// [b, s, h, d] strides of a tensor with h heads, s positions, d dims.
 jit::AttentionStrides bshd(int h, int s, int d) { return {int64_t(s) * h * d, d, int64_t(h) * d, 1}; }
 } // namespace
 
 TEST_CASE("attentionForward runs grouped-query attention in the [b s h d] layout", "[attention][interp]") {
-  InterpretMode mode;
+  test::InterpretMode mode;
   jit::Jit jit;
   const int H = 2, KV = 1, SQ = 17, SK = 23, D = 64;
   std::mt19937 rng(11);
@@ -76,7 +71,7 @@ TEST_CASE("attentionForward runs grouped-query attention in the [b s h d] layout
 }
 
 TEST_CASE("attentionForward refuses bad input before launch", "[attention][errors]") {
-  InterpretMode mode;
+  test::InterpretMode mode;
   jit::Jit jit;
   const int H = 4, S = 64, D = 64;
   size_t n = size_t(H) * S * D;

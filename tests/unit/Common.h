@@ -7,9 +7,17 @@
 #include "mlir/IR/MLIRContext.h"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <string>
 
 namespace tessera::test {
+
+/// Sets TESSERA_INTERPRET=1 (JIT launches run in the CPU interpreter) for
+/// one test.
+struct InterpretMode {
+  InterpretMode() { setenv("TESSERA_INTERPRET", "1", 1); }
+  ~InterpretMode() { unsetenv("TESSERA_INTERPRET"); }
+};
 
 /// A context with every dialect and translation Tessera uses.
 inline std::unique_ptr<mlir::MLIRContext> makeContext() {

@@ -9,16 +9,8 @@
 
 using namespace tessera;
 
-namespace {
-/// Sets TESSERA_INTERPRET=1 for one test.
-struct InterpretMode {
-  InterpretMode() { setenv("TESSERA_INTERPRET", "1", 1); }
-  ~InterpretMode() { unsetenv("TESSERA_INTERPRET"); }
-};
-} // namespace
-
 TEST_CASE("with TESSERA_INTERPRET=1 the JIT runs kernels without a GPU", "[interp][jit]") {
-  InterpretMode mode;
+  test::InterpretMode mode;
   jit::Jit jit; // no driver needed
   CHECK(jit.device().name == "CPU interpreter (TESSERA_INTERPRET=1)");
   auto add = jit.get(kernels::findKernel("vector_add"), {{"BLOCK", "128"}});
@@ -41,7 +33,7 @@ TEST_CASE("with TESSERA_INTERPRET=1 the JIT runs kernels without a GPU", "[inter
 
 TEST_CASE("in interpret mode an out-of-bounds launch is reported at the DSL line",
           "[interp][jit][errors]") {
-  InterpretMode mode;
+  test::InterpretMode mode;
   jit::Jit jit;
   // vector_add masks with n: lying about n reads past the buffers.
   auto add = jit.get(kernels::findKernel("vector_add"), {{"BLOCK", "128"}});

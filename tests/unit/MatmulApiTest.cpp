@@ -11,15 +11,8 @@
 
 using namespace tessera;
 
-namespace {
-struct InterpretMode {
-  InterpretMode() { setenv("TESSERA_INTERPRET", "1", 1); }
-  ~InterpretMode() { unsetenv("TESSERA_INTERPRET"); }
-};
-} // namespace
-
 TEST_CASE("jit::matmul multiplies a column-major A by a row-major B", "[matmul][interp]") {
-  InterpretMode mode;
+  test::InterpretMode mode;
   jit::Jit jit;
   const int M = 70, N = 48, K = 40;
   std::mt19937 rng(5);
@@ -55,7 +48,7 @@ TEST_CASE("jit::matmul multiplies a column-major A by a row-major B", "[matmul][
 }
 
 TEST_CASE("jit::matmul refuses bad input before launch", "[matmul][errors]") {
-  InterpretMode mode;
+  test::InterpretMode mode;
   jit::Jit jit;
   const int M = 64, N = 64, K = 64;
   rt::Buffer a(M * K * 2, "f16"), b(K * N * 2, "f16"), c(M * N * 2, "f16"), bf(K * N * 2, "bf16"),

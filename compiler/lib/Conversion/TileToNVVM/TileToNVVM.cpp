@@ -1193,15 +1193,13 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
     Value m0 = arith::AddIOp::create(b, loc, mBase, i32(sl * 16 * l.warpsM));
     Value res;
     for (int64_t k0 = 0; k0 < K; k0 += kMmaK) {
-      Value db = bKMajor ? descriptor(bT, bOff, i32(k0), nBase, true)
-                         : descriptor(bT, bOff, i32(k0), nBase, false);
+      Value db = descriptor(bT, bOff, i32(k0), nBase, bKMajor);
       SmallVector<Value> operands;
       if (aInRegs) {
         operands = aFragmentFromRegisters(op.getA(), sl, k0 / kMmaK);
         operands.push_back(db);
       } else {
-        Value da = aKMajor ? descriptor(aT, aOff, m0, i32(k0), true)
-                           : descriptor(aT, aOff, m0, i32(k0), false);
+        Value da = descriptor(aT, aOff, m0, i32(k0), aKMajor);
         operands = {da, db};
       }
       operands.push_back(one);
