@@ -308,6 +308,24 @@ CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
       result.info.dynamicSharedBytes = unsigned(smem.getInt());
       g->removeAttr("tile.dynamic_shared_bytes");
     }
+  for (auto g : module.getOps<LLVM::LLVMFuncOp>())
+    if (auto maps = g->getAttrOfType<ArrayAttr>("tile.tensor_maps")) {
+      for (Attribute a : maps) {
+        auto d = cast<DictionaryAttr>(a);
+        TensorMapSpec m;
+        m.base = unsigned(cast<IntegerAttr>(d.get("base")).getInt());
+        auto dims = cast<DenseI64ArrayAttr>(d.get("dims")).asArrayRef();
+        auto box = cast<DenseI64ArrayAttr>(d.get("box")).asArrayRef();
+        for (int i = 0; i < 2; ++i) {
+          m.dims[i] = int(dims[i]);
+          m.box[i] = unsigned(box[i]);
+        }
+        m.stride = int(cast<DenseI64ArrayAttr>(d.get("strides")).asArrayRef()[0]);
+        m.swizzle = unsigned(cast<IntegerAttr>(d.get("swizzle")).getInt());
+        result.info.tensorMaps.push_back(m);
+      }
+      g->removeAttr("tile.tensor_maps");
+    }
   result.ptx = translateToPTX(module, opts);
   return result;
 }

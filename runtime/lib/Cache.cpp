@@ -13,7 +13,7 @@
 
 namespace tessera::rt {
 
-static constexpr const char *kMagic = "TESSERA-CACHE 1\n";
+static constexpr const char *kMagic = "TESSERA-CACHE 2\n";
 
 CacheOptions CacheOptions::fromEnvironment() {
   CacheOptions o;
@@ -67,6 +67,10 @@ std::string encodeInfo(const KernelInfo &k) {
   for (const auto &p : k.params)
     os << p.name << ' ' << p.type << ' ' << p.alignment << ' ' << p.multipleOf << ' ' << p.unit
        << '\n';
+  os << k.tensorMaps.size() << '\n';
+  for (const auto &m : k.tensorMaps)
+    os << m.base << ' ' << m.dims[0] << ' ' << m.dims[1] << ' ' << m.stride << ' ' << m.box[0]
+       << ' ' << m.box[1] << ' ' << m.swizzle << '\n';
   return os.str();
 }
 
@@ -79,6 +83,14 @@ bool decodeInfo(const std::string &s, KernelInfo &k) {
   k.params.resize(n);
   for (auto &p : k.params)
     if (!(is >> p.name >> p.type >> p.alignment >> p.multipleOf >> p.unit))
+      return false;
+  if (!(is >> n) || n > 64)
+    return false;
+  k.tensorMaps.resize(n);
+  for (auto &m : k.tensorMaps)
+    if (!(is >> m.base >> m.dims[0] >> m.dims[1] >> m.stride >> m.box[0] >> m.box[1] >>
+          m.swizzle) ||
+        m.base >= k.params.size())
       return false;
   return true;
 }

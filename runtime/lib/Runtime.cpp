@@ -156,6 +156,57 @@ static const char *kindName(Arg::Kind k) {
   return "?";
 }
 
+/// Element type of pointer parameter `p` ("ptr<f16>") as a TMA data type
+/// and its size in bytes.
+static std::pair<CUtensorMapDataType, unsigned> tmaType(const KernelParam &p) {
+  std::string e = p.type.substr(4, p.type.size() - 5);
+  if (e == "f16") return {CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2};
+  if (e == "bf16") return {CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2};
+  if (e == "f32") return {CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4};
+  if (e == "f64") return {CU_TENSOR_MAP_DATA_TYPE_FLOAT64, 8};
+  if (e == "i8") return {CU_TENSOR_MAP_DATA_TYPE_UINT8, 1};
+  if (e == "i32") return {CU_TENSOR_MAP_DATA_TYPE_INT32, 4};
+  if (e == "i64") return {CU_TENSOR_MAP_DATA_TYPE_INT64, 8};
+  throw LaunchError("no TMA data type for " + p.type);
+}
+
+static int64_t intArg(const Arg &a) { return a.kind == Arg::Kind::I32 ? a.i32 : a.i64; }
+
+/// Checks what TMA needs beyond the signature: strides it reads with must
+/// be positive (a zero or negative stride cannot be described).
+static void checkTensorMapArgs(const KernelInfo &info, const Arg *args) {
+  for (const TensorMapSpec &m : info.tensorMaps)
+    if (m.stride >= 0 && intArg(args[m.stride]) <= 0)
+      throw LaunchError(info.name + ": argument '" + info.params[m.stride].name + "' (#" +
+                        std::to_string(m.stride + 1) + ") = " +
+                        std::to_string(intArg(args[m.stride])) + " must be positive ('" +
+                        info.params[m.base].name + "' is read with TMA on this GPU)");
+}
+
+/// The tensor map `m` describes for these arguments.
+static void encodeTensorMap(const KernelInfo &info, const TensorMapSpec &m, const Arg *args,
+                            CUtensorMap *out) {
+  auto [type, eb] = tmaType(info.params[m.base]);
+  cuuint64_t dims[2], strides[1];
+  for (int i = 0; i < 2; ++i)
+    dims[i] = m.dims[i] < 0 ? cuuint64_t(1) << 31
+                            : cuuint64_t(std::max<int64_t>(1, intArg(args[m.dims[i]])));
+  strides[0] = cuuint64_t(intArg(args[m.stride])) * eb;
+  cuuint32_t box[2] = {m.box[0], m.box[1]}, elementStrides[2] = {1, 1};
+  CUtensorMapSwizzle swizzle = m.swizzle == 128  ? CU_TENSOR_MAP_SWIZZLE_128B
+                               : m.swizzle == 64 ? CU_TENSOR_MAP_SWIZZLE_64B
+                                                 : CU_TENSOR_MAP_SWIZZLE_32B;
+  CUresult r = driver().tensorMapEncodeTiled(
+      out, type, 2, reinterpret_cast<void *>(args[m.base].ptr), dims, strides, box,
+      elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+      CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    throw LaunchError(info.name + ": cannot describe argument '" + info.params[m.base].name +
+                      "' for TMA (cuTensorMapEncodeTiled: " + std::to_string(int(r)) +
+                      "): extents " + std::to_string(dims[0]) + " x " + std::to_string(dims[1]) +
+                      ", stride " + std::to_string(strides[0]) + " bytes");
+}
+
 void checkLaunchArgs(const KernelInfo &info_, const Arg *args, size_t nargs) {
   const auto &params = info_.params;
   if (nargs != params.size()) {
@@ -210,6 +261,7 @@ void checkLaunchArgs(const KernelInfo &info_, const Arg *args, size_t nargs) {
                           std::to_string(p.multipleOf) + " (the kernel was specialized for it)");
     }
   }
+  checkTensorMapArgs(info_, args);
 }
 
 bool argsFit(const KernelInfo &info, const Arg *args, size_t n) {
@@ -239,10 +291,16 @@ void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
     sharedOptIn = dyn;
   }
   void *ptrs[64];
-  if (nargs > 64)
-    throw LaunchError(info_.name + ": more than 64 arguments");
+  CUtensorMap maps[8];
+  size_t nmaps = info_.tensorMaps.size();
+  if (nargs + nmaps > 64 || nmaps > 8)
+    throw LaunchError(info_.name + ": more than 64 arguments or 8 tensor maps");
   for (size_t i = 0; i < nargs; ++i)
     ptrs[i] = const_cast<Arg &>(args[i]).address();
+  for (size_t i = 0; i < nmaps; ++i) {
+    encodeTensorMap(info_, info_.tensorMaps[i], args, &maps[i]);
+    ptrs[nargs + i] = &maps[i];
+  }
   check(driver().launchKernel(fn, grid.x, grid.y, grid.z, info_.threadsPerBlock, 1, 1, dyn, stream,
                               ptrs, nullptr),
         ("cuLaunchKernel(" + info_.name + ")").c_str());
@@ -291,6 +349,8 @@ std::shared_ptr<Kernel> loadKernelImage(const KernelImage *images, size_t count,
   }
   auto module = std::make_shared<Module>(
       std::string(reinterpret_cast<const char *>(best->data), best->size));
+  info.dynamicSharedBytes = best->dynamicSharedBytes;
+  info.tensorMaps.assign(best->tensorMaps, best->tensorMaps + best->numTensorMaps);
   return std::make_shared<Kernel>(module, std::move(info));
 }
 

@@ -48,6 +48,7 @@ struct Image {
   std::string target;
   bool cubin;
   std::string bytes;
+  KernelInfo info; ///< of this target's compile (shared memory, tensor maps differ)
 };
 
 /// A valid C++ identifier from a kernel name and a specialization index.
@@ -202,7 +203,7 @@ int main(int argc, char **argv) {
         opts.target = target;
         CompiledKernel ck = compileToPTX(*module, opts);
         info = ck.info;
-        images.push_back({target, false, ck.ptx});
+        images.push_back({target, false, ck.ptx, ck.info});
         if (wantCubin) {
           char t[] = "/tmp/tessera-aot-cubin-XXXXXX";
           int fd = mkstemp(t);
@@ -215,17 +216,34 @@ int main(int argc, char **argv) {
           fs::remove(t);
           if (rep.exitCode != 0 || cubin.empty())
             throw Error("ptxas failed for " + s.def->name + " on " + target + ":\n" + rep.log);
-          images.push_back({target, true, cubin});
+          images.push_back({target, true, cubin, ck.info});
         }
       }
       // Embedded images and metadata.
       for (size_t ii = 0; ii < images.size(); ++ii)
         bytesAsArray(source, "k" + s.symbol + "Image" + std::to_string(ii), images[ii].bytes,
                      !images[ii].cubin);
+      // Per image: the TMA tensor maps its launches build.
+      for (size_t ii = 0; ii < images.size(); ++ii) {
+        if (images[ii].info.tensorMaps.empty())
+          continue;
+        source << "const tessera::TensorMapSpec k" << s.symbol << "Maps" << ii << "[] = {\n";
+        for (const auto &m : images[ii].info.tensorMaps)
+          source << "  {" << m.base << ", {" << m.dims[0] << ", " << m.dims[1] << "}, " << m.stride
+                 << ", {" << m.box[0] << ", " << m.box[1] << "}, " << m.swizzle << "},\n";
+        source << "};\n";
+      }
       source << "const tessera::rt::KernelImage k" << s.symbol << "Images[] = {\n";
-      for (size_t ii = 0; ii < images.size(); ++ii)
+      for (size_t ii = 0; ii < images.size(); ++ii) {
+        const KernelInfo &ii_info = images[ii].info;
         source << "  {\"" << images[ii].target << "\", " << (images[ii].cubin ? "true" : "false")
-               << ", k" << s.symbol << "Image" << ii << ", " << images[ii].bytes.size() << "},\n";
+               << ", k" << s.symbol << "Image" << ii << ", " << images[ii].bytes.size() << ", "
+               << ii_info.dynamicSharedBytes << ", ";
+        if (ii_info.tensorMaps.empty())
+          source << "nullptr, 0},\n";
+        else
+          source << "k" << s.symbol << "Maps" << ii << ", " << ii_info.tensorMaps.size() << "},\n";
+      }
       source << "};\n\ntessera::KernelInfo " << s.symbol << "Info() {\n  return {\"" << info.name
              << "\", {";
       for (const auto &p : info.params)

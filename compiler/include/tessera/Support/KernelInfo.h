@@ -20,6 +20,17 @@ struct KernelParam {
   bool unit = false;       ///< integer promised to be 1 (a unit stride)
 };
 
+/// A TMA tensor map the launcher builds (cuTensorMapEncodeTiled) and passes
+/// after the caller's arguments: a 2-D window of the tensor at argument
+/// `base`.  Dimensions innermost first; -1 marks an unbounded extent.
+struct TensorMapSpec {
+  unsigned base = 0;            ///< index of the pointer argument
+  int dims[2] = {-1, -1};       ///< index of the argument holding each extent
+  int stride = -1;              ///< index of the argument holding dim 1's stride (elements)
+  unsigned box[2] = {0, 0};     ///< box extents in elements
+  unsigned swizzle = 0;         ///< 32, 64 or 128 bytes
+};
+
 /// What a launcher needs to know besides the PTX.
 struct KernelInfo {
   std::string name;
@@ -27,6 +38,7 @@ struct KernelInfo {
   unsigned threadsPerBlock = 0;
   unsigned staticSharedBytes = 0;
   unsigned dynamicSharedBytes = 0;
+  std::vector<TensorMapSpec> tensorMaps; ///< hidden trailing parameters
 };
 
 struct CompiledKernel {

@@ -131,6 +131,8 @@ private:
   Type llvmElemType(Type elt) {
     if (isa<PtrType>(elt))
       return LLVM::LLVMPointerType::get(ctx, kGlobalAddrSpace);
+    if (isa<TensorMapType>(elt))
+      return LLVM::LLVMPointerType::get(ctx); // byval, generic address
     return elt;
   }
   /// Type an element is kept in shared memory as (i1 is widened to a byte).
@@ -242,6 +244,22 @@ private:
                      bool swizzled = true);
   LogicalResult lowerLoadToShared(LoadOp op);
   LogicalResult lowerAsyncLoad(AsyncLoadOp op);
+  LogicalResult lowerTmaLoad(TmaLoadOp op);
+  /// Shared-window address of `barriers[slot]`.
+  Value barrierAddr(Value barriers, Value slot) {
+    return arith::AddIOp::create(
+        b, loc, smemBaseAddr,
+        arith::AddIOp::create(b, loc, part(barriers, 0),
+                              arith::MulIOp::create(b, loc, slot, i32(8))));
+  }
+  /// `instr` (PTX using operands $1...) executed by thread 0 only.
+  void byThreadZero(StringRef instr, ValueRange operands, StringRef constraints) {
+    SmallVector<Value> ops{tid};
+    llvm::append_range(ops, operands);
+    inlineAsm(Type(), ops,
+              ("{\n.reg .pred p;\nsetp.eq.u32 p, $0, 0;\n@p " + instr + "\n}").str(),
+              ("r," + constraints).str());
+  }
   void storeToShared(Value src, Value dst);
   void loadFromShared(Value src, Value dst);
   SmallVector<Value> loadChunk(LoadOp op, unsigned r, unsigned w);
@@ -448,6 +466,26 @@ FailureOr<LLVM::LLVMFuncOp> KernelLowering::run() {
             i, TileDialect::getAlignmentAttrName()))
       llvmFunc.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
                           b.getI64IntegerAttr(align.getInt()));
+  // Tensor maps: `.param .align 64 .b8 [128]` read in place by TMA
+  // (CUDA's `const __grid_constant__ CUtensorMap`).
+  SmallVector<Attribute> maps;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    if (!isa<TensorMapType>(func.getArgumentTypes()[i])) {
+      if (!maps.empty())
+        return func.emitError("tensor map arguments must come last"), failure();
+      continue;
+    }
+    auto spec = func.getArgAttrOfType<DictionaryAttr>(i, TileDialect::getTensorMapAttrName());
+    if (!spec)
+      return func.emitError("tensor map argument #") << i << " has no tile.tensor_map", failure();
+    maps.push_back(spec);
+    llvmFunc.setArgAttr(i, LLVM::LLVMDialect::getByValAttrName(),
+                        TypeAttr::get(LLVM::LLVMArrayType::get(b.getI64Type(), 16)));
+    llvmFunc.setArgAttr(i, "nvvm.grid_constant", b.getUnitAttr());
+    llvmFunc.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(64));
+  }
+  if (!maps.empty())
+    llvmFunc->setAttr("tile.tensor_maps", b.getArrayAttr(maps));
 
   Block *entry = llvmFunc.addEntryBlock(b);
   b.setInsertionPointToStart(entry);
@@ -723,6 +761,33 @@ LogicalResult KernelLowering::lowerLoadToShared(LoadOp op) {
 /// or 4 bytes per copy; a masked-off chunk copies 0 source bytes, which
 /// zero-fills), then one commit group.  Narrower chunks fall back to a
 /// load and a shared store, made visible by the same tile.async_wait.
+/// Thread 0 issues one `cp.async.bulk.tensor` per swizzle atom of the slot
+/// (the box is one atom wide, all rows tall; atom a lands after all rows
+/// of atom a - 1, as the #tile.shared layout stores them).
+LogicalResult KernelLowering::lowerTmaLoad(TmaLoadOp op) {
+  auto bufT = op.getBuffer().getType();
+  SharedLayoutAttr s = getSharedLayout(bufT);
+  unsigned c = s.getContig();
+  int64_t eb = getElementByteSize(bufT), W = s.getSwizzle(), E = W / eb;
+  int64_t rows = bufT.getDimSize(2 - c), cols = bufT.getDimSize(1 + c);
+  int64_t slotBytes = rows * cols * eb;
+  Value slot = part(op.getSlot(), 0);
+  Value dst = arith::AddIOp::create(
+      b, loc, smemBaseAddr,
+      arith::AddIOp::create(b, loc, part(op.getBuffer(), 0),
+                            arith::MulIOp::create(b, loc, slot, i32(slotBytes))));
+  Value bar = barrierAddr(op.getBarriers(), slot);
+  Value map = LLVM::PtrToIntOp::create(b, loc, b.getI64Type(), part(op.getMap(), 0));
+  Value c0 = part(op.getCoords()[0], 0), c1 = part(op.getCoords()[1], 0);
+  for (int64_t a = 0; a < cols / E; ++a)
+    byThreadZero("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes "
+                 "[$1], [$2, {$3, $4}], [$5];",
+                 {arith::AddIOp::create(b, loc, dst, i32(a * rows * W)), map,
+                  arith::AddIOp::create(b, loc, c0, i32(a * E)), c1, bar},
+                 "r,l,r,r,r");
+  return success();
+}
+
 LogicalResult KernelLowering::lowerAsyncLoad(AsyncLoadOp op) {
   auto bufT = op.getBuffer().getType();
   SharedLayoutAttr sh = getSharedLayout(bufT);
@@ -1434,6 +1499,10 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
     if (!t)
       return success();
     if (SharedLayoutAttr sh = getSharedLayout(t)) {
+      // A ring of mbarriers (the barrier ops verify its shape).
+      if (t.getRank() == 3 && t.getElementType().isInteger(64) && t.getDimSize(1) == 1 &&
+          t.getDimSize(2) == 1 && sh.getOffset() >= 0)
+        return success();
       if (t.getRank() == 3)
         t = RankedTensorType::get(t.getShape().drop_front(), t.getElementType(), sh);
       if (t.getRank() != 2 || sh.getOffset() < 0)
@@ -1616,6 +1685,31 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case<AsyncLoadOp>([&](AsyncLoadOp o) { return lowerAsyncLoad(o); })
+      .Case<TmaLoadOp>([&](TmaLoadOp o) { return lowerTmaLoad(o); })
+      .Case<BarrierInitOp>([&](BarrierInitOp o) {
+        for (int64_t s = 0; s < o.getBarriers().getType().getDimSize(0); ++s)
+          byThreadZero("mbarrier.init.shared::cta.b64 [$1], " + std::to_string(o.getCount()) + ";",
+                       {barrierAddr(o.getBarriers(), i32(s))}, "r");
+        // Visible to the other threads and to the TMA unit before use.
+        inlineAsm(Type(), {}, "fence.mbarrier_init.release.cluster;", "");
+        barrier();
+        return success();
+      })
+      .Case<BarrierExpectOp>([&](BarrierExpectOp o) {
+        byThreadZero("mbarrier.arrive.expect_tx.shared::cta.b64 _, [$1], " +
+                         std::to_string(o.getBytes()) + ";",
+                     {barrierAddr(o.getBarriers(), part(o.getSlot(), 0))}, "r");
+        return success();
+      })
+      .Case<BarrierWaitOp>([&](BarrierWaitOp o) {
+        // Labels are local to the braces, so the loop can be inlined often.
+        inlineAsm(Type(),
+                  {barrierAddr(o.getBarriers(), part(o.getSlot(), 0)), part(o.getPhase(), 0)},
+                  "{\n.reg .pred done;\nwait:\nmbarrier.try_wait.parity.shared::cta.b64 done, "
+                  "[$0], $1;\n@!done bra wait;\n}",
+                  "r,r");
+        return success();
+      })
       .Case<DotWaitOp>([&](DotWaitOp o) {
         SmallVector<Value> regs = flatten(o.getValues());
         SmallVector<Value> out = hopper ? waitForDots(o.getPending(), regs) : regs;

@@ -57,6 +57,7 @@ struct Driver {
   decltype(&::cuLinkComplete) linkComplete;
   decltype(&::cuLinkDestroy) linkDestroy;
   decltype(&::cuMemGetInfo_v2) memGetInfo;
+  decltype(&::cuTensorMapEncodeTiled) tensorMapEncodeTiled;
   decltype(&::cuGetErrorName) getErrorName;
   decltype(&::cuGetErrorString) getErrorString;
 };

@@ -185,9 +185,13 @@ struct KernelImage {
   bool isCubin;              ///< cubin for exactly `target`, else PTX text
   const unsigned char *data; ///< PTX is NUL-terminated
   size_t size;
+  unsigned dynamicSharedBytes = 0;             ///< this image's (targets differ)
+  const TensorMapSpec *tensorMaps = nullptr;   ///< TMA maps its launches build
+  size_t numTensorMaps = 0;
 };
 
-/// Loads the best of `images` for the current device: a cubin or PTX for its
+/// Loads the best of `images` for the current device (its shared-memory size
+/// and tensor maps replace those in `info`): a cubin or PTX for its
 /// exact target first, else PTX for the newest older target of the same
 /// architecture family that the driver can JIT.  Throws tessera::Error
 /// listing the available targets when none fits.

@@ -249,6 +249,46 @@ LogicalResult AsyncLoadOp::verify() {
   return success();
 }
 
+/// A ring of mbarriers: `S x 1 x 1` i64 in shared memory.
+static LogicalResult verifyBarriers(Operation *op, RankedTensorType t) {
+  if (t.getRank() != 3 || !isSharedType(t) || !t.getElementType().isInteger(64) ||
+      t.getDimSize(1) != 1 || t.getDimSize(2) != 1)
+    return op->emitOpError("barriers must be a #tile.shared tensor<Sx1x1xi64> (one mbarrier per slot)");
+  return success();
+}
+
+LogicalResult BarrierInitOp::verify() {
+  if (getCount() < 1)
+    return emitOpError("count must be at least 1");
+  return verifyBarriers(*this, getBarriers().getType());
+}
+
+LogicalResult BarrierExpectOp::verify() {
+  if (getBytes() < 1 || getBytes() >= (1 << 20))
+    return emitOpError("bytes must be in [1, 2^20)");
+  return verifyBarriers(*this, getBarriers().getType());
+}
+
+LogicalResult BarrierWaitOp::verify() { return verifyBarriers(*this, getBarriers().getType()); }
+
+LogicalResult TmaLoadOp::verify() {
+  auto buf = getBuffer().getType();
+  if (buf.getRank() != 3 || !isSharedType(buf))
+    return emitOpError("buffer must be a 3-D (slots x rows x columns) #tile.shared tensor");
+  if (getCoords().size() != 2)
+    return emitOpError("takes 2 coordinates (a 2-D tensor map), got ") << getCoords().size();
+  auto s = cast<SharedLayoutAttr>(buf.getEncoding());
+  if (s.getSwizzle() < 32)
+    return emitOpError("needs a swizzled (32, 64 or 128-byte) shared layout");
+  auto bars = getBarriers().getType();
+  if (failed(verifyBarriers(*this, bars)))
+    return failure();
+  if (bars.getDimSize(0) != buf.getDimSize(0))
+    return emitOpError("needs one barrier per slot: ") << buf.getDimSize(0) << " slots, "
+                                                        << bars.getDimSize(0) << " barriers";
+  return success();
+}
+
 LogicalResult ConvertLayoutOp::verify() {
   auto src = getSrc().getType();
   auto dst = getType();

@@ -73,8 +73,228 @@ Value guard(OpBuilder &b, Location loc, Value iv, Value ub, RankedTensorType lik
   return SplatOp::create(b, loc, t, c);
 }
 
-bool pipelineLoop(scf::ForOp loop, unsigned stages, bool asyncDots) {
+// --- TMA ------------------------------------------------------------------------
+//
+// A load can go through TMA when its pointer tile is a 2-D window of a
+// strided tensor whose base, strides and extents the host knows (kernel
+// arguments), so the launcher can describe the tensor in a tensor map:
+//
+//   ptr[i0, i1] = base + (start0 + i0) * stride0 + (start1 + i1) * stride1
+//   mask[i0, i1] = (start0 + i0 < extent0) & (start1 + i1 < extent1)
+//
+// where start_d + i_d is one 1-D index vector (`splat(s) + arange`) along
+// tile axis d, each stride is an i32 kernel argument or the constant 1 (the
+// contiguous axis must be the unit one), each mask term is optional (no term:
+// the window is promised in bounds) and compares the same index vector the
+// address uses against an i32 kernel argument.  TMA zero-fills what lies
+// outside the extents, exactly what the mask asks for.
+
+/// One tile axis of a TMA window.
+struct WindowAxis {
+  Value vec;                    ///< the 1-D index vector start + i
+  SmallVector<Value> startParts; ///< scalars summing (with startConst) to start
+  int64_t startConst = 0;
+  BlockArgument stride;         ///< null: constant 1
+  BlockArgument extent;         ///< null: unbounded
+  bool seen = false;
+};
+
+struct Window {
+  BlockArgument base;
+  WindowAxis axes[2];
+};
+
+Value skipConvert(Value v) {
+  while (auto c = v.getDefiningOp<ConvertLayoutOp>())
+    v = c.getSrc();
+  return v;
+}
+
+/// `v` as a kernel argument of the enclosing function (a scalar), or null.
+BlockArgument kernelArg(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || !isa<func::FuncOp>(arg.getOwner()->getParentOp()))
+    return {};
+  return arg;
+}
+
+/// Splits the 1-D index vector `v` into scalar summands and one arange.
+bool matchVec(Value v, WindowAxis &ax, unsigned &aranges) {
+  v = skipConvert(v);
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return false;
+  if (auto a = dyn_cast<ArangeOp>(def)) {
+    ax.startConst += a.getStart();
+    return ++aranges == 1;
+  }
+  if (auto sp = dyn_cast<SplatOp>(def)) {
+    ax.startParts.push_back(sp.getSrc());
+    return true;
+  }
+  if (auto c = dyn_cast<arith::ConstantOp>(def)) {
+    auto d = dyn_cast<SplatElementsAttr>(c.getValue());
+    if (!d || !d.getElementType().isInteger(32))
+      return false;
+    ax.startConst += d.getSplatValue<APInt>().getSExtValue();
+    return true;
+  }
+  if (auto add = dyn_cast<arith::AddIOp>(def))
+    return matchVec(add.getLhs(), ax, aranges) && matchVec(add.getRhs(), ax, aranges);
+  return false;
+}
+
+/// A 2-D index tile varying along one axis: broadcast(expand_dims(vec)).
+/// Returns the axis and the 1-D vector.
+std::optional<std::pair<unsigned, Value>> matchIndex(Value v) {
+  v = skipConvert(v);
+  if (auto bc = v.getDefiningOp<BroadcastOp>())
+    return matchIndex(bc.getSrc());
+  auto ex = v.getDefiningOp<ExpandDimsOp>();
+  if (!ex || ex.getType().getRank() != 2)
+    return std::nullopt;
+  return std::make_pair(unsigned(1 - ex.getAxis()), skipConvert(ex.getSrc()));
+}
+
+/// Scalar i32 kernel argument splatted into `v`, or null.
+BlockArgument splattedArg(Value v) {
+  v = skipConvert(v);
+  if (auto bc = v.getDefiningOp<BroadcastOp>())
+    return splattedArg(bc.getSrc());
+  auto sp = v.getDefiningOp<SplatOp>();
+  return sp ? kernelArg(sp.getSrc()) : BlockArgument();
+}
+
+bool matchAxisTerm(Value v, BlockArgument stride, Window &w) {
+  auto idx = matchIndex(v);
+  if (!idx)
+    return false;
+  WindowAxis &ax = w.axes[idx->first];
+  if (ax.seen)
+    return false;
+  ax.seen = true;
+  ax.vec = idx->second;
+  ax.stride = stride;
+  unsigned aranges = 0;
+  return matchVec(ax.vec, ax, aranges) && aranges == 1;
+}
+
+bool matchOffset(Value v, Window &w) {
+  v = skipConvert(v);
+  if (auto add = v.getDefiningOp<arith::AddIOp>())
+    return matchOffset(add.getLhs(), w) && matchOffset(add.getRhs(), w);
+  if (auto bc = v.getDefiningOp<BroadcastOp>())
+    if (Value src = skipConvert(bc.getSrc());
+        src.getDefiningOp<arith::AddIOp>() || src.getDefiningOp<arith::MulIOp>())
+      return matchOffset(src, w);
+  if (auto mul = v.getDefiningOp<arith::MulIOp>()) {
+    for (auto [x, y] : {std::pair(mul.getLhs(), mul.getRhs()), std::pair(mul.getRhs(), mul.getLhs())})
+      if (BlockArgument s = splattedArg(y); s && s.getType().isInteger(32))
+        return matchAxisTerm(x, s, w);
+    return false;
+  }
+  return matchAxisTerm(v, BlockArgument(), w);
+}
+
+bool matchPtr(Value v, Window &w) {
+  v = skipConvert(v);
+  if (auto bc = v.getDefiningOp<BroadcastOp>())
+    return matchPtr(bc.getSrc(), w);
+  if (auto add = v.getDefiningOp<AddPtrOp>())
+    return isa<RankedTensorType>(add.getOffset().getType()) && matchPtr(add.getPtr(), w) &&
+           matchOffset(add.getOffset(), w);
+  auto sp = v.getDefiningOp<SplatOp>();
+  if (!sp || w.base)
+    return false;
+  w.base = kernelArg(sp.getSrc());
+  return bool(w.base);
+}
+
+bool matchMask(Value v, Window &w) {
+  v = skipConvert(v);
+  if (auto bc = v.getDefiningOp<BroadcastOp>())
+    return matchMask(bc.getSrc(), w);
+  if (auto a = v.getDefiningOp<arith::AndIOp>())
+    return matchMask(a.getLhs(), w) && matchMask(a.getRhs(), w);
+  auto cmp = v.getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::slt)
+    return false;
+  auto idx = matchIndex(cmp.getLhs());
+  BlockArgument bound = splattedArg(cmp.getRhs());
+  if (!idx || !bound || !bound.getType().isInteger(32))
+    return false;
+  WindowAxis &ax = w.axes[idx->first];
+  if (!ax.seen || ax.vec != idx->second || (ax.extent && ax.extent != bound))
+    return false;
+  ax.extent = bound;
+  return true;
+}
+
+/// The TMA window `load` reads, if the launcher can describe it in a tensor
+/// map that the TMA unit accepts for every argument the launcher admits.
+std::optional<Window> matchWindow(LoadOp load, func::FuncOp func) {
+  auto t = cast<RankedTensorType>(load.getType());
+  SharedLayoutAttr s = getSharedLayout(t);
+  int64_t eb = getElementByteSize(t);
+  if (t.getRank() != 2 || !s || s.getSwizzle() < 32 || t.getDimSize(1 - s.getContig()) > 256 ||
+      (t.getDimSize(s.getContig()) * eb) % s.getSwizzle() != 0)
+    return std::nullopt;
+  Window w;
+  if (!matchPtr(load.getPtr(), w) || !w.axes[0].seen || !w.axes[1].seen)
+    return std::nullopt;
+  if (load.getMask() && !matchMask(load.getMask(), w))
+    return std::nullopt;
+  // The global address must be 16-byte aligned and the strides multiples of
+  // 16 bytes (cuTensorMapEncodeTiled); the contiguous axis has unit stride.
+  auto align = func.getArgAttrOfType<IntegerAttr>(w.base.getArgNumber(),
+                                                  TileDialect::getAlignmentAttrName());
+  if (!align || align.getInt() % 16 != 0)
+    return std::nullopt;
+  const WindowAxis &inner = w.axes[s.getContig()], &outer = w.axes[1 - s.getContig()];
+  if (inner.stride || !outer.stride)
+    return std::nullopt;
+  auto div = func.getArgAttrOfType<IntegerAttr>(outer.stride.getArgNumber(),
+                                                TileDialect::getDivisibilityAttrName());
+  if (!div || (div.getInt() * eb) % 16 != 0)
+    return std::nullopt;
+  return w;
+}
+
+/// Adds the kernel argument carrying the tensor map of window `w` for tiles
+/// like `t`; the launcher builds it from the arguments the attribute names.
+Value addTensorMap(func::FuncOp func, const Window &w, RankedTensorType t) {
+  SharedLayoutAttr s = getSharedLayout(t);
+  unsigned c = s.getContig();
+  int64_t eb = getElementByteSize(t);
+  const WindowAxis &inner = w.axes[c], &outer = w.axes[1 - c];
+  Builder b(func.getContext());
+  auto idx = [](BlockArgument a) { return a ? int64_t(a.getArgNumber()) : int64_t(-1); };
+  auto spec = b.getDictionaryAttr({
+      b.getNamedAttr("base", b.getI64IntegerAttr(w.base.getArgNumber())),
+      b.getNamedAttr("dims", b.getDenseI64ArrayAttr({idx(inner.extent), idx(outer.extent)})),
+      b.getNamedAttr("strides", b.getDenseI64ArrayAttr({idx(outer.stride)})),
+      b.getNamedAttr("box", b.getDenseI64ArrayAttr({s.getSwizzle() / eb, t.getDimSize(1 - c)})),
+      b.getNamedAttr("swizzle", b.getI64IntegerAttr(s.getSwizzle())),
+  });
+  unsigned n = func.getNumArguments();
+  (void)func.insertArgument(n, TensorMapType::get(func.getContext()),
+                            b.getDictionaryAttr(b.getNamedAttr(
+                                TileDialect::getTensorMapAttrName(), spec)),
+                            func.getLoc());
+  return func.getArgument(n);
+}
+
+/// Start of window axis `ax` as an i32, its scalars looked up in `map`.
+Value axisStart(OpBuilder &b, Location loc, const WindowAxis &ax, IRMapping &map) {
+  Value v = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(ax.startConst)));
+  for (Value p : ax.startParts)
+    v = arith::AddIOp::create(b, loc, v, map.lookupOrDefault(p));
+  return v;
+}
+
+bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
   Block *body = loop.getBody();
+  auto func = loop->getParentOfType<func::FuncOp>();
   SmallVector<LoadOp> loads;
   llvm::SetVector<Operation *> slice;
   for (Operation &op : *body) {
@@ -107,7 +327,20 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool asyncDots) {
   if (lb.getType() != i32)
     return false;
 
-  SmallVector<Value> bufs;
+  // On sm_90a every load of the loop goes through TMA if each one can.
+  SmallVector<Window> windows;
+  if (hopper)
+    for (LoadOp load : loads) {
+      std::optional<Window> w = matchWindow(load, func);
+      if (!w) {
+        windows.clear();
+        break;
+      }
+      windows.push_back(*w);
+    }
+  bool tma = !windows.empty();
+
+  SmallVector<Value> bufs, maps;
   for (LoadOp load : loads) {
     auto t = cast<RankedTensorType>(load.getType());
     SmallVector<int64_t> shape{int64_t(stages)};
@@ -115,20 +348,55 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool asyncDots) {
     bufs.push_back(AllocSharedOp::create(
         b, loc, RankedTensorType::get(shape, t.getElementType(), t.getEncoding())));
   }
+  Value bars;
+  int64_t bytesPerStage = 0;
+  if (tma) {
+    for (auto [load, w] : llvm::zip(loads, windows)) {
+      auto t = cast<RankedTensorType>(load.getType());
+      maps.push_back(addTensorMap(func, w, t));
+      bytesPerStage += t.getNumElements() * getElementByteSize(t);
+    }
+    MLIRContext *ctx = b.getContext();
+    bars = AllocSharedOp::create(
+        b, loc, RankedTensorType::get({int64_t(stages), 1, 1}, b.getI64Type(),
+                                      SharedLayoutAttr::get(ctx, 1, 16, -1)));
+    BarrierInitOp::create(b, loc, bars, b.getI32IntegerAttr(1));
+  }
   // Issues the loads of the iteration whose induction variable is `iv`
   // into slot `slot`, masked off past the end of the loop.
   auto issue = [&](Value iv, Value slot) {
     IRMapping map;
     map.map(loop.getInductionVar(), iv);
+    SmallVector<Operation *> clones;
     for (Operation *op : ordered)
-      b.clone(*op, map);
-    for (auto [load, buf] : llvm::zip(loads, bufs)) {
-      Value ptr = map.lookupOrDefault(load.getPtr());
-      Value mask = guard(b, loc, iv, ub, cast<RankedTensorType>(ptr.getType()));
-      if (load.getMask())
-        mask = arith::AndIOp::create(b, loc, map.lookupOrDefault(load.getMask()), mask);
-      AsyncLoadOp::create(b, loc, ptr, buf, slot, mask);
+      clones.push_back(b.clone(*op, map));
+    if (tma) {
+      // One thread arms the slot's barrier and issues the copies; nothing
+      // is issued for iterations past the end.
+      Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iv, ub);
+      auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, inRange, /*withElse=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      BarrierExpectOp::create(b, loc, bars, slot, b.getI32IntegerAttr(int32_t(bytesPerStage)));
+      for (auto [load, buf, w, m] : llvm::zip(loads, bufs, windows, maps)) {
+        unsigned c = getSharedLayout(load.getType()).getContig();
+        // Coordinates innermost (contiguous axis) first.
+        Value coords[2] = {axisStart(b, loc, w.axes[c], map), axisStart(b, loc, w.axes[1 - c], map)};
+        TmaLoadOp::create(b, loc, m, ValueRange(coords), buf, slot, bars);
+      }
+    } else {
+      for (auto [load, buf] : llvm::zip(loads, bufs)) {
+        Value ptr = map.lookupOrDefault(load.getPtr());
+        Value mask = guard(b, loc, iv, ub, cast<RankedTensorType>(ptr.getType()));
+        if (load.getMask())
+          mask = arith::AndIOp::create(b, loc, map.lookupOrDefault(load.getMask()), mask);
+        AsyncLoadOp::create(b, loc, ptr, buf, slot, mask);
+      }
     }
+    // The address tiles TMA does not need.
+    for (Operation *op : llvm::reverse(clones))
+      if (op->use_empty())
+        op->erase();
   };
   // Prologue: iterations 0 .. stages-2.
   for (unsigned j = 0; j + 1 < stages; ++j) {
@@ -137,10 +405,17 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool asyncDots) {
   }
   // Steady state.
   b.setInsertionPointToStart(body);
-  AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(int32_t((stages - 2) * loads.size())));
   Value idx = arith::DivSIOp::create(
       b, loc, arith::SubIOp::create(b, loc, loop.getInductionVar(), lb), step);
   Value slot = arith::RemSIOp::create(b, loc, idx, cst(stages));
+  if (tma) {
+    // Use k of slot s is the (k / stages)-th phase of its barrier.
+    Value phase = arith::AndIOp::create(b, loc, arith::DivSIOp::create(b, loc, idx, cst(stages)),
+                                        cst(1));
+    BarrierWaitOp::create(b, loc, bars, slot, phase);
+  } else {
+    AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(int32_t((stages - 2) * loads.size())));
+  }
   for (auto [load, buf] : llvm::zip(loads, bufs)) {
     Value view = SharedSlotOp::create(b, loc, load.getType(), buf, slot);
     load.getResult().replaceAllUsesWith(view);
@@ -151,7 +426,7 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool asyncDots) {
   // the previous iteration (which read it) must be done in every warp.
   auto yield = cast<scf::YieldOp>(body->getTerminator());
   SmallVector<unsigned> asyncResults;
-  if (asyncDots)
+  if (hopper)
     for (Operation &op : *body) {
       auto dot = dyn_cast<DotOp>(op);
       auto arg = dot ? dyn_cast<BlockArgument>(dot.getAcc()) : BlockArgument();
@@ -166,8 +441,11 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool asyncDots) {
       asyncResults.push_back(i);
     }
   b.setInsertionPoint(yield);
-  if (!asyncResults.empty())
-    DotWaitOp::create(b, loc, TypeRange{}, ValueRange{}, b.getI32IntegerAttr(1), b.getUnitAttr());
+  // With cp.async the barrier at the top of the iteration already orders the
+  // refill after every read of the slot; a TMA wait is no block barrier.
+  if (!asyncResults.empty() || tma)
+    DotWaitOp::create(b, loc, TypeRange{}, ValueRange{},
+                      b.getI32IntegerAttr(asyncResults.empty() ? 0 : 1), b.getUnitAttr());
   Value ahead = arith::AddIOp::create(
       b, loc, loop.getInductionVar(), arith::MulIOp::create(b, loc, step, cst(stages - 1)));
   issue(ahead, arith::RemSIOp::create(b, loc, arith::AddIOp::create(b, loc, idx, cst(stages - 1)),
@@ -175,9 +453,10 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool asyncDots) {
   for (LoadOp load : loads)
     load.erase();
   // Drain before anything after the loop reuses the memory or reads the
-  // accumulators.
+  // accumulators.  (Every TMA copy issued was waited for in the loop.)
   b.setInsertionPointAfter(loop);
-  AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(0));
+  if (!tma)
+    AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(0));
   if (!asyncResults.empty()) {
     SmallVector<Value> accs;
     for (unsigned i : asyncResults)

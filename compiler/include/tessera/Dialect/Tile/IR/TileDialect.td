@@ -46,6 +46,13 @@ def Tile_Dialect : Dialect {
     /// i32 attribute on a kernel: bytes of shared memory its #tile.shared
     /// tiles occupy (set by tile-promote-shared).
     static llvm::StringRef getSharedBytesAttrName() { return "tile.shared_bytes"; }
+    /// Dictionary on a !tile.tensor_map kernel argument: how the launcher
+    /// builds it (`base`: index of the pointer argument; `dims`: per map
+    /// dimension, innermost first, the index of the argument holding its
+    /// extent, -1 if unbounded; `strides`: for dimensions 1.., the index of
+    /// the argument holding the stride in elements; `box`: box extents;
+    /// `swizzle`: bytes, 32/64/128).
+    static llvm::StringRef getTensorMapAttrName() { return "tile.tensor_map"; }
   private:
     void registerTypes();
     void registerAttributes();
@@ -70,6 +77,19 @@ def Tile_PtrType : TypeDef<Tile_Dialect, "Ptr"> {
   }];
   let parameters = (ins "::mlir::Type":$pointeeType);
   let assemblyFormat = "`<` $pointeeType `>`";
+}
+
+def Tile_TensorMapType : TypeDef<Tile_Dialect, "TensorMap"> {
+  let mnemonic = "tensor_map";
+  let summary = "a TMA tensor map (CUtensorMap) passed as a kernel parameter";
+  let description = [{
+    The 128-byte descriptor `cp.async.bulk.tensor` reads: global address,
+    extents, strides, box and swizzle of a tensor.  `tile-pipeline` adds one
+    as a trailing kernel argument per tile it loads with TMA; the argument's
+    `tile.tensor_map` attribute says how the launcher builds it from the
+    user's arguments (base pointer, extents, strides), so callers never pass
+    it.  Lowered to a 64-byte-aligned `__grid_constant__` parameter.
+  }];
 }
 
 //===----------------------------------------------------------------------===//

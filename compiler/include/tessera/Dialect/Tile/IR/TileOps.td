@@ -322,4 +322,81 @@ def Tile_DotWaitOp : Tile_Op<"dot_wait"> {
   let assemblyFormat = "$values attr-dict `:` functional-type($values, $results)";
 }
 
+//===----------------------------------------------------------------------===//
+// TMA and mbarriers (created by tile-pipeline on sm_90a)
+//===----------------------------------------------------------------------===//
+
+def Tile_BarrierInitOp : Tile_Op<"barrier_init"> {
+  let summary = "initialize a ring of mbarriers in shared memory";
+  let description = [{
+    `barriers` (from `tile.alloc_shared`, i64 elements, shape `S x 1 x 1`)
+    holds one mbarrier per pipeline slot.  One thread initializes each with
+    `count` expected arrivals; the block then synchronizes so every thread
+    (and the TMA unit) sees them initialized.
+
+    ```mlir
+    tile.barrier_init %bars {count = 1 : i32} : tensor<3x1x1xi64, #S>
+    ```
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$barriers, I32Attr:$count);
+  let assemblyFormat = "$barriers attr-dict `:` type($barriers)";
+  let hasVerifier = 1;
+}
+
+def Tile_BarrierExpectOp : Tile_Op<"barrier_expect"> {
+  let summary = "arrive on a slot's mbarrier, announcing the bytes to come";
+  let description = [{
+    One thread arrives on `barriers[slot]` and raises its transaction count
+    by `bytes`: the phase completes when the TMA copies naming this barrier
+    have delivered that many bytes.
+
+    ```mlir
+    tile.barrier_expect %bars[%s] {bytes = 32768 : i32} : tensor<3x1x1xi64, #S>
+    ```
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$barriers, I32:$slot, I32Attr:$bytes);
+  let assemblyFormat = "$barriers `[` $slot `]` attr-dict `:` type($barriers)";
+  let hasVerifier = 1;
+}
+
+def Tile_BarrierWaitOp : Tile_Op<"barrier_wait"> {
+  let summary = "wait until a slot's mbarrier completes phase `phase`";
+  let description = [{
+    Every thread waits (`mbarrier.try_wait.parity`) until the phase with
+    parity `phase` of `barriers[slot]` has completed; the data the TMA
+    copies delivered to the slot is then visible.
+
+    ```mlir
+    tile.barrier_wait %bars[%s], %phase : tensor<3x1x1xi64, #S>
+    ```
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$barriers, I32:$slot, I32:$phase);
+  let assemblyFormat = "$barriers `[` $slot `]` `,` $phase attr-dict `:` type($barriers)";
+  let hasVerifier = 1;
+}
+
+def Tile_TmaLoadOp : Tile_Op<"tma_load", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "copy a tile from global into a shared slot with TMA";
+  let description = [{
+    One thread issues `cp.async.bulk.tensor` copies of the tile at element
+    coordinates `coords` (innermost dimension of the tensor map first) into
+    slot `slot` of `buffer`, completing on `barriers[slot]`.  The slot's
+    contiguous axis is the map's innermost dimension; a slot wider than one
+    swizzle atom takes one box per atom.  Parts outside the map's extents
+    arrive as zeros.
+
+    ```mlir
+    tile.tma_load %map[%k, %m] into %buf[%s], %bars : !tile.tensor_map, tensor<3x128x64xf16, #S>, tensor<3x1x1xi64, #S2>
+    ```
+  }];
+  let arguments = (ins Tile_TensorMapType:$map, Variadic<I32>:$coords,
+                       AnyStaticShapeTensor:$buffer, I32:$slot,
+                       AnyStaticShapeTensor:$barriers);
+  let assemblyFormat = [{
+    $map `[` $coords `]` `into` $buffer `[` $slot `]` `,` $barriers attr-dict `:`
+    type($map) `,` type($buffer) `,` type($barriers)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // TESSERA_TILE_OPS
