@@ -65,6 +65,24 @@ TEST_CASE("cache entries round-trip and damaged ones are rejected", "[cache]") {
   REQUIRE(back->info.params.size() == 2);
   CHECK(back->info.params[1].multipleOf == 16);
   CHECK(back->info.staticSharedBytes == 4096);
+  CHECK(back->info.tensorMaps.empty());
+
+  // TMA tensor maps the launcher builds travel with the entry.
+  rt::CacheEntry t = e;
+  TensorMapSpec m;
+  m.base = 0;
+  m.dims[0] = 1;
+  m.stride = 1;
+  m.box[0] = 64;
+  m.box[1] = 128;
+  m.swizzle = 128;
+  t.info.tensorMaps = {m};
+  auto tback = rt::DiskCache::decode(rt::DiskCache::encode(t));
+  REQUIRE(tback);
+  REQUIRE(tback->info.tensorMaps.size() == 1);
+  const TensorMapSpec &mb = tback->info.tensorMaps[0];
+  CHECK((mb.base == 0 && mb.dims[0] == 1 && mb.dims[1] == -1 && mb.stride == 1 &&
+         mb.box[0] == 64 && mb.box[1] == 128 && mb.swizzle == 128));
 
   CHECK_FALSE(rt::DiskCache::decode(file.substr(0, file.size() - 1))); // truncated
   CHECK_FALSE(rt::DiskCache::decode(file + "x"));                      // padded

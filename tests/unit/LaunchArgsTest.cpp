@@ -44,6 +44,26 @@ TEST_CASE("each mismatch names the argument", "[runtime][launch]") {
         "k: argument 'scale' (#3) is f32 but i32 was passed");
 }
 
+TEST_CASE("a stride read through a TMA tensor map must be positive", "[runtime][launch]") {
+  // x is read with TMA: a window of rows n apart (dims: unbounded, n).
+  KernelInfo info = sig();
+  TensorMapSpec m;
+  m.base = 0;
+  m.dims[1] = 1;
+  m.stride = 1;
+  m.box[0] = 64;
+  m.box[1] = 64;
+  m.swizzle = 128;
+  info.tensorMaps = {m};
+  auto err = [&](int32_t n) {
+    std::vector<Arg> args{DevicePtr{0x10000, "f16"}, n, 1.5f, int64_t(7)};
+    return test::errorOf([&] { rt::checkLaunchArgs(info, args); });
+  };
+  CHECK(err(32) == "");
+  CHECK(err(0) == "k: argument 'n' (#2) = 0 must be positive ('x' is read with TMA on this GPU)");
+  CHECK(err(-16) == "k: argument 'n' (#2) = -16 must be positive ('x' is read with TMA on this GPU)");
+}
+
 TEST_CASE("a missing driver or device is reported plainly", "[runtime][driver]") {
   // Where a driver and GPU exist this passes trivially; on CI (no driver)
   // it checks the message users see.

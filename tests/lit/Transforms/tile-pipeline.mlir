@@ -76,3 +76,126 @@ func.func @address_carried(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attr
   tile.store %py, %res#0 : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// On sm_90a a load whose pointers are a 2-D window of a strided tensor the
+// host can describe (base: an aligned pointer argument; row stride: an
+// argument promised to be a multiple of 8 elements; column stride 1; masks
+// comparing the address's index vectors with i32 arguments) goes through
+// TMA: a tensor-map argument per load, named by what the launcher builds it
+// from (base #0, extents #3 (K, innermost) and #2 (M), stride #4, a box of
+// 64x64 elements, 128-byte swizzle); a ring of 3 mbarriers; the prologue
+// and the body arm the slot's barrier and issue the copies from one
+// thread, only for iterations before the end; the body waits on the
+// slot's barrier (phase = (i / 3) mod 2) instead of cp.async groups, and
+// nothing is drained after the loop.  On sm_80: cp.async as before.
+// CHECK-LABEL: func.func @tma_window
+// CHECK-SAME: %{{.*}}: !tile.tensor_map {tile.tensor_map = {base = 0 : i64, box = array<i64: 64, 64>, dims = array<i64: 3, 2>, strides = array<i64: 4>, swizzle = 128 : i64}}
+// CHECK: %[[A:.*]] = tile.alloc_shared : tensor<3x64x64xf16
+// CHECK: tile.alloc_shared : tensor<3x64x64xf16
+// CHECK: %[[BARS:.*]] = tile.alloc_shared : tensor<3x1x1xi64
+// CHECK: tile.barrier_init %[[BARS]] {count = 1 : i32}
+// CHECK: scf.if
+// CHECK-NEXT: tile.barrier_expect %[[BARS]][%{{.*}}] {bytes = 16384 : i32}
+// CHECK: tile.tma_load %{{.*}}[%{{.*}}, %{{.*}}] into %[[A]][%{{.*}}], %[[BARS]]
+// CHECK: tile.tma_load
+// CHECK: scf.for
+// CHECK:   tile.barrier_wait %[[BARS]]
+// CHECK:   tile.shared_slot %[[A]]
+// CHECK:   tile.dot {{.*}} {tile.async}
+// CHECK:   tile.dot_wait {pending = 1 : i32, sync}
+// CHECK:   scf.if
+// CHECK:     tile.barrier_expect
+// CHECK:     tile.tma_load
+// CHECK-NOT: tile.async_load
+// CHECK-NOT: tile.async_wait
+// CHECK: tile.dot_wait %{{.*}} {pending = 0 : i32}
+// AMPERE-LABEL: func.func @tma_window
+// AMPERE-NOT: tile.tensor_map
+// AMPERE-NOT: tile.tma_load
+// AMPERE: tile.async_load
+func.func @tma_window(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32>, %m: i32, %n: i32, %ld: i32 {tile.divisibility = 8 : i32}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %pid = tile.program_id 0
+  %m0 = arith.muli %pid, %c64 : i32
+  %ms = tile.splat %m0 : i32 -> tensor<64xi32>
+  %rm = arith.addi %ms, %r : tensor<64xi32>
+  %rows = tile.expand_dims %rm {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+  %lds = tile.splat %ld : i32 -> tensor<64x1xi32>
+  %roff = arith.muli %rows, %lds : tensor<64x1xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x1x!tile.ptr<f16>>
+  %prow = tile.addptr %px, %roff : tensor<64x1x!tile.ptr<f16>>, tensor<64x1xi32>
+  %prowb = tile.broadcast %prow : tensor<64x1x!tile.ptr<f16>> -> tensor<64x64x!tile.ptr<f16>>
+  %msp = tile.splat %m : i32 -> tensor<64x1xi32>
+  %rowok = arith.cmpi slt, %rows, %msp : tensor<64x1xi32>
+  %rowokb = tile.broadcast %rowok : tensor<64x1xi1> -> tensor<64x64xi1>
+  %res = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %prowb, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %nsp = tile.splat %n : i32 -> tensor<1x64xi32>
+    %colok = arith.cmpi slt, %kr, %nsp : tensor<1x64xi32>
+    %colokb = tile.broadcast %colok : tensor<1x64xi1> -> tensor<64x64xi1>
+    %mask = arith.andi %rowokb, %colokb : tensor<64x64xi1>
+    %a = tile.load %p mask %mask : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %b = tile.load %p mask %mask : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not fire (TMA): the row stride may not be a multiple of 16 bytes,
+// which a tensor map cannot describe; and the column mask compares with a
+// computed bound, which the host does not know.  Both stay on cp.async.
+// CHECK-LABEL: func.func @no_tma
+// CHECK-NOT: tile.tensor_map
+// CHECK-NOT: tile.tma_load
+// CHECK: tile.async_load
+// AMPERE-LABEL: func.func @no_tma
+func.func @no_tma(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32>, %n: i32, %ld: i32 {tile.divisibility = 4 : i32}, %ld2: i32 {tile.divisibility = 8 : i32}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %rows = tile.expand_dims %r {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+  %lds = tile.splat %ld : i32 -> tensor<64x1xi32>
+  %roff = arith.muli %rows, %lds : tensor<64x1xi32>
+  %lds2 = tile.splat %ld2 : i32 -> tensor<64x1xi32>
+  %roff2 = arith.muli %rows, %lds2 : tensor<64x1xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x1x!tile.ptr<f16>>
+  %prow = tile.addptr %px, %roff : tensor<64x1x!tile.ptr<f16>>, tensor<64x1xi32>
+  %prowb = tile.broadcast %prow : tensor<64x1x!tile.ptr<f16>> -> tensor<64x64x!tile.ptr<f16>>
+  %prow2 = tile.addptr %px, %roff2 : tensor<64x1x!tile.ptr<f16>>, tensor<64x1xi32>
+  %prowb2 = tile.broadcast %prow2 : tensor<64x1x!tile.ptr<f16>> -> tensor<64x64x!tile.ptr<f16>>
+  %n1 = arith.addi %n, %c1 : i32
+  %res = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %prowb, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %p2 = tile.addptr %prowb2, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %nsp = tile.splat %n1 : i32 -> tensor<1x64xi32>
+    %colok = arith.cmpi slt, %kr, %nsp : tensor<1x64xi32>
+    %colokb = tile.broadcast %colok : tensor<1x64xi1> -> tensor<64x64xi1>
+    %b = tile.load %p2 mask %colokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}

@@ -286,9 +286,14 @@ Value addTensorMap(func::FuncOp func, const Window &w, RankedTensorType t) {
 
 /// Start of window axis `ax` as an i32, its scalars looked up in `map`.
 Value axisStart(OpBuilder &b, Location loc, const WindowAxis &ax, IRMapping &map) {
-  Value v = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(ax.startConst)));
+  Value v;
   for (Value p : ax.startParts)
-    v = arith::AddIOp::create(b, loc, v, map.lookupOrDefault(p));
+    v = v ? arith::AddIOp::create(b, loc, v, map.lookupOrDefault(p)).getResult()
+          : map.lookupOrDefault(p);
+  if (ax.startConst != 0 || !v) {
+    Value c = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(ax.startConst)));
+    v = v ? arith::AddIOp::create(b, loc, v, c).getResult() : c;
+  }
   return v;
 }
 
