@@ -27,9 +27,9 @@ func.func @operands_loaded_into_shared(%x: !tile.ptr<f16>, %y: !tile.ptr<f16>, %
 // A transposed operand (K^T in attention) is the untransposed tile in
 // shared memory read with the other axis contiguous: no data moves.
 // CHECK-LABEL: func.func @transposed_operand
-// CHECK: %[[K:.*]] = tile.load {{.*}} -> tensor<32x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 0>>
-// CHECK: %[[KT:.*]] = tile.trans %[[K]] {{.*}} -> tensor<64x32xf16, #tile.shared<contig = 0, swizzle = 128, offset = 0>>
-// CHECK: %[[Q:.*]] = tile.load {{.*}} -> tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 4096>>
+// CHECK: %[[Q:.*]] = tile.load {{.*}} -> tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 0>>
+// CHECK: %[[K:.*]] = tile.load {{.*}} -> tensor<32x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 8192>>
+// CHECK: %[[KT:.*]] = tile.trans %[[K]] {{.*}} -> tensor<64x32xf16, #tile.shared<contig = 0, swizzle = 128, offset = 8192>>
 // CHECK: tile.dot %[[Q]], %[[KT]]
 func.func @transposed_operand(%x: !tile.ptr<f16>, %y: !tile.ptr<f16>, %o: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
@@ -80,5 +80,32 @@ func.func @no_dot(%x: !tile.ptr<f16>) attributes {tile.kernel, tile.num_warps = 
   %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
   %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
   tile.store %px, %a : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xf16>) -> ()
+  return
+}
+
+// -----
+
+// A tile loaded before a loop and used by a dot in it (attention's Q) is
+// loaded into shared memory once, where it was loaded, not in every
+// iteration where the dot converts it.
+// CHECK-LABEL: func.func @invariant_operand
+// CHECK: %[[Q:.*]] = tile.load {{.*}} -> tensor<64x64xf16, #tile.shared
+// CHECK: scf.for
+// CHECK-NOT: tile.load {{.*}}%[[Q]]
+// CHECK: tile.dot %[[Q]],
+func.func @invariant_operand(%x: !tile.ptr<f16>, %y: !tile.ptr<f16>, %o: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %py = tile.splat %y : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %q = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %res = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %k = tile.load %py : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %q, %k, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %po = tile.splat %o : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %po, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }

@@ -52,8 +52,12 @@ struct LoadIntoShared : OpRewritePattern<ConvertLayoutOp> {
     if (!getSharedLayout(op.getType()) || !load || !load->hasOneUse() ||
         getSharedLayout(load.getType()))
       return failure();
-    rw.replaceOpWithNewOp<LoadOp>(op, op.getType(), load.getPtr(), load.getMask(),
-                                  load.getOther());
+    // Where the load was: a tile loaded before a loop and converted for a
+    // dot inside it is read from global memory once, not every iteration.
+    rw.setInsertionPoint(load);
+    auto shared = LoadOp::create(rw, load.getLoc(), op.getType(), load.getPtr(), load.getMask(),
+                                 load.getOther());
+    rw.replaceOp(op, shared.getResult());
     rw.eraseOp(load);
     return success();
   }
