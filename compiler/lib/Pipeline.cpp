@@ -316,11 +316,17 @@ CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
         m.base = unsigned(cast<IntegerAttr>(d.get("base")).getInt());
         auto dims = cast<DenseI64ArrayAttr>(d.get("dims")).asArrayRef();
         auto box = cast<DenseI64ArrayAttr>(d.get("box")).asArrayRef();
-        for (int i = 0; i < 2; ++i) {
+        auto strides = cast<DenseI64ArrayAttr>(d.get("strides")).asArrayRef();
+        m.rank = unsigned(dims.size());
+        if (m.rank < 2 || m.rank > TensorMapSpec::kMaxRank || box.size() != m.rank ||
+            strides.size() + 1 != m.rank)
+          throw Error("malformed tile.tensor_map on kernel '" + result.info.name + "'");
+        for (unsigned i = 0; i < m.rank; ++i) {
           m.dims[i] = int(dims[i]);
           m.box[i] = unsigned(box[i]);
+          if (i > 0)
+            m.strides[i - 1] = int(strides[i - 1]);
         }
-        m.stride = int(cast<DenseI64ArrayAttr>(d.get("strides")).asArrayRef()[0]);
         m.swizzle = unsigned(cast<IntegerAttr>(d.get("swizzle")).getInt());
         result.info.tensorMaps.push_back(m);
       }

@@ -69,8 +69,12 @@ std::string encodeInfo(const KernelInfo &k) {
        << '\n';
   os << k.tensorMaps.size() << '\n';
   for (const auto &m : k.tensorMaps)
-    os << m.base << ' ' << m.dims[0] << ' ' << m.dims[1] << ' ' << m.stride << ' ' << m.box[0]
-       << ' ' << m.box[1] << ' ' << m.swizzle << '\n';
+  {
+    os << m.base << ' ' << m.rank << ' ' << m.swizzle;
+    for (unsigned i = 0; i < m.rank; ++i)
+      os << ' ' << m.dims[i] << ' ' << m.box[i] << ' ' << (i ? m.strides[i - 1] : -1);
+    os << '\n';
+  }
   return os.str();
 }
 
@@ -87,11 +91,18 @@ bool decodeInfo(const std::string &s, KernelInfo &k) {
   if (!(is >> n) || n > 64)
     return false;
   k.tensorMaps.resize(n);
-  for (auto &m : k.tensorMaps)
-    if (!(is >> m.base >> m.dims[0] >> m.dims[1] >> m.stride >> m.box[0] >> m.box[1] >>
-          m.swizzle) ||
-        m.base >= k.params.size())
+  for (auto &m : k.tensorMaps) {
+    if (!(is >> m.base >> m.rank >> m.swizzle) || m.base >= k.params.size() || m.rank < 2 ||
+        m.rank > TensorMapSpec::kMaxRank)
       return false;
+    for (unsigned i = 0; i < m.rank; ++i) {
+      int stride = -1;
+      if (!(is >> m.dims[i] >> m.box[i] >> stride))
+        return false;
+      if (i)
+        m.strides[i - 1] = stride;
+    }
+  }
   return true;
 }
 } // namespace

@@ -176,35 +176,43 @@ static int64_t intArg(const Arg &a) { return a.kind == Arg::Kind::I32 ? a.i32 : 
 /// be positive (a zero or negative stride cannot be described).
 static void checkTensorMapArgs(const KernelInfo &info, const Arg *args) {
   for (const TensorMapSpec &m : info.tensorMaps)
-    if (m.stride >= 0 && intArg(args[m.stride]) <= 0)
-      throw LaunchError(info.name + ": argument '" + info.params[m.stride].name + "' (#" +
-                        std::to_string(m.stride + 1) + ") = " +
-                        std::to_string(intArg(args[m.stride])) + " must be positive ('" +
-                        info.params[m.base].name + "' is read with TMA on this GPU)");
+    for (unsigned i = 0; i + 1 < m.rank; ++i)
+      if (int s = m.strides[i]; s >= 0 && intArg(args[s]) <= 0)
+        throw LaunchError(info.name + ": argument '" + info.params[s].name + "' (#" +
+                          std::to_string(s + 1) + ") = " + std::to_string(intArg(args[s])) +
+                          " must be positive ('" + info.params[m.base].name +
+                          "' is read with TMA on this GPU)");
 }
 
 /// The tensor map `m` describes for these arguments.
 static void encodeTensorMap(const KernelInfo &info, const TensorMapSpec &m, const Arg *args,
                             CUtensorMap *out) {
   auto [type, eb] = tmaType(info.params[m.base]);
-  cuuint64_t dims[2], strides[1];
-  for (int i = 0; i < 2; ++i)
+  constexpr unsigned R = TensorMapSpec::kMaxRank;
+  cuuint64_t dims[R], strides[R - 1];
+  cuuint32_t box[R], elementStrides[R];
+  for (unsigned i = 0; i < m.rank; ++i) {
+    // An extent the kernel does not bound: what the window reads is
+    // promised to be inside the tensor.
     dims[i] = m.dims[i] < 0 ? cuuint64_t(1) << 31
                             : cuuint64_t(std::max<int64_t>(1, intArg(args[m.dims[i]])));
-  strides[0] = cuuint64_t(intArg(args[m.stride])) * eb;
-  cuuint32_t box[2] = {m.box[0], m.box[1]}, elementStrides[2] = {1, 1};
+    box[i] = m.box[i];
+    elementStrides[i] = 1;
+    if (i)
+      strides[i - 1] = cuuint64_t(intArg(args[m.strides[i - 1]])) * eb;
+  }
   CUtensorMapSwizzle swizzle = m.swizzle == 128  ? CU_TENSOR_MAP_SWIZZLE_128B
                                : m.swizzle == 64 ? CU_TENSOR_MAP_SWIZZLE_64B
                                                  : CU_TENSOR_MAP_SWIZZLE_32B;
   CUresult r = driver().tensorMapEncodeTiled(
-      out, type, 2, reinterpret_cast<void *>(args[m.base].ptr), dims, strides, box,
+      out, type, m.rank, reinterpret_cast<void *>(args[m.base].ptr), dims, strides, box,
       elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
       CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
     throw LaunchError(info.name + ": cannot describe argument '" + info.params[m.base].name +
                       "' for TMA (cuTensorMapEncodeTiled: " + std::to_string(int(r)) +
-                      "): extents " + std::to_string(dims[0]) + " x " + std::to_string(dims[1]) +
-                      ", stride " + std::to_string(strides[0]) + " bytes");
+                      "), rank " + std::to_string(m.rank) + ", row stride " +
+                      std::to_string(strides[0]) + " bytes");
 }
 
 void checkLaunchArgs(const KernelInfo &info_, const Arg *args, size_t nargs) {

@@ -71,8 +71,10 @@ TEST_CASE("cache entries round-trip and damaged ones are rejected", "[cache]") {
   rt::CacheEntry t = e;
   TensorMapSpec m;
   m.base = 0;
+  m.rank = 3;
   m.dims[0] = 1;
-  m.stride = 1;
+  m.strides[0] = 1;
+  m.strides[1] = 0;
   m.box[0] = 64;
   m.box[1] = 128;
   m.swizzle = 128;
@@ -81,8 +83,9 @@ TEST_CASE("cache entries round-trip and damaged ones are rejected", "[cache]") {
   REQUIRE(tback);
   REQUIRE(tback->info.tensorMaps.size() == 1);
   const TensorMapSpec &mb = tback->info.tensorMaps[0];
-  CHECK((mb.base == 0 && mb.dims[0] == 1 && mb.dims[1] == -1 && mb.stride == 1 &&
-         mb.box[0] == 64 && mb.box[1] == 128 && mb.swizzle == 128));
+  CHECK((mb.base == 0 && mb.rank == 3 && mb.dims[0] == 1 && mb.dims[1] == -1 &&
+         mb.dims[2] == -1 && mb.strides[0] == 1 && mb.strides[1] == 0 && mb.box[0] == 64 &&
+         mb.box[1] == 128 && mb.box[2] == 1 && mb.swizzle == 128));
 
   CHECK_FALSE(rt::DiskCache::decode(file.substr(0, file.size() - 1))); // truncated
   CHECK_FALSE(rt::DiskCache::decode(file + "x"));                      // padded

@@ -50,7 +50,7 @@ TEST_CASE("a stride read through a TMA tensor map must be positive", "[runtime][
   TensorMapSpec m;
   m.base = 0;
   m.dims[1] = 1;
-  m.stride = 1;
+  m.strides[0] = 1;
   m.box[0] = 64;
   m.box[1] = 64;
   m.swizzle = 128;

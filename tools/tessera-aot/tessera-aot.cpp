@@ -229,8 +229,21 @@ int main(int argc, char **argv) {
           continue;
         source << "const tessera::TensorMapSpec k" << s.symbol << "Maps" << ii << "[] = {\n";
         for (const auto &m : images[ii].info.tensorMaps)
-          source << "  {" << m.base << ", {" << m.dims[0] << ", " << m.dims[1] << "}, " << m.stride
-                 << ", {" << m.box[0] << ", " << m.box[1] << "}, " << m.swizzle << "},\n";
+        {
+          auto list = [&](auto &arr, unsigned n) {
+            source << "{";
+            for (unsigned i = 0; i < n; ++i)
+              source << (i ? ", " : "") << arr[i];
+            source << "}";
+          };
+          source << "  {" << m.base << ", " << m.rank << ", ";
+          list(m.dims, TensorMapSpec::kMaxRank);
+          source << ", ";
+          list(m.strides, TensorMapSpec::kMaxRank - 1);
+          source << ", ";
+          list(m.box, TensorMapSpec::kMaxRank);
+          source << ", " << m.swizzle << "},\n";
+        }
         source << "};\n";
       }
       source << "const tessera::rt::KernelImage k" << s.symbol << "Images[] = {\n";

@@ -21,14 +21,18 @@ struct KernelParam {
 };
 
 /// A TMA tensor map the launcher builds (cuTensorMapEncodeTiled) and passes
-/// after the caller's arguments: a 2-D window of the tensor at argument
-/// `base`.  Dimensions innermost first; -1 marks an unbounded extent.
+/// after the caller's arguments: a window of the tensor at argument `base`,
+/// 2-D (a tile) plus up to 3 more dimensions of extent-1 boxes (e.g. batch
+/// and head offsets).  Dimensions innermost first; -1 marks an unbounded
+/// extent.
 struct TensorMapSpec {
-  unsigned base = 0;            ///< index of the pointer argument
-  int dims[2] = {-1, -1};       ///< index of the argument holding each extent
-  int stride = -1;              ///< index of the argument holding dim 1's stride (elements)
-  unsigned box[2] = {0, 0};     ///< box extents in elements
-  unsigned swizzle = 0;         ///< 32, 64 or 128 bytes
+  static constexpr unsigned kMaxRank = 5;
+  unsigned base = 0;                       ///< index of the pointer argument
+  unsigned rank = 2;
+  int dims[kMaxRank] = {-1, -1, -1, -1, -1}; ///< index of the argument holding each extent
+  int strides[kMaxRank - 1] = {-1, -1, -1, -1}; ///< dims 1..: argument holding the stride (elements)
+  unsigned box[kMaxRank] = {0, 0, 1, 1, 1};  ///< box extents in elements
+  unsigned swizzle = 0;                    ///< 32, 64 or 128 bytes
 };
 
 /// What a launcher needs to know besides the PTX.

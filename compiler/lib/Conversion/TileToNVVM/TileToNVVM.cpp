@@ -778,13 +778,24 @@ LogicalResult KernelLowering::lowerTmaLoad(TmaLoadOp op) {
                             arith::MulIOp::create(b, loc, slot, i32(slotBytes))));
   Value bar = barrierAddr(op.getBarriers(), slot);
   Value map = LLVM::PtrToIntOp::create(b, loc, b.getI64Type(), part(op.getMap(), 0));
-  Value c0 = part(op.getCoords()[0], 0), c1 = part(op.getCoords()[1], 0);
-  for (int64_t a = 0; a < cols / E; ++a)
-    byThreadZero("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes "
-                 "[$1], [$2, {$3, $4}], [$5];",
-                 {arith::AddIOp::create(b, loc, dst, i32(a * rows * W)), map,
-                  arith::AddIOp::create(b, loc, c0, i32(a * E)), c1, bar},
-                 "r,l,r,r,r");
+  size_t rank = op.getCoords().size();
+  // $1 dst, $2 map, $3 barrier, then the coordinates.
+  std::string coords, cons = "r,l,r";
+  for (size_t i = 0; i < rank; ++i) {
+    coords += (i ? ", $" : "$") + std::to_string(4 + i);
+    cons += ",r";
+  }
+  std::string instr = "cp.async.bulk.tensor." + std::to_string(rank) +
+                      "d.shared::cluster.global.mbarrier::complete_tx::bytes [$1], [$2, {" +
+                      coords + "}], [$3];";
+  Value c0 = part(op.getCoords()[0], 0);
+  for (int64_t a = 0; a < cols / E; ++a) {
+    SmallVector<Value> operands{arith::AddIOp::create(b, loc, dst, i32(a * rows * W)), map, bar,
+                                arith::AddIOp::create(b, loc, c0, i32(a * E))};
+    for (size_t i = 1; i < rank; ++i)
+      operands.push_back(part(op.getCoords()[i], 0));
+    byThreadZero(instr, operands, cons);
+  }
   return success();
 }
 

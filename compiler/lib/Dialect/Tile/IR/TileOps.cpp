@@ -275,8 +275,10 @@ LogicalResult TmaLoadOp::verify() {
   auto buf = getBuffer().getType();
   if (buf.getRank() != 3 || !isSharedType(buf))
     return emitOpError("buffer must be a 3-D (slots x rows x columns) #tile.shared tensor");
-  if (getCoords().size() != 2)
-    return emitOpError("takes 2 coordinates (a 2-D tensor map), got ") << getCoords().size();
+  if (getCoords().size() < 2 || getCoords().size() > 5)
+    return emitOpError("takes 2 to 5 coordinates (the tile's two axes, then extent-1 "
+                       "dimensions), got ")
+           << getCoords().size();
   auto s = cast<SharedLayoutAttr>(buf.getEncoding());
   if (s.getSwizzle() < 32)
     return emitOpError("needs a swizzled (32, 64 or 128-byte) shared layout");

@@ -87,7 +87,10 @@ Value guard(OpBuilder &b, Location loc, Value iv, Value ub, RankedTensorType lik
 // contiguous axis must be the unit one), each mask term is optional (no term:
 // the window is promised in bounds) and compares the same index vector the
 // address uses against an i32 kernel argument.  TMA zero-fills what lies
-// outside the extents, exactly what the mask asks for.
+// outside the extents, exactly what the mask asks for.  `base` may also be
+// a pointer argument advanced by scalar terms `x * stride` (attention's
+// batch and head offsets, stride an i32 argument): each becomes one more
+// map dimension, unbounded, with coordinate x and a box of extent 1.
 
 /// One tile axis of a TMA window.
 struct WindowAxis {
@@ -102,6 +105,8 @@ struct WindowAxis {
 struct Window {
   BlockArgument base;
   WindowAxis axes[2];
+  /// Scalar offsets of the base: (x, stride argument), outermost last.
+  SmallVector<std::pair<Value, BlockArgument>> outer;
 };
 
 Value skipConvert(Value v) {
@@ -196,6 +201,36 @@ bool matchOffset(Value v, Window &w) {
   return matchAxisTerm(v, BlockArgument(), w);
 }
 
+/// A scalar pointer: a kernel argument advanced by `x * stride` terms.
+bool matchScalarPtr(Value v, Window &w);
+bool matchScalarOffset(Value v, Window &w) {
+  if (auto add = v.getDefiningOp<arith::AddIOp>())
+    return matchScalarOffset(add.getLhs(), w) && matchScalarOffset(add.getRhs(), w);
+  auto mul = v.getDefiningOp<arith::MulIOp>();
+  if (!mul)
+    return false;
+  // Prefer as the stride an argument with a divisibility promise.
+  auto promised = [](BlockArgument a) {
+    auto f = cast<func::FuncOp>(a.getOwner()->getParentOp());
+    return bool(f.getArgAttr(a.getArgNumber(), TileDialect::getDivisibilityAttrName()));
+  };
+  BlockArgument l = kernelArg(mul.getLhs()), r = kernelArg(mul.getRhs());
+  if (r && r.getType().isInteger(32) && (promised(r) || !l))
+    w.outer.push_back({mul.getLhs(), r});
+  else if (l && l.getType().isInteger(32))
+    w.outer.push_back({mul.getRhs(), l});
+  else
+    return false;
+  return true;
+}
+bool matchScalarPtr(Value v, Window &w) {
+  if (auto add = v.getDefiningOp<AddPtrOp>())
+    return !isa<RankedTensorType>(add.getType()) && matchScalarPtr(add.getPtr(), w) &&
+           matchScalarOffset(add.getOffset(), w);
+  w.base = kernelArg(v);
+  return bool(w.base);
+}
+
 bool matchPtr(Value v, Window &w) {
   v = skipConvert(v);
   if (auto bc = v.getDefiningOp<BroadcastOp>())
@@ -206,8 +241,7 @@ bool matchPtr(Value v, Window &w) {
   auto sp = v.getDefiningOp<SplatOp>();
   if (!sp || w.base)
     return false;
-  w.base = kernelArg(sp.getSrc());
-  return bool(w.base);
+  return matchScalarPtr(sp.getSrc(), w);
 }
 
 bool matchMask(Value v, Window &w) {
@@ -253,10 +287,20 @@ std::optional<Window> matchWindow(LoadOp load, func::FuncOp func) {
   const WindowAxis &inner = w.axes[s.getContig()], &outer = w.axes[1 - s.getContig()];
   if (inner.stride || !outer.stride)
     return std::nullopt;
-  auto div = func.getArgAttrOfType<IntegerAttr>(outer.stride.getArgNumber(),
-                                                TileDialect::getDivisibilityAttrName());
-  if (!div || (div.getInt() * eb) % 16 != 0)
+  if (2 + w.outer.size() > 5)
     return std::nullopt;
+  SmallVector<BlockArgument> strides{outer.stride};
+  for (auto &[x, s] : w.outer)
+    strides.push_back(s);
+  for (BlockArgument s : strides) {
+    auto div = func.getArgAttrOfType<IntegerAttr>(s.getArgNumber(),
+                                                  TileDialect::getDivisibilityAttrName());
+    if (!div || (div.getInt() * eb) % 16 != 0)
+      return std::nullopt;
+  }
+  // The outer terms were collected outermost first; the map wants them
+  // innermost first.
+  std::reverse(w.outer.begin(), w.outer.end());
   return w;
 }
 
@@ -269,11 +313,18 @@ Value addTensorMap(func::FuncOp func, const Window &w, RankedTensorType t) {
   const WindowAxis &inner = w.axes[c], &outer = w.axes[1 - c];
   Builder b(func.getContext());
   auto idx = [](BlockArgument a) { return a ? int64_t(a.getArgNumber()) : int64_t(-1); };
+  SmallVector<int64_t> dims{idx(inner.extent), idx(outer.extent)}, strides{idx(outer.stride)},
+      box{s.getSwizzle() / eb, t.getDimSize(1 - c)};
+  for (auto &[x, stride] : w.outer) {
+    dims.push_back(-1);
+    strides.push_back(idx(stride));
+    box.push_back(1);
+  }
   auto spec = b.getDictionaryAttr({
       b.getNamedAttr("base", b.getI64IntegerAttr(w.base.getArgNumber())),
-      b.getNamedAttr("dims", b.getDenseI64ArrayAttr({idx(inner.extent), idx(outer.extent)})),
-      b.getNamedAttr("strides", b.getDenseI64ArrayAttr({idx(outer.stride)})),
-      b.getNamedAttr("box", b.getDenseI64ArrayAttr({s.getSwizzle() / eb, t.getDimSize(1 - c)})),
+      b.getNamedAttr("dims", b.getDenseI64ArrayAttr(dims)),
+      b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
+      b.getNamedAttr("box", b.getDenseI64ArrayAttr(box)),
       b.getNamedAttr("swizzle", b.getI64IntegerAttr(s.getSwizzle())),
   });
   unsigned n = func.getNumArguments();
@@ -333,7 +384,7 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
     return false;
 
   // On sm_90a every load of the loop goes through TMA if each one can.
-  SmallVector<Window> windows;
+  std::vector<Window> windows;
   if (hopper)
     for (LoadOp load : loads) {
       std::optional<Window> w = matchWindow(load, func);
@@ -386,8 +437,11 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
       for (auto [load, buf, w, m] : llvm::zip(loads, bufs, windows, maps)) {
         unsigned c = getSharedLayout(load.getType()).getContig();
         // Coordinates innermost (contiguous axis) first.
-        Value coords[2] = {axisStart(b, loc, w.axes[c], map), axisStart(b, loc, w.axes[1 - c], map)};
-        TmaLoadOp::create(b, loc, m, ValueRange(coords), buf, slot, bars);
+        SmallVector<Value> coords{axisStart(b, loc, w.axes[c], map),
+                                  axisStart(b, loc, w.axes[1 - c], map)};
+        for (auto &[x, stride] : w.outer)
+          coords.push_back(map.lookupOrDefault(x));
+        TmaLoadOp::create(b, loc, m, coords, buf, slot, bars);
       }
     } else {
       for (auto [load, buf] : llvm::zip(loads, bufs)) {

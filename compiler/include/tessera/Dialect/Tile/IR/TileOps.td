@@ -382,8 +382,9 @@ def Tile_TmaLoadOp : Tile_Op<"tma_load", [MemoryEffects<[MemRead, MemWrite]>]> {
     coordinates `coords` (innermost dimension of the tensor map first) into
     slot `slot` of `buffer`, completing on `barriers[slot]`.  The slot's
     contiguous axis is the map's innermost dimension; a slot wider than one
-    swizzle atom takes one box per atom.  Parts outside the map's extents
-    arrive as zeros.
+    swizzle atom takes one box per atom.  Coordinates past the second are
+    for map dimensions whose box has extent 1 (e.g. batch and head).  Parts
+    outside the map's extents arrive as zeros.
 
     ```mlir
     tile.tma_load %map[%k, %m] into %buf[%s], %bars : !tile.tensor_map, tensor<3x128x64xf16, #S>, tensor<3x1x1xi64, #S2>
