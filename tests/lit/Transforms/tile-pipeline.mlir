@@ -199,3 +199,48 @@ func.func @no_tma(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile.ptr<
   tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// A base pointer advanced by scalar `x * stride` terms (attention's batch
+// and head offsets) gives the map one more dimension per term, unbounded,
+// box extent 1, coordinate x; here rank 3: columns (unbounded: no column
+// mask), rows (extent #3), and the head (stride #5, coordinate %h).
+// CHECK-LABEL: func.func @tma_batched
+// CHECK-SAME: !tile.tensor_map {tile.tensor_map = {base = 0 : i64, box = array<i64: 64, 64, 1>, dims = array<i64: -1, 3, -1>, strides = array<i64: 4, 5>, swizzle = 128 : i64}}
+// CHECK: %[[H:.*]] = tile.program_id 1
+// CHECK: tile.tma_load %{{.*}}[%{{.*}}, %{{.*}}, %[[H]]]
+// AMPERE-LABEL: func.func @tma_batched
+// AMPERE-NOT: tile.tma_load
+func.func @tma_batched(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32>, %unused: i32, %n: i32, %ld: i32 {tile.divisibility = 8 : i32}, %sh: i32 {tile.divisibility = 8 : i32}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %h = tile.program_id 1
+  %hoff = arith.muli %h, %sh : i32
+  %xh = tile.addptr %x, %hoff : !tile.ptr<f16>, i32
+  %cols = tile.expand_dims %r {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+  %colsb = tile.broadcast %cols : tensor<1x64xi32> -> tensor<64x64xi32>
+  %res = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %rows = tile.expand_dims %kk {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+    %lds = tile.splat %ld : i32 -> tensor<64x1xi32>
+    %roff = arith.muli %rows, %lds : tensor<64x1xi32>
+    %px = tile.splat %xh : !tile.ptr<f16> -> tensor<64x1x!tile.ptr<f16>>
+    %prow = tile.addptr %px, %roff : tensor<64x1x!tile.ptr<f16>>, tensor<64x1xi32>
+    %prowb = tile.broadcast %prow : tensor<64x1x!tile.ptr<f16>> -> tensor<64x64x!tile.ptr<f16>>
+    %p = tile.addptr %prowb, %colsb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %nsp = tile.splat %n : i32 -> tensor<64x1xi32>
+    %ok = arith.cmpi slt, %rows, %nsp : tensor<64x1xi32>
+    %okb = tile.broadcast %ok : tensor<64x1xi1> -> tensor<64x64xi1>
+    %a = tile.load %p mask %okb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %b = tile.load %p mask %okb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
