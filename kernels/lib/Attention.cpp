@@ -51,16 +51,20 @@ static void attentionFwd(Kernel &k, const Params &p) {
   Tile m = full({bm}, kVeryNegative, f32), l = zeros({bm}, f32), acc = zeros({bm, d}, f32);
   Scalar end = causal ? minimum(seqK, startM + bm) : seqK;
 
-  forRange(0, end, bn, {m, l, acc}, [&](Scalar n0) {
+  // One key block: `masked` blocks may hold keys past seq_k or (causal)
+  // after a query; the others skip the select.
+  auto block = [&](Scalar n0, bool masked) {
     Tile keys = n0 + offN;
     // K as stored ([bn, d], d contiguous); its transpose is a view of the
     // same shared tile, read K-major by the tensor cores.
     Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
     Tile s = dot(qTile, trans(kTile)) * qkScale; // log2 domain
-    Tile valid = keys.row() < seqK;
-    if (causal)
-      valid = valid & (keys.row() <= offM.col());
-    s = where(valid, s, -INFINITY);
+    if (masked) {
+      Tile valid = keys.row() < seqK;
+      if (causal)
+        valid = valid & (keys.row() <= offM.col());
+      s = where(valid, s, -INFINITY);
+    }
     Tile mNew = maximum(m, max(s, 1));
     Tile alpha = exp2(m - mNew);
     Tile pTile = exp2(s - mNew.col());
@@ -68,7 +72,18 @@ static void attentionFwd(Kernel &k, const Params &p) {
     Tile vTile = load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
     acc = dot(pTile.to(dt), vTile, acc * alpha.col()); // rescale, then accumulate P V
     m = mNew;
-  });
+  };
+  // MASK_SPLIT=1: whole blocks before seq_k and (causal) at or before
+  // every query of this program need no mask, so they run in a loop of
+  // their own; the rest (the diagonal, the tail) in a masked one.  Blocks
+  // after the last query are never loaded either way.
+  if (p.flag("MASK_SPLIT")) {
+    Scalar fullEnd = (causal ? minimum(seqK, startM + 1) : seqK) / bn * bn;
+    forRange(0, fullEnd, bn, {m, l, acc}, [&](Scalar n0) { block(n0, false); });
+    forRange(fullEnd, end, bn, {m, l, acc}, [&](Scalar n0) { block(n0, true); });
+  } else {
+    forRange(0, end, bn, {m, l, acc}, [&](Scalar n0) { block(n0, true); });
+  }
 
   store(oBase + offM.col() * som + offD.row(), (acc / l.col()).to(dt), offM.col() < seqQ);
   store(lse + bh * seqQ + offM, (m + log2(l)) * kLn2, offM < seqQ);
@@ -77,10 +92,12 @@ static void attentionFwd(Kernel &k, const Params &p) {
 KernelDef attentionFwdKernel() {
   return {"attention_fwd", "attention forward (online softmax), FA2 structure, tensor cores",
           {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
-           {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"num_warps", "4"}, {"num_stages", "2"}},
+           {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"MASK_SPLIT", "0"}, {"num_warps", "4"},
+           {"num_stages", "2"}},
           attentionFwd,
           configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128"}},
-                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2", "3"}}}),
+                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2", "3"}},
+                       {"MASK_SPLIT", {"0", "1"}}}),
           {"seq_q", "seq_k"}};
 }
 

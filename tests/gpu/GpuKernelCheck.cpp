@@ -248,12 +248,13 @@ Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K, bool
 /// [batch, seq, heads, dim] (only the strides change; the reference data is
 /// permuted on upload and the output permuted back).
 Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool causal,
-                      int d = 64, int kvHeads = 0, bool bshd = false) {
+                      int d = 64, int kvHeads = 0, bool bshd = false, bool split = false) {
   if (kvHeads == 0)
     kvHeads = heads;
   const int bm = 64;
   auto k = kernel("attention_fwd",
-                  withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)}}));
+                  withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)},
+                                  {"MASK_SPLIT", split ? "1" : "0"}}));
   int bh = batch * heads;
   int kvbh = batch * kvHeads;
   auto q = randomHalfValues(size_t(bh) * seqQ * d), kk = randomHalfValues(size_t(kvbh) * seqK * d),
@@ -303,7 +304,8 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   out.insert(out.end(), lse.begin(), lse.end());
   ref.insert(ref.end(), rl.begin(), rl.end());
   return compare(label(mult, "attention_fwd f16 d=" + std::to_string(d) + " ") +
-                     (bshd ? "[b,s,h,d] " : "") + (causal ? "causal " : "") +
+                     (split ? "split " : "") + (bshd ? "[b,s,h,d] " : "") +
+                     (causal ? "causal " : "") +
                      "b=" + std::to_string(batch) + " h=" + std::to_string(heads) +
                      (kvHeads != heads ? " kv=" + std::to_string(kvHeads) : std::string()) +
                      " sq=" + std::to_string(seqQ) + " sk=" + std::to_string(seqK),
@@ -506,6 +508,12 @@ int main(int argc, char **argv) {
       [] { return checkAttention(1, 2, 3, 1000, 1000, false, 64, 0, true); },
       [] { return checkAttention(1, 1, 2, 300, 517, true, 128, 1, true); },
       [] { return checkAttention(1, 1, 1, 4097, 4097, true); },
+      // Unmasked blocks in a loop of their own (MASK_SPLIT), with and without TMA.
+      [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, true); },
+      [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, true); },
+      [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true); },
+      [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true); },
+      [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, true); },
       [] { return checkMatmulApi("f16", 1000, 520, 300); },
       [] { return checkMatmulApi("bf16", 2048, 2304, 512); },
       [] { return checkAttentionApi(256, false, 130, 190); },
