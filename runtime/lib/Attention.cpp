@@ -75,7 +75,23 @@ void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attent
                 std::to_string(lseBytes / 4) + " (batch * heads * seq_q)");
 
   // 256-wide heads keep the accumulator in registers with narrower key blocks.
-  int bm = 64, bn = p.headDim == 256 ? 32 : 64;
+  int bm = 64, bn = p.headDim == 256 ? 32 : 64, warps = 4;
+  bool split = false;
+  if (jit.device().major == 9) {
+    // The fastest tiles of bench/results/attention_h100_2026-11-24_tma.md
+    // (FA2 shapes, s >= 2048): d=64 64x128 with the unmasked blocks split
+    // off; d=128 128x64 (8 warps), causal 128x128 split once there are
+    // enough key blocks for the split to pay.
+    if (p.headDim == 64) {
+      bn = 128;
+      split = true;
+    } else if (p.headDim == 128 && !p.causal) {
+      bm = 128, warps = 8;
+    } else if (p.headDim == 128 && p.seqK >= 2048) {
+      bm = 128, bn = 128, warps = 8;
+      split = true;
+    }
+  }
   unsigned mult = commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch,
                               sv.head, sv.seq, so.batch, so.head, so.seq});
   dsl::Params params{{"dtype", dt},
@@ -83,6 +99,8 @@ void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attent
                      {"BLOCK_M", std::to_string(bm)},
                      {"BLOCK_N", std::to_string(bn)},
                      {"CAUSAL", p.causal ? "1" : "0"},
+                     {"MASK_SPLIT", split ? "1" : "0"},
+                     {"num_warps", std::to_string(warps)},
                      {"INT_MULTIPLE", std::to_string(mult)}};
   auto kernel = jit.get(kernels::findKernel("attention_fwd"), params);
   float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(float(p.headDim));

@@ -519,6 +519,10 @@ int main(int argc, char **argv) {
       [] { return checkAttentionApi(256, false, 130, 190); },
       [] { return checkAttentionApi(256, true, 257, 257); },
       [] { return checkAttentionApi(128, true, 200, 333); },
+      // The H100 tile choices: d=64 64x128 split, d=128 128x64, causal 128x128 split.
+      [] { return checkAttentionApi(64, true, 1000, 1100); },
+      [] { return checkAttentionApi(128, false, 777, 901); },
+      [] { return checkAttentionApi(128, true, 2100, 2100); },
       [] { return checkMatmulSampled("f16", 8192, 8192, 8192); },
       [] { return checkMatmulSampled("bf16", 8192, 8192, 8192); },
       [] { return checkMatmulSampled("f16", 4096, 14336, 4096); },
