@@ -77,7 +77,54 @@ static void attentionFwd(Kernel &k, const Params &p) {
   // every query of this program need no mask, so they run in a loop of
   // their own; the rest (the diagonal, the tail) in a masked one.  Blocks
   // after the last query are never loaded either way.
-  if (p.flag("MASK_SPLIT")) {
+  if (p.flag("OVERLAP")) {
+    // The softmax of key block j overlaps the tensor-core work of P·V for
+    // block j-1 (FlashAttention-3's intra-warpgroup pipelining, stated in
+    // the kernel): each iteration issues S_j = Q K_j^T and then
+    // O += P_{j-1} V_{j-1} before it reads S_j, so tile-pipeline's waits
+    // let the P·V run while exp2/max/sum work on S_j; O is rescaled after.
+    // Block 0's scores are computed before the loop, the last P·V after it.
+    auto scores = [&](Scalar n0, Tile &sRaw, Tile &keys) {
+      keys = n0 + offN;
+      Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
+      sRaw = dot(qTile, trans(kTile));
+    };
+    auto softmax = [&](Tile sRaw, const Tile &keys, bool masked) {
+      Tile s = sRaw * qkScale; // log2 domain
+      if (masked) {
+        Tile valid = keys.row() < seqK;
+        if (causal)
+          valid = valid & (keys.row() <= offM.col());
+        s = where(valid, s, -INFINITY);
+      }
+      Tile mNew = maximum(m, max(s, 1));
+      Tile alpha = exp2(m - mNew);
+      Tile pTile = exp2(s - mNew.col());
+      l = l * alpha + sum(pTile, 1);
+      m = mNew;
+      return std::pair(pTile.to(dt), alpha);
+    };
+    auto values = [&](Scalar n0) {
+      Tile keys = n0 + offN;
+      return load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
+    };
+    Tile sRaw, keys;
+    scores(scalar(0, i32), sRaw, keys);
+    Tile pPrev = softmax(sRaw, keys, true).first;
+    auto step = [&](Scalar n0, bool masked) {
+      Tile sj, kj;
+      scores(n0, sj, kj);
+      acc = dot(pPrev, values(n0 - bn), acc); // P_{j-1} V_{j-1}, in flight during the softmax
+      auto [pj, alpha] = softmax(sj, kj, masked);
+      acc = acc * alpha.col();
+      pPrev = pj;
+    };
+    Scalar fullEnd = maximum((causal ? minimum(seqK, startM + 1) : seqK) / bn * bn,
+                             scalar(bn, i32));
+    forRange(bn, fullEnd, bn, {m, l, acc, pPrev}, [&](Scalar n0) { step(n0, false); });
+    forRange(fullEnd, end, bn, {m, l, acc, pPrev}, [&](Scalar n0) { step(n0, true); });
+    acc = dot(pPrev, values((end - 1) / bn * bn), acc);
+  } else if (p.flag("MASK_SPLIT")) {
     Scalar fullEnd = (causal ? minimum(seqK, startM + 1) : seqK) / bn * bn;
     forRange(0, fullEnd, bn, {m, l, acc}, [&](Scalar n0) { block(n0, false); });
     forRange(fullEnd, end, bn, {m, l, acc}, [&](Scalar n0) { block(n0, true); });
@@ -92,12 +139,13 @@ static void attentionFwd(Kernel &k, const Params &p) {
 KernelDef attentionFwdKernel() {
   return {"attention_fwd", "attention forward (online softmax), FA2 structure, tensor cores",
           {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
-           {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"MASK_SPLIT", "0"}, {"num_warps", "4"},
+           {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"MASK_SPLIT", "0"}, {"OVERLAP", "0"},
+           {"num_warps", "4"},
            {"num_stages", "2"}},
           attentionFwd,
           configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128"}},
                        {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2", "3"}},
-                       {"MASK_SPLIT", {"0", "1"}}}),
+                       {"MASK_SPLIT", {"0", "1"}}, {"OVERLAP", {"0", "1"}}}),
           {"seq_q", "seq_k"}};
 }
 

@@ -248,13 +248,15 @@ Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K, bool
 /// [batch, seq, heads, dim] (only the strides change; the reference data is
 /// permuted on upload and the output permuted back).
 Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool causal,
-                      int d = 64, int kvHeads = 0, bool bshd = false, bool split = false) {
+                      int d = 64, int kvHeads = 0, bool bshd = false, bool split = false,
+                      bool overlap = false) {
   if (kvHeads == 0)
     kvHeads = heads;
   const int bm = 64;
   auto k = kernel("attention_fwd",
                   withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)},
-                                  {"MASK_SPLIT", split ? "1" : "0"}}));
+                                  {"MASK_SPLIT", split ? "1" : "0"},
+                                  {"OVERLAP", overlap ? "1" : "0"}}));
   int bh = batch * heads;
   int kvbh = batch * kvHeads;
   auto q = randomHalfValues(size_t(bh) * seqQ * d), kk = randomHalfValues(size_t(kvbh) * seqK * d),
@@ -304,7 +306,8 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   out.insert(out.end(), lse.begin(), lse.end());
   ref.insert(ref.end(), rl.begin(), rl.end());
   return compare(label(mult, "attention_fwd f16 d=" + std::to_string(d) + " ") +
-                     (split ? "split " : "") + (bshd ? "[b,s,h,d] " : "") +
+                     (split ? "split " : "") + (overlap ? "overlap " : "") +
+                     (bshd ? "[b,s,h,d] " : "") +
                      (causal ? "causal " : "") +
                      "b=" + std::to_string(batch) + " h=" + std::to_string(heads) +
                      (kvHeads != heads ? " kv=" + std::to_string(kvHeads) : std::string()) +
@@ -514,6 +517,13 @@ int main(int argc, char **argv) {
       [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true); },
       [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true); },
       [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, true); },
+      // P·V of block j-1 issued before the softmax of block j (OVERLAP).
+      [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, false, true); },
+      [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, false, true); },
+      [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, false, true); },
+      [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, false, true); },
+      [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, true); },
+      [] { return checkAttention(16, 1, 2, 130, 64, true, 128, 0, false, false, true); },
       [] { return checkMatmulApi("f16", 1000, 520, 300); },
       [] { return checkMatmulApi("bf16", 2048, 2304, 512); },
       [] { return checkAttentionApi(256, false, 130, 190); },

@@ -141,13 +141,16 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
   struct Case {
     bool causal;
     int heads, kvHeads;
-    bool split = false; // unmasked key blocks in a loop of their own
+    bool split = false;   // unmasked key blocks in a loop of their own
+    bool overlap = false; // P·V of block j-1 issued before the softmax of block j
   };
   for (Case c : {Case{false, 2, 2}, Case{true, 2, 2}, Case{false, 4, 2}, Case{true, 4, 1},
-                 Case{false, 2, 2, true}, Case{true, 4, 1, true}}) {
+                 Case{false, 2, 2, true}, Case{true, 4, 1, true}, Case{false, 2, 2, false, true},
+                 Case{true, 4, 1, false, true}}) {
     auto m = traced(*ctx, "attention_fwd",
                     {{"BLOCK_M", "16"}, {"BLOCK_N", "16"}, {"HEAD_DIM", "16"},
-                     {"CAUSAL", c.causal ? "1" : "0"}, {"MASK_SPLIT", c.split ? "1" : "0"}});
+                     {"CAUSAL", c.causal ? "1" : "0"}, {"MASK_SPLIT", c.split ? "1" : "0"},
+                     {"OVERLAP", c.overlap ? "1" : "0"}});
     int batch = 1, heads = c.heads, kvHeads = c.kvHeads, sq = 37, sk = 29, d = 16;
     int bh = batch * heads, kvbh = batch * kvHeads;
     Half16 q(size_t(bh) * sq * d), k(size_t(kvbh) * sk * d), v(size_t(kvbh) * sk * d);
@@ -163,7 +166,7 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
     kernels::ref::attention(q.v.data(), k.v.data(), v.v.data(), ref.data(), rl.data(), bh, sq, sk,
                             d, scale, c.causal, heads / kvHeads);
     INFO("causal " << c.causal << " heads " << heads << " kv heads " << kvHeads << " split "
-                   << c.split);
+                   << c.split << " overlap " << c.overlap);
     CHECK(relErr(halves(o), ref) < 3e-3);
     CHECK(relErr(std::vector<double>(lse.begin(), lse.end()), rl) < 1e-4);
   }

@@ -148,7 +148,8 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}) {
 
 /// Issue 6's table: the FA2 paper's shapes (b*s = 16k tokens, h*d = 2048,
 /// d in {64, 128}, s = 512..16k, causal and not), [b, h, s, d] contiguous,
-/// best of ten configs per shape (five tilings, masked blocks split off or not).  SDPA and Triton run separately
+/// best of 15 configs per shape (five tilings; masked blocks split off or
+/// not, or P·V overlapped with the next softmax).  SDPA and Triton run separately
 /// (bench/attn_anchors.py) in the same job.
 int attentionTable() {
   std::unique_ptr<jit::Jit> jit = openJit();
@@ -169,13 +170,15 @@ int attentionTable() {
         double best = 1e30;
         std::string bestCfg;
         std::vector<dsl::Params> candidates;
-        for (const char *split : {"0", "1"})
+        for (const char *split : {"0", "1", "overlap"})
           for (dsl::Params c : {dsl::Params{{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"num_warps", "4"}},
                                 dsl::Params{{"BLOCK_M", "64"}, {"BLOCK_N", "128"}, {"num_warps", "4"}},
                                 dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}},
                                 dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}},
                                 dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"num_stages", "3"}}})
-            candidates.push_back(c.set("MASK_SPLIT", split));
+            candidates.push_back(std::string(split) == "overlap"
+                                     ? c.set("OVERLAP", "1")
+                                     : c.set("MASK_SPLIT", split));
         for (dsl::Params p : candidates) {
           p.set("HEAD_DIM", D).set("CAUSAL", causal).set("INT_MULTIPLE", "16");
           std::shared_ptr<rt::Kernel> kern;

@@ -105,13 +105,13 @@ func.func @column_sum(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warp
 // -----
 
 // An f16 dot on one warp runs on mma.sync (wgmma needs a warpgroup): the
-// operands are stored to swizzled shared memory (they are not loaded
-// straight there: the same load feeds both), a barrier, then per K step of
-// 16 (one here) an mma.sync.m16n8k16 for each of the two 16x8 pieces; the
+// tile that feeds both operands is loaded into swizzled shared memory once
+// (both uses want the same layout), a barrier, then per K step of 16 (one
+// here) an mma.sync.m16n8k16 for each of the two 16x8 pieces; the
 // accumulator stays in registers (no scratch round trip).
 // CHECK-LABEL: llvm.func @dot_f16
 // CHECK: nvvm.barrier0
-// CHECK: llvm.store {{.*}} : vector<{{[0-9]+}}xf16>, !llvm.ptr<3>
+// CHECK: llvm.store {{.*}} : f16, !llvm.ptr<3>
 // CHECK: nvvm.barrier0
 // CHECK-COUNT-2: llvm.inline_asm {{.*}}"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-NOT: mma.sync

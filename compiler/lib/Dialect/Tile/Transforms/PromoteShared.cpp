@@ -44,20 +44,29 @@ RankedTensorType withShared(RankedTensorType t, unsigned contig, unsigned swizzl
                                SharedLayoutAttr::get(t.getContext(), contig, swizzle, offset));
 }
 
-/// convert(load) -> a load that writes shared memory.
+/// convert(load) -> a load that writes shared memory.  A load whose every
+/// use converts it to the same shared layout (Q used by several dots) is
+/// loaded into shared memory once for all of them.
 struct LoadIntoShared : OpRewritePattern<ConvertLayoutOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
     auto load = op.getSrc().getDefiningOp<LoadOp>();
-    if (!getSharedLayout(op.getType()) || !load || !load->hasOneUse() ||
-        getSharedLayout(load.getType()))
+    if (!getSharedLayout(op.getType()) || !load || getSharedLayout(load.getType()))
       return failure();
+    SmallVector<ConvertLayoutOp> converts;
+    for (Operation *user : load->getUsers()) {
+      auto c = dyn_cast<ConvertLayoutOp>(user);
+      if (!c || c.getType() != op.getType())
+        return failure();
+      converts.push_back(c);
+    }
     // Where the load was: a tile loaded before a loop and converted for a
     // dot inside it is read from global memory once, not every iteration.
     rw.setInsertionPoint(load);
     auto shared = LoadOp::create(rw, load.getLoc(), op.getType(), load.getPtr(), load.getMask(),
                                  load.getOther());
-    rw.replaceOp(op, shared.getResult());
+    for (ConvertLayoutOp c : converts)
+      rw.replaceOp(c, shared.getResult());
     rw.eraseOp(load);
     return success();
   }

@@ -348,6 +348,46 @@ Value axisStart(OpBuilder &b, Location loc, const WindowAxis &ax, IRMapping &map
   return v;
 }
 
+/// Whether `op` (or an op nested in it) uses `v`.
+bool usesValue(Operation *op, Value v) {
+  bool found = false;
+  op->walk([&](Operation *o) {
+    found |= llvm::is_contained(o->getOperands(), v);
+    return found ? WalkResult::interrupt() : WalkResult::advance();
+  });
+  return found;
+}
+
+/// Marks the dots of `block` that read a shared B operand `tile.async` and
+/// inserts, before the first use of each result, a `tile.dot_wait` for it
+/// (and every dot issued before it) that leaves the later dots in flight.
+void overlapDotsInBlock(Block *block) {
+  SmallVector<DotOp> outstanding; // issue order
+  for (Operation &op : llvm::make_early_inc_range(*block)) {
+    int last = -1;
+    for (auto [i, d] : llvm::enumerate(outstanding))
+      if (usesValue(&op, d.getResult()))
+        last = int(i);
+    if (last >= 0) {
+      OpBuilder b(&op);
+      SmallVector<Value> done;
+      for (int i = 0; i <= last; ++i)
+        done.push_back(outstanding[i].getResult());
+      auto wait = DotWaitOp::create(b, op.getLoc(), ValueRange(done).getTypes(), done,
+                                    b.getI32IntegerAttr(int32_t(outstanding.size()) - 1 - last),
+                                    UnitAttr());
+      for (auto [v, w] : llvm::zip(done, wait.getResults()))
+        v.replaceAllUsesExcept(w, wait);
+      outstanding.erase(outstanding.begin(), outstanding.begin() + last + 1);
+    }
+    auto dot = dyn_cast<DotOp>(op);
+    if (dot && getSharedLayout(dot.getB().getType())) {
+      dot->setAttr("tile.async", UnitAttr::get(dot.getContext()));
+      outstanding.push_back(dot);
+    }
+  }
+}
+
 bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
   Block *body = loop.getBody();
   auto func = loop->getParentOfType<func::FuncOp>();
@@ -499,6 +539,14 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
       dot->setAttr("tile.async", b.getUnitAttr());
       asyncResults.push_back(i);
     }
+  // Without such a dot, every tensor-core dot of the iteration is issued
+  // without waiting and waited for just before its result is first used
+  // (wgmma groups retire in order: waiting for dot D leaves in flight the
+  // dots issued after D).  A kernel that issues its next dot before using
+  // the previous result (attention's P·V before the softmax of the next
+  // scores) gets the tensor cores and the other units working at once.
+  if (hopper && asyncResults.empty())
+    overlapDotsInBlock(body);
   b.setInsertionPoint(yield);
   // With cp.async the barrier at the top of the iteration already orders the
   // refill after every read of the slot; a TMA wait is no block barrier.
