@@ -244,3 +244,46 @@ func.func @tma_batched(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile
   tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// Two dots in an iteration, the second issued before the first's result is
+// used (attention's Q·K^T_j, then P_{j-1}·V_{j-1}, then the softmax of S_j):
+// on sm_90a both run asynchronously; the first is waited for at its first
+// use leaving the second in flight (pending 1), the second at its first
+// use (pending 0).  On sm_80: no async dots.
+// CHECK-LABEL: func.func @overlap_dots
+// CHECK: scf.for
+// CHECK:   %[[S:.*]] = tile.dot {{.*}} {tile.async}
+// CHECK:   %[[O:.*]] = tile.dot {{.*}} {tile.async}
+// CHECK:   %[[SW:.*]] = tile.dot_wait %[[S]] {pending = 1 : i32}
+// CHECK:   math.exp2 %[[SW]]
+// CHECK:   %[[OW:.*]] = tile.dot_wait %[[O]] {pending = 0 : i32}
+// CHECK:   arith.mulf %[[OW]]
+// AMPERE-LABEL: func.func @overlap_dots
+// AMPERE-NOT: tile.async}
+// AMPERE-NOT: tile.dot_wait
+func.func @overlap_dots(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %res = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %px, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %b = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %s = tile.dot %a, %b, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %o = tile.dot %a, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %e = math.exp2 %s : tensor<64x64xf32>
+    %next = arith.mulf %o, %e : tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}

@@ -109,3 +109,35 @@ func.func @invariant_operand(%x: !tile.ptr<f16>, %y: !tile.ptr<f16>, %o: !tile.p
   tile.store %po, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// A tile that several dots read in the same shared layout (attention's Q,
+// used before a loop and in two loops) is loaded into shared memory once;
+// before, each use converted it (a shared-memory store per use, inside the
+// loops every iteration).
+// CHECK-LABEL: func.func @one_load_several_dots
+// CHECK: %[[Q:.*]] = tile.load {{.*}} -> tensor<64x64xf16, #tile.shared
+// CHECK-NOT: tile.convert_layout
+// CHECK: tile.dot %[[Q]]
+// CHECK: scf.for
+// CHECK-NOT: tile.convert_layout
+// CHECK: tile.dot %[[Q]]
+func.func @one_load_several_dots(%x: !tile.ptr<f16>, %y: !tile.ptr<f16>, %o: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %py = tile.splat %y : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %q = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %k0 = tile.load %py : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %first = tile.dot %q, %k0, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %res = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %first) -> (tensor<64x64xf32>) : i32 {
+    %k = tile.load %py : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %q, %k, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %po = tile.splat %o : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %po, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
