@@ -41,6 +41,29 @@ void checkTensor(const char *name, const rt::Buffer &buf, const std::string &dty
 
 } // namespace
 
+dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p) {
+  // 256-wide heads keep the accumulator in registers with narrower key blocks.
+  dsl::Params c{{"BLOCK_M", "64"}, {"BLOCK_N", p.headDim == 256 ? "32" : "64"},
+                {"num_warps", "4"}};
+  if (device.major != 9)
+    return c;
+  // The fastest tiles at the FA2 shapes on the H100
+  // (bench/results/attention_h100_2026-11-24_overlap.md).
+  if (p.headDim == 64) {
+    c.set("MASK_SPLIT", "1");
+    if (p.seqK >= (p.causal ? 8192 : 2048))
+      c.set("BLOCK_M", "128").set("BLOCK_N", "128").set("num_warps", "8");
+  } else if (p.headDim == 128 && !p.causal) {
+    c.set("BLOCK_M", "128").set("num_warps", "8");
+  } else if (p.headDim == 128) {
+    if (p.seqK >= 2048)
+      c.set("BLOCK_M", "128").set("num_warps", "8").set("num_stages", "3").set("OVERLAP", "1");
+    else
+      c.set("MASK_SPLIT", "1");
+  }
+  return c;
+}
+
 void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
                       rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
                       rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, CUstream stream) {
@@ -74,34 +97,15 @@ void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attent
     throw Error("attention: lse holds " + std::to_string(lse.bytes() / 4) + " values, needs " +
                 std::to_string(lseBytes / 4) + " (batch * heads * seq_q)");
 
-  // 256-wide heads keep the accumulator in registers with narrower key blocks.
-  int bm = 64, bn = p.headDim == 256 ? 32 : 64, warps = 4;
-  bool split = false;
-  if (jit.device().major == 9) {
-    // The fastest tiles of bench/results/attention_h100_2026-11-24_tma.md
-    // (FA2 shapes, s >= 2048): d=64 64x128 with the unmasked blocks split
-    // off; d=128 128x64 (8 warps), causal 128x128 split once there are
-    // enough key blocks for the split to pay.
-    if (p.headDim == 64) {
-      bn = 128;
-      split = true;
-    } else if (p.headDim == 128 && !p.causal) {
-      bm = 128, warps = 8;
-    } else if (p.headDim == 128 && p.seqK >= 2048) {
-      bm = 128, bn = 128, warps = 8;
-      split = true;
-    }
-  }
+  dsl::Params cfg = attentionConfig(jit.device(), p);
+  int bm = int(cfg.i("BLOCK_M"));
   unsigned mult = commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch,
                               sv.head, sv.seq, so.batch, so.head, so.seq});
-  dsl::Params params{{"dtype", dt},
-                     {"HEAD_DIM", std::to_string(p.headDim)},
-                     {"BLOCK_M", std::to_string(bm)},
-                     {"BLOCK_N", std::to_string(bn)},
-                     {"CAUSAL", p.causal ? "1" : "0"},
-                     {"MASK_SPLIT", split ? "1" : "0"},
-                     {"num_warps", std::to_string(warps)},
-                     {"INT_MULTIPLE", std::to_string(mult)}};
+  dsl::Params params = cfg;
+  params.set("dtype", dt)
+      .set("HEAD_DIM", p.headDim)
+      .set("CAUSAL", p.causal ? "1" : "0")
+      .set("INT_MULTIPLE", std::to_string(mult));
   auto kernel = jit.get(kernels::findKernel("attention_fwd"), params);
   float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(float(p.headDim));
   auto i32 = [](int64_t x) { return int(x); };

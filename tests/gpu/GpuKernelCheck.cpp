@@ -529,8 +529,10 @@ int main(int argc, char **argv) {
       [] { return checkAttentionApi(256, false, 130, 190); },
       [] { return checkAttentionApi(256, true, 257, 257); },
       [] { return checkAttentionApi(128, true, 200, 333); },
-      // The H100 tile choices: d=64 64x128 split, d=128 128x64, causal 128x128 split.
+      // The H100 choices (jit::attentionConfig): d=64 64x64 / 128x128 split, d=128
+      // 128x64, causal 64x64 split / 128x64 overlapped.
       [] { return checkAttentionApi(64, true, 1000, 1100); },
+      [] { return checkAttentionApi(64, false, 2048, 2100); },
       [] { return checkAttentionApi(128, false, 777, 901); },
       [] { return checkAttentionApi(128, true, 2100, 2100); },
       [] { return checkMatmulSampled("f16", 8192, 8192, 8192); },

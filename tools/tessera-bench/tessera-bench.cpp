@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tessera/Support/Half.h"
+#include "tessera/jit/Attention.h"
 #include "tessera/jit/Autotune.h"
 #include "tessera/jit/Jit.h"
 
@@ -114,7 +115,7 @@ int autotuneRowwise() {
 
 /// Forward attention, FA2-paper style shape b=4 h=16 s=2048 d=64, causal and
 /// not, in TFLOP/s (FlashAttention convention); printed and recorded.
-void benchAttention(jit::Jit &jit, const dsl::Params &config = {}) {
+void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoice = false) {
   int B = 4, H = 16, S = 2048, D = 64;
   size_t elems = size_t(B) * H * S * D;
   rt::Buffer q(elems * 2, "f16"), k(elems * 2, "f16"), v(elems * 2, "f16"), o(elems * 2, "f16"),
@@ -128,7 +129,10 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}) {
   k.upload(h);
   v.upload(h);
   for (int causal : {0, 1}) {
-    dsl::Params p = config;
+    jit::AttentionProblem prob;
+    prob.batch = B, prob.heads = H, prob.seqQ = S, prob.seqK = S, prob.headDim = D;
+    prob.causal = causal;
+    dsl::Params p = apiChoice ? jit::attentionConfig(jit.device(), prob) : config;
     p.set("CAUSAL", causal).set("INT_MULTIPLE", "16");
     auto kern = jit.get(kernels::findKernel("attention_fwd"), p);
     int bm = int(p.over(kernels::findKernel("attention_fwd").defaults).i("BLOCK_M"));
@@ -211,11 +215,8 @@ int attentionSpeed() {
   std::unique_ptr<jit::Jit> jit = openJit();
   if (!jit)
     return 77;
-  // On Hopper, the tile jit::attentionForward picks for d=64 there (64x128,
-  // unmasked key blocks split off); elsewhere the kernel's defaults.
-  benchAttention(*jit, jit->device().major == 9
-                           ? dsl::Params{{"BLOCK_N", "128"}, {"MASK_SPLIT", "1"}}
-                           : dsl::Params{});
+  // The configuration jit::attentionForward picks on this device.
+  benchAttention(*jit, {}, /*apiChoice=*/true);
   if (std::getenv("TESSERA_BENCH_ATTENTION_CONFIGS")) // exploration, not the main job
     for (dsl::Params c : {dsl::Params{{"BLOCK_M", "128"}, {"num_warps", "8"}},
                           dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}},

@@ -37,6 +37,10 @@ void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attent
                       rt::Buffer &o, AttentionStrides so, rt::Buffer &lse,
                       CUstream stream = nullptr);
 
+/// The kernel configuration attentionForward uses for `p` on `device`
+/// (tile sizes, warps, stages, schedule; measured choices on the H100).
+dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p);
+
 /// Head dims the attention kernel is compiled for.
 inline constexpr int kAttentionHeadDims[] = {64, 128, 256};
 
