@@ -30,7 +30,7 @@ static void attentionFwd(Kernel &k, const Params &p) {
   unsigned mult = unsigned(p.i("INT_MULTIPLE"));
   Ptr q = k.ptr("q", dt), kk = k.ptr("k", dt), v = k.ptr("v", dt), o = k.ptr("o", dt);
   Ptr lse = k.ptr("lse", f32, 4);
-  Scalar seqQ = k.i32("seq_q"), seqK = k.i32("seq_k"), heads = k.i32("heads");
+  Scalar seqQMax = k.i32("seq_q"), seqKMax = k.i32("seq_k"), heads = k.i32("heads");
   Scalar kvHeads = k.i32("kv_heads");
   Scalar scale = k.f32("scale");
   auto stride = [&](const char *name) { return k.i32(name, mult); };
@@ -38,12 +38,26 @@ static void attentionFwd(Kernel &k, const Params &p) {
   Scalar skb = stride("k_stride_b"), skh = stride("k_stride_h"), skn = stride("k_stride_s");
   Scalar svb = stride("v_stride_b"), svh = stride("v_stride_h"), svn = stride("v_stride_s");
   Scalar sob = stride("o_stride_b"), soh = stride("o_stride_h"), som = stride("o_stride_s");
+  // VARLEN=1: the batch's sequences are packed along the sequence axis;
+  // sequence b holds rows cu_seqlens[b] .. cu_seqlens[b + 1] - 1 (the batch
+  // strides are unused, seq_q / seq_k are the longest lengths).
+  bool varlen = p.flag("VARLEN");
+  Ptr cuQ = varlen ? k.ptr("cu_seqlens_q", i32, 4) : Ptr();
+  Ptr cuK = varlen ? k.ptr("cu_seqlens_k", i32, 4) : Ptr();
 
   Scalar startM = programId(0) * bm, bh = programId(1);
   Scalar batch = bh / heads, head = bh % heads;
   Scalar kvHead = head / (heads / kvHeads); // grouped-query: heads/kv_heads Q heads per K/V head
-  Ptr qBase = q + batch * sqb + head * sqh, kBase = kk + batch * skb + kvHead * skh;
-  Ptr vBase = v + batch * svb + kvHead * svh, oBase = o + batch * sob + head * soh;
+  Scalar seqQ = seqQMax, seqK = seqKMax;
+  Scalar qOff = batch * sqb, kOff = batch * skb, vOff = batch * svb, oOff = batch * sob;
+  if (varlen) {
+    Scalar q0 = load(cuQ + batch), k0 = load(cuK + batch);
+    seqQ = load(cuQ + batch + 1) - q0;
+    seqK = load(cuK + batch + 1) - k0;
+    qOff = q0 * sqm, kOff = k0 * skn, vOff = k0 * svn, oOff = q0 * som;
+  }
+  Ptr qBase = q + qOff + head * sqh, kBase = kk + kOff + kvHead * skh;
+  Ptr vBase = v + vOff + kvHead * svh, oBase = o + oOff + head * soh;
   Tile offM = startM + arange(0, bm), offN = arange(0, bn), offD = arange(0, d);
 
   Tile qTile = load(qBase + offM.col() * sqm + offD.row(), offM.col() < seqQ);
@@ -133,13 +147,14 @@ static void attentionFwd(Kernel &k, const Params &p) {
   }
 
   store(oBase + offM.col() * som + offD.row(), (acc / l.col()).to(dt), offM.col() < seqQ);
-  store(lse + bh * seqQ + offM, (m + log2(l)) * kLn2, offM < seqQ);
+  store(lse + bh * seqQMax + offM, (m + log2(l)) * kLn2, offM < seqQ);
 }
 
 KernelDef attentionFwdKernel() {
   return {"attention_fwd", "attention forward (online softmax), FA2 structure, tensor cores",
           {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
            {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"MASK_SPLIT", "0"}, {"OVERLAP", "0"},
+           {"VARLEN", "0"},
            {"num_warps", "4"},
            {"num_stages", "2"}},
           attentionFwd,

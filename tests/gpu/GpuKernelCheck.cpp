@@ -315,6 +315,75 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
                  out, ref, 3e-3, ms);
 }
 
+/// Variable-length attention: `lens` sequences packed as [total, heads, d],
+/// cu_seqlens offsets; each sequence against the float64 reference.
+Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, bool causal, int d,
+                            bool overlap = false) {
+  int heads = 2, batch = int(lens.size());
+  std::vector<int32_t> cuQ{0}, cuK{0};
+  int maxQ = 0, maxK = 0;
+  for (auto [lq, lk] : lens) {
+    cuQ.push_back(cuQ.back() + lq);
+    cuK.push_back(cuK.back() + lk);
+    maxQ = std::max(maxQ, lq);
+    maxK = std::max(maxK, lk);
+  }
+  const int bm = 64;
+  auto k = kernel("attention_fwd",
+                  withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)},
+                                  {"VARLEN", "1"}, {"OVERLAP", overlap ? "1" : "0"}}));
+  auto q = randomHalfValues(size_t(cuQ.back()) * heads * d),
+       kk = randomHalfValues(size_t(cuK.back()) * heads * d),
+       v = randomHalfValues(size_t(cuK.back()) * heads * d);
+  Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"), bv(v.size() * 2, "f16"),
+      bo(q.size() * 2, "f16"), bl(size_t(batch) * heads * maxQ * 4, "f32"),
+      bcq(cuQ.size() * 4, "i32"), bck(cuK.size() * 4, "i32");
+  bq.upload(asHalf(q));
+  bk.upload(asHalf(kk));
+  bv.upload(asHalf(v));
+  bcq.upload(cuQ);
+  bck.upload(cuK);
+  bo.fill(0xff);
+  bl.fill(0xff);
+  float scale = 1.0f / std::sqrt(float(d));
+  int ss = heads * d;
+  float ms = launch(*k, {unsigned((maxQ + bm - 1) / bm), unsigned(batch * heads)},
+                    {bq, bk, bv, bo, bl, maxQ, maxK, heads, heads, scale, 0, d, ss, 0, d, ss, 0, d,
+                     ss, 0, d, ss, bcq, bck});
+  auto out = halfToDouble(bo.download<uint16_t>(q.size()));
+  auto lse = bl.download<float>(size_t(batch) * heads * maxQ);
+  std::vector<double> got, want;
+  for (int b = 0; b < batch; ++b) {
+    int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
+    auto gather = [&](const std::vector<double> &x, int start, int len) {
+      std::vector<double> y(size_t(heads) * len * d);
+      for (int h = 0; h < heads; ++h)
+        for (int i = 0; i < len; ++i)
+          for (int e = 0; e < d; ++e)
+            y[(size_t(h) * len + i) * d + e] = x[(size_t(start + i) * heads + h) * d + e];
+      return y;
+    };
+    auto qb = gather(q, cuQ[b], lq), kb = gather(kk, cuK[b], lk), vb = gather(v, cuK[b], lk);
+    std::vector<double> ref(qb.size()), rl(size_t(heads) * lq);
+    kernels::ref::attention(qb.data(), kb.data(), vb.data(), ref.data(), rl.data(), heads, lq, lk,
+                            d, scale, causal, 1);
+    auto ob = gather(out, cuQ[b], lq);
+    got.insert(got.end(), ob.begin(), ob.end());
+    want.insert(want.end(), ref.begin(), ref.end());
+    for (int h = 0; h < heads; ++h)
+      for (int i = 0; i < lq; ++i) {
+        got.push_back(lse[(size_t(b) * heads + h) * maxQ + i]);
+        want.push_back(rl[size_t(h) * lq + i]);
+      }
+  }
+  std::string desc;
+  for (auto [lq, lk] : lens)
+    desc += " " + std::to_string(lq) + "/" + std::to_string(lk);
+  return compare(label(mult, "attention_fwd f16 d=" + std::to_string(d) + " varlen ") +
+                     (overlap ? "overlap " : "") + (causal ? "causal" : "") + desc,
+                 got, want, 3e-3, ms);
+}
+
 /// Attention through jit::attentionForward (shape checks, config choice,
 /// stride specialization), [b, h, s, d] contiguous.
 Result checkAttentionApi(int d, bool causal, int seqQ, int seqK) {
@@ -517,6 +586,10 @@ int main(int argc, char **argv) {
       [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true); },
       [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true); },
       [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, true); },
+      // Packed variable-length sequences (cu_seqlens), lengths q/k.
+      [] { return checkAttentionVarlen(1, {{100, 130}, {1, 17}, {257, 200}}, false, 64); },
+      [] { return checkAttentionVarlen(16, {{300, 517}, {64, 64}, {1000, 999}}, true, 128); },
+      [] { return checkAttentionVarlen(16, {{300, 300}, {17, 1}, {700, 900}}, true, 64, true); },
       // P·V of block j-1 issued before the softmax of block j (OVERLAP).
       [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, false, true); },
       [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, false, true); },

@@ -172,6 +172,53 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
   }
 }
 
+TEST_CASE("interpreter: variable-length attention over packed sequences", "[interp][kernels]") {
+  auto ctx = test::makeContext();
+  for (bool causal : {false, true}) {
+    auto m = traced(*ctx, "attention_fwd",
+                    {{"BLOCK_M", "16"}, {"BLOCK_N", "16"}, {"HEAD_DIM", "16"},
+                     {"CAUSAL", causal ? "1" : "0"}, {"VARLEN", "1"}});
+    // Three sequences packed as [total, heads, d]; K/V lengths differ from Q's.
+    std::vector<int32_t> cuQ{0, 5, 5 + 37, 5 + 37 + 16}, cuK{0, 9, 9 + 29, 9 + 29 + 40};
+    int batch = 3, heads = 2, d = 16, totQ = cuQ.back(), totK = cuK.back(), maxQ = 37, maxK = 40;
+    Half16 q(size_t(totQ) * heads * d), k(size_t(totK) * heads * d), v(size_t(totK) * heads * d);
+    std::vector<uint16_t> o(q.bits.size(), 0xffff);
+    std::vector<float> lse(size_t(batch) * heads * maxQ, NAN);
+    float scale = 0.25f;
+    int ss = heads * d; // row stride of the packed layout
+    interp::run(*m, {unsigned((maxQ + 15) / 16), unsigned(batch * heads)},
+                {q.buf(), k.buf(), v.buf(), Buffer{o.data(), o.size() * 2, "f16"},
+                 Buffer{lse.data(), lse.size() * 4, "f32"}, maxQ, maxK, heads, heads, scale, 0, d,
+                 ss, 0, d, ss, 0, d, ss, 0, d, ss, Buffer{cuQ.data(), cuQ.size() * 4, "i32"},
+                 Buffer{cuK.data(), cuK.size() * 4, "i32"}});
+    auto out = halves(o);
+    for (int b = 0; b < batch; ++b) {
+      int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
+      // This sequence as [heads, len, d] for the reference.
+      auto gather = [&](const std::vector<double> &x, int start, int len) {
+        std::vector<double> y(size_t(heads) * len * d);
+        for (int h = 0; h < heads; ++h)
+          for (int i = 0; i < len; ++i)
+            for (int e = 0; e < d; ++e)
+              y[(size_t(h) * len + i) * d + e] = x[(size_t(start + i) * heads + h) * d + e];
+        return y;
+      };
+      auto qb = gather(q.v, cuQ[b], lq), kb = gather(k.v, cuK[b], lk), vb = gather(v.v, cuK[b], lk);
+      std::vector<double> ref(qb.size()), rl(size_t(heads) * lq);
+      kernels::ref::attention(qb.data(), kb.data(), vb.data(), ref.data(), rl.data(), heads, lq,
+                              lk, d, scale, causal, 1);
+      auto ob = gather(out, cuQ[b], lq);
+      std::vector<double> lb;
+      for (int h = 0; h < heads; ++h)
+        for (int i = 0; i < lq; ++i)
+          lb.push_back(lse[(size_t(b) * heads + h) * maxQ + i]);
+      INFO("causal " << causal << " sequence " << b);
+      CHECK(relErr(ob, ref) < 3e-3);
+      CHECK(relErr(lb, rl) < 1e-4);
+    }
+  }
+}
+
 TEST_CASE("interpreter: an out-of-bounds access names the DSL line and program and element",
           "[interp][errors]") {
   auto ctx = test::makeContext();
