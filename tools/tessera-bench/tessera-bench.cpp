@@ -279,6 +279,66 @@ int matmulTable() {
   return 0;
 }
 
+/// Runs jit::attentionForward on fresh random inputs for a few problems
+/// and writes inputs and outputs to `dir` (raw f16/f32, [b, h, s, d]) with
+/// cases.json, for bench/sdpa_compare.py to check against
+/// torch.nn.functional.scaled_dot_product_attention on the same GPU.
+int dumpAttention(const std::string &dir) {
+  std::unique_ptr<jit::Jit> jit = openJit();
+  if (!jit)
+    return 77;
+  std::filesystem::create_directories(dir);
+  struct Case { int b, h, kvh, sq, sk, d; bool causal; };
+  const Case cases[] = {{2, 4, 4, 1000, 1000, 64, false}, {2, 4, 4, 300, 517, 128, true},
+                        {1, 8, 2, 2048, 2048, 128, true},  {1, 2, 2, 4097, 4097, 64, true},
+                        {2, 4, 4, 2048, 2100, 64, false},  {1, 2, 2, 130, 190, 256, false}};
+  std::mt19937 rng(20261124);
+  std::normal_distribution<float> dist;
+  auto write = [&](const std::string &name, const void *data, size_t bytes) {
+    std::ofstream(dir + "/" + name, std::ios::binary).write(static_cast<const char *>(data), bytes);
+  };
+  std::string json = "[\n";
+  int i = 0;
+  for (const Case &c : cases) {
+    size_t nq = size_t(c.b) * c.h * c.sq * c.d, nk = size_t(c.b) * c.kvh * c.sk * c.d;
+    std::vector<uint16_t> hq(nq), hk(nk), hv(nk);
+    for (auto *v : {&hq, &hk, &hv})
+      for (auto &x : *v)
+        x = toHalf(dist(rng));
+    rt::Buffer q(nq * 2, "f16"), k(nk * 2, "f16"), v(nk * 2, "f16"), o(nq * 2, "f16"),
+        lse(size_t(c.b) * c.h * c.sq * 4, "f32");
+    q.upload(hq);
+    k.upload(hk);
+    v.upload(hv);
+    jit::AttentionProblem p;
+    p.batch = c.b, p.heads = c.h, p.kvHeads = c.kvh, p.seqQ = c.sq, p.seqK = c.sk;
+    p.headDim = c.d, p.causal = c.causal;
+    jit::AttentionStrides sq{int64_t(c.h) * c.sq * c.d, int64_t(c.sq) * c.d, c.d, 1},
+        sk{int64_t(c.kvh) * c.sk * c.d, int64_t(c.sk) * c.d, c.d, 1};
+    jit::attentionForward(*jit, p, q, sq, k, sk, v, sk, o, sq, lse);
+    rt::check(rt::driver().ctxSynchronize(), "cuCtxSynchronize");
+    auto ho = o.download<uint16_t>(nq);
+    auto hl = lse.download<float>(size_t(c.b) * c.h * c.sq);
+    std::string pre = "case" + std::to_string(i);
+    write(pre + "_q.f16", hq.data(), nq * 2);
+    write(pre + "_k.f16", hk.data(), nk * 2);
+    write(pre + "_v.f16", hv.data(), nk * 2);
+    write(pre + "_o.f16", ho.data(), nq * 2);
+    write(pre + "_lse.f32", hl.data(), hl.size() * 4);
+    json += std::string(i ? ",\n" : "") + "  {\"name\": \"" + pre + "\", \"b\": " +
+            std::to_string(c.b) + ", \"h\": " + std::to_string(c.h) + ", \"kvh\": " +
+            std::to_string(c.kvh) + ", \"sq\": " + std::to_string(c.sq) + ", \"sk\": " +
+            std::to_string(c.sk) + ", \"d\": " + std::to_string(c.d) +
+            ", \"causal\": " + (c.causal ? "true" : "false") + "}";
+    std::printf("%s: b=%d h=%d kv=%d sq=%d sk=%d d=%d%s written\n", pre.c_str(), c.b, c.h, c.kvh,
+                c.sq, c.sk, c.d, c.causal ? " causal" : "");
+    ++i;
+  }
+  json += "\n]\n";
+  write("cases.json", json.data(), json.size());
+  return 0;
+}
+
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string jsonPath, cacheDir = "/tmp/tessera-bench-cache";
@@ -297,6 +357,8 @@ int main(int argc, char **argv) {
       return matmulTable();
     else if (a == "--attention-table")
       return attentionTable();
+    else if (a == "--dump-attention" && i + 1 < argc)
+      return dumpAttention(argv[++i]);
   }
   if (autotuneOnly)
     return autotuneRowwise();
