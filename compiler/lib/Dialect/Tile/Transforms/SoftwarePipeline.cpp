@@ -23,7 +23,11 @@
 // made it one), has no `other`, and its pointers and mask are computed in
 // the loop body from the induction variable and values defined outside
 // the loop only (they are recomputed for later iterations).  The buffers
-// are then (re)allocated.  Lit: tests/lit/Transforms/tile-pipeline.mlir.
+// are then (re)allocated.  On sm_90a the copies go through TMA when every
+// pipelined load of the loop is a window a tensor map can describe (the
+// "TMA" section below): `tile.barrier_wait` replaces `tile.async_wait` and
+// one thread issues `tile.tma_load` after arming the slot's mbarrier.
+// Lit: tests/lit/Transforms/tile-pipeline.mlir.
 //
 //===----------------------------------------------------------------------===//
 #include "tessera/Dialect/Tile/Transforms/Passes.h"

@@ -45,7 +45,7 @@ def TilePromoteShared : Pass<"tile-promote-shared", "::mlir::ModuleOp"> {
 }
 
 def TilePipeline : Pass<"tile-pipeline", "::mlir::ModuleOp"> {
-  let summary = "Software-pipeline the shared-memory loads of loops (cp.async)";
+  let summary = "Software-pipeline the shared-memory loads of loops (TMA or cp.async)";
   let description = [{
     For each loop whose body loads tiles into shared memory (after
     `tile-promote-shared`) from addresses computed from the induction
@@ -56,6 +56,15 @@ def TilePipeline : Pass<"tile-pipeline", "::mlir::ModuleOp"> {
     body, `tile.shared_slot` views for the consumers.  The stage count is the
     kernel's `tile.num_stages`, else `num-stages`; below 2 nothing changes.
     Shared tiles are re-allocated afterwards.
+
+    On sm_90a, when every such load reads a window of a strided tensor the
+    host can describe (see SoftwarePipeline.cpp), the loads go through TMA
+    instead: a `!tile.tensor_map` kernel argument per load (built by the
+    launcher), a ring of mbarriers (`tile.barrier_init`), one thread arming
+    and issuing (`tile.barrier_expect`, `tile.tma_load`), every thread
+    waiting on the slot's phase (`tile.barrier_wait`).  Tensor-core dots
+    become asynchronous: an accumulate-only dot stays in flight across
+    iterations; otherwise each dot is waited for at its result's first use.
   }];
   let options = [
     Option<"target", "target", "std::string", "\"sm_90a\"", "GPU target (sets the limit)">,
