@@ -64,9 +64,16 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
   return c;
 }
 
-void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
-                      rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
-                      rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, CUstream stream) {
+namespace {
+
+/// Checks the problem and the tensors (q/o of `rowsQ`, k/v of `rowsK` rows per
+/// batch entry over `batches` entries) and launches the kernel specialized by
+/// `extra`, appending `tail` to the arguments.
+void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                    rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                    rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, int64_t batches,
+                    int64_t rowsQ, int64_t rowsK, const dsl::Params &extra,
+                    std::vector<rt::Arg> tail, CUstream stream) {
   int kvHeads = p.kvHeads ? p.kvHeads : p.heads;
   if (p.batch <= 0 || p.heads <= 0 || kvHeads <= 0 || p.seqQ <= 0 || p.seqK <= 0)
     throw Error("attention: batch, heads, kv_heads, seq_q and seq_k must be positive, got " +
@@ -85,10 +92,10 @@ void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attent
   const std::string &dt = q.dtype();
   if (dt != "f16" && dt != "bf16")
     throw Error("attention: q must be f16 or bf16, got " + (dt.empty() ? "untyped" : dt));
-  checkTensor("q", q, dt, sq, p.batch, p.heads, p.seqQ, p.headDim);
-  checkTensor("k", k, dt, sk, p.batch, kvHeads, p.seqK, p.headDim);
-  checkTensor("v", v, dt, sv, p.batch, kvHeads, p.seqK, p.headDim);
-  checkTensor("o", o, dt, so, p.batch, p.heads, p.seqQ, p.headDim);
+  checkTensor("q", q, dt, sq, batches, p.heads, rowsQ, p.headDim);
+  checkTensor("k", k, dt, sk, batches, kvHeads, rowsK, p.headDim);
+  checkTensor("v", v, dt, sv, batches, kvHeads, rowsK, p.headDim);
+  checkTensor("o", o, dt, so, batches, p.heads, rowsQ, p.headDim);
   if (lse.dtype() != "f32")
     throw Error("attention: lse must be an f32 buffer, got " +
                 (lse.dtype().empty() ? "untyped" : lse.dtype()));
@@ -101,7 +108,7 @@ void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attent
   int bm = int(cfg.i("BLOCK_M"));
   unsigned mult = commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch,
                               sv.head, sv.seq, so.batch, so.head, so.seq});
-  dsl::Params params = cfg;
+  dsl::Params params = cfg.over(extra);
   params.set("dtype", dt)
       .set("HEAD_DIM", p.headDim)
       .set("CAUSAL", p.causal ? "1" : "0")
@@ -109,12 +116,67 @@ void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attent
   auto kernel = jit.get(kernels::findKernel("attention_fwd"), params);
   float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(float(p.headDim));
   auto i32 = [](int64_t x) { return int(x); };
-  kernel->launch(
-      {unsigned((p.seqQ + bm - 1) / bm), unsigned(p.batch * p.heads)},
-      {q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale, i32(sq.batch), i32(sq.head),
-       i32(sq.seq), i32(sk.batch), i32(sk.head), i32(sk.seq), i32(sv.batch), i32(sv.head),
-       i32(sv.seq), i32(so.batch), i32(so.head), i32(so.seq)},
-      stream);
+  std::vector<rt::Arg> args{q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale,
+                            i32(sq.batch), i32(sq.head), i32(sq.seq), i32(sk.batch), i32(sk.head),
+                            i32(sk.seq), i32(sv.batch), i32(sv.head), i32(sv.seq), i32(so.batch),
+                            i32(so.head), i32(so.seq)};
+  args.insert(args.end(), tail.begin(), tail.end());
+  kernel->launch({unsigned((p.seqQ + bm - 1) / bm), unsigned(p.batch * p.heads)}, args, stream);
+}
+
+/// The batch + 1 offsets in `cu`, checked: non-decreasing from 0 or more,
+/// lengths at most `maxLen`.
+std::vector<int32_t> readOffsets(const char *name, const rt::Buffer &cu, int batch, int maxLen,
+                                 const char *maxName) {
+  std::string what = std::string("attention: ") + name;
+  if (cu.dtype() != "i32")
+    throw Error(what + " must be an i32 buffer, got " +
+                (cu.dtype().empty() ? "untyped" : cu.dtype()));
+  if (cu.bytes() < size_t(batch + 1) * 4)
+    throw Error(what + " holds " + std::to_string(cu.bytes() / 4) + " offsets, needs batch + 1 = " +
+                std::to_string(batch + 1));
+  auto off = cu.download<int32_t>(size_t(batch) + 1);
+  if (off[0] < 0)
+    throw Error(what + "[0] = " + std::to_string(off[0]) + " is negative");
+  for (int b = 0; b < batch; ++b) {
+    int len = off[b + 1] - off[b];
+    if (len < 0 || len > maxLen)
+      throw Error(what + ": sequence " + std::to_string(b) + " has length " +
+                  std::to_string(len) + ", outside [0, " + maxName + " = " +
+                  std::to_string(maxLen) + "]");
+  }
+  return off;
+}
+
+} // namespace
+
+void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                      rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                      rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, CUstream stream) {
+  checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, p.batch, p.seqQ, p.seqK, {}, {},
+                 stream);
+}
+
+void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
+                            AttentionStrides sq, rt::Buffer &k, AttentionStrides sk,
+                            rt::Buffer &v, AttentionStrides sv, rt::Buffer &o,
+                            AttentionStrides so, rt::Buffer &lse, rt::Buffer &cuSeqlensQ,
+                            rt::Buffer &cuSeqlensK, CUstream stream) {
+  if (p.batch <= 0 || p.seqQ <= 0 || p.seqK <= 0)
+    throw Error("attention: batch, seq_q and seq_k must be positive, got " +
+                std::to_string(p.batch) + ", " + std::to_string(p.seqQ) + ", " +
+                std::to_string(p.seqK));
+  auto cq = readOffsets("cu_seqlens_q", cuSeqlensQ, p.batch, p.seqQ, "seq_q");
+  auto ck = readOffsets("cu_seqlens_k", cuSeqlensK, p.batch, p.seqK, "seq_k");
+  for (int b = 0; b < p.batch; ++b)
+    if (cq[b + 1] > cq[b] && ck[b + 1] == ck[b])
+      throw Error("attention: sequence " + std::to_string(b) + " has " +
+                  std::to_string(cq[b + 1] - cq[b]) + " queries but no keys");
+  // Packed: one "batch" of total rows; the batch strides are unused.
+  for (AttentionStrides *s : {&sq, &sk, &sv, &so})
+    s->batch = 0;
+  checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, 1, cq[p.batch], ck[p.batch],
+                 {{"VARLEN", "1"}}, {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
 }
 
 } // namespace tessera::jit

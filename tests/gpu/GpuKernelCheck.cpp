@@ -318,7 +318,7 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
 /// Variable-length attention: `lens` sequences packed as [total, heads, d],
 /// cu_seqlens offsets; each sequence against the float64 reference.
 Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, bool causal, int d,
-                            bool overlap = false) {
+                            bool overlap = false, bool api = false) {
   int heads = 2, batch = int(lens.size());
   std::vector<int32_t> cuQ{0}, cuK{0};
   int maxQ = 0, maxK = 0;
@@ -347,9 +347,18 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
   bl.fill(0xff);
   float scale = 1.0f / std::sqrt(float(d));
   int ss = heads * d;
-  float ms = launch(*k, {unsigned((maxQ + bm - 1) / bm), unsigned(batch * heads)},
-                    {bq, bk, bv, bo, bl, maxQ, maxK, heads, heads, scale, 0, d, ss, 0, d, ss, 0, d,
-                     ss, 0, d, ss, bcq, bck});
+  float ms = 0;
+  if (api) { // through jit::attentionForwardVarlen (its own config choice)
+    jit::AttentionStrides packed{0, d, ss, 1};
+    jit::AttentionProblem p{batch, heads, heads, maxQ, maxK, d, causal};
+    jit::attentionForwardVarlen(*gJit, p, bq, packed, bk, packed, bv, packed, bo, packed, bl, bcq,
+                                bck);
+    check(driver().ctxSynchronize(), "cuCtxSynchronize");
+  } else {
+    ms = launch(*k, {unsigned((maxQ + bm - 1) / bm), unsigned(batch * heads)},
+                {bq, bk, bv, bo, bl, maxQ, maxK, heads, heads, scale, 0, d, ss, 0, d, ss, 0, d, ss,
+                 0, d, ss, bcq, bck});
+  }
   auto out = halfToDouble(bo.download<uint16_t>(q.size()));
   auto lse = bl.download<float>(size_t(batch) * heads * maxQ);
   std::vector<double> got, want;
@@ -379,7 +388,8 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
   std::string desc;
   for (auto [lq, lk] : lens)
     desc += " " + std::to_string(lq) + "/" + std::to_string(lk);
-  return compare(label(mult, "attention_fwd f16 d=" + std::to_string(d) + " varlen ") +
+  return compare((api ? std::string("attentionForwardVarlen API d=") + std::to_string(d) + " "
+                      : label(mult, "attention_fwd f16 d=" + std::to_string(d) + " varlen ")) +
                      (overlap ? "overlap " : "") + (causal ? "causal" : "") + desc,
                  got, want, 3e-3, ms);
 }
@@ -590,6 +600,8 @@ int main(int argc, char **argv) {
       [] { return checkAttentionVarlen(1, {{100, 130}, {1, 17}, {257, 200}}, false, 64); },
       [] { return checkAttentionVarlen(16, {{300, 517}, {64, 64}, {1000, 999}}, true, 128); },
       [] { return checkAttentionVarlen(16, {{300, 300}, {17, 1}, {700, 900}}, true, 64, true); },
+      [] { return checkAttentionVarlen(16, {{2048, 2048}, {5, 900}, {1500, 2100}}, true, 128, false, true); },
+      [] { return checkAttentionVarlen(16, {{333, 444}, {1, 1}}, false, 64, false, true); },
       // P·V of block j-1 issued before the softmax of block j (OVERLAP).
       [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, false, true); },
       [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, false, true); },

@@ -98,3 +98,83 @@ TEST_CASE("attentionForward refuses bad input before launch", "[attention][error
   // And the same arguments, corrected, are accepted.
   CHECK(run(ok, q, s, k, lse).empty());
 }
+
+TEST_CASE("attentionForwardVarlen runs packed sequences and refuses bad offsets",
+          "[attention][interp]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  const int B = 3, H = 2, D = 64, MAXQ = 20, MAXK = 25;
+  std::vector<int32_t> cuQ{0, 20, 21, 33}, cuK{0, 25, 32, 41};
+  std::mt19937 rng(12);
+  std::normal_distribution<float> dist;
+  auto make = [&](size_t n) {
+    std::vector<uint16_t> x(n);
+    for (auto &e : x)
+      e = toHalf(dist(rng));
+    return x;
+  };
+  auto qd = make(size_t(cuQ.back()) * H * D), kd = make(size_t(cuK.back()) * H * D),
+       vd = make(size_t(cuK.back()) * H * D);
+  rt::Buffer bq(qd.size() * 2, "f16"), bk(kd.size() * 2, "f16"), bv(vd.size() * 2, "f16"),
+      bo(qd.size() * 2, "f16"), bl(size_t(B) * H * MAXQ * 4, "f32"), bcq(cuQ.size() * 4, "i32"),
+      bck(cuK.size() * 4, "i32");
+  bq.upload(qd);
+  bk.upload(kd);
+  bv.upload(vd);
+  bcq.upload(cuQ);
+  bck.upload(cuK);
+  bo.fill(0xff);
+  jit::AttentionStrides packed{0, D, H * D, 1}; // [total, h, d]
+  jit::AttentionProblem p{B, H, H, MAXQ, MAXK, D, /*causal=*/true};
+  jit::attentionForwardVarlen(jit, p, bq, packed, bk, packed, bv, packed, bo, packed, bl, bcq, bck);
+  auto out = bo.download<uint16_t>(qd.size());
+  auto lse = bl.download<float>(size_t(B) * H * MAXQ);
+  for (int b = 0; b < B; ++b) {
+    int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
+    auto gather = [&](const std::vector<uint16_t> &x, int start, int len) {
+      std::vector<double> y(size_t(H) * len * D);
+      for (int h = 0; h < H; ++h)
+        for (int i = 0; i < len; ++i)
+          for (int e = 0; e < D; ++e)
+            y[(size_t(h) * len + i) * D + e] = fromHalf(x[(size_t(start + i) * H + h) * D + e]);
+      return y;
+    };
+    auto qb = gather(qd, cuQ[b], lq), kb = gather(kd, cuK[b], lk), vb = gather(vd, cuK[b], lk);
+    std::vector<double> ref(qb.size()), rl(size_t(H) * lq);
+    kernels::ref::attention(qb.data(), kb.data(), vb.data(), ref.data(), rl.data(), H, lq, lk, D,
+                            1.0 / std::sqrt(double(D)), true, 1);
+    auto ob = gather(out, cuQ[b], lq);
+    double num = 0, den = 0, lerr = 0;
+    for (size_t i = 0; i < ob.size(); ++i) {
+      num += (ob[i] - ref[i]) * (ob[i] - ref[i]);
+      den += ref[i] * ref[i];
+    }
+    for (int h = 0; h < H; ++h)
+      for (int i = 0; i < lq; ++i)
+        lerr = std::max(lerr, std::abs(lse[(size_t(b) * H + h) * MAXQ + i] - rl[size_t(h) * lq + i]));
+    INFO("sequence " << b);
+    CHECK(std::sqrt(num / den) < 3e-3);
+    CHECK(lerr < 1e-3);
+  }
+
+  auto err = [&](std::vector<int32_t> q, std::vector<int32_t> k) {
+    bcq.upload(q);
+    bck.upload(k);
+    return test::errorOf([&] {
+      jit::attentionForwardVarlen(jit, p, bq, packed, bk, packed, bv, packed, bo, packed, bl, bcq,
+                                  bck);
+    });
+  };
+  CHECK(err({0, 21, 22, 33}, cuK) ==
+        "attention: cu_seqlens_q: sequence 0 has length 21, outside [0, seq_q = 20]");
+  CHECK(err({0, 20, 19, 33}, cuK) ==
+        "attention: cu_seqlens_q: sequence 1 has length -1, outside [0, seq_q = 20]");
+  CHECK(err(cuQ, {0, 25, 25, 41}) == "attention: sequence 1 has 1 queries but no keys");
+  CHECK(err(cuQ, {0, 25, 32, 50}) ==
+        "attention: k: shape and strides reach element 6399 but the buffer holds 5248");
+  rt::Buffer small(8, "i32");
+  CHECK(test::errorOf([&] {
+          jit::attentionForwardVarlen(jit, p, bq, packed, bk, packed, bv, packed, bo, packed, bl,
+                                      small, bck);
+        }) == "attention: cu_seqlens_q holds 2 offsets, needs batch + 1 = 4");
+}

@@ -37,6 +37,21 @@ void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attent
                       rt::Buffer &o, AttentionStrides so, rt::Buffer &lse,
                       CUstream stream = nullptr);
 
+/// Variable-length batch: sequence b of q and o is rows cuSeqlensQ[b] ..
+/// cuSeqlensQ[b + 1] - 1 of the packed [total_q, heads, head_dim] tensors (row
+/// stride `seq`, head stride `head`; `batch` strides are ignored), likewise k
+/// and v with cuSeqlensK (i32 buffers of batch + 1 offsets); p.seqQ / p.seqK
+/// are the longest lengths; causal masks align each sequence's first query
+/// and key; lse is [batch, heads, p.seqQ].  The offsets are read back (two
+/// small copies, synchronous) and checked before launch: non-decreasing,
+/// each length within p.seqQ / p.seqK, a key in every sequence with queries,
+/// rows inside the buffers.
+void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
+                            AttentionStrides sq, rt::Buffer &k, AttentionStrides sk,
+                            rt::Buffer &v, AttentionStrides sv, rt::Buffer &o,
+                            AttentionStrides so, rt::Buffer &lse, rt::Buffer &cuSeqlensQ,
+                            rt::Buffer &cuSeqlensK, CUstream stream = nullptr);
+
 /// The kernel configuration attentionForward uses for `p` on `device`
 /// (tile sizes, warps, stages, schedule; measured choices on the H100).
 dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p);
