@@ -76,64 +76,90 @@ def bench(fn):
     return triton.testing.do_bench(fn, warmup=50, rep=200, return_mode="median")
 
 
+def shapes():
+    """(kind, D, causal, S, B, H, KV): the FA2 paper's shapes, then d=256 and a
+    grouped-query shape, as tessera-bench --attention-table runs them.
+    ANCHORS_ONLY=128 / fa2 / d256 / gqa keeps the matching rows."""
+    out = []
+    for D in (64, 128):
+        for causal in (False, True):
+            for S in (512, 1024, 2048, 4096, 8192, 16384):
+                out.append(("fa2", D, causal, S, max(1, 16384 // S), 2048 // D, 2048 // D))
+    for causal in (False, True):
+        for S in (1024, 4096, 16384):
+            out.append(("d256", 256, causal, S, 16384 // S, 8, 8))
+    for causal in (False, True):
+        out.append(("gqa", 128, causal, 4096, 4, 32, 8))
+    only = os.environ.get("ANCHORS_ONLY")
+    return [s for s in out if not only or only in (s[0], str(s[1]))]
+
+
 def main():
     dev = torch.cuda.get_device_name()
     rows = []
     dtype = torch.float16
-    seqs = [512, 1024, 2048, 4096, 8192, 16384]
-    for D in (64, 128):
-        H = 2048 // D
-        for causal in (False, True):
-            for S in seqs:
-                B = max(1, 16384 // S)
-                torch.manual_seed(0)
-                q = torch.randn(B, H, S, D, device="cuda", dtype=dtype)
-                k = torch.randn_like(q); v = torch.randn_like(q)
-                scale = 1.0 / math.sqrt(D)
-                ref = None
-                res = {"D": D, "causal": causal, "S": S, "B": B, "H": H}
-                for name, be in (("sdpa_flash", SDPBackend.FLASH_ATTENTION),
-                                 ("sdpa_cudnn", SDPBackend.CUDNN_ATTENTION),
-                                 ("sdpa_efficient", SDPBackend.EFFICIENT_ATTENTION)):
+    for kind, D, causal, S, B, H, KV in shapes():
+        torch.manual_seed(0)
+        q = torch.randn(B, H, S, D, device="cuda", dtype=dtype)
+        k = torch.randn(B, KV, S, D, device="cuda", dtype=dtype)
+        v = torch.randn_like(k)
+        # Triton's kernel and a backend without grouped-query support
+        # see K/V expanded to every query head (not timed).
+        kx = k.repeat_interleave(H // KV, dim=1) if KV != H else k
+        vx = v.repeat_interleave(H // KV, dim=1) if KV != H else v
+        scale = 1.0 / math.sqrt(D)
+        ref = None
+        res = {"kind": kind, "D": D, "causal": causal, "S": S, "B": B, "H": H, "KV": KV}
+        for name, be in (("sdpa_flash", SDPBackend.FLASH_ATTENTION),
+                         ("sdpa_cudnn", SDPBackend.CUDNN_ATTENTION),
+                         ("sdpa_efficient", SDPBackend.EFFICIENT_ATTENTION)):
+            try:
+                with sdpa_kernel([be]):
                     try:
-                        with sdpa_kernel([be]):
-                            fn = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-                            out = fn()
-                            ms = bench(fn)
-                        if ref is None:
-                            ref = out.float()
-                        res[name] = round(flops(B, H, S, D, causal, "fwd") / ms / 1e9, 1)
-                    except Exception as e:
-                        res[name] = f"err:{type(e).__name__}"
-                try:
-                    fn = lambda: triton_fwd(q, k, v, causal, scale)
-                    out = fn()
-                    err = ((out.float() - ref).norm() / ref.norm()).item()
+                        fn = lambda: F.scaled_dot_product_attention(
+                            q, k, v, is_causal=causal, enable_gqa=KV != H)
+                        out = fn()
+                    except Exception:
+                        if KV == H:
+                            raise
+                        res[name + "_kv_expanded"] = True
+                        fn = lambda: F.scaled_dot_product_attention(q, kx, vx, is_causal=causal)
+                        out = fn()
                     ms = bench(fn)
-                    res["triton_fa2"] = round(flops(B, H, S, D, causal, "fwd") / ms / 1e9, 1)
-                    res["triton_relerr"] = float(f"{err:.2e}")
-                except Exception as e:
-                    res["triton_fa2"] = f"err:{type(e).__name__}:{str(e)[:80]}"
-                # backward through SDPA (cuDNN and flash); ANCHORS_FWD_ONLY=1 skips it
-                for name, be in () if os.environ.get("ANCHORS_FWD_ONLY") else (("bwd_sdpa_flash", SDPBackend.FLASH_ATTENTION),
-                                 ("bwd_sdpa_cudnn", SDPBackend.CUDNN_ATTENTION)):
-                    try:
-                        qg = q.clone().requires_grad_(); kg = k.clone().requires_grad_(); vg = v.clone().requires_grad_()
-                        with sdpa_kernel([be]):
-                            o = F.scaled_dot_product_attention(qg, kg, vg, is_causal=causal)
-                            do = torch.randn_like(o)
-                            fn = lambda: torch.autograd.grad(o, (qg, kg, vg), do, retain_graph=True)
-                            ms = bench(fn)
-                        res[name] = round(flops(B, H, S, D, causal, "bwd") / ms / 1e9, 1)
-                    except Exception as e:
-                        res[name] = f"err:{type(e).__name__}"
-                rows.append(res)
-                print(json.dumps(res), flush=True)
+                if ref is None:
+                    ref = out.float()
+                res[name] = round(flops(B, H, S, D, causal, "fwd") / ms / 1e9, 1)
+            except Exception as e:
+                res[name] = f"err:{type(e).__name__}"
+        try:
+            fn = lambda: triton_fwd(q, kx, vx, causal, scale)
+            out = fn()
+            err = ((out.float() - ref).norm() / ref.norm()).item()
+            ms = bench(fn)
+            res["triton_fa2"] = round(flops(B, H, S, D, causal, "fwd") / ms / 1e9, 1)
+            res["triton_relerr"] = float(f"{err:.2e}")
+        except Exception as e:
+            res["triton_fa2"] = f"err:{type(e).__name__}:{str(e)[:80]}"
+        # backward through SDPA (cuDNN and flash); ANCHORS_FWD_ONLY=1 skips it
+        for name, be in () if os.environ.get("ANCHORS_FWD_ONLY") else (("bwd_sdpa_flash", SDPBackend.FLASH_ATTENTION),
+                         ("bwd_sdpa_cudnn", SDPBackend.CUDNN_ATTENTION)):
+            try:
+                qg = q.clone().requires_grad_(); kg = k.clone().requires_grad_(); vg = v.clone().requires_grad_()
+                with sdpa_kernel([be]):
+                    o = F.scaled_dot_product_attention(qg, kg, vg, is_causal=causal)
+                    do = torch.randn_like(o)
+                    fn = lambda: torch.autograd.grad(o, (qg, kg, vg), do, retain_graph=True)
+                    ms = bench(fn)
+                res[name] = round(flops(B, H, S, D, causal, "bwd") / ms / 1e9, 1)
+            except Exception as e:
+                res[name] = f"err:{type(e).__name__}"
+        rows.append(res)
+        print(json.dumps(res), flush=True)
     out = os.environ.get("OUT", ".")
     with open(os.path.join(out, "attn_anchors.json"), "w") as f:
         json.dump({"device": dev, "torch": torch.__version__, "triton": triton.__version__, "rows": rows}, f, indent=1)
     print("device:", dev, "torch", torch.__version__, "triton", triton.__version__)
-    hdr = ["D", "causal", "S", "sdpa_flash", "sdpa_cudnn", "sdpa_efficient", "triton_fa2", "bwd_sdpa_flash", "bwd_sdpa_cudnn"]
+    hdr = ["kind", "D", "causal", "S", "sdpa_flash", "sdpa_cudnn", "sdpa_efficient", "triton_fa2", "bwd_sdpa_flash", "bwd_sdpa_cudnn"]
     print(" ".join(f"{h:>14}" for h in hdr))
     for r in rows:
         print(" ".join(f"{str(r.get(h)):>14}" for h in hdr))

@@ -136,8 +136,13 @@ createTargetMachine(const CompileOptions &opts) {
   if (!target)
     throw Error("NVPTX back end unavailable: " + err);
   std::string features = "+ptx" + std::to_string(opts.ptxVersion);
+  llvm::TargetOptions to;
+  // Fast = fuse wherever a mul feeds an add; Standard (the default) leaves
+  // only what the IR marks `contract`, and NVPTX then writes `.rn` on every
+  // mul/add so that ptxas fuses nothing either.
+  to.AllowFPOpFusion = opts.fpFusion ? llvm::FPOpFusion::Fast : llvm::FPOpFusion::Standard;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, opts.target, features, llvm::TargetOptions(), std::nullopt,
+      triple, opts.target, features, to, std::nullopt,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!tm)
     throw Error("cannot create an NVPTX target machine for " + opts.target);

@@ -22,7 +22,8 @@ static constexpr double kVeryNegative = -1e30;
 /// Tensors are [batch, heads, seq, HEAD_DIM] under arbitrary batch/head/seq
 /// strides (the last dimension contiguous).
 /// Grid: (ceil(seq_q / BLOCK_M), batch * heads).  INT_MULTIPLE promises the
-/// strides are multiples of it.
+/// strides are multiples of it.  The scale must be positive (it is applied
+/// to row maxima; jit::attentionForward refuses others).
 static void attentionFwd(Kernel &k, const Params &p) {
   DType dt = p.dtype("dtype");
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), d = p.i("HEAD_DIM");
@@ -64,6 +65,13 @@ static void attentionFwd(Kernel &k, const Params &p) {
   Scalar qkScale = scale * kLog2e;
   Tile m = full({bm}, kVeryNegative, f32), l = zeros({bm}, f32), acc = zeros({bm, d}, f32);
   Scalar end = causal ? minimum(seqK, startM + bm) : seqK;
+  // The new running maximum (log2 domain) and exp2 of the scores under it.
+  // The scale is applied to the row maximum, not to every score (scale > 0,
+  // so max(s) * c = max(s * c)), and exp2's argument s * c - m is one FFMA.
+  auto softmaxStep = [&](const Tile &s) {
+    Tile mNew = maximum(m, max(s, 1) * qkScale);
+    return std::pair(mNew, exp2(s * qkScale - mNew.col()));
+  };
 
   // One key block: `masked` blocks may hold keys past seq_k or (causal)
   // after a query; the others skip the select.
@@ -72,16 +80,15 @@ static void attentionFwd(Kernel &k, const Params &p) {
     // K as stored ([bn, d], d contiguous); its transpose is a view of the
     // same shared tile, read K-major by the tensor cores.
     Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
-    Tile s = dot(qTile, trans(kTile)) * qkScale; // log2 domain
+    Tile s = dot(qTile, trans(kTile)); // raw scores; see softmaxStep
     if (masked) {
       Tile valid = keys.row() < seqK;
       if (causal)
         valid = valid & (keys.row() <= offM.col());
       s = where(valid, s, -INFINITY);
     }
-    Tile mNew = maximum(m, max(s, 1));
+    auto [mNew, pTile] = softmaxStep(s);
     Tile alpha = exp2(m - mNew);
-    Tile pTile = exp2(s - mNew.col());
     l = l * alpha + sum(pTile, 1);
     Tile vTile = load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
     acc = dot(pTile.to(dt), vTile, acc * alpha.col()); // rescale, then accumulate P V
@@ -104,16 +111,15 @@ static void attentionFwd(Kernel &k, const Params &p) {
       sRaw = dot(qTile, trans(kTile));
     };
     auto softmax = [&](Tile sRaw, const Tile &keys, bool masked) {
-      Tile s = sRaw * qkScale; // log2 domain
+      Tile s = sRaw;
       if (masked) {
         Tile valid = keys.row() < seqK;
         if (causal)
           valid = valid & (keys.row() <= offM.col());
         s = where(valid, s, -INFINITY);
       }
-      Tile mNew = maximum(m, max(s, 1));
+      auto [mNew, pTile] = softmaxStep(s);
       Tile alpha = exp2(m - mNew);
-      Tile pTile = exp2(s - mNew.col());
       l = l * alpha + sum(pTile, 1);
       m = mNew;
       return std::pair(pTile.to(dt), alpha);
@@ -155,7 +161,7 @@ KernelDef attentionFwdKernel() {
           {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
            {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"MASK_SPLIT", "0"}, {"OVERLAP", "0"},
            {"VARLEN", "0"},
-           {"num_warps", "4"},
+           {"num_warps", "4"}, {"min_blocks", "0"},
            {"num_stages", "2"}},
           attentionFwd,
           configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128"}},

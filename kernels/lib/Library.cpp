@@ -78,6 +78,12 @@ mlir::OwningOpRef<mlir::ModuleOp> traceKernel(mlir::MLIRContext &ctx, const Kern
       f->setAttr(tile::TileDialect::getNumStagesAttrName(),
                  mlir::IntegerAttr::get(mlir::IntegerType::get(&ctx, 32),
                                         int32_t(p.i("num_stages"))));
+  // Likewise the occupancy the register allocation must leave room for.
+  if (p.has("min_blocks") && p.i("min_blocks") > 0)
+    for (auto f : module->getOps<mlir::func::FuncOp>())
+      f->setAttr(tile::TileDialect::getMinBlocksAttrName(),
+                 mlir::IntegerAttr::get(mlir::IntegerType::get(&ctx, 32),
+                                        int32_t(p.i("min_blocks"))));
   return module;
 }
 

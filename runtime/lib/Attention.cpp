@@ -104,6 +104,11 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
     throw Error("attention: lse holds " + std::to_string(lse.bytes() / 4) + " values, needs " +
                 std::to_string(lseBytes / 4) + " (batch * heads * seq_q)");
 
+  // The kernel scales row maxima rather than every score, which needs a
+  // positive scale (0 picks the default).
+  if (!(p.scale >= 0) || std::isinf(p.scale))
+    throw Error("attention: the softmax scale must be positive and finite (0: 1/sqrt(head dim)), "
+                "got " + std::to_string(p.scale));
   dsl::Params cfg = attentionConfig(jit.device(), p);
   int bm = int(cfg.i("BLOCK_M"));
   unsigned mult = commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch,

@@ -34,6 +34,7 @@ std::string cacheKey(const std::string &canonicalIR, const CompileOptions &opts)
   h.field("target=" + opts.target);
   h.field("ptx=" + std::to_string(opts.ptxVersion));
   h.field("opt=" + std::to_string(opts.optLevel));
+  h.field(opts.fpFusion ? "fma=1" : "fma=0");
   h.field("tessera=" + buildId());
   h.field("llvm=" TESSERA_LLVM_VERSION);
   return h.hex();

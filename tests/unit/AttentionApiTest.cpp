@@ -95,6 +95,10 @@ TEST_CASE("attentionForward refuses bad input before launch", "[attention][error
   CHECK(run(ok, small, s, k, lse) ==
         "attention: q: shape and strides reach element 16383 but the buffer holds 8192");
   CHECK(run(ok, q, s, k, l16) == "attention: lse must be an f32 buffer, got f16");
+  jit::AttentionProblem negative = ok;
+  negative.scale = -0.5f;
+  CHECK(run(negative, q, s, k, lse) == "attention: the softmax scale must be positive and finite "
+                                       "(0: 1/sqrt(head dim)), got -0.500000");
   // And the same arguments, corrected, are accepted.
   CHECK(run(ok, q, s, k, lse).empty());
 }

@@ -151,62 +151,129 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoic
 }
 
 /// Issue 6's table: the FA2 paper's shapes (b*s = 16k tokens, h*d = 2048,
-/// d in {64, 128}, s = 512..16k, causal and not), [b, h, s, d] contiguous,
-/// best of 15 configs per shape (five tilings; masked blocks split off or
-/// not, or P·V overlapped with the next softmax).  SDPA and Triton run separately
-/// (bench/attn_anchors.py) in the same job.
-int attentionTable() {
+/// d in {64, 128}, s = 512..16k, causal and not), then d = 256 (h = 8) and a
+/// grouped-query shape (d = 128, 32 query heads over 8 K/V heads, b = 4,
+/// s = 4096); [b, h, s, d] contiguous, inputs drawn from N(0, 1) as the
+/// anchors' are.  Best of the candidate configs per shape (tilings; masked
+/// blocks split off or not, or P·V overlapped with the next softmax).  SDPA
+/// and Triton run separately (bench/attn_anchors.py) in the same job;
+/// bench/attn_table.py joins the two.  `only` keeps some rows (see
+/// `matches`); TESSERA_ATTENTION_CONFIG="BLOCK_M=128,..." replaces the
+/// tilings by one (with its split / overlap variants), e.g. to profile it.
+/// Whether a table row is selected by `only`: empty (all), a kind ("fa2",
+/// "d256", "gqa"), a head dim, or KIND:D:CAUSAL:S with '*' for any field.
+bool matches(const std::string &only, const std::string &kind, int d, int causal, int s) {
+  if (only.empty())
+    return true;
+  if (only.find(':') == std::string::npos)
+    return only == kind || only == std::to_string(d);
+  std::vector<std::string> f;
+  std::stringstream in(only);
+  for (std::string x; std::getline(in, x, ':');)
+    f.push_back(x);
+  std::string have[] = {kind, std::to_string(d), std::to_string(causal), std::to_string(s)};
+  for (size_t i = 0; i < f.size() && i < 4; ++i)
+    if (f[i] != "*" && f[i] != have[i])
+      return false;
+  return true;
+}
+
+int attentionTable(const std::string &only) {
   std::unique_ptr<jit::Jit> jit = openJit();
   if (!jit)
     return 77;
-  std::printf("%4s %6s %6s %3s %3s %9s %9s  %s\n", "D", "causal", "S", "B", "H", "ms", "TFLOP/s",
-              "best config");
+  struct Shape {
+    int d, causal, s, b, h, kv;
+    const char *kind;
+  };
+  std::vector<Shape> shapes;
   for (int D : {64, 128})
     for (int causal : {0, 1})
-      for (int S : {512, 1024, 2048, 4096, 8192, 16384}) {
-        int H = 2048 / D, B = std::max(1, 16384 / S);
-        size_t elems = size_t(B) * H * S * D;
-        rt::Buffer q(elems * 2, "f16"), k(elems * 2, "f16"), v(elems * 2, "f16"),
-            o(elems * 2, "f16"), lse(size_t(B) * H * S * 4, "f32");
-        q.fill(0x2c);
-        k.fill(0x2c);
-        v.fill(0x3c);
-        double best = 1e30;
-        std::string bestCfg;
-        std::vector<dsl::Params> candidates;
-        for (const char *split : {"0", "1", "overlap"})
-          for (dsl::Params c : {dsl::Params{{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"num_warps", "4"}},
-                                dsl::Params{{"BLOCK_M", "64"}, {"BLOCK_N", "128"}, {"num_warps", "4"}},
-                                dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}},
-                                dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}},
-                                dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"num_stages", "3"}}})
-            candidates.push_back(std::string(split) == "overlap"
-                                     ? c.set("OVERLAP", "1")
-                                     : c.set("MASK_SPLIT", split));
-        for (dsl::Params p : candidates) {
-          p.set("HEAD_DIM", D).set("CAUSAL", causal).set("INT_MULTIPLE", "16");
-          std::shared_ptr<rt::Kernel> kern;
-          try {
-            kern = jit->get(kernels::findKernel("attention_fwd"), p);
-          } catch (const Error &) {
+      for (int S : {512, 1024, 2048, 4096, 8192, 16384})
+        shapes.push_back({D, causal, S, std::max(1, 16384 / S), 2048 / D, 2048 / D, "fa2"});
+  for (int causal : {0, 1})
+    for (int S : {1024, 4096, 16384})
+      shapes.push_back({256, causal, S, 16384 / S, 8, 8, "d256"});
+  for (int causal : {0, 1})
+    shapes.push_back({128, causal, 4096, 4, 32, 8, "gqa"});
+  // Every shape holds 16k x 2048 values per tensor except the grouped-query
+  // one (16k x 4096 for Q and O); one set of random buffers serves them all.
+  size_t maxElems = size_t(16384) * 4096;
+  rt::Buffer q(maxElems * 2, "f16"), k(maxElems * 2, "f16"), v(maxElems * 2, "f16"),
+      o(maxElems * 2, "f16"), lse(size_t(16384) * 32 * 4, "f32");
+  {
+    std::vector<uint16_t> h(maxElems);
+    std::mt19937 rng(5);
+    std::normal_distribution<float> dist;
+    for (rt::Buffer *buf : {&q, &k, &v}) {
+      for (auto &x : h)
+        x = toHalf(dist(rng));
+      buf->upload(h);
+    }
+  }
+  std::printf("%5s %4s %6s %6s %3s %3s %3s %9s %9s  %s\n", "kind", "D", "causal", "S", "B", "H",
+              "KV", "ms", "TFLOP/s", "best config");
+  for (const Shape &sh : shapes) {
+    if (!matches(only, sh.kind, sh.d, sh.causal, sh.s))
+      continue;
+    int D = sh.d, S = sh.s, B = sh.b, H = sh.h, KV = sh.kv, causal = sh.causal;
+    std::vector<dsl::Params> tiles;
+    if (D == 256)
+      tiles = {{{"BLOCK_M", "64"}, {"BLOCK_N", "32"}, {"num_warps", "4"}},
+               {{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"num_warps", "4"}},
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "32"}, {"num_warps", "8"}},
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}}};
+    else
+      tiles = {{{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"num_warps", "4"}},
+               {{"BLOCK_M", "64"}, {"BLOCK_N", "128"}, {"num_warps", "4"}},
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}},
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}},
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"min_blocks", "2"}},
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"num_stages", "3"}}};
+    std::vector<dsl::Params> candidates;
+    bool exact = false; // the config names its schedule: run only it
+    if (const char *one = std::getenv("TESSERA_ATTENTION_CONFIG")) { // e.g. for ncu
+      tiles = {dsl::Params::parse(one)};
+      exact = tiles[0].items().count("MASK_SPLIT") || tiles[0].items().count("OVERLAP");
+    }
+    if (exact)
+      candidates = tiles;
+    else
+      for (const char *split : {"0", "1", "overlap"})
+        for (dsl::Params c : tiles) {
+          if (D == 256 && std::string(split) == "overlap")
             continue;
-          }
-          int bm = int(p.i("BLOCK_M")), sb = H * S * D, sh = S * D, ss = D;
-          float scale = 1.0f / std::sqrt(float(D));
-          double ms = timeKernel([&] {
-            kern->launch({unsigned(S / bm), unsigned(B * H)},
-                         {q, k, v, o, lse, S, S, H, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb,
-                          sh, ss});
-          }, 3, 10);
-          if (ms < best) {
-            best = ms;
-            bestCfg = p.str();
-          }
+          candidates.push_back(std::string(split) == "overlap" ? c.set("OVERLAP", "1")
+                                                               : c.set("MASK_SPLIT", split));
         }
-        double tflops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (best * 1e-3) / 1e12;
-        std::printf("%4d %6d %6d %3d %3d %9.3f %9.1f  %s\n", D, causal, S, B, H, best, tflops,
-                    bestCfg.c_str());
+    double best = 1e30;
+    std::string bestCfg;
+    for (dsl::Params p : candidates) {
+      p.set("HEAD_DIM", D).set("CAUSAL", causal).set("INT_MULTIPLE", "16");
+      std::shared_ptr<rt::Kernel> kern;
+      try {
+        kern = jit->get(kernels::findKernel("attention_fwd"), p);
+      } catch (const Error &) {
+        continue;
       }
+      int bm = int(p.i("BLOCK_M"));
+      int sb = H * S * D, sh = S * D, ss = D, kb = KV * S * D;
+      float scale = 1.0f / std::sqrt(float(D));
+      double ms = timeKernel([&] {
+        kern->launch({unsigned(S / bm), unsigned(B * H)},
+                     {q, k, v, o, lse, S, S, H, KV, scale, sb, sh, ss, kb, sh, ss, kb, sh, ss, sb,
+                      sh, ss});
+      }, 3, 10);
+      if (ms < best) {
+        best = ms;
+        bestCfg = p.str();
+      }
+    }
+    double tflops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (best * 1e-3) / 1e12;
+    std::printf("%5s %4d %6d %6d %3d %3d %3d %9.3f %9.1f  %s\n", sh.kind, D, causal, S, B, H, KV,
+                best, tflops, bestCfg.c_str());
+    std::fflush(stdout);
+  }
   return 0;
 }
 
@@ -356,7 +423,7 @@ int main(int argc, char **argv) {
     else if (a == "--matmul")
       return matmulTable();
     else if (a == "--attention-table")
-      return attentionTable();
+      return attentionTable(i + 1 < argc && argv[i + 1][0] != '-' ? argv[i + 1] : "");
     else if (a == "--dump-attention" && i + 1 < argc)
       return dumpAttention(argv[++i]);
   }

@@ -19,6 +19,10 @@ struct CompileOptions {
   unsigned ptxVersion = 80;
   /// LLVM optimization level for the LLVM IR (0-3).
   unsigned optLevel = 3;
+  /// Lets the back end fuse a multiply and an add into one FMA (one rounding
+  /// instead of two), as Triton does by default: attention's `s * scale - m`
+  /// becomes one FFMA.  Off: every mul/add rounds on its own (`mul.rn`).
+  bool fpFusion = true;
   /// When non-empty, every stage's IR is written under this folder
   /// (defaults to $TESSERA_DUMP_DIR).
   std::string dumpDir;

@@ -88,8 +88,11 @@ func.func @address_carried(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attr
 // 64x64 elements, 128-byte swizzle); a ring of 3 mbarriers; the prologue
 // and the body arm the slot's barrier and issue the copies from one
 // thread, only for iterations before the end; the body waits on the
-// slot's barrier (phase = (i / 3) mod 2) instead of cp.async groups, and
-// nothing is drained after the loop.  On sm_80: cp.async as before.
+// slot's barrier (phase = (i / 3) mod 2), before the slots' first read,
+// instead of cp.async groups, and nothing is drained after the loop.  The
+// accumulating dot is still in flight at the end of an iteration, so the
+// refill there is of the slot the previous iteration read (one ring for
+// both loads).  On sm_80: cp.async as before.
 // CHECK-LABEL: func.func @tma_window
 // CHECK-SAME: %{{.*}}: !tile.tensor_map {tile.tensor_map = {base = 0 : i64, box = array<i64: 64, 64>, dims = array<i64: 3, 2>, strides = array<i64: 4>, swizzle = 128 : i64}}
 // CHECK: %[[A:.*]] = tile.alloc_shared : tensor<3x64x64xf16
@@ -101,8 +104,8 @@ func.func @address_carried(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attr
 // CHECK: tile.tma_load %{{.*}}[%{{.*}}, %{{.*}}] into %[[A]][%{{.*}}], %[[BARS]]
 // CHECK: tile.tma_load
 // CHECK: scf.for
-// CHECK:   tile.barrier_wait %[[BARS]]
 // CHECK:   tile.shared_slot %[[A]]
+// CHECK:   tile.barrier_wait %[[BARS]]
 // CHECK:   tile.dot {{.*}} {tile.async}
 // CHECK:   tile.dot_wait {pending = 1 : i32, sync}
 // CHECK:   scf.if
@@ -282,6 +285,85 @@ func.func @overlap_dots(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attribu
     %e = math.exp2 %s : tensor<64x64xf32>
     %next = arith.mulf %o, %e : tensor<64x64xf32>
     scf.yield %next : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Early refill (TMA, no accumulate-only dot: attention's Q·K^T, softmax,
+// P·V): each load gets its own ring of mbarriers, the prologue issues
+// iterations 0..2 (all 3 slots), each slot is waited for just before its
+// first read, and refilled with iteration i + 3 as soon as the dot reading
+// it has been waited for in every warp (`sync`): K's slot while the
+// softmax still has to run, V's at the end of the iteration.
+// CHECK-LABEL: func.func @tma_early_refill
+// CHECK: %[[K:.*]] = tile.alloc_shared : tensor<3x64x64xf16
+// CHECK: %[[V:.*]] = tile.alloc_shared : tensor<3x64x64xf16
+// CHECK: %[[KB:.*]] = tile.alloc_shared : tensor<3x1x1xi64
+// CHECK: tile.barrier_init %[[KB]]
+// CHECK: %[[VB:.*]] = tile.alloc_shared : tensor<3x1x1xi64
+// CHECK: tile.barrier_init %[[VB]]
+// CHECK: tile.barrier_expect %[[KB]][%{{.*}}] {bytes = 8192 : i32}
+// CHECK: tile.tma_load %{{.*}} into %[[K]][%{{.*}}], %[[KB]]
+// CHECK: tile.barrier_expect %[[VB]][%{{.*}}] {bytes = 8192 : i32}
+// CHECK: tile.tma_load %{{.*}} into %[[V]][%{{.*}}], %[[VB]]
+// CHECK: tile.tma_load %{{.*}} into %[[K]]
+// CHECK: tile.tma_load %{{.*}} into %[[V]]
+// CHECK: tile.tma_load %{{.*}} into %[[K]]
+// CHECK: tile.tma_load %{{.*}} into %[[V]]
+// CHECK: scf.for %[[IV:[^ ]*]] =
+// CHECK:   %[[SLOT:.*]] = arith.remsi %{{.*}}, %c3
+// CHECK:   tile.barrier_wait %[[KB]][%[[SLOT]]]
+// CHECK:   %[[S:.*]] = tile.dot {{.*}} {tile.async}
+// CHECK:   tile.dot_wait %[[S]] {pending = 0 : i32, sync}
+// CHECK:   %[[AHEAD:.*]] = arith.addi %[[IV]],
+// CHECK:   scf.if
+// CHECK:     tile.barrier_expect %[[KB]][%[[SLOT]]]
+// CHECK:     tile.tma_load %{{.*}} into %[[K]][%[[SLOT]]], %[[KB]]
+// CHECK:   math.exp2
+// CHECK:   tile.barrier_wait %[[VB]][%[[SLOT]]]
+// CHECK:   %[[O:.*]] = tile.dot {{.*}} {tile.async}
+// CHECK:   tile.dot_wait %[[O]] {pending = 0 : i32, sync}
+// CHECK:   scf.if
+// CHECK:     tile.barrier_expect %[[VB]][%[[SLOT]]]
+// CHECK:     tile.tma_load %{{.*}} into %[[V]][%[[SLOT]]], %[[VB]]
+// CHECK:   scf.yield
+// AMPERE-LABEL: func.func @tma_early_refill
+// AMPERE-NOT: tile.tma_load
+func.func @tma_early_refill(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32>, %m: i32, %n: i32, %ld: i32 {tile.divisibility = 8 : i32}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %rows = tile.expand_dims %r {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+  %lds = tile.splat %ld : i32 -> tensor<64x1xi32>
+  %roff = arith.muli %rows, %lds : tensor<64x1xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x1x!tile.ptr<f16>>
+  %prow = tile.addptr %px, %roff : tensor<64x1x!tile.ptr<f16>>, tensor<64x1xi32>
+  %prowb = tile.broadcast %prow : tensor<64x1x!tile.ptr<f16>> -> tensor<64x64x!tile.ptr<f16>>
+  %cols = tile.expand_dims %r {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+  %colsb = tile.broadcast %cols : tensor<1x64xi32> -> tensor<64x64xi32>
+  %pq = tile.addptr %prowb, %colsb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+  %q = tile.load %pq : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %msp = tile.splat %m : i32 -> tensor<64x1xi32>
+  %rowok = arith.cmpi slt, %rows, %msp : tensor<64x1xi32>
+  %rowokb = tile.broadcast %rowok : tensor<64x1xi1> -> tensor<64x64xi1>
+  %res = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %prowb, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %b = tile.load %p mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %s = tile.dot %q, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %e = math.exp2 %s : tensor<64x64xf32>
+    %e16 = arith.truncf %e : tensor<64x64xf32> to tensor<64x64xf16>
+    %o = tile.dot %e16, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %o : tensor<64x64xf32>
   }
   %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
   tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()

@@ -461,6 +461,9 @@ FailureOr<LLVM::LLVMFuncOp> KernelLowering::run() {
   llvmFunc->setAttr(NVVM::NVVMDialect::getKernelFuncAttrName(), b.getUnitAttr());
   llvmFunc->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
                     b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  if (auto minBlocks = func->getAttrOfType<IntegerAttr>(TileDialect::getMinBlocksAttrName()))
+    llvmFunc->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                      b.getI32IntegerAttr(int32_t(minBlocks.getInt())));
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
     if (auto align = func.getArgAttrOfType<IntegerAttr>(
             i, TileDialect::getAlignmentAttrName()))

@@ -26,7 +26,7 @@ struct AttentionProblem {
   int batch = 0, heads = 0, kvHeads = 0; ///< kvHeads 0 = heads
   int seqQ = 0, seqK = 0, headDim = 0;
   bool causal = false;
-  float scale = 0; ///< 0: 1 / sqrt(headDim)
+  float scale = 0; ///< > 0; 0 picks 1 / sqrt(headDim)
 };
 
 /// O = softmax(Q K^T * scale) V and the row logsumexp, for q/o of

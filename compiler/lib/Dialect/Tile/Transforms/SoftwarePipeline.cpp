@@ -362,6 +362,36 @@ bool usesValue(Operation *op, Value v) {
   return found;
 }
 
+/// Where `block` reads the shared slot `view` (through views of it such as
+/// a transpose): the first op (of `block`) that reads it, and the wait that
+/// retires the last read when that read is an asynchronous dot; null when
+/// a synchronous op reads it last (or nothing reads it).
+std::pair<Operation *, DotWaitOp> slotReads(Block *block, Value view) {
+  SmallVector<Value> aliases{view};
+  Operation *first = nullptr, *last = nullptr;
+  for (size_t i = 0; i < aliases.size(); ++i)
+    for (Operation *user : aliases[i].getUsers()) {
+      if (user->getNumResults() == 1 && getSharedLayout(user->getResult(0).getType()) &&
+          isPure(user)) {
+        aliases.push_back(user->getResult(0)); // a view of the same memory
+        continue;
+      }
+      Operation *done = block->findAncestorOpInBlock(*user);
+      if (!done)
+        continue;
+      if (!first || done->isBeforeInBlock(first))
+        first = done;
+      // An asynchronous dot has read its operands once its wait returns.
+      if (auto dot = dyn_cast<DotOp>(done); dot && dot->hasAttr("tile.async"))
+        for (Operation *u : dot->getUsers())
+          if (isa<DotWaitOp>(u) && u->getBlock() == block)
+            done = u;
+      if (!last || last->isBeforeInBlock(done))
+        last = done;
+    }
+  return {first, dyn_cast_or_null<DotWaitOp>(last)};
+}
+
 /// Marks the dots of `block` that read a shared B operand `tile.async` and
 /// inserts, before the first use of each result, a `tile.dot_wait` for it
 /// (and every dot issued before it) that leaves the later dots in flight.
@@ -448,23 +478,62 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
     bufs.push_back(AllocSharedOp::create(
         b, loc, RankedTensorType::get(shape, t.getElementType(), t.getEncoding())));
   }
-  Value bars;
-  int64_t bytesPerStage = 0;
+  // Dots on the slots whose accumulator is only carried to the next
+  // iteration may run asynchronously (wgmma): the next one chains on the
+  // same registers without a wait.  Before a slot is refilled, the dot of
+  // the previous iteration (which read it) must be done in every warp.
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  SmallVector<unsigned> asyncResults;
+  if (hopper)
+    for (Operation &op : *body) {
+      auto dot = dyn_cast<DotOp>(op);
+      auto arg = dot ? dyn_cast<BlockArgument>(dot.getAcc()) : BlockArgument();
+      auto aLoad = dot ? dot.getA().getDefiningOp<LoadOp>() : LoadOp();
+      if (!dot || !arg || arg.getOwner() != body || arg == loop.getInductionVar() ||
+          !dot->hasOneUse() || *dot->getUsers().begin() != yield.getOperation() ||
+          !arg.hasOneUse() || !aLoad || !llvm::is_contained(loads, aLoad))
+        continue;
+      unsigned i = arg.getArgNumber() - 1;
+      if (yield.getOperand(i) != dot.getResult())
+        continue;
+      dot->setAttr("tile.async", b.getUnitAttr());
+      asyncResults.push_back(i);
+    }
+  // Early refill (TMA, every dot of the iteration done within it): slot
+  // i mod S is refilled with iteration i + S as soon as every warp is done
+  // reading it in iteration i, each load on its own barrier ring, waited
+  // for just before its first read.  Attention's K then arrives while the
+  // softmax and P·V of earlier blocks run, and V while the scores do: with
+  // 2 stages each copy has about 1.5 iterations to land, where refilling
+  // at the end of the iteration (below) leaves it none.  With an
+  // accumulate-only async dot (matmul) the dot of iteration i is still in
+  // flight at its end, so slot i - 1 is refilled there with i + S - 1.
+  // Otherwise the loads of an iteration share one ring.
+  bool early = tma && asyncResults.empty();
+  SmallVector<Value> bars;      // per ring
+  SmallVector<int64_t> bytes;   // per ring and stage
+  SmallVector<unsigned> ringOf; // per load
   if (tma) {
-    for (auto [load, w] : llvm::zip(loads, windows)) {
+    MLIRContext *ctx = b.getContext();
+    for (auto [i, load, w] : llvm::enumerate(loads, windows)) {
       auto t = cast<RankedTensorType>(load.getType());
       maps.push_back(addTensorMap(func, w, t));
-      bytesPerStage += t.getNumElements() * getElementByteSize(t);
+      if (early || i == 0) {
+        bars.push_back(AllocSharedOp::create(
+            b, loc, RankedTensorType::get({int64_t(stages), 1, 1}, b.getI64Type(),
+                                          SharedLayoutAttr::get(ctx, 1, 16, -1))));
+        BarrierInitOp::create(b, loc, bars.back(), b.getI32IntegerAttr(1));
+        bytes.push_back(0);
+      }
+      ringOf.push_back(unsigned(bars.size() - 1));
+      bytes.back() += t.getNumElements() * getElementByteSize(t);
     }
-    MLIRContext *ctx = b.getContext();
-    bars = AllocSharedOp::create(
-        b, loc, RankedTensorType::get({int64_t(stages), 1, 1}, b.getI64Type(),
-                                      SharedLayoutAttr::get(ctx, 1, 16, -1)));
-    BarrierInitOp::create(b, loc, bars, b.getI32IntegerAttr(1));
   }
-  // Issues the loads of the iteration whose induction variable is `iv`
-  // into slot `slot`, masked off past the end of the loop.
-  auto issue = [&](Value iv, Value slot) {
+  // Issues the loads `which` (indices into `loads`) of the iteration whose
+  // induction variable is `iv` into slot `slot`, masked off past the end of
+  // the loop.
+  SmallVector<unsigned> all = llvm::to_vector(llvm::seq<unsigned>(0, loads.size()));
+  auto issue = [&](Value iv, Value slot, ArrayRef<unsigned> which) {
     IRMapping map;
     map.map(loop.getInductionVar(), iv);
     SmallVector<Operation *> clones;
@@ -477,23 +546,26 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
       auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, inRange, /*withElse=*/false);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      BarrierExpectOp::create(b, loc, bars, slot, b.getI32IntegerAttr(int32_t(bytesPerStage)));
-      for (auto [load, buf, w, m] : llvm::zip(loads, bufs, windows, maps)) {
-        unsigned c = getSharedLayout(load.getType()).getContig();
+      for (unsigned i : which) {
+        const Window &w = windows[i];
+        unsigned r = ringOf[i];
+        if (i == which.front() || r != ringOf[i - 1]) // once per ring
+          BarrierExpectOp::create(b, loc, bars[r], slot, b.getI32IntegerAttr(int32_t(bytes[r])));
+        unsigned c = getSharedLayout(loads[i].getType()).getContig();
         // Coordinates innermost (contiguous axis) first.
         SmallVector<Value> coords{axisStart(b, loc, w.axes[c], map),
                                   axisStart(b, loc, w.axes[1 - c], map)};
         for (auto &[x, stride] : w.outer)
           coords.push_back(map.lookupOrDefault(x));
-        TmaLoadOp::create(b, loc, m, coords, buf, slot, bars);
+        TmaLoadOp::create(b, loc, maps[i], coords, bufs[i], slot, bars[r]);
       }
     } else {
-      for (auto [load, buf] : llvm::zip(loads, bufs)) {
-        Value ptr = map.lookupOrDefault(load.getPtr());
+      for (unsigned i : which) {
+        Value ptr = map.lookupOrDefault(loads[i].getPtr());
         Value mask = guard(b, loc, iv, ub, cast<RankedTensorType>(ptr.getType()));
-        if (load.getMask())
-          mask = arith::AndIOp::create(b, loc, map.lookupOrDefault(load.getMask()), mask);
-        AsyncLoadOp::create(b, loc, ptr, buf, slot, mask);
+        if (loads[i].getMask())
+          mask = arith::AndIOp::create(b, loc, map.lookupOrDefault(loads[i].getMask()), mask);
+        AsyncLoadOp::create(b, loc, ptr, bufs[i], slot, mask);
       }
     }
     // The address tiles TMA does not need.
@@ -501,66 +573,83 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
       if (op->use_empty())
         op->erase();
   };
-  // Prologue: iterations 0 .. stages-2.
-  for (unsigned j = 0; j + 1 < stages; ++j) {
+  // Prologue: iterations 0 .. S-1 (early refill) or 0 .. S-2.
+  for (unsigned j = 0; j + (early ? 0 : 1) < stages; ++j) {
     Value iv = arith::AddIOp::create(b, loc, lb, arith::MulIOp::create(b, loc, step, cst(j)));
-    issue(iv, cst(j));
+    issue(iv, cst(j), all);
   }
   // Steady state.
   b.setInsertionPointToStart(body);
   Value idx = arith::DivSIOp::create(
       b, loc, arith::SubIOp::create(b, loc, loop.getInductionVar(), lb), step);
   Value slot = arith::RemSIOp::create(b, loc, idx, cst(stages));
-  if (tma) {
-    // Use k of slot s is the (k / stages)-th phase of its barrier.
-    Value phase = arith::AndIOp::create(b, loc, arith::DivSIOp::create(b, loc, idx, cst(stages)),
-                                        cst(1));
-    BarrierWaitOp::create(b, loc, bars, slot, phase);
-  } else {
+  Value phase;
+  if (tma) // use k of slot s is the (k / stages)-th phase of its barrier
+    phase = arith::AndIOp::create(b, loc, arith::DivSIOp::create(b, loc, idx, cst(stages)),
+                                  cst(1));
+  else
     AsyncWaitOp::create(b, loc, b.getI32IntegerAttr(int32_t((stages - 2) * loads.size())));
-  }
+  SmallVector<Value> views;
   for (auto [load, buf] : llvm::zip(loads, bufs)) {
-    Value view = SharedSlotOp::create(b, loc, load.getType(), buf, slot);
-    load.getResult().replaceAllUsesWith(view);
+    views.push_back(SharedSlotOp::create(b, loc, load.getType(), buf, slot));
+    load.getResult().replaceAllUsesWith(views.back());
   }
-  // Dots on the slots whose accumulator is only carried to the next
-  // iteration may run asynchronously (wgmma): the next one chains on the
-  // same registers without a wait.  Before a slot is refilled, the dot of
-  // the previous iteration (which read it) must be done in every warp.
-  auto yield = cast<scf::YieldOp>(body->getTerminator());
-  SmallVector<unsigned> asyncResults;
-  if (hopper)
-    for (Operation &op : *body) {
-      auto dot = dyn_cast<DotOp>(op);
-      auto arg = dot ? dyn_cast<BlockArgument>(dot.getAcc()) : BlockArgument();
-      if (!dot || !arg || arg.getOwner() != body || arg == loop.getInductionVar() ||
-          !dot->hasOneUse() || *dot->getUsers().begin() != yield.getOperation() ||
-          !arg.hasOneUse() || !isa_and_nonnull<SharedSlotOp>(dot.getA().getDefiningOp()))
-        continue;
-      unsigned i = arg.getArgNumber() - 1;
-      if (yield.getOperand(i) != dot.getResult())
-        continue;
-      dot->setAttr("tile.async", b.getUnitAttr());
-      asyncResults.push_back(i);
-    }
-  // Without such a dot, every tensor-core dot of the iteration is issued
-  // without waiting and waited for just before its result is first used
-  // (wgmma groups retire in order: waiting for dot D leaves in flight the
-  // dots issued after D).  A kernel that issues its next dot before using
-  // the previous result (attention's P·V before the softmax of the next
-  // scores) gets the tensor cores and the other units working at once.
+  // Without an accumulate-only dot, every tensor-core dot of the iteration
+  // is issued without waiting and waited for just before its result is
+  // first used (wgmma groups retire in order: waiting for dot D leaves in
+  // flight the dots issued after D).  A kernel that issues its next dot
+  // before using the previous result (attention's P·V before the softmax of
+  // the next scores) gets the tensor cores and the other units working at
+  // once.
   if (hopper && asyncResults.empty())
     overlapDotsInBlock(body);
+  SmallVector<unsigned> atEnd;
+  if (tma && !early) {
+    // One ring: wait before the first read of any slot.
+    Operation *first = nullptr;
+    for (Value view : views)
+      if (Operation *f = slotReads(body, view).first; f && (!first || f->isBeforeInBlock(first)))
+        first = f;
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(first ? first : yield.getOperation());
+    BarrierWaitOp::create(b, loc, bars[0], slot, phase);
+  } else if (tma) {
+    for (auto [i, view] : llvm::enumerate(views)) {
+      auto [first, done] = slotReads(body, view);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(first ? first : yield.getOperation());
+      BarrierWaitOp::create(b, loc, bars[ringOf[i]], slot, phase);
+      if (!done) {
+        atEnd.push_back(unsigned(i));
+        continue;
+      }
+      // Every warp past the wait that retires the last read, then refill.
+      done->setAttr("sync", b.getUnitAttr());
+      b.setInsertionPointAfter(done);
+      Value ahead = arith::AddIOp::create(b, loc, loop.getInductionVar(),
+                                          arith::MulIOp::create(b, loc, step, cst(stages)));
+      issue(ahead, slot, {unsigned(i)});
+    }
+  }
   b.setInsertionPoint(yield);
   // With cp.async the barrier at the top of the iteration already orders the
   // refill after every read of the slot; a TMA wait is no block barrier.
-  if (!asyncResults.empty() || tma)
+  if (!asyncResults.empty() || (tma && (!early || !atEnd.empty())))
     DotWaitOp::create(b, loc, TypeRange{}, ValueRange{},
                       b.getI32IntegerAttr(asyncResults.empty() ? 0 : 1), b.getUnitAttr());
-  Value ahead = arith::AddIOp::create(
-      b, loc, loop.getInductionVar(), arith::MulIOp::create(b, loc, step, cst(stages - 1)));
-  issue(ahead, arith::RemSIOp::create(b, loc, arith::AddIOp::create(b, loc, idx, cst(stages - 1)),
-                                      cst(stages)));
+  if (early) {
+    if (!atEnd.empty())
+      issue(arith::AddIOp::create(b, loc, loop.getInductionVar(),
+                                  arith::MulIOp::create(b, loc, step, cst(stages))),
+            slot, atEnd);
+  } else {
+    Value ahead = arith::AddIOp::create(
+        b, loc, loop.getInductionVar(), arith::MulIOp::create(b, loc, step, cst(stages - 1)));
+    issue(ahead,
+          arith::RemSIOp::create(b, loc, arith::AddIOp::create(b, loc, idx, cst(stages - 1)),
+                                 cst(stages)),
+          all);
+  }
   for (LoadOp load : loads)
     load.erase();
   // Drain before anything after the loop reuses the memory or reads the

@@ -43,6 +43,9 @@ def Tile_Dialect : Dialect {
     static llvm::StringRef getUnitAttrName() { return "tile.unit"; }
     /// i32 attribute on a kernel: software-pipeline stages for tile-pipeline.
     static llvm::StringRef getNumStagesAttrName() { return "tile.num_stages"; }
+    /// i32 attribute on a kernel: blocks that must fit on one SM at once
+    /// (CUDA's __launch_bounds__ minimum): ptxas caps registers to allow it.
+    static llvm::StringRef getMinBlocksAttrName() { return "tile.min_blocks"; }
     /// i32 attribute on a kernel: bytes of shared memory its #tile.shared
     /// tiles occupy (set by tile-promote-shared).
     static llvm::StringRef getSharedBytesAttrName() { return "tile.shared_bytes"; }
