@@ -47,20 +47,15 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
                 {"num_warps", "4"}};
   if (device.major != 9)
     return c;
-  // The fastest tiles at the FA2 shapes on the H100
-  // (bench/results/attention_h100_2026-11-24_overlap.md).
-  if (p.headDim == 64) {
-    c.set("MASK_SPLIT", "1");
-    if (p.seqK >= (p.causal ? 8192 : 2048))
-      c.set("BLOCK_M", "128").set("BLOCK_N", "128").set("num_warps", "8");
-  } else if (p.headDim == 128 && !p.causal) {
-    c.set("BLOCK_M", "128").set("num_warps", "8");
-  } else if (p.headDim == 128) {
-    if (p.seqK >= 2048)
-      c.set("BLOCK_M", "128").set("num_warps", "8").set("num_stages", "3").set("OVERLAP", "1");
-    else
-      c.set("MASK_SPLIT", "1");
-  }
+  // The fastest tiles at every shape of the H100 table
+  // (bench/results/attention_h100_2026-11-24_early.md): unmasked key blocks
+  // in a loop of their own; for d=128 two 128-query blocks per SM (the
+  // launch bound caps registers at 128).
+  c.set("MASK_SPLIT", "1");
+  if (p.headDim == 128)
+    c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
+  else if (p.headDim == 256)
+    c.set("BLOCK_M", "128").set("BLOCK_N", "64").set("num_warps", "8");
   return c;
 }
 

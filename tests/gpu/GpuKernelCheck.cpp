@@ -614,8 +614,8 @@ int main(int argc, char **argv) {
       [] { return checkAttentionApi(256, false, 130, 190); },
       [] { return checkAttentionApi(256, true, 257, 257); },
       [] { return checkAttentionApi(128, true, 200, 333); },
-      // The H100 choices (jit::attentionConfig): d=64 64x64 / 128x128 split, d=128
-      // 128x64, causal 64x64 split / 128x64 overlapped.
+      // The H100 choices (jit::attentionConfig): d=64 64x64, d=128 128x64 with two
+      // blocks per SM, d=256 128x64 (above), all with unmasked blocks split off.
       [] { return checkAttentionApi(64, true, 1000, 1100); },
       [] { return checkAttentionApi(64, false, 2048, 2100); },
       [] { return checkAttentionApi(128, false, 777, 901); },
