@@ -23,6 +23,17 @@ func.func @vector_copy(%x: !tile.ptr<f32>, %y: !tile.ptr<f32>) attributes {tile.
 
 // -----
 
+// `tile.min_blocks` (a kernel's min_blocks parameter) becomes nvvm.minctasm,
+// PTX's .minnctapersm: ptxas then caps registers so that many blocks fit.
+// CHECK-LABEL: llvm.func @two_blocks_per_sm
+// CHECK-SAME: nvvm.maxntid = array<i32: 256, 1, 1>
+// CHECK-SAME: nvvm.minctasm = 2 : i32
+func.func @two_blocks_per_sm(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 8 : i32, tile.min_blocks = 2 : i32} {
+  return
+}
+
+// -----
+
 // A masked load branches around the memory access and yields `other`.
 // CHECK-LABEL: llvm.func @masked_load
 // CHECK: scf.if %{{.*}} -> (f32)
