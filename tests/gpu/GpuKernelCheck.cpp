@@ -396,28 +396,32 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
 
 /// Attention through jit::attentionForward (shape checks, config choice,
 /// stride specialization), [b, h, s, d] contiguous.
-Result checkAttentionApi(int d, bool causal, int seqQ, int seqK) {
+Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::string &dtype = "f16") {
   const int B = 2, H = 2;
-  auto q = randomHalfValues(size_t(B) * H * seqQ * d), kk = randomHalfValues(size_t(B) * H * seqK * d),
-       v = randomHalfValues(size_t(B) * H * seqK * d);
-  Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"), bv(v.size() * 2, "f16"),
-      bo(q.size() * 2, "f16"), bl(size_t(B) * H * seqQ * 4, "f32");
-  bq.upload(asHalf(q));
-  bk.upload(asHalf(kk));
-  bv.upload(asHalf(v));
+  bool bf = dtype == "bf16";
+  auto q = randomValues(size_t(B) * H * seqQ * d, bf), kk = randomValues(size_t(B) * H * seqK * d, bf),
+       v = randomValues(size_t(B) * H * seqK * d, bf);
+  Buffer bq(q.size() * 2, dtype), bk(kk.size() * 2, dtype), bv(v.size() * 2, dtype),
+      bo(q.size() * 2, dtype), bl(size_t(B) * H * seqQ * 4, "f32");
+  bq.upload(as16(q, bf));
+  bk.upload(as16(kk, bf));
+  bv.upload(as16(v, bf));
   bo.fill(0xff);
   jit::AttentionStrides sq{int64_t(H) * seqQ * d, int64_t(seqQ) * d, d, 1},
       sk{int64_t(H) * seqK * d, int64_t(seqK) * d, d, 1};
   jit::AttentionProblem p{B, H, H, seqQ, seqK, d, causal};
   jit::attentionForward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
   check(driver().ctxSynchronize(), "cuCtxSynchronize");
-  auto out = halfToDouble(bo.download<uint16_t>(q.size()));
+  auto out = from16(bo.download<uint16_t>(q.size()), bf);
   std::vector<double> ref(q.size()), rl(size_t(B) * H * seqQ);
   kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), B * H, seqQ, seqK, d,
                           1.0 / std::sqrt(double(d)), causal, 1);
-  return compare("attentionForward API d=" + std::to_string(d) + (causal ? " causal" : "") +
-                     " b=2 h=2 sq=" + std::to_string(seqQ) + " sk=" + std::to_string(seqK),
-                 out, ref, 3e-3, 0);
+  // bf16 keeps 8 bits of mantissa (P and the output are rounded to it): the
+  // tolerance of the bf16 matmul checks.
+  return compare("attentionForward API " + (bf ? dtype + " " : std::string()) + "d=" +
+                     std::to_string(d) + (causal ? " causal" : "") + " b=2 h=2 sq=" +
+                     std::to_string(seqQ) + " sk=" + std::to_string(seqK),
+                 out, ref, bf ? 1e-2 : 3e-3, 0);
 }
 
 /// Matmul through jit::matmul (layout and INT_MULTIPLE derived from the
@@ -620,6 +624,11 @@ int main(int argc, char **argv) {
       [] { return checkAttentionApi(64, false, 2048, 2100); },
       [] { return checkAttentionApi(128, false, 777, 901); },
       [] { return checkAttentionApi(128, true, 2100, 2100); },
+      // bf16 through each head dim's H100 choice.
+      [] { return checkAttentionApi(64, true, 1000, 1100, "bf16"); },
+      [] { return checkAttentionApi(128, false, 777, 901, "bf16"); },
+      [] { return checkAttentionApi(128, true, 300, 517, "bf16"); },
+      [] { return checkAttentionApi(256, false, 130, 190, "bf16"); },
       [] { return checkMatmulSampled("f16", 8192, 8192, 8192); },
       [] { return checkMatmulSampled("bf16", 8192, 8192, 8192); },
       [] { return checkMatmulSampled("f16", 4096, 14336, 4096); },
