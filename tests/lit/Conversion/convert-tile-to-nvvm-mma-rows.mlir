@@ -53,3 +53,50 @@ func.func @row_sum_two_warp_columns(%x: !tile.ptr<f32>) attributes {tile.kernel,
   tile.store %pr, %m : (tensor<64x!tile.ptr<f32>, #M2>, tensor<64xf32, #M2>) -> ()
   return
 }
+
+// -----
+
+#M3 = #tile.mma<warpsM = 4, warpsN = 1>
+
+// A loop-carried accumulator scaled by a row broadcast (online softmax's
+// acc * alpha): each thread's 32 registers hold 2 rows, so it compares its
+// 2 factors with 1, the warp votes, and the 32 multiplies run only where
+// some factor changed; otherwise the registers pass through unchanged.
+// Must not fire: the same product of a value that is not loop-carried.
+// CHECK-LABEL: llvm.func @rescale_if_changed
+// CHECK: scf.for
+// CHECK-COUNT-2: arith.cmpf une
+// CHECK: %[[ANY:.*]] = nvvm.vote.sync any %{{.*}}, %{{.*}} -> i1
+// CHECK: scf.if %[[ANY]] -> (f32, f32
+// CHECK-COUNT-32: arith.mulf
+// CHECK: scf.yield
+// CHECK: } else {
+// CHECK-NOT: arith.mulf
+// CHECK: scf.yield
+// CHECK: }
+// CHECK-NOT: nvvm.vote.sync
+// CHECK-COUNT-32: arith.mulf
+// CHECK-NOT: nvvm.vote.sync
+// CHECK: llvm.return
+func.func @rescale_if_changed(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>, #M3>
+  %pl = tile.splat %x : !tile.ptr<f32> -> tensor<64x!tile.ptr<f32>, #M3>
+  %r = tile.arange 0, 64 : tensor<64xi32, #M3>
+  %pr = tile.addptr %pl, %r : tensor<64x!tile.ptr<f32>, #M3>, tensor<64xi32, #M3>
+  %z = arith.constant dense<1.0> : tensor<64x64xf32, #M3>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %res = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<64x64xf32, #M3>) : i32 {
+    %f = tile.load %pr : (tensor<64x!tile.ptr<f32>, #M3>) -> tensor<64xf32, #M3>
+    %fc = tile.expand_dims %f {axis = 1 : i32} : tensor<64xf32, #M3> -> tensor<64x1xf32, #M3>
+    %fb = tile.broadcast %fc : tensor<64x1xf32, #M3> -> tensor<64x64xf32, #M3>
+    %next = arith.mulf %acc, %fb : tensor<64x64xf32, #M3>
+    scf.yield %next : tensor<64x64xf32, #M3>
+  }
+  %f2 = tile.load %pr : (tensor<64x!tile.ptr<f32>, #M3>) -> tensor<64xf32, #M3>
+  %f2c = tile.expand_dims %f2 {axis = 1 : i32} : tensor<64xf32, #M3> -> tensor<64x1xf32, #M3>
+  %f2b = tile.broadcast %f2c : tensor<64x1xf32, #M3> -> tensor<64x64xf32, #M3>
+  %out = arith.mulf %res, %f2b : tensor<64x64xf32, #M3>
+  tile.store %px, %out : (tensor<64x64x!tile.ptr<f32>, #M3>, tensor<64x64xf32, #M3>) -> ()
+  return
+}

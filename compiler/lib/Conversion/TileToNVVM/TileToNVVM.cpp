@@ -376,6 +376,7 @@ private:
   LogicalResult lowerBlock(Block &block);
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerElementwise(Operation *op);
+  bool lowerRescaleIfChanged(arith::MulFOp op, unsigned n);
   LogicalResult lowerMath(Operation *op, unsigned r, Value &out);
   LogicalResult lowerLoad(LoadOp op);
   LogicalResult lowerStore(StoreOp op);
@@ -582,10 +583,64 @@ LogicalResult KernelLowering::lowerMath(Operation *op, unsigned r, Value &out) {
 
 /// arith/math ops on tiles apply to every element independently: clone the
 /// op once per owned element, on scalars.
+/// A loop-carried accumulator scaled by a broadcast factor, `acc * f` (the
+/// online softmax's `acc * alpha[row]`): each warp multiplies only when one
+/// of its factors differs from 1, which after the first key blocks is rare
+/// (the running maximum has settled), saving a multiply per accumulator
+/// register.  Skipping is exact: x * 1 == x.  Needs many registers per
+/// thread over few distinct factors (a row broadcast), else it does nothing.
+bool KernelLowering::lowerRescaleIfChanged(arith::MulFOp op, unsigned n) {
+  if (n < 16)
+    return false;
+  for (unsigned i = 0; i < 2; ++i) {
+    auto acc = dyn_cast<BlockArgument>(op->getOperand(i));
+    Value factor = op->getOperand(1 - i);
+    if (!acc || !isa<scf::ForOp>(acc.getOwner()->getParentOp()) ||
+        !factor.getDefiningOp<BroadcastOp>())
+      continue;
+    llvm::SetVector<Value> factors;
+    for (unsigned r = 0; r < n; ++r)
+      factors.insert(part(factor, r));
+    if (factors.size() * 4 > n)
+      continue;
+    Type f32 = b.getF32Type();
+    if (getElementTypeOrSelf(op.getType()) != f32)
+      continue;
+    Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0f));
+    Value changed;
+    for (Value f : factors) {
+      Value c = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, f, one);
+      changed = changed ? arith::OrIOp::create(b, loc, changed, c).getResult() : c;
+    }
+    Value any = NVVM::VoteSyncOp::create(b, loc, b.getI1Type(), i32(-1), changed,
+                                         NVVM::VoteSyncKind::any);
+    SmallVector<Type> types(n, f32);
+    auto ifOp = scf::IfOp::create(b, loc, types, any, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      SmallVector<Value> scaled;
+      for (unsigned r = 0; r < n; ++r)
+        scaled.push_back(arith::MulFOp::create(b, loc, part(acc, r), part(factor, r)));
+      scf::YieldOp::create(b, loc, scaled);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      SmallVector<Value> same;
+      for (unsigned r = 0; r < n; ++r)
+        same.push_back(part(acc, r));
+      scf::YieldOp::create(b, loc, same);
+    }
+    vals[op.getResult()] = SmallVector<Value>(ifOp.getResults());
+    return true;
+  }
+  return false;
+}
+
 LogicalResult KernelLowering::lowerElementwise(Operation *op) {
   unsigned n = 1;
   for (Value v : op->getResults())
     n = std::max(n, width(v));
+  if (auto mul = dyn_cast<arith::MulFOp>(op); mul && lowerRescaleIfChanged(mul, n))
+    return success();
   bool isMath = isa<math::MathDialect>(op->getDialect());
   if (isMath && !isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())))
     return op->emitOpError("integer math is not supported on the GPU yet");
