@@ -26,7 +26,9 @@
 // are then (re)allocated.  On sm_90a the copies go through TMA when every
 // pipelined load of the loop is a window a tensor map can describe (the
 // "TMA" section below): `tile.barrier_wait` replaces `tile.async_wait` and
-// one thread issues `tile.tma_load` after arming the slot's mbarrier.
+// one thread issues `tile.tma_load` after arming the slot's mbarrier; when
+// no dot accumulates across iterations (attention), each load has its own
+// ring and is refilled as soon as it has been read (see `early` below).
 // Lit: tests/lit/Transforms/tile-pipeline.mlir.
 //
 //===----------------------------------------------------------------------===//

@@ -62,9 +62,12 @@ def TilePipeline : Pass<"tile-pipeline", "::mlir::ModuleOp"> {
     instead: a `!tile.tensor_map` kernel argument per load (built by the
     launcher), a ring of mbarriers (`tile.barrier_init`), one thread arming
     and issuing (`tile.barrier_expect`, `tile.tma_load`), every thread
-    waiting on the slot's phase (`tile.barrier_wait`).  Tensor-core dots
-    become asynchronous: an accumulate-only dot stays in flight across
-    iterations; otherwise each dot is waited for at its result's first use.
+    waiting on the slot's phase (`tile.barrier_wait`) before the slot's first
+    read.  Tensor-core dots become asynchronous: an accumulate-only dot stays
+    in flight across iterations (one ring; slot i-1 refilled at the end of
+    iteration i); otherwise each dot is waited for at its result's first use,
+    and each load, on its own ring, has its slot refilled with iteration
+    i + stages as soon as the dot reading it has been waited for.
   }];
   let options = [
     Option<"target", "target", "std::string", "\"sm_90a\"", "GPU target (sets the limit)">,
