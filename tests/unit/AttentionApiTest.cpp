@@ -70,6 +70,52 @@ TEST_CASE("attentionForward runs grouped-query attention in the [b s h d] layout
   CHECK(std::sqrt(err / norm) < 3e-3);
 }
 
+TEST_CASE("attentionForward runs bf16 multi-query attention", "[attention][interp]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  const int H = 4, KV = 1, SQ = 33, SK = 40, D = 64;
+  std::mt19937 rng(12);
+  std::normal_distribution<float> dist;
+  // [h, s, d] contiguous (batch 1), values exactly representable in bf16.
+  auto make = [&](int h, int s) {
+    std::vector<double> ref(size_t(h) * s * D);
+    std::vector<uint16_t> dev(ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) {
+      dev[i] = toBF16(dist(rng));
+      ref[i] = fromBF16(dev[i]);
+    }
+    return std::make_pair(ref, dev);
+  };
+  auto [q, qd] = make(H, SQ);
+  auto [k, kd] = make(KV, SK);
+  auto [v, vd] = make(KV, SK);
+  rt::Buffer bq(qd.size() * 2, "bf16"), bk(kd.size() * 2, "bf16"), bv(vd.size() * 2, "bf16"),
+      bo(qd.size() * 2, "bf16"), bl(size_t(H) * SQ * 4, "f32");
+  bq.upload(qd);
+  bk.upload(kd);
+  bv.upload(vd);
+  bo.fill(0xff);
+  auto bhsd = [](int h, int s) { return jit::AttentionStrides{int64_t(h) * s * D, int64_t(s) * D, D, 1}; };
+  jit::AttentionProblem p{1, H, KV, SQ, SK, D, /*causal=*/false};
+  jit::attentionForward(jit, p, bq, bhsd(H, SQ), bk, bhsd(KV, SK), bv, bhsd(KV, SK), bo, bhsd(H, SQ),
+                        bl);
+  std::vector<double> ref(q.size()), rl(size_t(H) * SQ);
+  kernels::ref::attention(q.data(), k.data(), v.data(), ref.data(), rl.data(), H, SQ, SK, D,
+                          1.0 / std::sqrt(double(D)), false, H / KV);
+  auto out = bo.download<uint16_t>(qd.size());
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    double o = fromBF16(out[i]);
+    err += (o - ref[i]) * (o - ref[i]);
+    norm += ref[i] * ref[i];
+  }
+  // bf16 keeps 8 bits of mantissa: P and O are rounded to it.
+  CHECK(std::sqrt(err / norm) < 1e-2);
+  auto lse = bl.download<float>(rl.size());
+  for (size_t i = 0; i < rl.size(); ++i)
+    CHECK(std::fabs(lse[i] - rl[i]) < 1e-3 * std::max(1.0, std::fabs(rl[i])));
+}
+
 TEST_CASE("attentionForward refuses bad input before launch", "[attention][errors]") {
   test::InterpretMode mode;
   jit::Jit jit;

@@ -84,3 +84,34 @@ TEST_CASE("TESSERA_DUMP_DIR-style dumps write every stage", "[pipeline]") {
   CHECK(stages >= 8); // one file per pass of buildPipeline
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("fpFusion decides whether a multiply feeding an add becomes one FMA", "[pipeline]") {
+  // softmax's exp2((x - max) * log2e) and layer norm's (x - mean) * rstd * w + b
+  // have multiplies feeding adds; attention's s * scale - m is the case that
+  // matters.  Off: every mul/add rounds on its own, written `.rn` so that
+  // ptxas fuses nothing either.
+  auto ptxOf = [](bool fuse) {
+    auto ctx = test::makeContext();
+    auto module = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"),
+                                       Params{{"INT_MULTIPLE", "16"}});
+    CompileOptions opts;
+    opts.fpFusion = fuse;
+    return compileToPTX(*module, opts).ptx;
+  };
+  std::string fused = ptxOf(true), separate = ptxOf(false);
+  CHECK(fused.find("fma.rn.f32") != std::string::npos);
+  CHECK(fused.find("mul.rn.f32") == std::string::npos);
+  CHECK(separate.find("mul.rn.f32") != std::string::npos);
+  CHECK(separate.find("sub.rn.f32") != std::string::npos);
+  CHECK(separate.find("fma.rn.f32") == std::string::npos);
+}
+
+TEST_CASE("min_blocks reaches PTX as .minnctapersm", "[pipeline]") {
+  auto ctx = test::makeContext();
+  auto module = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"),
+                                     Params{{"min_blocks", "3"}});
+  std::string ptx = compileToPTX(*module, CompileOptions{}).ptx;
+  CHECK(ptx.find(".minnctapersm 3") != std::string::npos);
+  auto plain = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"));
+  CHECK(compileToPTX(*plain, CompileOptions{}).ptx.find(".minnctapersm") == std::string::npos);
+}
