@@ -52,6 +52,8 @@ CompileOptions withEnvironment(CompileOptions opts) {
   if (opts.dumpDir.empty())
     if (const char *dir = std::getenv("TESSERA_DUMP_DIR"))
       opts.dumpDir = dir;
+  if (const char *ftz = std::getenv("TESSERA_EXP2_FTZ"))
+    opts.exp2Ftz = std::string(ftz) != "0";
   return opts;
 }
 
@@ -67,7 +69,7 @@ void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
   pm.addPass(tile::createTilePromoteShared({opts.target, 0}));
   pm.addPass(tile::createTilePipeline({opts.target, 1}));
   // Thread level: per-thread scalars, then the standard conversions to LLVM.
-  pm.addPass(tile::createConvertTileToNVVM({opts.target, 0}));
+  pm.addPass(tile::createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz}));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());

@@ -35,6 +35,8 @@ std::string cacheKey(const std::string &canonicalIR, const CompileOptions &opts)
   h.field("ptx=" + std::to_string(opts.ptxVersion));
   h.field("opt=" + std::to_string(opts.optLevel));
   h.field(opts.fpFusion ? "fma=1" : "fma=0");
+  // What the pipeline will use, environment included.
+  h.field(withEnvironment(opts).exp2Ftz ? "ex2ftz=1" : "ex2ftz=0");
   h.field("tessera=" + buildId());
   h.field("llvm=" TESSERA_LLVM_VERSION);
   return h.hex();

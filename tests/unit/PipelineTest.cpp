@@ -115,3 +115,17 @@ TEST_CASE("min_blocks reaches PTX as .minnctapersm", "[pipeline]") {
   auto plain = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"));
   CHECK(compileToPTX(*plain, CompileOptions{}).ptx.find(".minnctapersm") == std::string::npos);
 }
+
+TEST_CASE("exp2Ftz lowers exp2 to ex2.approx.ftz.f32", "[pipeline]") {
+  auto ptxOf = [](bool ftz) {
+    auto ctx = test::makeContext();
+    auto module = kernels::traceKernel(*ctx, kernels::findKernel("softmax"));
+    CompileOptions opts;
+    opts.exp2Ftz = ftz;
+    return compileToPTX(*module, opts).ptx;
+  };
+  std::string ftz = ptxOf(true), plain = ptxOf(false);
+  CHECK(ftz.find("ex2.approx.ftz.f32") != std::string::npos);
+  CHECK(plain.find("ex2.approx.f32") != std::string::npos);
+  CHECK(plain.find("ex2.approx.ftz.f32") == std::string::npos);
+}

@@ -23,12 +23,18 @@ struct CompileOptions {
   /// instead of two), as Triton does by default: attention's `s * scale - m`
   /// becomes one FFMA.  Off: every mul/add rounds on its own (`mul.rn`).
   bool fpFusion = true;
+  /// exp2/exp as `ex2.approx.ftz.f32` (one MUFU instruction instead of four:
+  /// the non-ftz form adds a compare and two multiplies for denormals);
+  /// results below 2^-126 flush to 0.  Off by default until measured on the
+  /// GPU; TESSERA_EXP2_FTZ=1 turns it on (see withEnvironment).
+  bool exp2Ftz = false;
   /// When non-empty, every stage's IR is written under this folder
   /// (defaults to $TESSERA_DUMP_DIR).
   std::string dumpDir;
 };
 
-/// Reads TESSERA_DUMP_DIR into `dumpDir` when that is empty.
+/// Reads TESSERA_DUMP_DIR into `dumpDir` when that is empty, and
+/// TESSERA_EXP2_FTZ (1 or 0) into `exp2Ftz`.
 CompileOptions withEnvironment(CompileOptions opts);
 
 /// Adds, in order, every pass from traced `tile` IR to the LLVM dialect.

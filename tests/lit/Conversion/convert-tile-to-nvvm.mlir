@@ -1,4 +1,5 @@
 // RUN: tessera-opt %s -split-input-file -tile-assign-layouts -tile-promote-shared -convert-tile-to-nvvm | FileCheck %s
+// RUN: tessera-opt %s -split-input-file -tile-assign-layouts -tile-promote-shared "-convert-tile-to-nvvm=exp2-ftz=true" | FileCheck %s --check-prefix=FTZ
 
 // A kernel becomes an llvm.func PTX kernel; each thread computes the linear
 // index of the elements it owns from its thread id (2 per thread here).
@@ -64,6 +65,8 @@ func.func @masked_load(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, til
 // CHECK-LABEL: llvm.func @row_max
 // CHECK-SAME: tile.dynamic_shared_bytes = 128 : i32
 // CHECK: llvm.inline_asm {{.*}}"ex2.approx.f32 $0, $1;", "=f,f"
+// With exp2-ftz: one instruction that flushes results below 2^-126 to 0.
+// FTZ: llvm.inline_asm {{.*}}"ex2.approx.ftz.f32 $0, $1;", "=f,f"
 // CHECK: arith.maximumf
 // CHECK-COUNT-2: nvvm.shfl.sync bfly %{{.*}}, %{{.*}}, %c4_i32{{.*}} : f32 -> f32
 // CHECK-COUNT-2: nvvm.shfl.sync bfly %{{.*}}, %{{.*}}, %c2_i32{{.*}} : f32 -> f32

@@ -118,8 +118,10 @@ int64_t scratchBytes(Operation *op) {
 
 class KernelLowering {
 public:
-  KernelLowering(func::FuncOp func, LLVM::GlobalOp smem, int64_t scratchOffset, bool hopper)
-      : func(func), smem(smem), scratchOffset(scratchOffset), hopper(hopper), axis(func),
+  KernelLowering(func::FuncOp func, LLVM::GlobalOp smem, int64_t scratchOffset, bool hopper,
+                 bool exp2Ftz)
+      : func(func), smem(smem), scratchOffset(scratchOffset), hopper(hopper), exp2Ftz(exp2Ftz),
+        axis(func),
         b(func.getContext()), ctx(func.getContext()) {}
 
   /// Builds the `llvm.func` replacing `func`; on failure a diagnostic has
@@ -429,6 +431,10 @@ private:
   int64_t scratchOffset;
   /// Target has wgmma (sm_90a).
   bool hopper;
+  /// exp2/exp as ex2.approx.ftz.f32: one MUFU instruction, where the non-ftz
+  /// form costs a compare and two predicated multiplies around it (ptxas's
+  /// denormal handling); results below 2^-126 become 0.
+  bool exp2Ftz;
   /// Start of the kernel's shared memory, 1024-byte aligned, as a pointer
   /// and as a shared-window address (for wgmma descriptors).
   Value smemBase, smemBaseAddr;
@@ -546,10 +552,11 @@ LogicalResult KernelLowering::lowerMath(Operation *op, unsigned r, Value &out) {
   }
   Value y;
   StringRef name = op->getName().getStringRef();
+  StringRef ex2 = exp2Ftz ? "ex2.approx.ftz.f32" : "ex2.approx.f32";
   if (name == "math.exp2")
-    y = ptxUnary("ex2.approx.f32", args[0]);
+    y = ptxUnary(ex2, args[0]);
   else if (name == "math.exp")
-    y = ptxUnary("ex2.approx.f32",
+    y = ptxUnary(ex2,
                  arith::MulFOp::create(b, loc, args[0],
                                        arith::ConstantOp::create(
                                            b, loc, b.getF32FloatAttr(kLog2e))));
@@ -1879,7 +1886,7 @@ struct ConvertTileToNVVMPass
                                       /*value=*/Attribute(), /*alignment=*/16,
                                       kSharedAddrSpace);
       }
-      KernelLowering lowering(func, smem, tiles, hopper);
+      KernelLowering lowering(func, smem, tiles, hopper, exp2Ftz);
       FailureOr<LLVM::LLVMFuncOp> llvmFunc = lowering.run();
       if (failed(llvmFunc))
         return signalPassFailure();
