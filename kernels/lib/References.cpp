@@ -89,4 +89,14 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
     }
 }
 
+std::vector<double> packedSequence(const std::vector<double> &x, int64_t heads, int64_t d,
+                                   int64_t start, int64_t len) {
+  std::vector<double> y(size_t(heads * len * d));
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < len; ++i)
+      for (int64_t e = 0; e < d; ++e)
+        y[size_t((h * len + i) * d + e)] = x[size_t(((start + i) * heads + h) * d + e)];
+  return y;
+}
+
 } // namespace tessera::kernels::ref

@@ -365,12 +365,7 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
   for (int b = 0; b < batch; ++b) {
     int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
     auto gather = [&](const std::vector<double> &x, int start, int len) {
-      std::vector<double> y(size_t(heads) * len * d);
-      for (int h = 0; h < heads; ++h)
-        for (int i = 0; i < len; ++i)
-          for (int e = 0; e < d; ++e)
-            y[(size_t(h) * len + i) * d + e] = x[(size_t(start + i) * heads + h) * d + e];
-      return y;
+      return kernels::ref::packedSequence(x, heads, d, start, len);
     };
     auto qb = gather(q, cuQ[b], lq), kb = gather(kk, cuK[b], lk), vb = gather(v, cuK[b], lk);
     std::vector<double> ref(qb.size()), rl(size_t(heads) * lq);

@@ -179,21 +179,23 @@ TEST_CASE("attentionForwardVarlen runs packed sequences and refuses bad offsets"
   jit::attentionForwardVarlen(jit, p, bq, packed, bk, packed, bv, packed, bo, packed, bl, bcq, bck);
   auto out = bo.download<uint16_t>(qd.size());
   auto lse = bl.download<float>(size_t(B) * H * MAXQ);
+  auto values = [](const std::vector<uint16_t> &x) {
+    std::vector<double> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      y[i] = fromHalf(x[i]);
+    return y;
+  };
+  auto qv = values(qd), kv = values(kd), vv = values(vd), ov = values(out);
   for (int b = 0; b < B; ++b) {
     int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
-    auto gather = [&](const std::vector<uint16_t> &x, int start, int len) {
-      std::vector<double> y(size_t(H) * len * D);
-      for (int h = 0; h < H; ++h)
-        for (int i = 0; i < len; ++i)
-          for (int e = 0; e < D; ++e)
-            y[(size_t(h) * len + i) * D + e] = fromHalf(x[(size_t(start + i) * H + h) * D + e]);
-      return y;
+    auto gather = [&](const std::vector<double> &x, int start, int len) {
+      return kernels::ref::packedSequence(x, H, D, start, len);
     };
-    auto qb = gather(qd, cuQ[b], lq), kb = gather(kd, cuK[b], lk), vb = gather(vd, cuK[b], lk);
+    auto qb = gather(qv, cuQ[b], lq), kb = gather(kv, cuK[b], lk), vb = gather(vv, cuK[b], lk);
     std::vector<double> ref(qb.size()), rl(size_t(H) * lq);
     kernels::ref::attention(qb.data(), kb.data(), vb.data(), ref.data(), rl.data(), H, lq, lk, D,
                             1.0 / std::sqrt(double(D)), true, 1);
-    auto ob = gather(out, cuQ[b], lq);
+    auto ob = gather(ov, cuQ[b], lq);
     double num = 0, den = 0, lerr = 0;
     for (size_t i = 0; i < ob.size(); ++i) {
       num += (ob[i] - ref[i]) * (ob[i] - ref[i]);

@@ -196,12 +196,7 @@ TEST_CASE("interpreter: variable-length attention over packed sequences", "[inte
       int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
       // This sequence as [heads, len, d] for the reference.
       auto gather = [&](const std::vector<double> &x, int start, int len) {
-        std::vector<double> y(size_t(heads) * len * d);
-        for (int h = 0; h < heads; ++h)
-          for (int i = 0; i < len; ++i)
-            for (int e = 0; e < d; ++e)
-              y[(size_t(h) * len + i) * d + e] = x[(size_t(start + i) * heads + h) * d + e];
-        return y;
+        return kernels::ref::packedSequence(x, heads, d, start, len);
       };
       auto qb = gather(q.v, cuQ[b], lq), kb = gather(k.v, cuK[b], lk), vb = gather(v.v, cuK[b], lk);
       std::vector<double> ref(qb.size()), rl(size_t(heads) * lq);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace tessera::kernels::ref {
 
@@ -30,5 +31,11 @@ void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, i
 void attention(const double *q, const double *k, const double *v, double *o, double *lse,
                int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
                int64_t groups = 1);
+
+/// Sequence `start .. start + len - 1` of a packed variable-length batch `x`
+/// ([total, heads, d], the cu_seqlens layout) as [heads, len, d], the layout
+/// `attention` takes.
+std::vector<double> packedSequence(const std::vector<double> &x, int64_t heads, int64_t d,
+                                   int64_t start, int64_t len);
 
 } // namespace tessera::kernels::ref
