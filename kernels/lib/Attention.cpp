@@ -65,12 +65,26 @@ static void attentionFwd(Kernel &k, const Params &p) {
   Scalar qkScale = scale * kLog2e;
   Tile m = full({bm}, kVeryNegative, f32), l = zeros({bm}, f32), acc = zeros({bm, d}, f32);
   Scalar end = causal ? minimum(seqK, startM + bm) : seqK;
-  // The new running maximum (log2 domain) and exp2 of the scores under it.
-  // The scale is applied to the row maximum, not to every score (scale > 0,
-  // so max(s) * c = max(s * c)), and exp2's argument s * c - m is one FFMA.
-  auto softmaxStep = [&](const Tile &s) {
+  // One online-softmax step over the raw scores `s` of key block `keys`:
+  // masks them if `masked` (keys past seq_k, or causal: after the query),
+  // advances the running maximum m (log2 domain) and sum l, and returns
+  // P = exp2 of the scores under the new maximum and alpha, the factor that
+  // rescales O.  The scale is applied to the row maximum, not to every
+  // score (scale > 0, so max(s) * c = max(s * c)), and exp2's argument
+  // s * c - m is one FFMA.
+  auto onlineSoftmax = [&](Tile s, const Tile &keys, bool masked) {
+    if (masked) {
+      Tile valid = keys.row() < seqK;
+      if (causal)
+        valid = valid & (keys.row() <= offM.col());
+      s = where(valid, s, -INFINITY);
+    }
     Tile mNew = maximum(m, max(s, 1) * qkScale);
-    return std::pair(mNew, exp2(s * qkScale - mNew.col()));
+    Tile pTile = exp2(s * qkScale - mNew.col());
+    Tile alpha = exp2(m - mNew);
+    l = l * alpha + sum(pTile, 1);
+    m = mNew;
+    return std::pair(pTile, alpha);
   };
 
   // One key block: `masked` blocks may hold keys past seq_k or (causal)
@@ -80,19 +94,9 @@ static void attentionFwd(Kernel &k, const Params &p) {
     // K as stored ([bn, d], d contiguous); its transpose is a view of the
     // same shared tile, read K-major by the tensor cores.
     Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
-    Tile s = dot(qTile, trans(kTile)); // raw scores; see softmaxStep
-    if (masked) {
-      Tile valid = keys.row() < seqK;
-      if (causal)
-        valid = valid & (keys.row() <= offM.col());
-      s = where(valid, s, -INFINITY);
-    }
-    auto [mNew, pTile] = softmaxStep(s);
-    Tile alpha = exp2(m - mNew);
-    l = l * alpha + sum(pTile, 1);
+    auto [pTile, alpha] = onlineSoftmax(dot(qTile, trans(kTile)), keys, masked);
     Tile vTile = load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
     acc = dot(pTile.to(dt), vTile, acc * alpha.col()); // rescale, then accumulate P V
-    m = mNew;
   };
   // MASK_SPLIT=1: whole blocks before seq_k and (causal) at or before
   // every query of this program need no mask, so they run in a loop of
@@ -111,17 +115,7 @@ static void attentionFwd(Kernel &k, const Params &p) {
       sRaw = dot(qTile, trans(kTile));
     };
     auto softmax = [&](Tile sRaw, const Tile &keys, bool masked) {
-      Tile s = sRaw;
-      if (masked) {
-        Tile valid = keys.row() < seqK;
-        if (causal)
-          valid = valid & (keys.row() <= offM.col());
-        s = where(valid, s, -INFINITY);
-      }
-      auto [mNew, pTile] = softmaxStep(s);
-      Tile alpha = exp2(m - mNew);
-      l = l * alpha + sum(pTile, 1);
-      m = mNew;
+      auto [pTile, alpha] = onlineSoftmax(sRaw, keys, masked);
       return std::pair(pTile.to(dt), alpha);
     };
     auto values = [&](Scalar n0) {
