@@ -418,7 +418,7 @@ int dumpAttention(const std::string &dir) {
   return 0;
 }
 
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string jsonPath, cacheDir = "/tmp/tessera-bench-cache";
   bool autotuneOnly = false, attentionOnly = false;
@@ -598,4 +598,14 @@ int main(int argc, char **argv) {
                             << json.str() << "\n]}\n";
   std::filesystem::remove_all(cacheDir);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  // Bad input (e.g. a malformed TESSERA_ATTENTION_CONFIG) is a message, not an abort.
+  try {
+    return run(argc, argv);
+  } catch (const Error &e) {
+    std::fprintf(stderr, "tessera-bench: %s\n", e.what());
+    return 1;
+  }
 }
