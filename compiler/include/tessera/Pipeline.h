@@ -25,9 +25,11 @@ struct CompileOptions {
   bool fpFusion = true;
   /// exp2/exp as `ex2.approx.ftz.f32` (one MUFU instruction instead of four:
   /// the non-ftz form adds a compare and two multiplies for denormals);
-  /// results below 2^-126 flush to 0.  Off by default until measured on the
-  /// GPU; TESSERA_EXP2_FTZ=1 turns it on (see withEnvironment).
-  bool exp2Ftz = false;
+  /// results below 2^-126 flush to 0, which softmax cannot see (they are
+  /// below its sum's rounding).  As FlashAttention's fast-math builds do.
+  /// On the H100 it made attention faster at 29 of 32 shapes (median +4%);
+  /// TESSERA_EXP2_FTZ=0 turns it off (see withEnvironment).
+  bool exp2Ftz = true;
   /// When non-empty, every stage's IR is written under this folder
   /// (defaults to $TESSERA_DUMP_DIR).
   std::string dumpDir;

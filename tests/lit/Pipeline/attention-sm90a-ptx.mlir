@@ -18,7 +18,7 @@
 // CHECK: mbarrier.try_wait.parity.shared::cta.b64
 // CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
 // CHECK: fma.rn.f32
-// CHECK: ex2.approx
+// CHECK: ex2.approx.ftz.f32
 
 // NOROUND-NOT: mul.rn.f32
 // NOROUND-NOT: sub.rn.f32

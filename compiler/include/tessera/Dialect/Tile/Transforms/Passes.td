@@ -95,7 +95,7 @@ def ConvertTileToNVVM : Pass<"convert-tile-to-nvvm", "::mlir::ModuleOp"> {
            "GPU target: wgmma is used on sm_90a only">,
     Option<"maxSharedBytes", "max-shared-bytes", "int64_t", "0",
            "Shared-memory limit per block in bytes (0: the target's)">,
-    Option<"exp2Ftz", "exp2-ftz", "bool", "false",
+    Option<"exp2Ftz", "exp2-ftz", "bool", "true",
            "exp2/exp as ex2.approx.ftz.f32 (one instruction; results below 2^-126 flush to 0)">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
