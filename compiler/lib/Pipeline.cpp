@@ -310,6 +310,10 @@ CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &inOpts) {
     if (failed(pm.run(module)))
       diags.raise("lowering failed");
   }
+  // A warp-specialized kernel runs more warps than its tiles use.
+  for (auto g : module.getOps<LLVM::LLVMFuncOp>())
+    if (auto ntid = g->getAttrOfType<DenseI32ArrayAttr>(NVVM::NVVMDialect::getMaxntidAttrName()))
+      result.info.threadsPerBlock = unsigned(ntid.asArrayRef()[0]);
   for (auto g : module.getOps<LLVM::LLVMFuncOp>())
     if (auto smem = g->getAttrOfType<IntegerAttr>("tile.dynamic_shared_bytes")) {
       result.info.dynamicSharedBytes = unsigned(smem.getInt());

@@ -155,7 +155,7 @@ KernelDef attentionFwdKernel() {
           {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
            {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"MASK_SPLIT", "0"}, {"OVERLAP", "0"},
            {"VARLEN", "0"},
-           {"num_warps", "4"}, {"min_blocks", "0"},
+           {"num_warps", "4"}, {"min_blocks", "0"}, {"warp_specialize", "0"},
            {"num_stages", "2"}},
           attentionFwd,
           configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128"}},

@@ -84,6 +84,10 @@ mlir::OwningOpRef<mlir::ModuleOp> traceKernel(mlir::MLIRContext &ctx, const Kern
       f->setAttr(tile::TileDialect::getMinBlocksAttrName(),
                  mlir::IntegerAttr::get(mlir::IntegerType::get(&ctx, 32),
                                         int32_t(p.i("min_blocks"))));
+  // And whether a producer warpgroup issues the loops' TMA copies.
+  if (p.has("warp_specialize") && p.i("warp_specialize") > 0)
+    for (auto f : module->getOps<mlir::func::FuncOp>())
+      f->setAttr(tile::TileDialect::getWarpSpecializeAttrName(), mlir::UnitAttr::get(&ctx));
   return module;
 }
 

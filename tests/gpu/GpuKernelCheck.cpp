@@ -249,14 +249,17 @@ Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K, bool
 /// permuted on upload and the output permuted back).
 Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool causal,
                       int d = 64, int kvHeads = 0, bool bshd = false, bool split = false,
-                      bool overlap = false) {
+                      bool overlap = false, dsl::Params extra = {}) {
   if (kvHeads == 0)
     kvHeads = heads;
-  const int bm = 64;
-  auto k = kernel("attention_fwd",
-                  withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)},
-                                  {"MASK_SPLIT", split ? "1" : "0"},
-                                  {"OVERLAP", overlap ? "1" : "0"}}));
+  dsl::Params params = withMult(mult, {{"CAUSAL", causal ? "1" : "0"},
+                                       {"HEAD_DIM", std::to_string(d)},
+                                       {"MASK_SPLIT", split ? "1" : "0"},
+                                       {"OVERLAP", overlap ? "1" : "0"}});
+  for (auto &[key, value] : extra.items())
+    params.set(key, value);
+  const int bm = extra.has("BLOCK_M") ? int(extra.i("BLOCK_M")) : 64;
+  auto k = kernel("attention_fwd", params);
   int bh = batch * heads;
   int kvbh = batch * kvHeads;
   auto q = randomHalfValues(size_t(bh) * seqQ * d), kk = randomHalfValues(size_t(kvbh) * seqK * d),
@@ -307,6 +310,7 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   ref.insert(ref.end(), rl.begin(), rl.end());
   return compare(label(mult, "attention_fwd f16 d=" + std::to_string(d) + " ") +
                      (split ? "split " : "") + (overlap ? "overlap " : "") +
+                     (extra.items().empty() ? "" : "[" + extra.str() + "] ") +
                      (bshd ? "[b,s,h,d] " : "") +
                      (causal ? "causal " : "") +
                      "b=" + std::to_string(batch) + " h=" + std::to_string(heads) +
@@ -608,6 +612,21 @@ int main(int argc, char **argv) {
       [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, false, true); },
       [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, true); },
       [] { return checkAttention(16, 1, 2, 130, 64, true, 128, 0, false, false, true); },
+      // A producer warpgroup issues the TMA copies (warp_specialize; on sm_90a:
+      // 4 more warps, empty barriers, setmaxnreg), 128-row blocks over 8 warps.
+      [] { return checkAttention(16, 2, 3, 1000, 1000, false, 128, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
+      [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
+      [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
+      [] { return checkAttention(16, 2, 2, 1000, 1100, true, 64, 0, false, false, true,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}}); },
+      [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
+      [] { return checkAttention(16, 2, 2, 333, 700, true, 64, 0, false, true, false,
+                                 {{"warp_specialize", "1"}, {"min_blocks", "2"}}); },
       [] { return checkMatmulApi("f16", 1000, 520, 300); },
       [] { return checkMatmulApi("bf16", 2048, 2304, 512); },
       [] { return checkAttentionApi(256, false, 130, 190); },

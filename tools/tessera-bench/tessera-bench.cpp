@@ -234,14 +234,18 @@ int attentionTable(const std::string &only) {
       tiles = {{{"BLOCK_M", "64"}, {"BLOCK_N", "32"}, {"num_warps", "4"}},
                {{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"num_warps", "4"}},
                {{"BLOCK_M", "128"}, {"BLOCK_N", "32"}, {"num_warps", "8"}},
-               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}}};
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}},
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"warp_specialize", "1"}}};
     else
       tiles = {{{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"num_warps", "4"}},
                {{"BLOCK_M", "64"}, {"BLOCK_N", "128"}, {"num_warps", "4"}},
                {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}},
                {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}},
                {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"min_blocks", "2"}},
-               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"num_stages", "3"}}};
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"num_stages", "3"}},
+               // A producer warpgroup issues the TMA copies (sm_90a).
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"}, {"warp_specialize", "1"}},
+               {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}};
     std::vector<dsl::Params> candidates;
     bool exact = false; // the config names its schedule: run only it
     if (const char *one = std::getenv("TESSERA_ATTENTION_CONFIG")) { // e.g. for ncu

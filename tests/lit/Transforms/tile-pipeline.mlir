@@ -369,3 +369,93 @@ func.func @tma_early_refill(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: 
   tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// The same loop in a kernel that asks for warp specialization: shared
+// buffers and barrier rings move to the top (every warp sees them
+// initialized), with an "empty" ring per load counting one arrival per
+// consumer warp.  The consumer region keeps the loop without prologue or
+// refills: each warp arrives on the empty ring once the dot that read the
+// slot has retired (no `sync`, so no block barrier).  The producer region
+// recomputes the loop bound's inputs and runs the same iterations: wait
+// until the slot is free (parity (i / 3 & 1) ^ 1), then arm and issue, K's
+// ring before V's.  Budgets: 256 threads start with 248 registers each;
+// the producer warpgroup gives up all but 24 and the consumers take 256.
+// CHECK-LABEL: func.func @tma_warp_specialize
+// CHECK: %[[K:.*]] = tile.alloc_shared : tensor<3x64x64xf16
+// CHECK: %[[V:.*]] = tile.alloc_shared : tensor<3x64x64xf16
+// CHECK: %[[KB:.*]] = tile.alloc_shared : tensor<3x1x1xi64
+// CHECK: %[[VB:.*]] = tile.alloc_shared : tensor<3x1x1xi64
+// CHECK: %[[KE:.*]] = tile.alloc_shared : tensor<3x1x1xi64
+// CHECK: %[[VE:.*]] = tile.alloc_shared : tensor<3x1x1xi64
+// CHECK: tile.barrier_init %[[KB]] {count = 1 : i32}
+// CHECK: tile.barrier_init %[[VB]] {count = 1 : i32}
+// CHECK: tile.barrier_init %[[KE]] {count = 4 : i32}
+// CHECK: tile.barrier_init %[[VE]] {count = 4 : i32}
+// CHECK: tile.warp_specialize attributes {consumer_regs = 256 : i32, producer_regs = 24 : i32, producer_warps = 4 : i32} {
+// CHECK-NOT: tile.tma_load
+// CHECK:   scf.for
+// CHECK:     %[[SLOT:.*]] = arith.remsi %{{.*}}, %c3
+// CHECK:     tile.barrier_wait %[[KB]][%[[SLOT]]]
+// CHECK:     %[[S:.*]] = tile.dot {{.*}} {tile.async}
+// CHECK:     tile.dot_wait %[[S]] {pending = 0 : i32}
+// CHECK-NEXT: tile.barrier_arrive %[[KE]][%[[SLOT]]]
+// CHECK:     math.exp2
+// CHECK:     tile.barrier_wait %[[VB]][%[[SLOT]]]
+// CHECK:     %[[O:.*]] = tile.dot {{.*}} {tile.async}
+// CHECK:     tile.dot_wait %[[O]] {pending = 0 : i32}
+// CHECK-NEXT: tile.barrier_arrive %[[VE]][%[[SLOT]]]
+// CHECK-NOT: tile.tma_load
+// CHECK:   tile.store
+// CHECK: } {
+// CHECK:   scf.for %[[PIV:[^ ]*]] = %{{.*}} to %{{.*}} step
+// CHECK:     %[[PSLOT:.*]] = arith.remsi %{{.*}}, %c3
+// CHECK:     %[[FREE:.*]] = arith.xori
+// CHECK:     tile.barrier_wait %[[KE]][%[[PSLOT]]], %[[FREE]]
+// CHECK:     tile.barrier_expect %[[KB]][%[[PSLOT]]] {bytes = 8192 : i32}
+// CHECK:     tile.tma_load %{{.*}} into %[[K]][%[[PSLOT]]], %[[KB]]
+// CHECK:     tile.barrier_wait %[[VE]][%[[PSLOT]]], %[[FREE]]
+// CHECK:     tile.barrier_expect %[[VB]][%[[PSLOT]]] {bytes = 8192 : i32}
+// CHECK:     tile.tma_load %{{.*}} into %[[V]][%[[PSLOT]]], %[[VB]]
+// CHECK-NOT: tile.store
+// CHECK: return
+// On sm_80 (no TMA) the request is ignored: cp.async, no producer.
+// AMPERE-LABEL: func.func @tma_warp_specialize
+// AMPERE-NOT: tile.warp_specialize attributes
+func.func @tma_warp_specialize(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32>, %m: i32, %n: i32, %ld: i32 {tile.divisibility = 8 : i32}) attributes {tile.kernel, tile.num_warps = 4 : i32, tile.warp_specialize} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %rows = tile.expand_dims %r {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+  %lds = tile.splat %ld : i32 -> tensor<64x1xi32>
+  %roff = arith.muli %rows, %lds : tensor<64x1xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x1x!tile.ptr<f16>>
+  %prow = tile.addptr %px, %roff : tensor<64x1x!tile.ptr<f16>>, tensor<64x1xi32>
+  %prowb = tile.broadcast %prow : tensor<64x1x!tile.ptr<f16>> -> tensor<64x64x!tile.ptr<f16>>
+  %cols = tile.expand_dims %r {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+  %colsb = tile.broadcast %cols : tensor<1x64xi32> -> tensor<64x64xi32>
+  %pq = tile.addptr %prowb, %colsb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+  %q = tile.load %pq : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %msp = tile.splat %m : i32 -> tensor<64x1xi32>
+  %rowok = arith.cmpi slt, %rows, %msp : tensor<64x1xi32>
+  %rowokb = tile.broadcast %rowok : tensor<64x1xi1> -> tensor<64x64xi1>
+  %res = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %prowb, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %b = tile.load %p mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %s = tile.dot %q, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %e = math.exp2 %s : tensor<64x64xf32>
+    %e16 = arith.truncf %e : tensor<64x64xf32> to tensor<64x64xf16>
+    %o = tile.dot %e16, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %o : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}

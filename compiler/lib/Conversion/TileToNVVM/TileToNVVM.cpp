@@ -254,12 +254,15 @@ private:
         arith::AddIOp::create(b, loc, part(barriers, 0),
                               arith::MulIOp::create(b, loc, slot, i32(8))));
   }
-  /// `instr` (PTX using operands $1...) executed by thread 0 only.
+  /// `instr` (PTX using operands $1...) executed by one thread only:
+  /// thread 0, or the producer warps' first thread in their region.
   void byThreadZero(StringRef instr, ValueRange operands, StringRef constraints) {
     SmallVector<Value> ops{tid};
     llvm::append_range(ops, operands);
     inlineAsm(Type(), ops,
-              ("{\n.reg .pred p;\nsetp.eq.u32 p, $0, 0;\n@p " + instr + "\n}").str(),
+              ("{\n.reg .pred p;\nsetp.eq.u32 p, $0, " + std::to_string(leaderTid) + ";\n@p " +
+               instr + "\n}")
+                  .str(),
               ("r," + constraints).str());
   }
   void storeToShared(Value src, Value dst);
@@ -296,7 +299,16 @@ private:
       x = arith::TruncIOp::create(b, loc, b.getI1Type(), x);
     return x;
   }
-  void barrier() { NVVM::Barrier0Op::create(b, loc); }
+  /// Synchronizes the threads that run the kernel's tiles: the whole
+  /// block, or in a warp-specialized kernel the consumer warps only (named
+  /// barrier 1; the producer warps never reach it).
+  void barrier() {
+    if (consumersOnly)
+      inlineAsm(Type(), {}, "bar.sync 1, " + std::to_string(threads) + ";", "");
+    else
+      NVVM::Barrier0Op::create(b, loc);
+  }
+  LogicalResult lowerWarpSpecialize(WarpSpecializeOp op);
 
   /// Moves `src` into the layout of `dst`: element `i` of the result is
   /// element `srcIndexOf(i)` of the source.
@@ -443,7 +455,13 @@ private:
   MLIRContext *ctx;
   Location loc = UnknownLoc::get(ctx);
   Value tid;
+  /// Threads the tiles are laid out over (the consumer warps when the
+  /// kernel is warp-specialized).
   unsigned threads = 0;
+  /// Lowering the consumer region of a tile.warp_specialize.
+  bool consumersOnly = false;
+  /// The thread that issues single-thread PTX (mbarrier init/expect, TMA).
+  unsigned leaderTid = 0;
   DenseMap<Value, SmallVector<Value>> vals;
 };
 
@@ -465,9 +483,14 @@ FailureOr<LLVM::LLVMFuncOp> KernelLowering::run() {
   auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), argTypes);
   auto llvmFunc = LLVM::LLVMFuncOp::create(b, loc, func.getName(), fnType);
   threads = 32 * getNumWarps(func);
+  // The block: the tiles' warps, plus a warp-specialized kernel's
+  // producer warps (the runtime launches what maxntid says).
+  unsigned blockThreads = threads;
+  for (auto ws : func.getBody().front().getOps<WarpSpecializeOp>())
+    blockThreads += 32 * unsigned(ws.getProducerWarps());
   llvmFunc->setAttr(NVVM::NVVMDialect::getKernelFuncAttrName(), b.getUnitAttr());
   llvmFunc->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
-                    b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+                    b.getDenseI32ArrayAttr({int32_t(blockThreads), 1, 1}));
   if (auto minBlocks = func->getAttrOfType<IntegerAttr>(TileDialect::getMinBlocksAttrName()))
     llvmFunc->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                       b.getI32IntegerAttr(int32_t(minBlocks.getInt())));
@@ -1541,6 +1564,38 @@ LogicalResult KernelLowering::lowerFor(scf::ForOp op) {
   return result;
 }
 
+/// Consumer warps (tid < threads) run the first region; of the producer
+/// warps, the first runs the second region and the others leave.  Each side
+/// first moves its register budget (setmaxnreg acts per warpgroup: every
+/// warp of the group executes it).
+LogicalResult KernelLowering::lowerWarpSpecialize(WarpSpecializeOp op) {
+  if (!hopper)
+    return op.emitOpError("needs sm_90a (setmaxnreg, TMA)");
+  Value isConsumer = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid, i32(threads));
+  auto split = scf::IfOp::create(b, loc, TypeRange{}, isConsumer, /*withElse=*/true);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(split.thenBlock());
+  if (op.getConsumerRegs())
+    inlineAsm(Type(), {},
+              "setmaxnreg.inc.sync.aligned.u32 " + std::to_string(op.getConsumerRegs()) + ";", "");
+  consumersOnly = true;
+  LogicalResult result = lowerBlock(op.getConsumer().front());
+  consumersOnly = false;
+  if (failed(result))
+    return failure();
+  b.setInsertionPointToStart(split.elseBlock());
+  if (op.getConsumerRegs())
+    inlineAsm(Type(), {},
+              "setmaxnreg.dec.sync.aligned.u32 " + std::to_string(op.getProducerRegs()) + ";", "");
+  Value firstWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid, i32(threads + 32));
+  auto issuer = scf::IfOp::create(b, loc, TypeRange{}, firstWarp, /*withElse=*/false);
+  b.setInsertionPointToStart(issuer.thenBlock());
+  leaderTid = threads;
+  result = lowerBlock(op.getProducer().front());
+  leaderTid = 0;
+  return result;
+}
+
 LogicalResult KernelLowering::lowerIf(scf::IfOp op) {
   SmallVector<Type> types;
   for (Value res : op.getResults())
@@ -1766,7 +1821,10 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
         for (int64_t s = 0; s < o.getBarriers().getType().getDimSize(0); ++s)
           byThreadZero("mbarrier.init.shared::cta.b64 [$1], " + std::to_string(o.getCount()) + ";",
                        {barrierAddr(o.getBarriers(), i32(s))}, "r");
-        // Visible to the other threads and to the TMA unit before use.
+        // Visible to the other threads and to the TMA unit before use (once
+        // for a run of inits, as at the top of a warp-specialized kernel).
+        if (isa_and_nonnull<BarrierInitOp>(o->getNextNode()))
+          return success();
         inlineAsm(Type(), {}, "fence.mbarrier_init.release.cluster;", "");
         barrier();
         return success();
@@ -1777,6 +1835,17 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
                      {barrierAddr(o.getBarriers(), part(o.getSlot(), 0))}, "r");
         return success();
       })
+      .Case<BarrierArriveOp>([&](BarrierArriveOp o) {
+        // The warp's lanes are done with the slot once they all get here;
+        // then one of them arrives (release: their reads come first).
+        Value lane = arith::AndIOp::create(b, loc, tid, i32(31));
+        inlineAsm(Type(), {lane, barrierAddr(o.getBarriers(), part(o.getSlot(), 0))},
+                  "{\n.reg .pred p;\nsetp.eq.u32 p, $0, 0;\nbar.warp.sync -1;\n"
+                  "@p mbarrier.arrive.shared::cta.b64 _, [$1];\n}",
+                  "r,r");
+        return success();
+      })
+      .Case<WarpSpecializeOp>([&](WarpSpecializeOp o) { return lowerWarpSpecialize(o); })
       .Case<BarrierWaitOp>([&](BarrierWaitOp o) {
         // Labels are local to the braces, so the loop can be inlined often.
         inlineAsm(Type(),

@@ -271,6 +271,27 @@ LogicalResult BarrierExpectOp::verify() {
 
 LogicalResult BarrierWaitOp::verify() { return verifyBarriers(*this, getBarriers().getType()); }
 
+LogicalResult BarrierArriveOp::verify() { return verifyBarriers(*this, getBarriers().getType()); }
+
+LogicalResult WarpSpecializeOp::verify() {
+  // setmaxnreg acts on whole warpgroups, and its counts are multiples of 8
+  // in [24, 256] (PTX ISA, "setmaxnreg").
+  if (getProducerWarps() < 1 || getProducerWarps() % 4 != 0)
+    return emitOpError("producer_warps must be a positive multiple of 4 (whole warpgroups)");
+  auto regsOk = [](int32_t r) { return r >= 24 && r <= 256 && r % 8 == 0; };
+  if (getConsumerRegs() != 0 && (!regsOk(getConsumerRegs()) || !regsOk(getProducerRegs())))
+    return emitOpError("register budgets must be multiples of 8 in [24, 256] (or "
+                       "consumer_regs = 0 to leave them)");
+  if (getConsumerRegs() != 0 && getProducerRegs() > getConsumerRegs())
+    return emitOpError("gives the producer more registers than the consumers");
+  bool nested = false;
+  getProducer().walk([&](WarpSpecializeOp) { nested = true; });
+  getConsumer().walk([&](WarpSpecializeOp) { nested = true; });
+  if (nested)
+    return emitOpError("cannot be nested");
+  return success();
+}
+
 LogicalResult TmaLoadOp::verify() {
   auto buf = getBuffer().getType();
   if (buf.getRank() != 3 || !isSharedType(buf))

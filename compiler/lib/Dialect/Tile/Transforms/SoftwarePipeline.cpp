@@ -424,7 +424,43 @@ void overlapDotsInBlock(Block *block) {
   }
 }
 
-bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
+/// Whether `v` can be recomputed at the start of the producer region: a
+/// kernel argument, a shared allocation (hoisted to the top), or the result
+/// of a pure, region-free op of `entry` whose operands can be too.
+bool recomputable(Value v, Block *entry) {
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return arg.getOwner() == entry;
+  Operation *def = v.getDefiningOp();
+  if (def->getBlock() != entry)
+    return false;
+  if (isa<AllocSharedOp>(def))
+    return true;
+  // Side-effect free is enough (not speculatable: a division): the kernel
+  // computes it unconditionally at its top level too.
+  if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+    return false;
+  return llvm::all_of(def->getOperands(), [&](Value o) { return recomputable(o, entry); });
+}
+
+/// Whether every value `op` (and ops nested in it) uses from outside is
+/// recomputable (above).
+bool recomputableInside(Operation *op, Block *entry) {
+  bool ok = true;
+  op->walk([&](Operation *inner) {
+    for (Value v : inner->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      Region *home = def ? def->getParentRegion() : cast<BlockArgument>(v).getParentRegion();
+      if (!op->isAncestor(home->getParentOp()) && !recomputable(v, entry))
+        ok = false;
+    }
+  });
+  return ok;
+}
+
+/// `producers`: the TMA issue loops made for a warp-specialized kernel
+/// (see `specialize` below), to be moved into the producer warps' region.
+bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
+                  SmallVectorImpl<scf::ForOp> &producers) {
   Block *body = loop.getBody();
   auto func = loop->getParentOfType<func::FuncOp>();
   SmallVector<LoadOp> loads;
@@ -575,8 +611,66 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
       if (op->use_empty())
         op->erase();
   };
+  // Warp specialization (the kernel asks for it with tile.warp_specialize;
+  // early refill; the loop at the top of the kernel): a producer warp runs
+  // a loop of its own over the same iterations that waits until slot
+  // i mod S is free (an "empty" ring, one arrival per consumer warp),
+  // arms the slot's barrier and issues iteration i's copies.  The
+  // consumer warps only wait for the data and arrive on the empty ring
+  // once they are done reading, so no block-wide barrier stands before a
+  // refill.  Everything the producer loop uses from outside is
+  // recomputed in the producer warps (tile.warp_specialize, made once all
+  // loops are done: specializeWarps).
+  SmallVector<Value> empties;
+  bool specialize = early && func->hasAttr(TileDialect::getWarpSpecializeAttrName()) &&
+                    loop->getBlock() == &func.getBody().front();
+  if (specialize) {
+    SmallVector<Operation *> made;
+    for (size_t r = 0; r < bars.size(); ++r) {
+      auto empty = AllocSharedOp::create(b, loc, cast<RankedTensorType>(bars[r].getType()));
+      made.push_back(empty);
+      made.push_back(BarrierInitOp::create(b, loc, empty,
+                                           b.getI32IntegerAttr(int32_t(getNumWarps(func)))));
+      empties.push_back(empty);
+    }
+    auto producer = scf::ForOp::create(b, loc, lb, ub, step);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(producer.getBody());
+      Value piv = producer.getInductionVar();
+      Value pidx = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, piv, lb), step);
+      Value pslot = arith::RemSIOp::create(b, loc, pidx, cst(stages));
+      // Use k of a slot waits for the consumers' k-th release of it, which
+      // completed the phase of parity (k - 1) & 1; the first use waits for
+      // parity 1, the phase "before" a fresh barrier's, which passes.
+      Value free = arith::XOrIOp::create(
+          b, loc,
+          arith::AndIOp::create(b, loc, arith::DivSIOp::create(b, loc, pidx, cst(stages)),
+                                cst(1)),
+          cst(1));
+      // Ring by ring, so that K goes out as soon as its slot is free even
+      // while V's is still being read.
+      for (auto [r, empty] : llvm::enumerate(empties)) {
+        BarrierWaitOp::create(b, loc, empty, pslot, free);
+        SmallVector<unsigned> ofRing;
+        for (unsigned i : all)
+          if (ringOf[i] == r)
+            ofRing.push_back(i);
+        issue(piv, pslot, ofRing);
+      }
+    }
+    if (recomputableInside(producer, &func.getBody().front())) {
+      producers.push_back(producer);
+    } else {
+      producer.erase();
+      for (Operation *op : llvm::reverse(made))
+        op->erase();
+      empties.clear();
+      specialize = false;
+    }
+  }
   // Prologue: iterations 0 .. S-1 (early refill) or 0 .. S-2.
-  for (unsigned j = 0; j + (early ? 0 : 1) < stages; ++j) {
+  for (unsigned j = 0; !specialize && j + (early ? 0 : 1) < stages; ++j) {
     Value iv = arith::AddIOp::create(b, loc, lb, arith::MulIOp::create(b, loc, step, cst(j)));
     issue(iv, cst(j), all);
   }
@@ -625,6 +719,12 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
         atEnd.push_back(unsigned(i));
         continue;
       }
+      if (specialize) {
+        // This warp is done with the slot: the producer may refill it.
+        b.setInsertionPointAfter(done);
+        BarrierArriveOp::create(b, loc, empties[ringOf[i]], slot);
+        continue;
+      }
       // Every warp past the wait that retires the last read, then refill.
       done->setAttr("sync", b.getUnitAttr());
       b.setInsertionPointAfter(done);
@@ -636,10 +736,17 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
   b.setInsertionPoint(yield);
   // With cp.async the barrier at the top of the iteration already orders the
   // refill after every read of the slot; a TMA wait is no block barrier.
-  if (!asyncResults.empty() || (tma && (!early || !atEnd.empty())))
+  if (specialize) {
+    // Read synchronously: released at the end of the iteration.
+    for (unsigned i : atEnd)
+      BarrierArriveOp::create(b, loc, empties[ringOf[i]], slot);
+  } else if (!asyncResults.empty() || (tma && (!early || !atEnd.empty()))) {
     DotWaitOp::create(b, loc, TypeRange{}, ValueRange{},
                       b.getI32IntegerAttr(asyncResults.empty() ? 0 : 1), b.getUnitAttr());
-  if (early) {
+  }
+  if (specialize) {
+    // The producer warp issues every copy.
+  } else if (early) {
     if (!atEnd.empty())
       issue(arith::AddIOp::create(b, loc, loop.getInductionVar(),
                                   arith::MulIOp::create(b, loc, step, cst(stages))),
@@ -671,6 +778,88 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper) {
   return true;
 }
 
+/// Splits `func` between consumer and producer warps: shared allocations
+/// and barrier initialization (which every warp must see done) move to
+/// the top; then a tile.warp_specialize gets the rest of the body as its
+/// consumer region and the `producers` loops, with recomputed copies of
+/// the values they use, as its producer region.
+void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
+  Block &entry = func.getBody().front();
+  OpBuilder b(func.getContext());
+  Operation *top = nullptr;
+  auto hoist = [&](Operation *op) {
+    if (top)
+      op->moveAfter(top);
+    else
+      op->moveBefore(&entry.front());
+    top = op;
+  };
+  for (Operation &op : llvm::make_early_inc_range(entry))
+    if (isa<AllocSharedOp>(op))
+      hoist(&op);
+  for (Operation &op : llvm::make_early_inc_range(entry))
+    if (isa<BarrierInitOp>(op))
+      hoist(&op);
+
+  // Budgets: ptxas gives every thread of the block the same count at
+  // launch (65536 registers over the threads of min_blocks blocks, in
+  // units of 8, at most 255); setmaxnreg then moves registers from the
+  // producer warpgroup (24 each, enough to issue copies) to the consumers.
+  constexpr int32_t kProducerWarps = 4, kProducerRegs = 24;
+  int32_t consumers = int32_t(getNumWarps(func));
+  int32_t threads = 32 * (consumers + kProducerWarps);
+  int32_t minBlocks = 1;
+  if (auto a = func->getAttrOfType<IntegerAttr>(TileDialect::getMinBlocksAttrName()))
+    minBlocks = std::max<int32_t>(1, int32_t(a.getInt()));
+  int32_t atLaunch = std::min<int32_t>(255, 65536 / (minBlocks * threads)) & ~7;
+  int32_t consumerRegs =
+      std::min<int32_t>(256, (atLaunch * threads - kProducerRegs * 32 * kProducerWarps) /
+                                 (32 * consumers)) & ~7;
+  if (consumerRegs <= atLaunch)
+    consumerRegs = 0; // nothing to gain: leave the budgets alone
+
+  b.setInsertionPoint(entry.getTerminator());
+  auto ws = WarpSpecializeOp::create(b, func.getLoc(), b.getI32IntegerAttr(kProducerWarps),
+                                     b.getI32IntegerAttr(consumerRegs ? kProducerRegs : 0),
+                                     b.getI32IntegerAttr(consumerRegs));
+  Block *consumer = b.createBlock(&ws.getConsumer());
+  Block *producer = b.createBlock(&ws.getProducer());
+  for (Operation &op : llvm::make_early_inc_range(entry)) {
+    if (&op == ws.getOperation() || op.hasTrait<OpTrait::IsTerminator>() ||
+        (top && (&op == top || op.isBeforeInBlock(top))))
+      continue;
+    auto loop = dyn_cast<scf::ForOp>(op);
+    bool produces = loop && llvm::is_contained(producers, loop);
+    op.moveBefore(produces ? producer : consumer, (produces ? producer : consumer)->end());
+  }
+  // Recompute in the producer region what its loops use from the consumer
+  // region (loop bounds, program ids, strides): clone those ops, in order.
+  llvm::SetVector<Operation *> needed;
+  std::function<void(Value)> need = [&](Value v) {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != consumer || needed.contains(def))
+      return;
+    for (Value o : def->getOperands())
+      need(o);
+    needed.insert(def);
+  };
+  producer->walk([&](Operation *op) {
+    for (Value v : op->getOperands())
+      need(v);
+  });
+  SmallVector<Operation *> ordered(needed.begin(), needed.end());
+  llvm::sort(ordered, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+  b.setInsertionPointToStart(producer);
+  IRMapping map;
+  for (Operation *op : ordered)
+    b.clone(*op, map);
+  for (Operation *op : ordered)
+    for (Value res : op->getResults())
+      res.replaceUsesWithIf(map.lookup(res), [&](OpOperand &use) {
+        return ws.getProducer().isAncestor(use.getOwner()->getParentRegion());
+      });
+}
+
 struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass> {
   using TilePipelineBase::TilePipelineBase;
   void runOnOperation() override {
@@ -686,8 +875,11 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
       SmallVector<scf::ForOp> loops;
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       bool changed = false;
+      SmallVector<scf::ForOp> producers;
       for (scf::ForOp loop : loops)
-        changed |= pipelineLoop(loop, stages, StringRef(target) == "sm_90a");
+        changed |= pipelineLoop(loop, stages, StringRef(target) == "sm_90a", producers);
+      if (!producers.empty())
+        specializeWarps(func, producers);
       if (changed && failed(allocateShared(func, limit, target)))
         return signalPassFailure();
     }

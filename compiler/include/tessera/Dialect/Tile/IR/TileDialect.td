@@ -46,6 +46,10 @@ def Tile_Dialect : Dialect {
     /// i32 attribute on a kernel: blocks that must fit on one SM at once
     /// (CUDA's __launch_bounds__ minimum): ptxas caps registers to allow it.
     static llvm::StringRef getMinBlocksAttrName() { return "tile.min_blocks"; }
+    /// Unit attribute on a kernel: asks tile-pipeline for a producer
+    /// warpgroup that issues the TMA copies (`tile.warp_specialize`); ignored
+    /// where the loops do not use TMA with early refill.
+    static llvm::StringRef getWarpSpecializeAttrName() { return "tile.warp_specialize"; }
     /// i32 attribute on a kernel: bytes of shared memory its #tile.shared
     /// tiles occupy (set by tile-promote-shared).
     static llvm::StringRef getSharedBytesAttrName() { return "tile.shared_bytes"; }

@@ -375,6 +375,52 @@ def Tile_BarrierWaitOp : Tile_Op<"barrier_wait"> {
   let hasVerifier = 1;
 }
 
+def Tile_BarrierArriveOp : Tile_Op<"barrier_arrive"> {
+  let summary = "each warp arrives once on a slot's mbarrier";
+  let description = [{
+    One lane of every warp that executes it arrives on `barriers[slot]`
+    (`mbarrier.arrive`): a ring initialized with `count` = the number of
+    such warps completes its phase when all of them are past this point.
+    Warp-specialized kernels use it on the "empty" ring: consumer warps
+    arrive once the dot that read a slot has retired, and the producer
+    waits for the phase before it refills the slot.
+
+    ```mlir
+    tile.barrier_arrive %empty[%s] : tensor<2x1x1xi64, #S>
+    ```
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$barriers, I32:$slot);
+  let assemblyFormat = "$barriers `[` $slot `]` attr-dict `:` type($barriers)";
+  let hasVerifier = 1;
+}
+
+def Tile_WarpSpecializeOp : Tile_Op<"warp_specialize", [NoTerminator, SingleBlock]> {
+  let summary = "consumer warps run the first region, producer warps the second";
+  let description = [{
+    Made by `tile-pipeline` for a kernel marked `tile.warp_specialize`: the
+    block gets `producer_warps` more warps than `tile.num_warps`.  Warps
+    0 .. num_warps-1 (the consumers, whose tiles are laid out over them)
+    run `consumer`; the producer warps run `producer`, which only issues
+    TMA copies (one warp does; the others exit).  Block-wide
+    synchronization inside `consumer` covers the consumer warps only.
+    When `consumer_regs` is non-zero, each side first moves its register
+    budget (`setmaxnreg`): producers down to `producer_regs`, consumers up
+    to `consumer_regs`, so the consumers' tiles fit without spills.
+
+    ```mlir
+    tile.warp_specialize {producer_warps = 4 : i32, producer_regs = 24 : i32, consumer_regs = 240 : i32} {
+      ... the kernel's body ...
+    } {
+      ... the TMA issue loops ...
+    }
+    ```
+  }];
+  let arguments = (ins I32Attr:$producer_warps, I32Attr:$producer_regs, I32Attr:$consumer_regs);
+  let regions = (region SizedRegion<1>:$consumer, SizedRegion<1>:$producer);
+  let assemblyFormat = "attr-dict-with-keyword $consumer $producer";
+  let hasVerifier = 1;
+}
+
 def Tile_TmaLoadOp : Tile_Op<"tma_load", [MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "copy a tile from global into a shared slot with TMA";
   let description = [{

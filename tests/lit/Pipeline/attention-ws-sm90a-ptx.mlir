@@ -1,0 +1,32 @@
+// The library attention kernel on sm_90a with a producer warpgroup
+// (warp_specialize=1; d=128, 128x64, 8 consumer warps): the block has 12
+// warps; the producer warpgroup gives up registers (setmaxnreg.dec 24) and
+// the consumers take them (setmaxnreg.inc 240: 168 at launch x 384 threads
+// = 24 x 128 + 240 x 256), so ptxas fits the consumers without spills.
+// Consumers synchronize among themselves on named barrier 1 (256 threads)
+// and release a slot with a per-warp mbarrier.arrive; only the producer's
+// loops issue TMA copies.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: tessera-kernels --require-ptxas --target sm_90a --kernel attention_fwd -D HEAD_DIM=128 -D BLOCK_M=128 -D BLOCK_N=64 -D num_warps=8 -D MASK_SPLIT=1 -D warp_specialize=1 -D INT_MULTIPLE=16 --out %t --json %t/report.json
+// RUN: FileCheck %s --input-file=%t/attention_fwd.sm_90a.ptx
+// RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t/report.json
+
+// CHECK: .maxntid 384, 1, 1
+// CHECK: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 8;
+// CHECK: bar.sync 0;
+// CHECK: setmaxnreg.inc.sync.aligned.u32 240;
+// CHECK-NOT: cp.async.bulk.tensor
+// CHECK: bar.sync 1, 256;
+// CHECK-NOT: cp.async.bulk.tensor
+// CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
+// CHECK-NOT: cp.async.bulk.tensor
+// CHECK: mbarrier.arrive.shared::cta.b64 _, [%r{{[0-9]+}}];
+// CHECK-NOT: cp.async.bulk.tensor
+// CHECK: setmaxnreg.dec.sync.aligned.u32 24;
+// CHECK: mbarrier.try_wait.parity.shared::cta.b64
+// CHECK: mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 16384;
+// CHECK: cp.async.bulk.tensor.4d
+
+// PTXAS: "registers": 168
+// PTXAS-SAME: "spill_bytes": 0
+// PTXAS-SAME: "assembled": true
