@@ -598,3 +598,42 @@ func.func @arange_negative_empty(%x: f32) {
   %0 = tile.arange -4, -8 : tensor<4xi32>
   return
 }
+
+// -----
+
+func.func @warp_specialize_partial_warpgroup() {
+  // expected-error @+1 {{'tile.warp_specialize' op producer_warps must be a positive multiple of 4 (whole warpgroups)}}
+  tile.warp_specialize attributes {producer_warps = 2 : i32, producer_regs = 24 : i32, consumer_regs = 240 : i32} {
+  } {
+  }
+  return
+}
+
+// -----
+
+func.func @warp_specialize_bad_budget() {
+  // expected-error @+1 {{'tile.warp_specialize' op register budgets must be multiples of 8 in [24, 256]}}
+  tile.warp_specialize attributes {producer_warps = 4 : i32, producer_regs = 24 : i32, consumer_regs = 250 : i32} {
+  } {
+  }
+  return
+}
+
+// -----
+
+func.func @warp_specialize_producer_richer() {
+  // expected-error @+1 {{'tile.warp_specialize' op gives the producer more registers than the consumers}}
+  tile.warp_specialize attributes {producer_warps = 4 : i32, producer_regs = 240 : i32, consumer_regs = 232 : i32} {
+  } {
+  }
+  return
+}
+
+// -----
+
+func.func @barrier_arrive_not_a_ring(%s: i32) {
+  %b = tile.alloc_shared : tensor<2x2x1xi64, #tile.shared<contig = 1, swizzle = 16, offset = 0>>
+  // expected-error @+1 {{'tile.barrier_arrive' op barriers must be a #tile.shared tensor<Sx1x1xi64> (one mbarrier per slot)}}
+  tile.barrier_arrive %b[%s] : tensor<2x2x1xi64, #tile.shared<contig = 1, swizzle = 16, offset = 0>>
+  return
+}

@@ -245,3 +245,20 @@ func.func @arange_negative_start() {
   %0 = tile.arange -4, 4 : tensor<8xi32>
   return
 }
+
+// CHECK-LABEL: func.func @warp_specialized
+// CHECK: tile.barrier_init %{{.*}} {count = 8 : i32}
+// CHECK: tile.warp_specialize attributes {consumer_regs = 240 : i32, producer_regs = 24 : i32, producer_warps = 4 : i32} {
+// CHECK:   tile.barrier_arrive %{{.*}}[%{{.*}}]
+// CHECK: } {
+// CHECK:   tile.barrier_wait
+func.func @warp_specialized(%s: i32, %p: i32) {
+  %e = tile.alloc_shared : tensor<2x1x1xi64, #tile.shared<contig = 1, swizzle = 16, offset = 0>>
+  tile.barrier_init %e {count = 8 : i32} : tensor<2x1x1xi64, #tile.shared<contig = 1, swizzle = 16, offset = 0>>
+  tile.warp_specialize attributes {producer_warps = 4 : i32, producer_regs = 24 : i32, consumer_regs = 240 : i32} {
+    tile.barrier_arrive %e[%s] : tensor<2x1x1xi64, #tile.shared<contig = 1, swizzle = 16, offset = 0>>
+  } {
+    tile.barrier_wait %e[%s], %p : tensor<2x1x1xi64, #tile.shared<contig = 1, swizzle = 16, offset = 0>>
+  }
+  return
+}
