@@ -79,7 +79,8 @@ def bench(fn):
 def shapes():
     """(kind, D, causal, S, B, H, KV): the FA2 paper's shapes, then d=256 and a
     grouped-query shape, as tessera-bench --attention-table runs them.
-    ANCHORS_ONLY=128 / fa2 / d256 / gqa keeps the matching rows."""
+    ANCHORS_ONLY=128 / fa2 / d256 / gqa keeps the matching rows (a comma list:
+    rows matching any, in that order; a row matching two tokens comes twice)."""
     out = []
     for D in (64, 128):
         for causal in (False, True):
@@ -90,8 +91,11 @@ def shapes():
             out.append(("d256", 256, causal, S, 16384 // S, 8, 8))
     for causal in (False, True):
         out.append(("gqa", 128, causal, 4096, 4, 32, 8))
-    only = os.environ.get("ANCHORS_ONLY")
-    return [s for s in out if not only or only in (s[0], str(s[1]))]
+    # A comma list keeps the rows matching any token, in the list's order.
+    only = [t for t in os.environ.get("ANCHORS_ONLY", "").split(",") if t]
+    if not only:
+        return out
+    return [s for t in only for s in out if t in (s[0], str(s[1]))]
 
 
 def main():

@@ -21,7 +21,10 @@ def main():
           "| ratio to cuDNN | ratio to flash | ratio to Triton | Tessera config |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     ratios = {}
-    for r in anchors["rows"]:
+    order = {"fa2": 0, "d256": 1, "gqa": 2}
+    rows = sorted(anchors["rows"], key=lambda r: (order.get(r.get("kind", "fa2"), 3), r["D"],
+                                                  int(r["causal"]), r["S"]))
+    for r in rows:
         key = (r.get("kind", "fa2"), r["D"], int(r["causal"]), r["S"])
         if key not in tess:
             continue

@@ -48,14 +48,17 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
   if (device.major != 9)
     return c;
   // The fastest tiles at every shape of the H100 table
-  // (bench/results/attention_h100_2026-11-24_early.md): unmasked key blocks
+  // (bench/results/attention_h100_2026-11-25_ws.md): unmasked key blocks
   // in a loop of their own; for d=128 two 128-query blocks per SM (the
-  // launch bound caps registers at 128).
+  // launch bound caps registers at 128); for d=256 one block per SM with a
+  // producer warpgroup issuing the TMA copies (the consumers get 240
+  // registers) and one loop (two would need two sets of rings).
   c.set("MASK_SPLIT", "1");
   if (p.headDim == 128)
     c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
   else if (p.headDim == 256)
-    c.set("BLOCK_M", "128").set("BLOCK_N", "64").set("num_warps", "8");
+    c.set("BLOCK_M", "128").set("BLOCK_N", "64").set("num_warps", "8").set("MASK_SPLIT", "0")
+        .set("warp_specialize", "1");
   return c;
 }
 

@@ -633,7 +633,8 @@ int main(int argc, char **argv) {
       [] { return checkAttentionApi(256, true, 257, 257); },
       [] { return checkAttentionApi(128, true, 200, 333); },
       // The H100 choices (jit::attentionConfig): d=64 64x64, d=128 128x64 with two
-      // blocks per SM, d=256 128x64 (above), all with unmasked blocks split off.
+      // blocks per SM, d=256 128x64 with a producer warpgroup (above); d=64/128
+      // with unmasked blocks split off.
       [] { return checkAttentionApi(64, true, 1000, 1100); },
       [] { return checkAttentionApi(64, false, 2048, 2100); },
       [] { return checkAttentionApi(128, false, 777, 901); },

@@ -10,6 +10,13 @@
 // RUN: tessera-kernels --require-ptxas --target sm_90a --kernel attention_fwd -D HEAD_DIM=128 -D BLOCK_M=128 -D BLOCK_N=64 -D num_warps=8 -D MASK_SPLIT=1 -D warp_specialize=1 -D INT_MULTIPLE=16 --out %t --json %t/report.json
 // RUN: FileCheck %s --input-file=%t/attention_fwd.sm_90a.ptx
 // RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t/report.json
+// With the OVERLAP schedule (Q·K^T of block j and P·V of block j-1 issued
+// back to back) the two consumer warpgroups take turns issuing them
+// (ping-pong): warpgroup 0 starts with the turn (bar.arrive 2), each waits
+// for its turn (bar.sync 2 + g) and hands it on after the second dot.
+// RUN: tessera-kernels --require-ptxas --target sm_90a --kernel attention_fwd -D HEAD_DIM=128 -D BLOCK_M=128 -D BLOCK_N=64 -D num_warps=8 -D OVERLAP=1 -D warp_specialize=1 -D INT_MULTIPLE=16 --out %t/pp --json %t/pp.json
+// RUN: FileCheck %s --check-prefix=PINGPONG --input-file=%t/pp/attention_fwd.sm_90a.ptx
+// RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t/pp.json
 
 // CHECK: .maxntid 384, 1, 1
 // CHECK: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 8;
@@ -26,6 +33,16 @@
 // CHECK: mbarrier.try_wait.parity.shared::cta.b64
 // CHECK: mbarrier.arrive.expect_tx.shared::cta.b64 _, [%r{{[0-9]+}}], 16384;
 // CHECK: cp.async.bulk.tensor.4d
+
+// PINGPONG: setmaxnreg.inc.sync.aligned.u32 240;
+// PINGPONG: bar.arrive 2, 256;
+// PINGPONG: bar.sync %r{{[0-9]+}}, 256;
+// PINGPONG: wgmma.commit_group.sync.aligned;
+// PINGPONG-NOT: wgmma.wait_group
+// PINGPONG: wgmma.commit_group.sync.aligned;
+// PINGPONG-NOT: wgmma.wait_group
+// PINGPONG: bar.arrive %r{{[0-9]+}}, 256;
+// PINGPONG: wgmma.wait_group.sync.aligned 1;
 
 // PTXAS: "registers": 168
 // PTXAS-SAME: "spill_bytes": 0

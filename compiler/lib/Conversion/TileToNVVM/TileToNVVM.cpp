@@ -460,6 +460,8 @@ private:
   unsigned threads = 0;
   /// Lowering the consumer region of a tile.warp_specialize.
   bool consumersOnly = false;
+  /// Consumer warpgroups taking turns (tile.warpgroup_turn), 0 if none.
+  unsigned turnGroups = 0;
   /// The thread that issues single-thread PTX (mbarrier init/expect, TMA).
   unsigned leaderTid = 0;
   DenseMap<Value, SmallVector<Value>> vals;
@@ -1578,8 +1580,22 @@ LogicalResult KernelLowering::lowerWarpSpecialize(WarpSpecializeOp op) {
   if (op.getConsumerRegs())
     inlineAsm(Type(), {},
               "setmaxnreg.inc.sync.aligned.u32 " + std::to_string(op.getConsumerRegs()) + ";", "");
+  unsigned groups = threads / 128;
+  if (op.getTurns()) {
+    if (groups < 2 || threads % 128 != 0)
+      return op.emitOpError("turns need two or more whole consumer warpgroups");
+    // Warpgroup 0 holds the first turn: its own arrival counts half of
+    // barrier 2, its first `begin` the other half.
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid, i32(128));
+    auto ifFirst = scf::IfOp::create(b, loc, TypeRange{}, first, /*withElse=*/false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    inlineAsm(Type(), {}, "bar.arrive 2, 256;", "");
+  }
+  turnGroups = op.getTurns() ? groups : 0;
   consumersOnly = true;
   LogicalResult result = lowerBlock(op.getConsumer().front());
+  turnGroups = 0;
   consumersOnly = false;
   if (failed(result))
     return failure();
@@ -1846,6 +1862,20 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case<WarpSpecializeOp>([&](WarpSpecializeOp o) { return lowerWarpSpecialize(o); })
+      .Case<WarpgroupTurnOp>([&](WarpgroupTurnOp o) -> LogicalResult {
+        if (!turnGroups)
+          return o.emitOpError("outside the consumer region of a tile.warp_specialize with turns");
+        // Barrier 2 + g: warpgroup g's `begin` (128 threads) and the
+        // previous warpgroup's hand-over (128 threads).
+        Value g = arith::ShRUIOp::create(b, loc, tid, i32(7));
+        Value id = arith::AddIOp::create(
+            b, loc, i32(2),
+            o.getBegin() ? g
+                         : arith::RemUIOp::create(b, loc, arith::AddIOp::create(b, loc, g, i32(1)),
+                                                  i32(int32_t(turnGroups))));
+        inlineAsm(Type(), {id}, o.getBegin() ? "bar.sync $0, 256;" : "bar.arrive $0, 256;", "r");
+        return success();
+      })
       .Case<BarrierWaitOp>([&](BarrierWaitOp o) {
         // Labels are local to the braces, so the loop can be inlined often.
         inlineAsm(Type(),

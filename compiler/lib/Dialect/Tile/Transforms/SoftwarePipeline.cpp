@@ -759,6 +759,35 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
                                  cst(stages)),
           all);
   }
+  // Ping-pong (two or more consumer warpgroups, the iteration's dots
+  // issued back to back as in attention's OVERLAP schedule): the
+  // warpgroups take turns issuing them, so one warpgroup's softmax runs
+  // while another's dots keep the tensor cores busy.
+  if (specialize && getNumWarps(func) >= 8) {
+    Operation *first = nullptr, *last = nullptr;
+    bool waitBetween = false;
+    for (Operation &op : *body) {
+      if (op.hasAttr("tile.async") && isa<DotOp>(op)) {
+        first = first ? first : &op;
+        last = &op;
+      } else if (first && isa<DotWaitOp>(op)) {
+        waitBetween = true;
+      }
+    }
+    // A wait after the last dot does not count.
+    if (first && last) {
+      waitBetween = false;
+      for (Operation *op = first; op != last; op = op->getNextNode())
+        waitBetween |= isa<DotWaitOp>(op);
+    }
+    if (first && first != last && !waitBetween) {
+      OpBuilder tb(first);
+      WarpgroupTurnOp::create(tb, loc, tb.getUnitAttr());
+      tb.setInsertionPointAfter(last);
+      WarpgroupTurnOp::create(tb, loc, UnitAttr());
+      func->setAttr("tile.turns", tb.getUnitAttr());
+    }
+  }
   for (LoadOp load : loads)
     load.erase();
   // Drain before anything after the loop reuses the memory or reads the
@@ -821,7 +850,9 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
   b.setInsertionPoint(entry.getTerminator());
   auto ws = WarpSpecializeOp::create(b, func.getLoc(), b.getI32IntegerAttr(kProducerWarps),
                                      b.getI32IntegerAttr(consumerRegs ? kProducerRegs : 0),
-                                     b.getI32IntegerAttr(consumerRegs));
+                                     b.getI32IntegerAttr(consumerRegs),
+                                     func->hasAttr("tile.turns") ? b.getUnitAttr() : UnitAttr());
+  func->removeAttr("tile.turns");
   Block *consumer = b.createBlock(&ws.getConsumer());
   Block *producer = b.createBlock(&ws.getProducer());
   for (Operation &op : llvm::make_early_inc_range(entry)) {

@@ -394,6 +394,27 @@ def Tile_BarrierArriveOp : Tile_Op<"barrier_arrive"> {
   let hasVerifier = 1;
 }
 
+def Tile_WarpgroupTurnOp : Tile_Op<"warpgroup_turn"> {
+  let summary = "take (`begin`) or hand on the turn of the consumer warpgroups";
+  let description = [{
+    Ping-pong scheduling in a warp-specialized kernel (FlashAttention-3):
+    the consumer warpgroups take turns issuing their tensor-core work, so
+    that while one warpgroup's dots run, the other computes its softmax.
+    `begin` waits until it is this warpgroup's turn (named barrier 2 + g);
+    without it, the op hands the turn to the next warpgroup
+    (arrive on 2 + (g + 1) mod n).  Warpgroup 0 holds the first turn.
+
+    ```mlir
+    tile.warpgroup_turn {begin}
+    %s = tile.dot ... {tile.async}
+    %o = tile.dot ... {tile.async}
+    tile.warpgroup_turn
+    ```
+  }];
+  let arguments = (ins UnitAttr:$begin);
+  let assemblyFormat = "attr-dict";
+}
+
 def Tile_WarpSpecializeOp : Tile_Op<"warp_specialize", [NoTerminator, SingleBlock]> {
   let summary = "consumer warps run the first region, producer warps the second";
   let description = [{
@@ -406,6 +427,8 @@ def Tile_WarpSpecializeOp : Tile_Op<"warp_specialize", [NoTerminator, SingleBloc
     When `consumer_regs` is non-zero, each side first moves its register
     budget (`setmaxnreg`): producers down to `producer_regs`, consumers up
     to `consumer_regs`, so the consumers' tiles fit without spills.
+    With `turns`, the consumer region's `tile.warpgroup_turn` ops order
+    the consumer warpgroups (warpgroup 0 starts with the turn).
 
     ```mlir
     tile.warp_specialize {producer_warps = 4 : i32, producer_regs = 24 : i32, consumer_regs = 240 : i32} {
@@ -415,7 +438,8 @@ def Tile_WarpSpecializeOp : Tile_Op<"warp_specialize", [NoTerminator, SingleBloc
     }
     ```
   }];
-  let arguments = (ins I32Attr:$producer_warps, I32Attr:$producer_regs, I32Attr:$consumer_regs);
+  let arguments = (ins I32Attr:$producer_warps, I32Attr:$producer_regs, I32Attr:$consumer_regs,
+                       UnitAttr:$turns);
   let regions = (region SizedRegion<1>:$consumer, SizedRegion<1>:$producer);
   let assemblyFormat = "attr-dict-with-keyword $consumer $producer";
   let hasVerifier = 1;
