@@ -116,6 +116,28 @@ TEST_CASE("min_blocks reaches PTX as .minnctapersm", "[pipeline]") {
   CHECK(compileToPTX(*plain, CompileOptions{}).ptx.find(".minnctapersm") == std::string::npos);
 }
 
+TEST_CASE("warp_specialize launches the producer warpgroup too, on sm_90a only", "[pipeline]") {
+  auto ctx = test::makeContext();
+  Params p{{"INT_MULTIPLE", "16"}, {"HEAD_DIM", "128"}, {"BLOCK_M", "128"},
+           {"num_warps", "8"}, {"warp_specialize", "1"}};
+  CompileOptions hopper;
+  hopper.target = "sm_90a";
+  auto module = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"), p);
+  CompiledKernel k = compileToPTX(*module, hopper);
+  // 8 consumer warps + 4 producer warps: the launcher must start all 384.
+  CHECK(k.info.threadsPerBlock == 384);
+  CHECK(k.ptx.find(".maxntid 384, 1, 1") != std::string::npos);
+  CHECK(k.ptx.find("setmaxnreg.dec.sync.aligned.u32 24;") != std::string::npos);
+  CHECK(k.ptx.find("setmaxnreg.inc.sync.aligned.u32 240;") != std::string::npos);
+  // Without TMA (sm_80) the request is ignored: no extra warps.
+  auto ampere = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"), p);
+  CompileOptions sm80;
+  sm80.target = "sm_80";
+  CompiledKernel a = compileToPTX(*ampere, sm80);
+  CHECK(a.info.threadsPerBlock == 256);
+  CHECK(a.ptx.find("setmaxnreg") == std::string::npos);
+}
+
 TEST_CASE("exp2Ftz lowers exp2 to ex2.approx.ftz.f32", "[pipeline]") {
   auto ptxOf = [](bool ftz) {
     auto ctx = test::makeContext();
