@@ -435,6 +435,10 @@ bool recomputable(Value v, Block *entry) {
     return false;
   if (isa<AllocSharedOp>(def))
     return true;
+  // Scalars only: a tile op lowered in the producer warps would index its
+  // layout with their thread ids (and may synchronize the consumers).
+  if (llvm::any_of(def->getResultTypes(), [](Type t) { return isa<RankedTensorType>(t); }))
+    return false;
   // Side-effect free is enough (not speculatable: a division): the kernel
   // computes it unconditionally at its top level too.
   if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
@@ -622,8 +626,12 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
   // recomputed in the producer warps (tile.warp_specialize, made once all
   // loops are done: specializeWarps).
   SmallVector<Value> empties;
+  // Whole consumer warpgroups (setmaxnreg and wgmma act per warpgroup), and
+  // with the producers at most 1024 threads.
+  unsigned consumerWarps = getNumWarps(func);
   bool specialize = early && func->hasAttr(TileDialect::getWarpSpecializeAttrName()) &&
-                    loop->getBlock() == &func.getBody().front();
+                    loop->getBlock() == &func.getBody().front() && consumerWarps % 4 == 0 &&
+                    consumerWarps + 4 <= 32;
   if (specialize) {
     SmallVector<Operation *> made;
     for (size_t r = 0; r < bars.size(); ++r) {
@@ -737,7 +745,10 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
   // With cp.async the barrier at the top of the iteration already orders the
   // refill after every read of the slot; a TMA wait is no block barrier.
   if (specialize) {
-    // Read synchronously: released at the end of the iteration.
+    // Read last by something other than a waited-for dot: released at the
+    // end of the iteration, once any dot still in flight is done too.
+    if (!atEnd.empty())
+      DotWaitOp::create(b, loc, TypeRange{}, ValueRange{}, b.getI32IntegerAttr(0), UnitAttr());
     for (unsigned i : atEnd)
       BarrierArriveOp::create(b, loc, empties[ringOf[i]], slot);
   } else if (!asyncResults.empty() || (tma && (!early || !atEnd.empty()))) {
@@ -759,28 +770,35 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
                                  cst(stages)),
           all);
   }
+  for (LoadOp load : loads)
+    load.erase();
   // Ping-pong (two or more consumer warpgroups, the iteration's dots
   // issued back to back as in attention's OVERLAP schedule): the
   // warpgroups take turns issuing them, so one warpgroup's softmax runs
-  // while another's dots keep the tensor cores busy.
-  if (specialize && getNumWarps(func) >= 8) {
+  // while another's dots keep the tensor cores busy.  Between the dots
+  // only ops that never synchronize the block may run (a `bar.sync 1`
+  // there would wait for a warpgroup that waits for the turn): after
+  // dropping what the erased loads left dead, dots, slot waits and views,
+  // and scalar or element-wise arithmetic.
+  if (specialize && consumerWarps >= 8) {
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*body)))
+      if (isOpTriviallyDead(&op))
+        op.erase();
     Operation *first = nullptr, *last = nullptr;
-    bool waitBetween = false;
-    for (Operation &op : *body) {
-      if (op.hasAttr("tile.async") && isa<DotOp>(op)) {
+    for (Operation &op : *body)
+      if (isa<DotOp>(op) && op.hasAttr("tile.async")) {
         first = first ? first : &op;
         last = &op;
-      } else if (first && isa<DotWaitOp>(op)) {
-        waitBetween = true;
       }
+    bool quiet = first && first != last;
+    for (Operation *op = first; quiet && op != last; op = op->getNextNode()) {
+      StringRef ns = op->getDialect() ? op->getDialect()->getNamespace() : "";
+      bool sharedView = isa<TransOp>(op) && getSharedLayout(op->getResult(0).getType());
+      quiet = op->getNumRegions() == 0 &&
+              (isa<DotOp, BarrierWaitOp, SharedSlotOp, SplatOp>(op) || sharedView ||
+               ns == "arith" || ns == "math");
     }
-    // A wait after the last dot does not count.
-    if (first && last) {
-      waitBetween = false;
-      for (Operation *op = first; op != last; op = op->getNextNode())
-        waitBetween |= isa<DotWaitOp>(op);
-    }
-    if (first && first != last && !waitBetween) {
+    if (quiet) {
       OpBuilder tb(first);
       WarpgroupTurnOp::create(tb, loc, tb.getUnitAttr());
       tb.setInsertionPointAfter(last);
@@ -788,8 +806,7 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
       func->setAttr("tile.turns", tb.getUnitAttr());
     }
   }
-  for (LoadOp load : loads)
-    load.erase();
+
   // Drain before anything after the loop reuses the memory or reads the
   // accumulators.  (Every TMA copy issued was waited for in the loop.)
   b.setInsertionPointAfter(loop);
