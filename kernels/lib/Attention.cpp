@@ -160,7 +160,8 @@ KernelDef attentionFwdKernel() {
           attentionFwd,
           configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128"}},
                        {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2", "3"}},
-                       {"MASK_SPLIT", {"0", "1"}}, {"OVERLAP", {"0", "1"}}}),
+                       {"MASK_SPLIT", {"0", "1"}}, {"OVERLAP", {"0", "1"}},
+                       {"warp_specialize", {"0", "1"}}}),
           {"seq_q", "seq_k"}};
 }
 
