@@ -359,6 +359,8 @@ std::shared_ptr<Kernel> loadKernelImage(const KernelImage *images, size_t count,
       std::string(reinterpret_cast<const char *>(best->data), best->size));
   info.dynamicSharedBytes = best->dynamicSharedBytes;
   info.tensorMaps.assign(best->tensorMaps, best->tensorMaps + best->numTensorMaps);
+  if (best->threadsPerBlock)
+    info.threadsPerBlock = best->threadsPerBlock;
   return std::make_shared<Kernel>(module, std::move(info));
 }
 

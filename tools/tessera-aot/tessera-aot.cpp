@@ -253,9 +253,10 @@ int main(int argc, char **argv) {
                << ", k" << s.symbol << "Image" << ii << ", " << images[ii].bytes.size() << ", "
                << ii_info.dynamicSharedBytes << ", ";
         if (ii_info.tensorMaps.empty())
-          source << "nullptr, 0},\n";
+          source << "nullptr, 0, ";
         else
-          source << "k" << s.symbol << "Maps" << ii << ", " << ii_info.tensorMaps.size() << "},\n";
+          source << "k" << s.symbol << "Maps" << ii << ", " << ii_info.tensorMaps.size() << ", ";
+        source << ii_info.threadsPerBlock << "},\n";
       }
       source << "};\n\ntessera::KernelInfo " << s.symbol << "Info() {\n  return {\"" << info.name
              << "\", {";

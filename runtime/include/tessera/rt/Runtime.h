@@ -188,10 +188,13 @@ struct KernelImage {
   unsigned dynamicSharedBytes = 0;             ///< this image's (targets differ)
   const TensorMapSpec *tensorMaps = nullptr;   ///< TMA maps its launches build
   size_t numTensorMaps = 0;
+  /// This image's block size when it differs by target (a warp-specialized
+  /// sm_90a kernel adds a producer warpgroup); 0: the KernelInfo's.
+  unsigned threadsPerBlock = 0;
 };
 
-/// Loads the best of `images` for the current device (its shared-memory size
-/// and tensor maps replace those in `info`): a cubin or PTX for its
+/// Loads the best of `images` for the current device (its shared-memory size,
+/// tensor maps and block size replace those in `info`): a cubin or PTX for its
 /// exact target first, else PTX for the newest older target of the same
 /// architecture family that the driver can JIT.  Throws tessera::Error
 /// listing the available targets when none fits.
