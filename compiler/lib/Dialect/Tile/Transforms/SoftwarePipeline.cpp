@@ -928,8 +928,14 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
         changed |= pipelineLoop(loop, stages, StringRef(target) == "sm_90a", producers);
       if (!producers.empty())
         specializeWarps(func, producers);
-      if (changed && failed(allocateShared(func, limit, target)))
+      if (changed && failed(allocateShared(func, limit, target))) {
+        if (!producers.empty())
+          func.emitError("with warp_specialize=1 every pipelined buffer stays allocated for "
+                         "the whole kernel (the producer warps fill them), so two pipelined "
+                         "loops need two sets; use one loop (MASK_SPLIT=0), fewer stages or "
+                         "smaller BLOCK_N, or warp_specialize=0");
         return signalPassFailure();
+      }
     }
   }
 };
