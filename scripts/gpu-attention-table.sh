@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine, over ./bundle: the attention table and the anchors for
+# some of its rows, in one job, so that every ratio compares numbers from the
+# same job.  The whole table plus every anchor takes ~10 minutes (Triton
+# autotunes each shape), more than one call may run, so split the rows:
+#   bash scripts/gpu-attention-table.sh OUT d256,64          # ~7 min
+#   bash scripts/gpu-attention-table.sh OUT 128 check        # ~8 min (d=128 and GQA rows), with the GPU checks
+# then join each call's files:
+#   python3 bench/attn_table.py OUT/table.txt OUT/attn_anchors.json
+# (ANCHORS_ONLY tokens: fa2, d256, gqa, 64, 128; "128" also matches the GQA rows.)
+set -uo pipefail
+OUT=${1:?usage: gpu-attention-table.sh OUT_DIR ANCHOR_ROWS [check]}
+ROWS=${2:?usage: gpu-attention-table.sh OUT_DIR ANCHOR_ROWS [check]}
+mkdir -p "$OUT" /tmp/tessera-bin
+for f in bundle/*.xz; do xz -dc "$f" > "/tmp/tessera-bin/$(basename "$f" .xz)"; done
+chmod +x /tmp/tessera-bin/*
+export TESSERA_CACHE_DIR=/tmp/tessera-cache
+{ nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv; date -u; } > "$OUT/device.txt"
+if [ "${3:-}" = check ]; then
+  timeout 240 /tmp/tessera-bin/tessera-gpu-check --json "$OUT/gpu-check.json" > "$OUT/gpu-check.log" 2>&1
+  echo "gpu-check rc=$?" | tee -a "$OUT/gpu-check.log"
+  tail -2 "$OUT/gpu-check.log"
+fi
+timeout 200 /tmp/tessera-bin/tessera-bench --attention-table > "$OUT/table.txt" 2>&1
+date -u >> "$OUT/device.txt"
+OUT="$OUT" ANCHORS_ONLY="$ROWS" ANCHORS_FWD_ONLY=1 PYTHONUNBUFFERED=1 \
+  timeout 330 python3 bundle/attn_anchors.py > "$OUT/anchors.log" 2>&1
+date -u >> "$OUT/device.txt"
+grep -c '"kind"' "$OUT/anchors.log"
