@@ -7,8 +7,10 @@
 #include "mlir/IR/MLIRContext.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace tessera::test {
 
@@ -34,6 +36,18 @@ template <class F> std::string errorOf(F &&fn) {
     return e.what();
   }
   return "";
+}
+
+/// Relative L2 error of `out` against the float64 reference `ref`
+/// (element `i` of `out` is `at(i)`).
+template <class At> double relativeL2(const std::vector<double> &ref, At &&at) {
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    double d = at(i) - ref[i];
+    err += d * d;
+    norm += ref[i] * ref[i];
+  }
+  return std::sqrt(err / norm);
 }
 
 /// "<this file's name>:<line>: " as DslError prints it.

@@ -38,13 +38,7 @@ TEST_CASE("jit::matmul multiplies a column-major A by a row-major B", "[matmul][
   std::vector<double> ref(size_t(M) * N);
   kernels::ref::matmul(a.data(), b.data(), ref.data(), M, N, K);
   auto out = bc.download<uint16_t>(size_t(M) * N);
-  double err = 0, norm = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    double o = fromHalf(out[i]);
-    err += (o - ref[i]) * (o - ref[i]);
-    norm += ref[i] * ref[i];
-  }
-  CHECK(std::sqrt(err / norm) < 2e-3);
+  CHECK(test::relativeL2(ref, [&](size_t i) { return double(fromHalf(out[i])); }) < 2e-3);
 }
 
 TEST_CASE("jit::matmul refuses bad input before launch", "[matmul][errors]") {
