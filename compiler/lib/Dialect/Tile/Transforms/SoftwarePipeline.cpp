@@ -647,7 +647,7 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
                     loop->getBlock() == &func.getBody().front() && consumerWarps % 4 == 0 &&
                     consumerWarps + 4 <= 32;
   // Iterations the rings served before this loop (0 for fresh rings).
-  Value before = cst(0);
+  Value before = specialize ? cst(0) : Value();
   bool reuse = false;
   if (specialize && rings && rings->stages == stages && rings->ringOf == ringOf &&
       rings->loadTypes.size() == loads.size()) {
@@ -655,13 +655,10 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
     for (auto [t, load] : llvm::zip(rings->loadTypes, loads))
       reuse &= t == load.getType();
   }
+  // This loop's fresh buffers and barriers, dropped once the producer loop
+  // on the reused ones is known to work (nothing reads them before).
+  SmallVector<Value> freshBufs(bufs), freshBars(bars);
   if (reuse) {
-    // Nothing reads this loop's fresh buffers and barriers yet: drop them.
-    for (Value v : llvm::concat<Value>(bufs, bars)) {
-      for (Operation *user : llvm::make_early_inc_range(v.getUsers()))
-        user->erase(); // the barrier_init
-      v.getDefiningOp()->erase();
-    }
     bufs.assign(rings->bufs.begin(), rings->bufs.end());
     bars.assign(rings->bars.begin(), rings->bars.end());
     before = rings->before;
@@ -707,6 +704,13 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
     }
     if (recomputableInside(producer, &func.getBody().front())) {
       producers.push_back(producer);
+      for (Value v : llvm::concat<Value>(freshBufs, freshBars)) {
+        if (!reuse)
+          break;
+        for (Operation *user : llvm::make_early_inc_range(v.getUsers()))
+          user->erase(); // the barrier_init
+        v.getDefiningOp()->erase();
+      }
       // The next loop continues where this one ends.
       Value span = arith::SubIOp::create(b, loc, ub, lb);
       Value trips = arith::DivSIOp::create(
@@ -723,14 +727,11 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
       next.stages = stages;
       next.before = arith::AddIOp::create(b, loc, before, trips);
       rings = std::move(next);
-    } else if (reuse) {
-      // Shared rings cannot be given back: this loop cannot go without
-      // the producer.  (Its bounds are recomputable when the previous
-      // loop's were; a failure here is a bug.)
-      producer.emitOpError("cannot be recomputed in the producer warps");
-      func->setAttr("tile.pipeline_failed", b.getUnitAttr());
-      return false;
     } else {
+      // Back to this loop's own rings, pipelined without a producer.
+      bufs.assign(freshBufs.begin(), freshBufs.end());
+      bars.assign(freshBars.begin(), freshBars.end());
+      before = cst(0);
       producer.erase();
       for (Operation *op : llvm::reverse(made))
         op->erase();
@@ -990,8 +991,6 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
       std::optional<RingSet> rings;
       for (scf::ForOp loop : loops)
         changed |= pipelineLoop(loop, stages, StringRef(target) == "sm_90a", producers, rings);
-      if (func->hasAttr("tile.pipeline_failed"))
-        return signalPassFailure();
       if (!producers.empty())
         specializeWarps(func, producers);
       if (changed && failed(allocateShared(func, limit, target))) {
