@@ -461,10 +461,24 @@ bool recomputableInside(Operation *op, Block *entry) {
   return ok;
 }
 
+/// The rings of the last warp-specialized loop, which the next one at the
+/// top of the kernel reuses when its loads have the same types: its
+/// iterations continue the slot and phase count (`before`: iterations of
+/// the loops that used the rings so far).  In a warp-specialized kernel
+/// every ring is live throughout, so attention's two loops (MASK_SPLIT)
+/// would otherwise need twice the shared memory.
+struct RingSet {
+  SmallVector<Type> loadTypes;
+  SmallVector<Value> bufs, bars, empties;
+  SmallVector<unsigned> ringOf;
+  unsigned stages = 0;
+  Value before; ///< i32, iterations issued into the rings before the loop
+};
+
 /// `producers`: the TMA issue loops made for a warp-specialized kernel
 /// (see `specialize` below), to be moved into the producer warps' region.
 bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
-                  SmallVectorImpl<scf::ForOp> &producers) {
+                  SmallVectorImpl<scf::ForOp> &producers, std::optional<RingSet> &rings) {
   Block *body = loop.getBody();
   auto func = loop->getParentOfType<func::FuncOp>();
   SmallVector<LoadOp> loads;
@@ -632,9 +646,28 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
   bool specialize = early && func->hasAttr(TileDialect::getWarpSpecializeAttrName()) &&
                     loop->getBlock() == &func.getBody().front() && consumerWarps % 4 == 0 &&
                     consumerWarps + 4 <= 32;
+  // Iterations the rings served before this loop (0 for fresh rings).
+  Value before = specialize ? cst(0) : Value();
+  bool reuse = false;
+  if (specialize && rings && rings->stages == stages && rings->ringOf == ringOf &&
+      rings->loadTypes.size() == loads.size()) {
+    reuse = true;
+    for (auto [t, load] : llvm::zip(rings->loadTypes, loads))
+      reuse &= t == load.getType();
+  }
+  // This loop's fresh buffers and barriers, dropped once the producer loop
+  // on the reused ones is known to work (nothing reads them before).
+  SmallVector<Value> freshBufs(bufs), freshBars(bars);
+  if (reuse) {
+    bufs.assign(rings->bufs.begin(), rings->bufs.end());
+    bars.assign(rings->bars.begin(), rings->bars.end());
+    before = rings->before;
+  }
   if (specialize) {
     SmallVector<Operation *> made;
-    for (size_t r = 0; r < bars.size(); ++r) {
+    for (size_t r = 0; reuse && r < bars.size(); ++r)
+      empties.push_back(rings->empties[r]);
+    for (size_t r = 0; !reuse && r < bars.size(); ++r) {
       auto empty = AllocSharedOp::create(b, loc, cast<RankedTensorType>(bars[r].getType()));
       made.push_back(empty);
       made.push_back(BarrierInitOp::create(b, loc, empty,
@@ -646,7 +679,9 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(producer.getBody());
       Value piv = producer.getInductionVar();
-      Value pidx = arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, piv, lb), step);
+      Value pidx = arith::AddIOp::create(
+          b, loc, arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, piv, lb), step),
+          before);
       Value pslot = arith::RemSIOp::create(b, loc, pidx, cst(stages));
       // Use k of a slot waits for the consumers' k-th release of it, which
       // completed the phase of parity (k - 1) & 1; the first use waits for
@@ -669,7 +704,34 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
     }
     if (recomputableInside(producer, &func.getBody().front())) {
       producers.push_back(producer);
+      for (Value v : llvm::concat<Value>(freshBufs, freshBars)) {
+        if (!reuse)
+          break;
+        for (Operation *user : llvm::make_early_inc_range(v.getUsers()))
+          user->erase(); // the barrier_init
+        v.getDefiningOp()->erase();
+      }
+      // The next loop continues where this one ends.
+      Value span = arith::SubIOp::create(b, loc, ub, lb);
+      Value trips = arith::DivSIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, span, arith::SubIOp::create(b, loc, step, cst(1))),
+          step);
+      trips = arith::MaxSIOp::create(b, loc, trips, cst(0));
+      RingSet next;
+      for (LoadOp load : loads)
+        next.loadTypes.push_back(load.getType());
+      next.bufs.assign(bufs.begin(), bufs.end());
+      next.bars.assign(bars.begin(), bars.end());
+      next.empties.assign(empties.begin(), empties.end());
+      next.ringOf.assign(ringOf.begin(), ringOf.end());
+      next.stages = stages;
+      next.before = arith::AddIOp::create(b, loc, before, trips);
+      rings = std::move(next);
     } else {
+      // Back to this loop's own rings, pipelined without a producer.
+      bufs.assign(freshBufs.begin(), freshBufs.end());
+      bars.assign(freshBars.begin(), freshBars.end());
+      before = cst(0);
       producer.erase();
       for (Operation *op : llvm::reverse(made))
         op->erase();
@@ -686,6 +748,8 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
   b.setInsertionPointToStart(body);
   Value idx = arith::DivSIOp::create(
       b, loc, arith::SubIOp::create(b, loc, loop.getInductionVar(), lb), step);
+  if (specialize)
+    idx = arith::AddIOp::create(b, loc, idx, before);
   Value slot = arith::RemSIOp::create(b, loc, idx, cst(stages));
   Value phase;
   if (tma) // use k of slot s is the (k / stages)-th phase of its barrier
@@ -924,8 +988,9 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       bool changed = false;
       SmallVector<scf::ForOp> producers;
+      std::optional<RingSet> rings;
       for (scf::ForOp loop : loops)
-        changed |= pipelineLoop(loop, stages, StringRef(target) == "sm_90a", producers);
+        changed |= pipelineLoop(loop, stages, StringRef(target) == "sm_90a", producers, rings);
       if (!producers.empty())
         specializeWarps(func, producers);
       if (changed && failed(allocateShared(func, limit, target))) {
