@@ -47,17 +47,22 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
                 {"num_warps", "4"}};
   if (device.major != 9)
     return c;
-  // The fastest tiles at every shape of the H100 table
-  // (bench/results/attention_h100_2026-11-25_ws.md): unmasked key blocks
-  // in a loop of their own; for d=128 two 128-query blocks per SM (the
-  // launch bound caps registers at 128); for d=256 one block per SM with a
-  // producer warpgroup issuing the TMA copies (the consumers get 240
-  // registers) and one loop (two would need two sets of rings).
+  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_ws.md,
+  // A/B runs in bench/results/attention-rings_h100_2026-11-25.txt): unmasked
+  // key blocks in a loop of their own; for d=128 and d=256 one block per SM
+  // with a producer warpgroup issuing the TMA copies into rings that the
+  // two loops share (the consumers get 240 registers), with 128-key blocks
+  // at d=128 -- except for short sequences at d=128, where two 128-query
+  // blocks per SM without a producer (launch bound: 128 registers) hide more
+  // of each block's prologue and epilogue.
   c.set("MASK_SPLIT", "1");
-  if (p.headDim == 128)
+  if (p.headDim == 128 && p.seqK <= 512)
     c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
+  else if (p.headDim == 128)
+    c.set("BLOCK_M", "128").set("BLOCK_N", "128").set("num_warps", "8")
+        .set("warp_specialize", "1");
   else if (p.headDim == 256)
-    c.set("BLOCK_M", "128").set("BLOCK_N", "64").set("num_warps", "8").set("MASK_SPLIT", "0")
+    c.set("BLOCK_M", "128").set("BLOCK_N", "64").set("num_warps", "8")
         .set("warp_specialize", "1");
   return c;
 }

@@ -625,6 +625,10 @@ int main(int argc, char **argv) {
                                   {"warp_specialize", "1"}}); },
       [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, false,
                                  {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
+      // Both loops (MASK_SPLIT) and OVERLAP's tail share one set of rings.
+      [] { return checkAttention(16, 2, 2, 1000, 1100, true, 128, 0, false, true, true,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}}); },
       [] { return checkAttention(16, 2, 2, 333, 700, true, 64, 0, false, true, false,
                                  {{"warp_specialize", "1"}, {"min_blocks", "2"}}); },
       [] { return checkMatmulApi("f16", 1000, 520, 300); },
@@ -632,9 +636,10 @@ int main(int argc, char **argv) {
       [] { return checkAttentionApi(256, false, 130, 190); },
       [] { return checkAttentionApi(256, true, 257, 257); },
       [] { return checkAttentionApi(128, true, 200, 333); },
-      // The H100 choices (jit::attentionConfig): d=64 64x64, d=128 128x64 with two
-      // blocks per SM, d=256 128x64 with a producer warpgroup (above); d=64/128
-      // with unmasked blocks split off.
+      // The H100 choices (jit::attentionConfig), all with unmasked blocks split
+      // off: d=64 64x64; d=128 128x128 with a producer warpgroup, or for key
+      // lengths <= 512 (above: 333) 128x64 with two blocks per SM; d=256 128x64
+      // with a producer warpgroup (above).
       [] { return checkAttentionApi(64, true, 1000, 1100); },
       [] { return checkAttentionApi(64, false, 2048, 2100); },
       [] { return checkAttentionApi(128, false, 777, 901); },
