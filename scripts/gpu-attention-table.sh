@@ -21,7 +21,7 @@ if [ "${3:-}" = check ]; then
   echo "gpu-check rc=$?" | tee -a "$OUT/gpu-check.log"
   tail -2 "$OUT/gpu-check.log"
 fi
-timeout 200 /tmp/tessera-bin/tessera-bench --attention-table > "$OUT/table.txt" 2>&1
+timeout 270 /tmp/tessera-bin/tessera-bench --attention-table > "$OUT/table.txt" 2>&1
 date -u >> "$OUT/device.txt"
 OUT="$OUT" ANCHORS_ONLY="$ROWS" ANCHORS_FWD_ONLY=1 PYTHONUNBUFFERED=1 \
   timeout 330 python3 bundle/attn_anchors.py > "$OUT/anchors.log" 2>&1

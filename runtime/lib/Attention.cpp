@@ -54,9 +54,9 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
   // two loops share (the consumers get 240 registers), with 128-key blocks
   // at d=128 -- except for short sequences at d=128, where two 128-query
   // blocks per SM without a producer (launch bound: 128 registers) hide more
-  // of each block's prologue and epilogue.
+  // of each block's prologue and epilogue (causal: up to 1024 keys).
   c.set("MASK_SPLIT", "1");
-  if (p.headDim == 128 && p.seqK <= 512)
+  if (p.headDim == 128 && p.seqK <= (p.causal ? 1024 : 512))
     c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
   else if (p.headDim == 128)
     c.set("BLOCK_M", "128").set("BLOCK_N", "128").set("num_warps", "8")

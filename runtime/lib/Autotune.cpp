@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -59,6 +60,48 @@ double medianMillis(const std::function<void()> &fn, int warmup, int reps) {
     d.eventDestroy(a);
     d.eventDestroy(b);
   }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+double benchMillis(const std::function<void()> &fn, const BenchOptions &opt) {
+  if (rt::interpretMode())
+    return medianMillis(fn, 1, opt.minReps);
+  const rt::Driver &d = rt::driver();
+  // A buffer larger than the H100's 50 MB L2, rewritten before every timed
+  // run (outside its events), as do_bench does.
+  std::unique_ptr<rt::Buffer> flush;
+  if (opt.flushL2)
+    flush = std::make_unique<rt::Buffer>(size_t(256) << 20);
+  auto clearL2 = [&] {
+    if (flush)
+      flush->fill(0);
+  };
+  // First estimate over 5 runs (the first of which may still be loading the module).
+  fn();
+  double est = std::max(1e-3, medianMillis(fn, 0, 5));
+  int warmup = std::max(1, int(opt.warmupMs / est));
+  int reps = std::clamp(int(opt.repMs / est), opt.minReps, opt.maxReps);
+  for (int i = 0; i < warmup; ++i)
+    fn();
+  std::vector<CUevent> ev(2 * size_t(reps));
+  for (CUevent &e : ev)
+    rt::check(d.eventCreate(&e, 0), "cuEventCreate");
+  for (int i = 0; i < reps; ++i) {
+    clearL2();
+    rt::check(d.eventRecord(ev[2 * i], nullptr), "cuEventRecord");
+    fn();
+    rt::check(d.eventRecord(ev[2 * i + 1], nullptr), "cuEventRecord");
+  }
+  rt::check(d.eventSynchronize(ev.back()), "cuEventSynchronize");
+  std::vector<double> t(reps);
+  for (int i = 0; i < reps; ++i) {
+    float ms = 0;
+    rt::check(d.eventElapsedTime(&ms, ev[2 * i], ev[2 * i + 1]), "cuEventElapsedTime");
+    t[i] = ms;
+  }
+  for (CUevent &e : ev)
+    d.eventDestroy(e);
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }

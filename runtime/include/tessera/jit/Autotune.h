@@ -40,6 +40,21 @@ struct Choice {
 /// events around each run on a GPU, the host clock in the interpreter.
 double medianMillis(const std::function<void()> &fn, int warmup = 2, int reps = 10);
 
+/// How benchMillis times: as triton.testing.do_bench (the anchors'
+/// benchmark), so that both sides of a comparison are measured alike.
+struct BenchOptions {
+  double warmupMs = 50; ///< run this long first (clocks ramp up from idle)
+  double repMs = 200;   ///< then time runs for about this long
+  int minReps = 10, maxReps = 2000;
+  bool flushL2 = true;  ///< overwrite a 256 MB buffer before each timed run (untimed)
+};
+
+/// Median run time of `fn` in ms, do_bench style: warm-up and repetitions
+/// sized by time from a first estimate, the L2 cache flushed before each
+/// timed run so inputs come from HBM, each run between its own CUDA events.
+/// In the interpreter: medianMillis.
+double benchMillis(const std::function<void()> &fn, const BenchOptions &opt = {});
+
 class Autotuner {
 public:
   /// Results live in `dir` (default $TESSERA_AUTOTUNE_DIR, else the cache
