@@ -1,27 +1,18 @@
 """cuBLAS anchor for Tessera's matmul benchmark: torch.matmul (f16 and bf16,
-row-major A[M,K] @ B[K,N]) at the shapes of issue 5, timed with CUDA events
-(median of 20 after 5 warm-ups).  Writes a JSON list to argv[1]."""
+row-major A[M,K] @ B[K,N]) at the shapes of issue 5, timed with
+triton.testing.do_bench (50 ms warm-up, 200 ms of runs, L2 flushed before
+each, median) as tessera-bench's jit::benchMillis times Tessera's side.
+Writes a JSON list to argv[1]."""
 import json, sys
 import torch
+import triton
 
 SHAPES = [(1024, 1024, 1024), (2048, 2048, 2048), (4096, 4096, 4096), (8192, 8192, 8192),
           (4096, 14336, 4096), (8192, 1024, 8192)]  # (M, N, K)
 
 
-def median_ms(fn, warm=5, reps=20):
-    for _ in range(warm):
-        fn()
-    torch.cuda.synchronize()
-    ts = []
-    for _ in range(reps):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        fn()
-        e.record()
-        e.synchronize()
-        ts.append(s.elapsed_time(e))
-    ts.sort()
-    return ts[len(ts) // 2]
+def median_ms(fn):
+    return triton.testing.do_bench(fn, warmup=50, rep=200, return_mode="median")
 
 
 out = []

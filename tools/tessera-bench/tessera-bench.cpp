@@ -46,6 +46,22 @@ double timeKernel(const std::function<void()> &launchOnce, int warmup = 3, int r
   return jit::medianMillis(launchOnce, warmup, reps);
 }
 
+/// The fastest of `runs` (ms, index): each screened with a short timing, then
+/// the three fastest timed as the anchors are (jit::benchMillis: do_bench's
+/// time-sized warm-up and repetitions, L2 flushed before each run).  The
+/// best of many short timings alone is biased: short runs see boost clocks
+/// that sustained ones lose, and the minimum of noisy samples flatters.
+std::pair<double, size_t> fastest(const std::vector<std::function<void()>> &runs) {
+  std::vector<std::pair<double, size_t>> screened;
+  for (size_t i = 0; i < runs.size(); ++i)
+    screened.push_back({timeKernel(runs[i], 3, 10), i});
+  std::sort(screened.begin(), screened.end());
+  std::pair<double, size_t> best{1e30, 0};
+  for (size_t i = 0; i < screened.size() && i < 3; ++i)
+    best = std::min(best, {jit::benchMillis(runs[screened[i].second]), screened[i].second});
+  return best;
+}
+
 /// Fills a 16-bit float buffer with N(0, 1) values, as the torch anchors'
 /// randn inputs: constant inputs toggle fewer bits in the tensor cores, draw
 /// less power and run at higher clocks, which would flatter the kernel.
@@ -263,16 +279,8 @@ int attentionTable(const std::string &only) {
           candidates.push_back(std::string(split) == "overlap" ? c.set("OVERLAP", "1")
                                                                : c.set("MASK_SPLIT", split));
         }
-    // Screen every candidate with a short timing, then time the three
-    // fastest as the anchors are timed (jit::benchMillis: do_bench's warm-up,
-    // repetitions and L2 flush) and report the best of those: the best of
-    // many short, noisy timings alone would be biased upwards.
-    struct Timed {
-      double ms;
-      dsl::Params p;
-      std::function<void()> launch;
-    };
-    std::vector<Timed> screened;
+    std::vector<dsl::Params> built;
+    std::vector<std::function<void()>> runs;
     int sb = H * S * D, sh_ = S * D, ss = D, kb = KV * S * D;
     float scale = 1.0f / std::sqrt(float(D));
     for (dsl::Params p : candidates) {
@@ -284,24 +292,14 @@ int attentionTable(const std::string &only) {
         continue;
       }
       unsigned blocks = unsigned(S / int(p.i("BLOCK_M")));
-      std::function<void()> launch = [&, kern, blocks] {
+      built.push_back(p);
+      runs.push_back([&, kern, blocks] {
         kern->launch({blocks, unsigned(B * H)}, {q, k, v, o, lse, S, S, H, KV, scale, sb, sh_, ss,
                                                  kb, sh_, ss, kb, sh_, ss, sb, sh_, ss});
-      };
-      screened.push_back({timeKernel(launch, 3, 10), p, launch});
+      });
     }
-    std::sort(screened.begin(), screened.end(),
-              [](const Timed &a, const Timed &b) { return a.ms < b.ms; });
-    double best = 1e30;
-    std::string bestCfg;
-    for (size_t i = 0; i < screened.size() && i < 3; ++i) {
-      const Timed &t = screened[i];
-      double ms = jit::benchMillis(t.launch);
-      if (ms < best) {
-        best = ms;
-        bestCfg = t.p.str();
-      }
-    }
+    auto [best, at] = fastest(runs);
+    std::string bestCfg = runs.empty() ? "" : built[at].str();
     double tflops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (best * 1e-3) / 1e12;
     std::printf("%5s %4d %6d %6d %3d %3d %3d %9.3f %9.1f  %s\n", sh.kind, D, causal, S, B, H, KV,
                 best, tflops, bestCfg.c_str());
@@ -354,8 +352,8 @@ int matmulTable() {
           c(size_t(s.m) * s.n * 2, dt);
       fillRandom(a, dt, 1);
       fillRandom(b, dt, 2);
-      double best = 1e30;
-      std::string bestCfg;
+      std::vector<dsl::Params> built;
+      std::vector<std::function<void()>> runs;
       for (dsl::Params p : configs) {
         p.set("dtype", dt).set("INT_MULTIPLE", "16");
         std::shared_ptr<rt::Kernel> k;
@@ -365,13 +363,11 @@ int matmulTable() {
           continue;
         }
         rt::Grid g{unsigned(s.m / p.i("BLOCK_M")), unsigned(s.n / p.i("BLOCK_N"))};
-        double ms = timeKernel([&] { k->launch(g, {a, b, c, s.m, s.n, s.k, s.k, 1, s.n, 1, s.n, 1}); },
-                               3, 10);
-        if (ms < best) {
-          best = ms;
-          bestCfg = p.str();
-        }
+        built.push_back(p);
+        runs.push_back([&, k, g] { k->launch(g, {a, b, c, s.m, s.n, s.k, s.k, 1, s.n, 1, s.n, 1}); });
       }
+      auto [best, at] = fastest(runs);
+      std::string bestCfg = runs.empty() ? "" : built[at].str();
       double tflops = 2.0 * s.m * s.n * double(s.k) / (best * 1e-3) / 1e12;
       std::printf("%-5s %6d %6d %6d %10.3f %9.1f  %s\n", dt, s.m, s.n, s.k, best, tflops,
                   bestCfg.c_str());
