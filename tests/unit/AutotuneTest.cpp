@@ -3,6 +3,7 @@
 
 #include "tessera/jit/Autotune.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -95,4 +96,22 @@ TEST_CASE("the autotuner prunes, picks, persists and reuses", "[autotune][interp
   setenv("TESSERA_AUTOTUNE_FORCE", "1", 1);
   jit::Autotuner forced(jit, env.dir.string());
   CHECK_FALSE(forced.tune(def, {}, grid, args).fromDisk);
+}
+
+TEST_CASE("benchMillis times at least minReps runs and returns their median", "[autotune][interp]") {
+  InterpretEnv env;
+  int calls = 0;
+  auto sleepy = [&] {
+    ++calls;
+    // Every run takes >= 2 ms on the host clock (the interpreter's timer).
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  };
+  jit::BenchOptions opt;
+  opt.minReps = 7;
+  double ms = jit::benchMillis(sleepy, opt);
+  CHECK(calls >= 7);
+  CHECK(ms >= 2.0);
+  CHECK(ms < 50.0);
 }
