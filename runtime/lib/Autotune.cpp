@@ -182,7 +182,6 @@ const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &
       }
     }));
   }
-  double best = 1e300;
   for (size_t i = 0; i < configs.size(); ++i) {
     Trial t;
     t.params = configs[i].over(fixed);
@@ -202,15 +201,35 @@ const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &
       std::fprintf(stderr, "\rtessera autotune %s [%zu/%zu] %-40s %s", def.name.c_str(), i + 1,
                    configs.size(), configs[i].str().c_str(),
                    t.pruned.empty() ? (std::to_string(t.ms) + " ms").c_str() : "pruned");
-    if (t.pruned.empty() && t.ms < best) {
-      best = t.ms;
-      choice.params = t.params;
-      choice.ms = t.ms;
-    }
     choice.trials.push_back(std::move(t));
   }
   if (progress)
     std::fprintf(stderr, "\n");
+  // The three fastest of the short bursts are timed again over ~100 ms each
+  // and decide: bursts run at boost clock, a longer run reaches the clock the
+  // kernel keeps under load (on an H100 the ranking of attention configs
+  // changes between the two), and the minimum of noisy bursts flatters.
+  std::vector<Trial *> ranked;
+  for (Trial &t : choice.trials)
+    if (t.pruned.empty())
+      ranked.push_back(&t);
+  std::sort(ranked.begin(), ranked.end(), [](const Trial *a, const Trial *b) { return a->ms < b->ms; });
+  BenchOptions sustained;
+  sustained.warmupMs = 25;
+  sustained.repMs = 100;
+  sustained.flushL2 = false; // no 256 MB scratch buffer in the caller's process
+  double best = 1e300;
+  for (size_t i = 0; i < ranked.size() && i < 3; ++i) {
+    Trial &t = *ranked[i];
+    auto kernel = jit.get(def, t.params);
+    rt::Grid g = grid(t.params);
+    t.sustainedMs = benchMillis([&] { kernel->launch(g, args); }, sustained);
+    if (t.sustainedMs < best) {
+      best = t.sustainedMs;
+      choice.params = t.params;
+      choice.ms = t.sustainedMs;
+    }
+  }
   if (best == 1e300) {
     std::string why;
     for (const auto &t : choice.trials)
@@ -229,7 +248,9 @@ const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &
     for (const auto &t : choice.trials) {
       std::string reason = t.pruned.substr(0, t.pruned.find('\n'));
       out << "trial " << t.params.str() << " "
-          << (t.pruned.empty() ? std::to_string(t.ms) + " ms" : "pruned: " + reason) << "\n";
+          << (t.pruned.empty() ? std::to_string(t.ms) + " ms" : "pruned: " + reason)
+          << (t.sustainedMs >= 0 ? ", sustained " + std::to_string(t.sustainedMs) + " ms" : "")
+          << "\n";
     }
   }
   std::filesystem::rename(tmp, path, ec);

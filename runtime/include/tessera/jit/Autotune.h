@@ -25,7 +25,8 @@ namespace tessera::jit {
 
 struct Trial {
   dsl::Params params;
-  double ms = -1;      ///< median time, -1 if pruned
+  double ms = -1;      ///< median time of a short burst, -1 if pruned
+  double sustainedMs = -1; ///< the finalists' time under benchMillis (else -1)
   std::string pruned;  ///< why it was not timed
 };
 
