@@ -996,9 +996,9 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
       if (changed && failed(allocateShared(func, limit, target))) {
         if (!producers.empty())
           func.emitError("with warp_specialize=1 every pipelined buffer stays allocated for "
-                         "the whole kernel (the producer warps fill them), so two pipelined "
-                         "loops need two sets; use one loop (MASK_SPLIT=0), fewer stages or "
-                         "smaller BLOCK_N, or warp_specialize=0");
+                         "the whole kernel (the producer warps fill them; consecutive loops "
+                         "share one set of rings); use fewer stages, smaller BLOCK_N, fewer "
+                         "loops (MASK_SPLIT=0, OVERLAP=0) or warp_specialize=0");
         return signalPassFailure();
       }
     }
