@@ -3,7 +3,10 @@
 # kernel (tessera-bench --attention-table ROW with TESSERA_ATTENTION_CONFIG=CONFIG
 # and TESSERA_BENCH_REP_MS=4000) and then SDPA's cuDNN backend at the same
 # shape, each for ~4 s of back-to-back runs, with SM clock, power and
-# throttle reasons sampled every 50 ms.  Shows the speeds in the steady,
+# throttle reasons sampled every 50 ms.  CONFIG should name its schedule
+# (MASK_SPLIT or OVERLAP), else tessera-bench times three variants of it.
+# "under load" = samples above 400 W (an H100 SXM at 700 W; lower it for
+# smaller cards).  Shows the speeds in the steady,
 # power-capped state rather than in the first few hundred ms that do_bench
 # sees.  Rows as in the table: KIND:D:CAUSAL:S (fa2: b=16384/S, h=2048/D;
 # d256: b=16384/S, h=8).  OUT/probe.log, OUT/clocks-*.csv.
@@ -29,6 +32,10 @@ probe() { # NAME COMMAND...: runs COMMAND while sampling; prints the loaded samp
 for pair in "$@"; do
   row=${pair%%=*} cfg=${pair#*=}
   IFS=: read -r kind d causal s <<< "$row"
+  if [[ ! "$kind" =~ ^(fa2|d256)$ || ! "$d$causal$s" =~ ^[0-9]+$ ]]; then
+    echo "skipped $row: rows are fa2:D:CAUSAL:S or d256:256:CAUSAL:S, no wildcards" | tee -a "$OUT/probe.log"
+    continue
+  fi
   b=$((16384 / s)); h=$([ "$kind" = d256 ] && echo 8 || echo $((2048 / d)))
   tag=$(echo "$row" | tr ':' '-')
   echo "== $row (b=$b h=$h) tessera $cfg" | tee -a "$OUT/probe.log"

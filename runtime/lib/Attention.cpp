@@ -2,6 +2,7 @@
 #include "tessera/jit/Attention.h"
 #include "tessera/Support/Error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -54,9 +55,11 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
   // two loops share (the consumers get 240 registers), with 128-key blocks
   // at d=128 -- except for short sequences at d=128, where two 128-query
   // blocks per SM without a producer (launch bound: 128 registers) hide more
-  // of each block's prologue and epilogue (causal: up to 1024 keys).
+  // of each block's prologue and epilogue (causal: up to 1024 keys; a causal
+  // query block, masked from the top left, visits at most seqQ of them).
   c.set("MASK_SPLIT", "1");
-  if (p.headDim == 128 && p.seqK <= (p.causal ? 1024 : 512))
+  int64_t keysVisited = p.causal ? std::min(p.seqQ, p.seqK) : p.seqK;
+  if (p.headDim == 128 && keysVisited <= (p.causal ? 1024 : 512))
     c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
   else if (p.headDim == 128)
     c.set("BLOCK_M", "128").set("BLOCK_N", "128").set("num_warps", "8")

@@ -65,30 +65,43 @@ double medianMillis(const std::function<void()> &fn, int warmup, int reps) {
 }
 
 double benchMillis(const std::function<void()> &fn, const BenchOptions &opt) {
+  int minReps = std::max(1, opt.minReps);
+  int maxReps = std::max(minReps, opt.maxReps);
   if (rt::interpretMode())
-    return medianMillis(fn, 1, opt.minReps);
+    return medianMillis(fn, 1, minReps);
   const rt::Driver &d = rt::driver();
   // A buffer larger than the H100's 50 MB L2, rewritten before every timed
   // run (outside its events), as do_bench does.
   std::unique_ptr<rt::Buffer> flush;
   if (opt.flushL2)
     flush = std::make_unique<rt::Buffer>(size_t(256) << 20);
-  auto clearL2 = [&] {
-    if (flush)
-      flush->fill(0);
-  };
   // First estimate over 5 runs (the first of which may still be loading the module).
   fn();
   double est = std::max(1e-3, medianMillis(fn, 0, 5));
-  int warmup = std::max(1, int(opt.warmupMs / est));
-  int reps = std::clamp(int(opt.repMs / est), opt.minReps, opt.maxReps);
+  // Counts computed in double and bounded before the conversion to int.
+  int warmup = int(std::clamp(opt.warmupMs / est, 1.0, 1e6));
+  int reps = int(std::clamp(opt.repMs / est, double(minReps), double(maxReps)));
   for (int i = 0; i < warmup; ++i)
     fn();
-  std::vector<CUevent> ev(2 * size_t(reps));
-  for (CUevent &e : ev)
+  // The events are destroyed on every path, errors included.
+  struct Events {
+    const rt::Driver &d;
+    std::vector<CUevent> ev;
+    ~Events() {
+      for (CUevent e : ev)
+        d.eventDestroy(e);
+    }
+  } events{d, {}};
+  std::vector<CUevent> &ev = events.ev;
+  ev.reserve(2 * size_t(reps));
+  for (int i = 0; i < 2 * reps; ++i) {
+    CUevent e;
     rt::check(d.eventCreate(&e, 0), "cuEventCreate");
+    ev.push_back(e);
+  }
   for (int i = 0; i < reps; ++i) {
-    clearL2();
+    if (flush)
+      flush->fill(0);
     rt::check(d.eventRecord(ev[2 * i], nullptr), "cuEventRecord");
     fn();
     rt::check(d.eventRecord(ev[2 * i + 1], nullptr), "cuEventRecord");
@@ -100,8 +113,6 @@ double benchMillis(const std::function<void()> &fn, const BenchOptions &opt) {
     rt::check(d.eventElapsedTime(&ms, ev[2 * i], ev[2 * i + 1]), "cuEventElapsedTime");
     t[i] = ms;
   }
-  for (CUevent &e : ev)
-    d.eventDestroy(e);
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
@@ -221,9 +232,16 @@ const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &
   double best = 1e300;
   for (size_t i = 0; i < ranked.size() && i < 3; ++i) {
     Trial &t = *ranked[i];
-    auto kernel = jit.get(def, t.params);
-    rt::Grid g = grid(t.params);
-    t.sustainedMs = benchMillis([&] { kernel->launch(g, args); }, sustained);
+    try {
+      auto kernel = jit.get(def, t.params);
+      rt::Grid g = grid(t.params);
+      t.sustainedMs = benchMillis([&] { kernel->launch(g, args); }, sustained);
+    } catch (const rt::LaunchError &) {
+      throw;
+    } catch (const Error &e) {
+      t.pruned = e.what();
+      continue;
+    }
     if (t.sustainedMs < best) {
       best = t.sustainedMs;
       choice.params = t.params;

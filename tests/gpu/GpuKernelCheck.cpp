@@ -637,9 +637,9 @@ int main(int argc, char **argv) {
       [] { return checkAttentionApi(256, true, 257, 257); },
       [] { return checkAttentionApi(128, true, 200, 333); },
       // The H100 choices (jit::attentionConfig), all with unmasked blocks split
-      // off: d=64 64x64; d=128 128x128 with a producer warpgroup, or for key
-      // lengths <= 512 (causal: 1024; above: 333) 128x64 with two blocks per SM; d=256 128x64
-      // with a producer warpgroup (above).
+      // off: d=64 64x64; d=128 128x128 with a producer warpgroup, or 128x64 with
+      // two blocks per SM for short sequences (<= 512 keys, causal <= 1024: the
+      // 200x333 case above); d=256 128x64 with a producer warpgroup (above).
       [] { return checkAttentionApi(64, true, 1000, 1100); },
       [] { return checkAttentionApi(64, false, 2048, 2100); },
       [] { return checkAttentionApi(128, false, 777, 901); },

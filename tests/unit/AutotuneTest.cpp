@@ -128,3 +128,20 @@ TEST_CASE("benchMillis times at least minReps runs and returns their median", "[
   CHECK(ms >= 2.0);
   CHECK(ms < 50.0);
 }
+
+TEST_CASE("with fewer than three configs left, each is timed again", "[autotune][interp]") {
+  InterpretEnv env;
+  jit::Jit jit;
+  kernels::KernelDef def = kernels::findKernel("vector_add");
+  def.configs = kernels::configSpace({{"BLOCK", {"64", "100"}}, {"num_warps", {"1"}}});
+  int n = 100;
+  rt::Buffer x(n * 4, "f32"), y(n * 4, "f32"), out(n * 4, "f32");
+  auto grid = [&](const dsl::Params &p) { return rt::Grid{unsigned((n + p.i("BLOCK") - 1) / p.i("BLOCK"))}; };
+  jit::Autotuner tuner(jit, env.dir.string());
+  const jit::Choice &c = tuner.tune(def, {}, grid, {x, y, out, n});
+  REQUIRE(c.trials.size() == 2);
+  CHECK(c.params.i("BLOCK") == 64);
+  for (const auto &t : c.trials)
+    CHECK((t.sustainedMs >= 0) == t.pruned.empty());
+  CHECK(c.ms > 0);
+}
