@@ -1,6 +1,10 @@
 //===- GpuKernelCheck.cpp - run every library kernel on a GPU, check it ---===//
 //
-//   tessera-gpu-check [--json FILE] [--only SUBSTRING]
+//   tessera-gpu-check [--json FILE] [--kind KIND[,KIND...]] [--only SUBSTRING]
+//
+// --kind runs only the checks of those kinds (vector_add, softmax,
+// layer_norm, matmul, attention, launch); --only keeps the results whose
+// name contains SUBSTRING (every selected check still runs).
 //
 // Through the JIT (trace -> compile -> cache -> checked launch), runs each
 // library kernel on fresh random inputs with poisoned outputs, over shapes
@@ -532,13 +536,15 @@ Result checkLaunchErrors() {
 int main(int argc, char **argv) {
   // Line-buffered, so a crash still leaves the lines before it.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::string jsonPath, only;
+  std::string jsonPath, only, kinds;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--json")
       jsonPath = argv[i + 1];
     else if (a == "--only")
       only = argv[i + 1];
+    else if (a == "--kind")
+      kinds = argv[i + 1];
   }
   std::unique_ptr<jit::Jit> jitPtr;
   try {
@@ -560,115 +566,119 @@ int main(int argc, char **argv) {
 
   // INT_MULTIPLE=1 kernels take any sizes; INT_MULTIPLE=16 ones are checked
   // on sizes and strides that keep that promise (vectorized accesses).
-  std::vector<std::function<Result()>> checks = {
-      [] { return checkVectorAdd(1, 1); },
-      [] { return checkVectorAdd(1, 1000003); },
-      [] { return checkSoftmax(1, 37, 1000); },
-      [] { return checkSoftmax(1, 5, 3001); },
-      [] { return checkSoftmax(1, 3, 1); },
-      [] { return checkLayerNorm(1, 33, 1500); },
-      [] { return checkLayerNorm(1, 4, 4096); },
-      [] { return checkMatmul(1, "f16", 100, 70, 130); },
-      [] { return checkMatmul(1, "f16", 256, 256, 256); },
-      [] { return checkMatmul(1, "f16", 1, 17, 5); },
-      [] { return checkMatmul(1, "bf16", 100, 70, 130); },
-      [] { return checkMatmul(8, "f16", 512, 384, 320); },
-      [] { return checkMatmul(8, "bf16", 304, 200, 136, true, false); },
-      [] { return checkMatmul(8, "f16", 300, 200, 136, false, true); },
-      [] { return checkMatmul(8, "f16", 304, 200, 136, true, true); },
-      [] { return checkMatmul(8, "f16", 256, 512, 256, false, false, {{"BLOCK_M", "64"}, {"BLOCK_N", "256"}, {"num_warps", "4"}}); },
-      [] { return checkMatmul(8, "f16", 256, 256, 256, false, false, {{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"BLOCK_K", "32"}, {"num_warps", "8"}}); },
-      [] { return checkMatmul(8, "f16", 256, 256, 520, false, false, {{"num_stages", "2"}}); },
-      [] { return checkMatmul(8, "bf16", 256, 256, 520, false, false, {{"num_stages", "4"}}); },
-      [] { return checkMatmul(1, "f16", 130, 70, 50, false, false, {{"BLOCK_M", "32"}, {"BLOCK_N", "32"}, {"BLOCK_K", "32"}, {"num_warps", "4"}}); },
-      [] { return checkMatmulBiasRelu(200, 130, 96); },
-      [] { return checkAttention(1, 2, 3, 100, 130, false); },
-      [] { return checkAttention(1, 1, 2, 1, 17, false); },
-      [] { return checkAttention(1, 1, 2, 257, 257, false); },
-      [] { return checkAttention(1, 2, 2, 100, 130, true); },
-      [] { return checkAttention(1, 1, 1, 200, 200, true); },
-      [] { return checkAttention(1, 1, 2, 97, 80, false, 128); },
-      [] { return checkAttention(1, 2, 4, 100, 130, false, 64, 2); }, // grouped-query
-      [] { return checkAttention(1, 1, 4, 70, 70, true, 64, 1); },    // multi-query, causal
-      [] { return checkAttention(1, 2, 3, 1000, 1000, false, 64, 0, true); },
-      [] { return checkAttention(1, 1, 2, 300, 517, true, 128, 1, true); },
-      [] { return checkAttention(1, 1, 1, 4097, 4097, true); },
+  // Each check with its kind (--kind selects before running; --only filters
+  // the names after).
+  std::vector<std::pair<std::string, std::function<Result()>>> checks = {
+      {"vector_add", [] { return checkVectorAdd(1, 1); }},
+      {"vector_add", [] { return checkVectorAdd(1, 1000003); }},
+      {"softmax", [] { return checkSoftmax(1, 37, 1000); }},
+      {"softmax", [] { return checkSoftmax(1, 5, 3001); }},
+      {"softmax", [] { return checkSoftmax(1, 3, 1); }},
+      {"layer_norm", [] { return checkLayerNorm(1, 33, 1500); }},
+      {"layer_norm", [] { return checkLayerNorm(1, 4, 4096); }},
+      {"matmul", [] { return checkMatmul(1, "f16", 100, 70, 130); }},
+      {"matmul", [] { return checkMatmul(1, "f16", 256, 256, 256); }},
+      {"matmul", [] { return checkMatmul(1, "f16", 1, 17, 5); }},
+      {"matmul", [] { return checkMatmul(1, "bf16", 100, 70, 130); }},
+      {"matmul", [] { return checkMatmul(8, "f16", 512, 384, 320); }},
+      {"matmul", [] { return checkMatmul(8, "bf16", 304, 200, 136, true, false); }},
+      {"matmul", [] { return checkMatmul(8, "f16", 300, 200, 136, false, true); }},
+      {"matmul", [] { return checkMatmul(8, "f16", 304, 200, 136, true, true); }},
+      {"matmul", [] { return checkMatmul(8, "f16", 256, 512, 256, false, false, {{"BLOCK_M", "64"}, {"BLOCK_N", "256"}, {"num_warps", "4"}}); }},
+      {"matmul", [] { return checkMatmul(8, "f16", 256, 256, 256, false, false, {{"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"BLOCK_K", "32"}, {"num_warps", "8"}}); }},
+      {"matmul", [] { return checkMatmul(8, "f16", 256, 256, 520, false, false, {{"num_stages", "2"}}); }},
+      {"matmul", [] { return checkMatmul(8, "bf16", 256, 256, 520, false, false, {{"num_stages", "4"}}); }},
+      {"matmul", [] { return checkMatmul(1, "f16", 130, 70, 50, false, false, {{"BLOCK_M", "32"}, {"BLOCK_N", "32"}, {"BLOCK_K", "32"}, {"num_warps", "4"}}); }},
+      {"matmul", [] { return checkMatmulBiasRelu(200, 130, 96); }},
+      {"attention", [] { return checkAttention(1, 2, 3, 100, 130, false); }},
+      {"attention", [] { return checkAttention(1, 1, 2, 1, 17, false); }},
+      {"attention", [] { return checkAttention(1, 1, 2, 257, 257, false); }},
+      {"attention", [] { return checkAttention(1, 2, 2, 100, 130, true); }},
+      {"attention", [] { return checkAttention(1, 1, 1, 200, 200, true); }},
+      {"attention", [] { return checkAttention(1, 1, 2, 97, 80, false, 128); }},
+      {"attention", [] { return checkAttention(1, 2, 4, 100, 130, false, 64, 2); }}, // grouped-query
+      {"attention", [] { return checkAttention(1, 1, 4, 70, 70, true, 64, 1); }},    // multi-query, causal
+      {"attention", [] { return checkAttention(1, 2, 3, 1000, 1000, false, 64, 0, true); }},
+      {"attention", [] { return checkAttention(1, 1, 2, 300, 517, true, 128, 1, true); }},
+      {"attention", [] { return checkAttention(1, 1, 1, 4097, 4097, true); }},
       // Unmasked blocks in a loop of their own (MASK_SPLIT), with and without TMA.
-      [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, true); },
-      [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, true); },
-      [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true); },
-      [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true); },
-      [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, true); },
+      {"attention", [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, true); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true); }},
+      {"attention", [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, true); }},
       // Packed variable-length sequences (cu_seqlens), lengths q/k.
-      [] { return checkAttentionVarlen(1, {{100, 130}, {1, 17}, {257, 200}}, false, 64); },
-      [] { return checkAttentionVarlen(16, {{300, 517}, {64, 64}, {1000, 999}}, true, 128); },
-      [] { return checkAttentionVarlen(16, {{300, 300}, {17, 1}, {700, 900}}, true, 64, true); },
-      [] { return checkAttentionVarlen(16, {{2048, 2048}, {5, 900}, {1500, 2100}}, true, 128, false, true); },
-      [] { return checkAttentionVarlen(16, {{333, 444}, {1, 1}}, false, 64, false, true); },
+      {"attention", [] { return checkAttentionVarlen(1, {{100, 130}, {1, 17}, {257, 200}}, false, 64); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{300, 517}, {64, 64}, {1000, 999}}, true, 128); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{300, 300}, {17, 1}, {700, 900}}, true, 64, true); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{2048, 2048}, {5, 900}, {1500, 2100}}, true, 128, false, true); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{333, 444}, {1, 1}}, false, 64, false, true); }},
       // P·V of block j-1 issued before the softmax of block j (OVERLAP).
-      [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, false, true); },
-      [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, false, true); },
-      [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, false, true); },
-      [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, false, true); },
-      [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, true); },
-      [] { return checkAttention(16, 1, 2, 130, 64, true, 128, 0, false, false, true); },
+      {"attention", [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, false, true); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 130, 64, true, 128, 0, false, false, true); }},
       // A producer warpgroup issues the TMA copies (warp_specialize; on sm_90a:
       // 4 more warps, empty barriers, setmaxnreg), 128-row blocks over 8 warps.
-      [] { return checkAttention(16, 2, 3, 1000, 1000, false, 128, 0, false, true, false,
-                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
-      [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true, false,
-                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
-      [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true, false,
-                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
-      [] { return checkAttention(16, 2, 2, 1000, 1100, true, 64, 0, false, false, true,
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1000, false, 128, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 2, 2, 1000, 1100, true, 64, 0, false, false, true,
                                  {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}}); },
-      [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, false,
-                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); },
+                                  {"warp_specialize", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
       // Both loops (MASK_SPLIT) and OVERLAP's tail share one set of rings.
-      [] { return checkAttention(16, 2, 2, 1000, 1100, true, 128, 0, false, true, true,
+      {"attention", [] { return checkAttention(16, 2, 2, 1000, 1100, true, 128, 0, false, true, true,
                                  {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}}); },
-      [] { return checkAttention(16, 2, 2, 333, 700, true, 64, 0, false, true, false,
-                                 {{"warp_specialize", "1"}, {"min_blocks", "2"}}); },
-      [] { return checkMatmulApi("f16", 1000, 520, 300); },
-      [] { return checkMatmulApi("bf16", 2048, 2304, 512); },
-      [] { return checkAttentionApi(256, false, 130, 190); },
-      [] { return checkAttentionApi(256, true, 257, 257); },
-      [] { return checkAttentionApi(128, true, 200, 333); },
+                                  {"warp_specialize", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 2, 2, 333, 700, true, 64, 0, false, true, false,
+                                 {{"warp_specialize", "1"}, {"min_blocks", "2"}}); }},
+      {"matmul", [] { return checkMatmulApi("f16", 1000, 520, 300); }},
+      {"matmul", [] { return checkMatmulApi("bf16", 2048, 2304, 512); }},
+      {"attention", [] { return checkAttentionApi(256, false, 130, 190); }},
+      {"attention", [] { return checkAttentionApi(256, true, 257, 257); }},
+      {"attention", [] { return checkAttentionApi(128, true, 200, 333); }},
       // The H100 choices (jit::attentionConfig), all with unmasked blocks split
       // off: d=64 64x64; d=128 128x128 with a producer warpgroup, or 128x64 with
       // two blocks per SM for short sequences (<= 512 keys, causal <= 1024: the
       // 200x333 case above); d=256 128x64 with a producer warpgroup (above).
-      [] { return checkAttentionApi(64, true, 1000, 1100); },
-      [] { return checkAttentionApi(64, false, 2048, 2100); },
-      [] { return checkAttentionApi(128, false, 777, 901); },
-      [] { return checkAttentionApi(128, true, 2100, 2100); },
+      {"attention", [] { return checkAttentionApi(64, true, 1000, 1100); }},
+      {"attention", [] { return checkAttentionApi(64, false, 2048, 2100); }},
+      {"attention", [] { return checkAttentionApi(128, false, 777, 901); }},
+      {"attention", [] { return checkAttentionApi(128, true, 2100, 2100); }},
       // bf16 through each head dim's H100 choice.
-      [] { return checkAttentionApi(64, true, 1000, 1100, "bf16"); },
-      [] { return checkAttentionApi(128, false, 777, 901, "bf16"); },
-      [] { return checkAttentionApi(128, true, 300, 517, "bf16"); },
-      [] { return checkAttentionApi(256, false, 130, 190, "bf16"); },
-      [] { return checkMatmulSampled("f16", 8192, 8192, 8192); },
-      [] { return checkMatmulSampled("bf16", 8192, 8192, 8192); },
-      [] { return checkMatmulSampled("f16", 4096, 14336, 4096); },
-      [] { return checkMatmulSampled("bf16", 8192, 1024, 8192); },
-      [] { return checkMatmulSampled("f16", 2048, 2048, 2048); },
-      [] { return checkMatmulSampled("bf16", 1024, 1024, 1024); },
-      [] { return checkVectorAdd(16, 1 << 20); },
-      [] { return checkVectorAdd(16, 16 * 4099); },
-      [] { return checkSoftmax(16, 37, 1008); },
-      [] { return checkSoftmax(16, 5, 3008); },
-      [] { return checkLayerNorm(16, 33, 1504); },
-      [] { return checkMatmul(16, "f16", 100, 80, 144); },
-      [] { return checkAttention(16, 2, 3, 100, 130, false); },
-      [] { return checkLaunchErrors(); },
+      {"attention", [] { return checkAttentionApi(64, true, 1000, 1100, "bf16"); }},
+      {"attention", [] { return checkAttentionApi(128, false, 777, 901, "bf16"); }},
+      {"attention", [] { return checkAttentionApi(128, true, 300, 517, "bf16"); }},
+      {"attention", [] { return checkAttentionApi(256, false, 130, 190, "bf16"); }},
+      {"matmul", [] { return checkMatmulSampled("f16", 8192, 8192, 8192); }},
+      {"matmul", [] { return checkMatmulSampled("bf16", 8192, 8192, 8192); }},
+      {"matmul", [] { return checkMatmulSampled("f16", 4096, 14336, 4096); }},
+      {"matmul", [] { return checkMatmulSampled("bf16", 8192, 1024, 8192); }},
+      {"matmul", [] { return checkMatmulSampled("f16", 2048, 2048, 2048); }},
+      {"matmul", [] { return checkMatmulSampled("bf16", 1024, 1024, 1024); }},
+      {"vector_add", [] { return checkVectorAdd(16, 1 << 20); }},
+      {"vector_add", [] { return checkVectorAdd(16, 16 * 4099); }},
+      {"softmax", [] { return checkSoftmax(16, 37, 1008); }},
+      {"softmax", [] { return checkSoftmax(16, 5, 3008); }},
+      {"layer_norm", [] { return checkLayerNorm(16, 33, 1504); }},
+      {"matmul", [] { return checkMatmul(16, "f16", 100, 80, 144); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 100, 130, false); }},
+      {"launch", [] { return checkLaunchErrors(); }},
   };
   bool ok = true;
   std::vector<Result> results;
   std::printf("%-50s %12s %10s %9s %9s  %s\n", "check", "rel. error", "max |err|", "tolerance",
               "ms", "result");
-  for (auto &c : checks) {
+  for (auto &[kind, c] : checks) {
+    if (!kinds.empty() && ("," + kinds + ",").find("," + kind + ",") == std::string::npos)
+      continue;
     Result r;
     try {
       r = c();
