@@ -11,9 +11,8 @@ set -uo pipefail
 OUT=${1:?usage: gpu-attention-configs.sh OUT_DIR "ROW ..." CONFIG...}
 ROWS=${2:?usage: gpu-attention-configs.sh OUT_DIR "ROW ..." CONFIG...}
 shift 2
-mkdir -p "$OUT" /tmp/tessera-bin
-for f in bundle/*.xz; do xz -dc "$f" > "/tmp/tessera-bin/$(basename "$f" .xz)"; done
-chmod +x /tmp/tessera-bin/*
+mkdir -p "$OUT"
+source "$(dirname "$0")/gpu-unpack.sh"
 export TESSERA_CACHE_DIR=/tmp/tessera-cache
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv; date -u; } > "$OUT/device.txt"
 for row in $ROWS; do

@@ -25,5 +25,5 @@ if [ -x "$BUILD_DIR/tests/example-aot-softmax/softmax_app" ]; then
   strip -o bundle/softmax_app "$BUILD_DIR/tests/example-aot-softmax/softmax_app"
   xz -T2 -6 -f bundle/softmax_app
 fi
-cp scripts/gpu-run.sh bench/torch_rowwise.py bench/torch_matmul.py bench/attn_anchors.py bench/sdpa_compare.py bundle/
+cp scripts/gpu-run.sh scripts/gpu-unpack.sh bench/torch_rowwise.py bench/torch_matmul.py bench/attn_anchors.py bench/sdpa_compare.py bundle/
 du -sh bundle

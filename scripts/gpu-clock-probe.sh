@@ -15,9 +15,8 @@
 set -uo pipefail
 OUT=${1:?usage: gpu-clock-probe.sh OUT_DIR ROW=CONFIG...}
 shift
-mkdir -p "$OUT" /tmp/tessera-bin
-for f in bundle/*.xz; do xz -dc "$f" > "/tmp/tessera-bin/$(basename "$f" .xz)"; done
-chmod +x /tmp/tessera-bin/*
+mkdir -p "$OUT"
+source "$(dirname "$0")/gpu-unpack.sh"
 export TESSERA_CACHE_DIR=/tmp/tessera-cache
 Q="timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active"
 probe() { # NAME COMMAND...: runs COMMAND while sampling; prints the loaded samples' means

@@ -7,9 +7,8 @@
 set -uo pipefail
 OUT=${1:?usage: gpu-run.sh OUT_DIR [tests|bench|all]}
 WHAT=${2:-all}
-mkdir -p "$OUT" /tmp/tessera-bin
-for f in bundle/*.xz; do xz -dc "$f" > "/tmp/tessera-bin/$(basename "$f" .xz)"; done
-chmod +x /tmp/tessera-bin/*
+mkdir -p "$OUT"
+source "$(dirname "$0")/gpu-unpack.sh"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
 rc=0

@@ -48,7 +48,7 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
                 {"num_warps", "4"}};
   if (device.major != 9)
     return c;
-  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_ws.md,
+  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_sustained.md,
   // A/B runs in bench/results/attention-rings_h100_2026-11-25.txt): unmasked
   // key blocks in a loop of their own; for d=128 and d=256 one block per SM
   // with a producer warpgroup issuing the TMA copies into rings that the
