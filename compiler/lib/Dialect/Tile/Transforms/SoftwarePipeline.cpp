@@ -704,13 +704,12 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
     }
     if (recomputableInside(producer, &func.getBody().front())) {
       producers.push_back(producer);
-      for (Value v : llvm::concat<Value>(freshBufs, freshBars)) {
-        if (!reuse)
-          break;
-        for (Operation *user : llvm::make_early_inc_range(v.getUsers()))
-          user->erase(); // the barrier_init
-        v.getDefiningOp()->erase();
-      }
+      if (reuse) // this loop's own rings are never used
+        for (Value v : llvm::concat<Value>(freshBufs, freshBars)) {
+          for (Operation *user : llvm::make_early_inc_range(v.getUsers()))
+            user->erase(); // the barrier_init
+          v.getDefiningOp()->erase();
+        }
       // The next loop continues where this one ends.
       Value span = arith::SubIOp::create(b, loc, ub, lb);
       Value trips = arith::DivSIOp::create(
