@@ -279,12 +279,22 @@ int attentionTable(const std::string &only) {
     if (exact)
       candidates = tiles;
     else
-      for (const char *split : {"0", "1", "overlap"})
+      for (const char *split : {"0", "1", "overlap", "overlap+split"})
         for (dsl::Params c : tiles) {
-          if (D == 256 && std::string(split) == "overlap")
+          std::string sp = split;
+          bool ws = c.items().count("warp_specialize");
+          // d=256 overlaps only with a producer warpgroup (240 registers);
+          // both loops and the overlap together only where the rings are
+          // shared (warp-specialized).
+          if ((D == 256 && sp != "0" && sp != "1" && !ws) || (sp == "overlap+split" && !ws))
             continue;
-          candidates.push_back(std::string(split) == "overlap" ? c.set("OVERLAP", "1")
-                                                               : c.set("MASK_SPLIT", split));
+          if (sp == "overlap+split")
+            c.set("OVERLAP", "1").set("MASK_SPLIT", "1");
+          else if (sp == "overlap")
+            c.set("OVERLAP", "1");
+          else
+            c.set("MASK_SPLIT", sp);
+          candidates.push_back(c);
         }
     std::vector<dsl::Params> built;
     std::vector<std::function<void()>> runs;
