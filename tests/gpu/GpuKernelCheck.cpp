@@ -633,6 +633,10 @@ int main(int argc, char **argv) {
                                   {"warp_specialize", "1"}}); }},
       {"attention", [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, false,
                                  {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
+      // d=256 with both loops and OVERLAP (fits once small buffers are packed).
+      {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 256, 0, false, true, true,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}}); }},
       // Both loops (MASK_SPLIT) and OVERLAP's tail share one set of rings.
       {"attention", [] { return checkAttention(16, 2, 2, 1000, 1100, true, 128, 0, false, true, true,
                                  {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},

@@ -201,7 +201,7 @@ int main(int argc, char **argv) {
          << ", \"ptx_bytes\": " << r.ptxBytes << ", \"registers\": " << r.ptxas.registers
          << ", \"smem_bytes\": " << r.ptxas.sharedBytes + r.dynamicShared
          << ", \"spill_bytes\": " << (r.ptxas.spillStoreBytes + r.ptxas.spillLoadBytes)
-         << ", \"assembled\": " << (r.assembled ? "true" : "false") << ", \"error\": \""
+         << ", \"wgmma_fixups\": " << r.ptxas.wgmmaFixups << ", \"assembled\": " << (r.assembled ? "true" : "false") << ", \"error\": \""
          << jsonEscape(r.error) << "\"}" << (i + 1 < rows.size() ? "," : "") << "\n";
     }
     js << "]\n";

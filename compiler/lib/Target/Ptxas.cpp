@@ -72,6 +72,9 @@ PtxasReport runPtxas(const std::string &ptxasPath, const std::string &ptx,
     report.sharedBytes = 0;
   report.spillStoreBytes = std::max(0, firstInt(report.log, std::regex(R"((\d+) bytes spill stores)")));
   report.spillLoadBytes = std::max(0, firstInt(report.log, std::regex(R"((\d+) bytes spill loads)")));
+  std::regex fixup(R"(\((C75(10|15|19|20))\))");
+  report.wgmmaFixups = int(std::distance(
+      std::sregex_iterator(report.log.begin(), report.log.end(), fixup), std::sregex_iterator()));
   return report;
 }
 

@@ -46,4 +46,5 @@
 
 // PTXAS: "registers": 168
 // PTXAS-SAME: "spill_bytes": 0
+// PTXAS-SAME: "wgmma_fixups": 0
 // PTXAS-SAME: "assembled": true

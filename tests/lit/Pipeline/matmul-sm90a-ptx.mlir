@@ -25,4 +25,4 @@
 // LARGE: cp.async.bulk.tensor.2d
 // LARGE: wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16
 
-// PTXAS: "spill_bytes": 0, "assembled": true
+// PTXAS: "spill_bytes": 0, "wgmma_fixups": 0, "assembled": true

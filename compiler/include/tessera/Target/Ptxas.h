@@ -14,6 +14,10 @@ struct PtxasReport {
   int sharedBytes = -1;   ///< "N bytes smem"
   int spillStoreBytes = 0; ///< "N bytes spill stores"
   int spillLoadBytes = 0;  ///< "N bytes spill loads"
+  /// Places where ptxas changed the wgmma code it was given: injected a
+  /// warpgroup.arrive/wait (C7519, C7520) or serialized the wgmma pipeline
+  /// (C7510, C7515): each is a fence or wait the generated code lacked.
+  int wgmmaFixups = 0;
 };
 
 /// Path of ptxas: $TESSERA_PTXAS, else /usr/local/cuda/bin/ptxas, else `ptxas`

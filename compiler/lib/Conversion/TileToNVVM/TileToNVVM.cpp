@@ -273,6 +273,7 @@ private:
   LogicalResult lowerDotMmaSync(DotOp op);
   SmallVector<Value> waitForDots(unsigned pending, ArrayRef<Value> regs);
   SmallVector<Value> aFragmentFromRegisters(Value a, int64_t slice, int64_t kStep);
+  SmallVector<Value> pinRegisters(ArrayRef<Value> regs, StringRef kind);
   Value inlineAsm(Type resTy, ValueRange operands, StringRef text, StringRef constraints);
   void fenceProxyAsync() {
     if (hopper)
@@ -1351,6 +1352,19 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
   SmallVector<Value> acc(vals[op.getAcc()].begin(), vals[op.getAcc()].end());
   if (acc.size() == 1)
     acc.assign(l.regs(), acc[0]);
+  // Every register the wgmmas read (accumulators, A fragments) is produced
+  // before wgmma.fence and pinned there through asm blocks tied to it (as
+  // CUTLASS's warpgroup_fence_operand does): otherwise LLVM may schedule the
+  // accumulator rescale or the packing of P after the fence, and ptxas then
+  // injects a warpgroup.arrive of its own before the wgmma (C7519).
+  SmallVector<Value> aRegs;
+  int64_t kSteps = K / kMmaK;
+  if (aInRegs)
+    for (int64_t sl = 0; sl < slices; ++sl)
+      for (int64_t ks = 0; ks < kSteps; ++ks)
+        llvm::append_range(aRegs, aFragmentFromRegisters(op.getA(), sl, ks));
+  acc = pinRegisters(acc, "f");
+  aRegs = pinRegisters(aRegs, "r");
   inlineAsm(Type(), {}, "wgmma.fence.sync.aligned;", "");
   Value one = i32(1);
   SmallVector<Value> structs;
@@ -1362,7 +1376,8 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
       Value db = descriptor(bT, bOff, i32(k0), nBase, bKMajor);
       SmallVector<Value> operands;
       if (aInRegs) {
-        operands = aFragmentFromRegisters(op.getA(), sl, k0 / kMmaK);
+        auto frag = ArrayRef<Value>(aRegs).slice(((sl * kSteps) + k0 / kMmaK) * 4, 4);
+        operands.assign(frag.begin(), frag.end());
         operands.push_back(db);
       } else {
         Value da = descriptor(aT, aOff, m0, i32(k0), aKMajor);
@@ -1390,16 +1405,25 @@ LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
 /// tied to them, so no use can be scheduled before the wait.
 SmallVector<Value> KernelLowering::waitForDots(unsigned pending, ArrayRef<Value> regs) {
   inlineAsm(Type(), {}, "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";", "");
+  return pinRegisters(regs, "f");
+}
+
+/// `regs` (all of the type the constraint letter `kind` names: "f" f32,
+/// "r" i32) passed through empty side-effecting asm blocks tied to them, 64
+/// at a time: their producers stay before this point and their users after.
+SmallVector<Value> KernelLowering::pinRegisters(ArrayRef<Value> regs, StringRef kind) {
   SmallVector<Value> out;
-  Type f32 = b.getF32Type();
   for (size_t start = 0; start < regs.size(); start += 64) {
     size_t n = std::min<size_t>(64, regs.size() - start);
     std::string cons;
     for (size_t i = 0; i < n; ++i)
-      cons += "=f,";
+      cons += "=" + kind.str() + ",";
     for (size_t i = 0; i < n; ++i)
       cons += (i ? "," : "") + std::to_string(i);
-    auto resTy = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(n, f32));
+    SmallVector<Type> types;
+    for (size_t i = 0; i < n; ++i)
+      types.push_back(regs[start + i].getType());
+    auto resTy = LLVM::LLVMStructType::getLiteral(ctx, types);
     Value tied = inlineAsm(resTy, regs.slice(start, n), "", cons);
     for (size_t i = 0; i < n; ++i)
       out.push_back(LLVM::ExtractValueOp::create(b, loc, tied, i));

@@ -33,8 +33,15 @@ namespace tessera::tile {
 using namespace mlir;
 using namespace tessera::tile;
 
-/// Alignment of every shared tile: the period of the 128-byte swizzle.
-static constexpr int64_t kSharedAlign = 1024;
+/// Alignment of a shared tile: the period of its swizzle pattern (S-byte
+/// swizzle repeats every 8 rows of S bytes: 1024 bytes for 128-byte
+/// swizzle), at least 128 bytes, which TMA needs for an unswizzled
+/// destination.  Small buffers (mbarrier rings: 16 bytes per stage) so no
+/// longer take a kilobyte each.
+static int64_t sharedAlign(RankedTensorType t) {
+  SharedLayoutAttr s = getSharedLayout(t);
+  return std::max<int64_t>(128, int64_t(s.getSwizzle()) * 8);
+}
 
 namespace {
 
@@ -107,6 +114,7 @@ struct Buffer {
   SmallVector<Value> aliases; ///< transposed views of it
   int64_t start, end;   ///< live range in pre-order positions
   int64_t bytes;
+  int64_t align;
   int64_t offset = -1;
 };
 
@@ -150,9 +158,10 @@ LogicalResult tessera::tile::allocateShared(func::FuncOp func, int64_t maxBytes,
         return;
       }
       auto t = cast<RankedTensorType>(v.getType());
-      int64_t bytes = llvm::alignTo(t.getNumElements() * getElementByteSize(t), kSharedAlign);
+      int64_t align = sharedAlign(t);
+      int64_t bytes = llvm::alignTo(t.getNumElements() * getElementByteSize(t), 16);
       owner[v] = buffers.size();
-      buffers.push_back({v, {}, pos[op], pos[op], bytes});
+      buffers.push_back({v, {}, pos[op], pos[op], bytes, align});
     }
   });
   if (failed(result))
@@ -181,7 +190,7 @@ LogicalResult tessera::tile::allocateShared(func::FuncOp func, int64_t maxBytes,
     int64_t off = 0;
     for (auto [lo, hi] : taken)
       if (off + buf.bytes > lo && off < hi)
-        off = llvm::alignTo(hi, kSharedAlign);
+        off = llvm::alignTo(hi, buf.align);
     buf.offset = off;
     total = std::max(total, off + buf.bytes);
     if (total > maxBytes) {
