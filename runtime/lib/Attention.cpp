@@ -48,25 +48,33 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
                 {"num_warps", "4"}};
   if (device.major != 9)
     return c;
-  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_sustained.md,
-  // A/B runs in bench/results/attention-rings_h100_2026-11-25.txt): unmasked
-  // key blocks in a loop of their own; for d=128 and d=256 one block per SM
-  // with a producer warpgroup issuing the TMA copies into rings that the
-  // two loops share (the consumers get 240 registers), with 128-key blocks
-  // at d=128 -- except for short sequences at d=128, where two 128-query
+  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_pinned.md):
+  // unmasked key blocks in a loop of their own; for d=128 and d=256 one block
+  // per SM with a producer warpgroup issuing the TMA copies into rings that the
+  // loops share (the consumers get 240 registers), 128-key blocks at d=128,
+  // and from a few thousand keys on the two consumer warpgroups ping-pong
+  // (OVERLAP) -- except for short sequences at d=128, where two 128-query
   // blocks per SM without a producer (launch bound: 128 registers) hide more
   // of each block's prologue and epilogue (causal: up to 1024 keys; a causal
   // query block, masked from the top left, visits at most seqQ of them).
+  // d=64 keeps 64x64 tiles with 4 warps up to 4k keys; beyond, the
+  // warp-specialized 128x128 tile won 3 of the 4 long rows.
   c.set("MASK_SPLIT", "1");
   int64_t keysVisited = p.causal ? std::min(p.seqQ, p.seqK) : p.seqK;
-  if (p.headDim == 128 && keysVisited <= (p.causal ? 1024 : 512))
+  auto warpSpecialized = [&](const char *blockN, int64_t overlapFrom) {
+    c.set("BLOCK_M", "128").set("BLOCK_N", blockN).set("num_warps", "8")
+        .set("warp_specialize", "1");
+    if (keysVisited >= overlapFrom)
+      c.set("OVERLAP", "1");
+  };
+  if (p.headDim == 64 && keysVisited >= 8192)
+    warpSpecialized("128", std::numeric_limits<int64_t>::max());
+  else if (p.headDim == 128 && keysVisited <= (p.causal ? 1024 : 512))
     c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
   else if (p.headDim == 128)
-    c.set("BLOCK_M", "128").set("BLOCK_N", "128").set("num_warps", "8")
-        .set("warp_specialize", "1");
+    warpSpecialized("128", p.causal ? 4096 : 2048);
   else if (p.headDim == 256)
-    c.set("BLOCK_M", "128").set("BLOCK_N", "64").set("num_warps", "8")
-        .set("warp_specialize", "1");
+    warpSpecialized("64", 4096);
   return c;
 }
 
