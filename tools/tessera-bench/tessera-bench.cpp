@@ -279,7 +279,8 @@ int attentionTable(const std::string &only) {
     bool exact = false; // the config names its schedule: run only it
     if (const char *one = std::getenv("TESSERA_ATTENTION_CONFIG")) { // e.g. for ncu
       tiles = {dsl::Params::parse(one)};
-      exact = tiles[0].items().count("MASK_SPLIT") || tiles[0].items().count("OVERLAP");
+      exact = tiles[0].items().count("MASK_SPLIT") || tiles[0].items().count("OVERLAP") ||
+              tiles[0].items().count("PERSISTENT");
     }
     if (exact)
       candidates = tiles;
@@ -315,6 +316,16 @@ int attentionTable(const std::string &only) {
       }
       unsigned blocks = unsigned(S / int(p.i("BLOCK_M")));
       built.push_back(p);
+      if (p.has("PERSISTENT") && p.flag("PERSISTENT")) {
+        // As jit::attentionForward launches it: as many programs as fit.
+        unsigned slots = unsigned(jit->device().smCount) * kern->blocksPerSM();
+        unsigned grid = std::min(slots, blocks * unsigned(B * H));
+        runs.push_back([&, kern, grid] {
+          kern->launch({grid, 1}, {q, k, v, o, lse, S, S, H, KV, scale, sb, sh_, ss, kb, sh_, ss,
+                                   kb, sh_, ss, sb, sh_, ss, B * H});
+        });
+        continue;
+      }
       runs.push_back([&, kern, blocks] {
         kern->launch({blocks, unsigned(B * H)}, {q, k, v, o, lse, S, S, H, KV, scale, sb, sh_, ss,
                                                  kb, sh_, ss, kb, sh_, ss, sb, sh_, ss});
