@@ -47,8 +47,10 @@ static void attentionFwd(Kernel &k, const Params &p) {
   Ptr cuK = varlen ? k.ptr("cu_seqlens_k", i32, 4) : Ptr();
 
   // PERSISTENT=1: a grid of about one program per SM slot; each loops over
-  // the (query block, batch * head) tiles, m fastest so that concurrent
-  // programs share K/V in L2, causal tiles longest first.  The grid and the
+  // the (query block, batch * head) tiles, the query block fastest so that
+  // concurrent programs share K/V in L2; causal: the longest tiles first (a
+  // static round-robin over tiles in query-block order would give some
+  // programs only long tiles).  The grid and the
   // count of batch * head pairs (num_bh) come from the launcher.
   bool persistent = p.flag("PERSISTENT");
   Scalar numBH = persistent ? k.i32("num_bh") : Scalar();
@@ -160,10 +162,10 @@ static void attentionFwd(Kernel &k, const Params &p) {
       throw Error("attention_fwd: PERSISTENT=1 does not support VARLEN=1");
     Scalar mBlocks = (seqQMax + (bm - 1)) / bm;
     forRange(programId(0), mBlocks * numBH, numPrograms(0), {}, [&](Scalar t) {
-      Scalar mb = t % mBlocks;
-      if (causal)
-        mb = mBlocks - 1 - mb;
-      tile(mb * bm, t / mBlocks);
+      if (causal) // longest first: every head's last query block, then the one before, ...
+        tile((mBlocks - 1 - t / numBH) * bm, t % numBH);
+      else
+        tile(t % mBlocks * bm, t / mBlocks);
     });
   } else {
     tile(programId(0) * bm, programId(1));
