@@ -46,115 +46,137 @@ static void attentionFwd(Kernel &k, const Params &p) {
   Ptr cuQ = varlen ? k.ptr("cu_seqlens_q", i32, 4) : Ptr();
   Ptr cuK = varlen ? k.ptr("cu_seqlens_k", i32, 4) : Ptr();
 
-  Scalar startM = programId(0) * bm, bh = programId(1);
-  Scalar batch = bh / heads, head = bh % heads;
-  Scalar kvHead = head / (heads / kvHeads); // grouped-query: heads/kv_heads Q heads per K/V head
-  Scalar seqQ = seqQMax, seqK = seqKMax;
-  Scalar qOff = batch * sqb, kOff = batch * skb, vOff = batch * svb, oOff = batch * sob;
-  if (varlen) {
-    Scalar q0 = load(cuQ + batch), k0 = load(cuK + batch);
-    seqQ = load(cuQ + batch + 1) - q0;
-    seqK = load(cuK + batch + 1) - k0;
-    qOff = q0 * sqm, kOff = k0 * skn, vOff = k0 * svn, oOff = q0 * som;
-  }
-  Ptr qBase = q + qOff + head * sqh, kBase = kk + kOff + kvHead * skh;
-  Ptr vBase = v + vOff + kvHead * svh, oBase = o + oOff + head * soh;
-  Tile offM = startM + arange(0, bm), offN = arange(0, bn), offD = arange(0, d);
-
-  Tile qTile = load(qBase + offM.col() * sqm + offD.row(), offM.col() < seqQ);
-  Scalar qkScale = scale * kLog2e;
-  Tile m = full({bm}, kVeryNegative, f32), l = zeros({bm}, f32), acc = zeros({bm, d}, f32);
-  Scalar end = causal ? minimum(seqK, startM + bm) : seqK;
-  // One online-softmax step over the raw scores `s` of key block `keys`:
-  // masks them if `masked` (keys past seq_k, or causal: after the query),
-  // advances the running maximum m (log2 domain) and sum l, and returns
-  // P = exp2 of the scores under the new maximum and alpha, the factor that
-  // rescales O.  The scale is applied to the row maximum, not to every
-  // score (scale > 0, so max(s) * c = max(s * c)), and exp2's argument
-  // s * c - m is one FFMA.
-  auto onlineSoftmax = [&](Tile s, const Tile &keys, bool masked) {
-    if (masked) {
-      Tile valid = keys.row() < seqK;
-      if (causal)
-        valid = valid & (keys.row() <= offM.col());
-      s = where(valid, s, -INFINITY);
+  // PERSISTENT=1: a grid of about one program per SM slot; each loops over
+  // the (query block, batch * head) tiles, the query block fastest so that
+  // concurrent programs share K/V in L2; causal: the longest tiles first (a
+  // static round-robin over tiles in query-block order would give some
+  // programs only long tiles).  The grid and the
+  // count of batch * head pairs (num_bh) come from the launcher.
+  bool persistent = p.flag("PERSISTENT");
+  Scalar numBH = persistent ? k.i32("num_bh") : Scalar();
+  auto tile = [&](Scalar startM, Scalar bh) {
+    Scalar batch = bh / heads, head = bh % heads;
+    Scalar kvHead = head / (heads / kvHeads); // grouped-query: heads/kv_heads Q heads per K/V head
+    Scalar seqQ = seqQMax, seqK = seqKMax;
+    Scalar qOff = batch * sqb, kOff = batch * skb, vOff = batch * svb, oOff = batch * sob;
+    if (varlen) {
+      Scalar q0 = load(cuQ + batch), k0 = load(cuK + batch);
+      seqQ = load(cuQ + batch + 1) - q0;
+      seqK = load(cuK + batch + 1) - k0;
+      qOff = q0 * sqm, kOff = k0 * skn, vOff = k0 * svn, oOff = q0 * som;
     }
-    Tile mNew = maximum(m, max(s, 1) * qkScale);
-    Tile pTile = exp2(s * qkScale - mNew.col());
-    Tile alpha = exp2(m - mNew);
-    l = l * alpha + sum(pTile, 1);
-    m = mNew;
-    return std::pair(pTile, alpha);
-  };
+    Ptr qBase = q + qOff + head * sqh, kBase = kk + kOff + kvHead * skh;
+    Ptr vBase = v + vOff + kvHead * svh, oBase = o + oOff + head * soh;
+    Tile offM = startM + arange(0, bm), offN = arange(0, bn), offD = arange(0, d);
 
-  // One key block: `masked` blocks may hold keys past seq_k or (causal)
-  // after a query; the others skip the select.
-  auto block = [&](Scalar n0, bool masked) {
-    Tile keys = n0 + offN;
-    // K as stored ([bn, d], d contiguous); its transpose is a view of the
-    // same shared tile, read K-major by the tensor cores.
-    Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
-    auto [pTile, alpha] = onlineSoftmax(dot(qTile, trans(kTile)), keys, masked);
-    Tile vTile = load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
-    acc = dot(pTile.to(dt), vTile, acc * alpha.col()); // rescale, then accumulate P V
-  };
-  // MASK_SPLIT=1: whole blocks before seq_k and (causal) at or before
-  // every query of this program need no mask, so they run in a loop of
-  // their own; the rest (the diagonal, the tail) in a masked one.  Blocks
-  // after the last query are never loaded either way.
-  if (p.flag("OVERLAP")) {
-    // The softmax of key block j overlaps the tensor-core work of P·V for
-    // block j-1 (FlashAttention-3's intra-warpgroup pipelining, stated in
-    // the kernel): each iteration issues S_j = Q K_j^T and then
-    // O += P_{j-1} V_{j-1} before it reads S_j, so tile-pipeline's waits
-    // let the P·V run while exp2/max/sum work on S_j; O is rescaled after.
-    // Block 0's scores are computed before the loop, the last P·V after it.
-    auto scores = [&](Scalar n0, Tile &sRaw, Tile &keys) {
-      keys = n0 + offN;
-      Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
-      sRaw = dot(qTile, trans(kTile));
+    Tile qTile = load(qBase + offM.col() * sqm + offD.row(), offM.col() < seqQ);
+    Scalar qkScale = scale * kLog2e;
+    Tile m = full({bm}, kVeryNegative, f32), l = zeros({bm}, f32), acc = zeros({bm, d}, f32);
+    Scalar end = causal ? minimum(seqK, startM + bm) : seqK;
+    // One online-softmax step over the raw scores `s` of key block `keys`:
+    // masks them if `masked` (keys past seq_k, or causal: after the query),
+    // advances the running maximum m (log2 domain) and sum l, and returns
+    // P = exp2 of the scores under the new maximum and alpha, the factor that
+    // rescales O.  The scale is applied to the row maximum, not to every
+    // score (scale > 0, so max(s) * c = max(s * c)), and exp2's argument
+    // s * c - m is one FFMA.
+    auto onlineSoftmax = [&](Tile s, const Tile &keys, bool masked) {
+      if (masked) {
+        Tile valid = keys.row() < seqK;
+        if (causal)
+          valid = valid & (keys.row() <= offM.col());
+        s = where(valid, s, -INFINITY);
+      }
+      Tile mNew = maximum(m, max(s, 1) * qkScale);
+      Tile pTile = exp2(s * qkScale - mNew.col());
+      Tile alpha = exp2(m - mNew);
+      l = l * alpha + sum(pTile, 1);
+      m = mNew;
+      return std::pair(pTile, alpha);
     };
-    auto softmax = [&](Tile sRaw, const Tile &keys, bool masked) {
-      auto [pTile, alpha] = onlineSoftmax(sRaw, keys, masked);
-      return std::pair(pTile.to(dt), alpha);
-    };
-    auto values = [&](Scalar n0) {
+
+    // One key block: `masked` blocks may hold keys past seq_k or (causal)
+    // after a query; the others skip the select.
+    auto block = [&](Scalar n0, bool masked) {
       Tile keys = n0 + offN;
-      return load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
+      // K as stored ([bn, d], d contiguous); its transpose is a view of the
+      // same shared tile, read K-major by the tensor cores.
+      Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
+      auto [pTile, alpha] = onlineSoftmax(dot(qTile, trans(kTile)), keys, masked);
+      Tile vTile = load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
+      acc = dot(pTile.to(dt), vTile, acc * alpha.col()); // rescale, then accumulate P V
     };
-    Tile sRaw, keys;
-    scores(scalar(0, i32), sRaw, keys);
-    Tile pPrev = softmax(sRaw, keys, true).first;
-    auto step = [&](Scalar n0, bool masked) {
-      Tile sj, kj;
-      scores(n0, sj, kj);
-      acc = dot(pPrev, values(n0 - bn), acc); // P_{j-1} V_{j-1}, in flight during the softmax
-      auto [pj, alpha] = softmax(sj, kj, masked);
-      acc = acc * alpha.col();
-      pPrev = pj;
-    };
-    Scalar fullEnd = maximum((causal ? minimum(seqK, startM + 1) : seqK) / bn * bn,
-                             scalar(bn, i32));
-    forRange(bn, fullEnd, bn, {m, l, acc, pPrev}, [&](Scalar n0) { step(n0, false); });
-    forRange(fullEnd, end, bn, {m, l, acc, pPrev}, [&](Scalar n0) { step(n0, true); });
-    acc = dot(pPrev, values((end - 1) / bn * bn), acc);
-  } else if (p.flag("MASK_SPLIT")) {
-    Scalar fullEnd = (causal ? minimum(seqK, startM + 1) : seqK) / bn * bn;
-    forRange(0, fullEnd, bn, {m, l, acc}, [&](Scalar n0) { block(n0, false); });
-    forRange(fullEnd, end, bn, {m, l, acc}, [&](Scalar n0) { block(n0, true); });
-  } else {
-    forRange(0, end, bn, {m, l, acc}, [&](Scalar n0) { block(n0, true); });
-  }
+    // MASK_SPLIT=1: whole blocks before seq_k and (causal) at or before
+    // every query of this program need no mask, so they run in a loop of
+    // their own; the rest (the diagonal, the tail) in a masked one.  Blocks
+    // after the last query are never loaded either way.
+    if (p.flag("OVERLAP")) {
+      // The softmax of key block j overlaps the tensor-core work of P·V for
+      // block j-1 (FlashAttention-3's intra-warpgroup pipelining, stated in
+      // the kernel): each iteration issues S_j = Q K_j^T and then
+      // O += P_{j-1} V_{j-1} before it reads S_j, so tile-pipeline's waits
+      // let the P·V run while exp2/max/sum work on S_j; O is rescaled after.
+      // Block 0's scores are computed before the loop, the last P·V after it.
+      auto scores = [&](Scalar n0, Tile &sRaw, Tile &keys) {
+        keys = n0 + offN;
+        Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
+        sRaw = dot(qTile, trans(kTile));
+      };
+      auto softmax = [&](Tile sRaw, const Tile &keys, bool masked) {
+        auto [pTile, alpha] = onlineSoftmax(sRaw, keys, masked);
+        return std::pair(pTile.to(dt), alpha);
+      };
+      auto values = [&](Scalar n0) {
+        Tile keys = n0 + offN;
+        return load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
+      };
+      Tile sRaw, keys;
+      scores(scalar(0, i32), sRaw, keys);
+      Tile pPrev = softmax(sRaw, keys, true).first;
+      auto step = [&](Scalar n0, bool masked) {
+        Tile sj, kj;
+        scores(n0, sj, kj);
+        acc = dot(pPrev, values(n0 - bn), acc); // P_{j-1} V_{j-1}, in flight during the softmax
+        auto [pj, alpha] = softmax(sj, kj, masked);
+        acc = acc * alpha.col();
+        pPrev = pj;
+      };
+      Scalar fullEnd = maximum((causal ? minimum(seqK, startM + 1) : seqK) / bn * bn,
+                               scalar(bn, i32));
+      forRange(bn, fullEnd, bn, {m, l, acc, pPrev}, [&](Scalar n0) { step(n0, false); });
+      forRange(fullEnd, end, bn, {m, l, acc, pPrev}, [&](Scalar n0) { step(n0, true); });
+      acc = dot(pPrev, values((end - 1) / bn * bn), acc);
+    } else if (p.flag("MASK_SPLIT")) {
+      Scalar fullEnd = (causal ? minimum(seqK, startM + 1) : seqK) / bn * bn;
+      forRange(0, fullEnd, bn, {m, l, acc}, [&](Scalar n0) { block(n0, false); });
+      forRange(fullEnd, end, bn, {m, l, acc}, [&](Scalar n0) { block(n0, true); });
+    } else {
+      forRange(0, end, bn, {m, l, acc}, [&](Scalar n0) { block(n0, true); });
+    }
 
-  store(oBase + offM.col() * som + offD.row(), (acc / l.col()).to(dt), offM.col() < seqQ);
-  store(lse + bh * seqQMax + offM, (m + log2(l)) * kLn2, offM < seqQ);
+    store(oBase + offM.col() * som + offD.row(), (acc / l.col()).to(dt), offM.col() < seqQ);
+    store(lse + bh * seqQMax + offM, (m + log2(l)) * kLn2, offM < seqQ);
+  };
+  if (persistent) {
+    if (varlen)
+      throw Error("attention_fwd: PERSISTENT=1 does not support VARLEN=1");
+    Scalar mBlocks = (seqQMax + (bm - 1)) / bm;
+    forRange(programId(0), mBlocks * numBH, numPrograms(0), {}, [&](Scalar t) {
+      if (causal) // longest first: every head's last query block, then the one before, ...
+        tile((mBlocks - 1 - t / numBH) * bm, t % numBH);
+      else
+        tile(t % mBlocks * bm, t / mBlocks);
+    });
+  } else {
+    tile(programId(0) * bm, programId(1));
+  }
 }
 
 KernelDef attentionFwdKernel() {
   return {"attention_fwd", "attention forward (online softmax), FA2 structure, tensor cores",
           {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
            {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"MASK_SPLIT", "0"}, {"OVERLAP", "0"},
-           {"VARLEN", "0"},
+           {"VARLEN", "0"}, {"PERSISTENT", "0"},
            {"num_warps", "4"}, {"min_blocks", "0"}, {"warp_specialize", "0"},
            {"num_stages", "2"}},
           attentionFwd,

@@ -140,7 +140,16 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
                             i32(sk.seq), i32(sv.batch), i32(sv.head), i32(sv.seq), i32(so.batch),
                             i32(so.head), i32(so.seq)};
   args.insert(args.end(), tail.begin(), tail.end());
-  kernel->launch({unsigned((p.seqQ + bm - 1) / bm), unsigned(p.batch * p.heads)}, args, stream);
+  unsigned mBlocks = unsigned((p.seqQ + bm - 1) / bm), pairs = unsigned(p.batch * p.heads);
+  if (params.has("PERSISTENT") && params.flag("PERSISTENT")) {
+    // As many programs as fit at once, each looping over tiles.
+    args.push_back(int(pairs));
+    uint64_t slots = uint64_t(std::max(jit.device().smCount, 1)) * kernel->blocksPerSM();
+    kernel->launch({unsigned(std::min<uint64_t>(slots, uint64_t(mBlocks) * pairs)), 1}, args,
+                   stream);
+    return;
+  }
+  kernel->launch({mBlocks, pairs}, args, stream);
 }
 
 /// The batch + 1 offsets in `cu`, checked: non-decreasing from 0 or more,

@@ -35,6 +35,7 @@ Driver load() {
   resolve(lib, d.moduleGetFunction, "cuModuleGetFunction");
   resolve(lib, d.funcSetAttribute, "cuFuncSetAttribute");
   resolve(lib, d.launchKernel, "cuLaunchKernel");
+  resolve(lib, d.occupancyMaxActiveBlocks, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   resolve(lib, d.tensorMapEncodeTiled, "cuTensorMapEncodeTiled");
   resolve(lib, d.memAlloc, "cuMemAlloc_v2");
   resolve(lib, d.memFree, "cuMemFree_v2");

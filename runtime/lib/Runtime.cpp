@@ -314,6 +314,21 @@ void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
         ("cuLaunchKernel(" + info_.name + ")").c_str());
 }
 
+unsigned Kernel::blocksPerSM() const {
+  if (hostRun)
+    return 1;
+  unsigned dyn = info_.dynamicSharedBytes;
+  if (dyn > sharedOptIn && dyn + info_.staticSharedBytes > 48 * 1024) {
+    check(driver().funcSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(dyn)),
+          "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
+    sharedOptIn = dyn;
+  }
+  int n = 0;
+  check(driver().occupancyMaxActiveBlocks(&n, fn, int(info_.threadsPerBlock), dyn),
+        ("cuOccupancyMaxActiveBlocksPerMultiprocessor(" + info_.name + ")").c_str());
+  return unsigned(std::max(n, 1));
+}
+
 // --- embedded images ---------------------------------------------------------------------
 
 /// (major, minor, arch-specific) of "sm_90a"; {0, 0, false} if malformed.

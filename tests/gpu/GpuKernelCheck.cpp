@@ -292,9 +292,15 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
     sqh = d, sqs = heads * d;
     skh = d, sks = kvHeads * d;
   }
-  float ms = launch(*k, {unsigned((seqQ + bm - 1) / bm), unsigned(bh)},
-                    {bq, bk, bv, bo, bl, seqQ, seqK, heads, kvHeads, scale, sqb, sqh, sqs, skb, skh, sks,
-                     skb, skh, sks, sqb, sqh, sqs});
+  unsigned mBlocks = unsigned((seqQ + bm - 1) / bm);
+  // PERSISTENT=1: 7 programs, fewer than the tiles and not dividing them.
+  float ms = extra.has("PERSISTENT")
+                 ? launch(*k, {std::min(7u, mBlocks * unsigned(bh)), 1},
+                          {bq, bk, bv, bo, bl, seqQ, seqK, heads, kvHeads, scale, sqb, sqh, sqs,
+                           skb, skh, sks, skb, skh, sks, sqb, sqh, sqs, bh})
+                 : launch(*k, {mBlocks, unsigned(bh)},
+                          {bq, bk, bv, bo, bl, seqQ, seqK, heads, kvHeads, scale, sqb, sqh, sqs,
+                           skb, skh, sks, skb, skh, sks, sqb, sqh, sqs});
   auto out = halfToDouble(bo.download<uint16_t>(q.size()));
   if (bshd) { // back to [b, h, s, d]
     std::vector<double> back(out.size());
@@ -643,6 +649,22 @@ int main(int argc, char **argv) {
                                   {"warp_specialize", "1"}}); }},
       {"attention", [] { return checkAttention(16, 2, 2, 333, 700, true, 64, 0, false, true, false,
                                  {{"warp_specialize", "1"}, {"min_blocks", "2"}}); }},
+      // Persistent programs looping over tiles (two blocks per SM; 64x64).
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1100, true, 128, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"min_blocks", "2"},
+                                  {"PERSISTENT", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 517, 300, false, 64, 0, true, true, false,
+                                 {{"PERSISTENT", "1"}}); }},
+      // ... with a producer warpgroup whose ring count runs on across tiles.
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1100, true, 128, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 700, 517, false, 128, 0, true, true, true,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 1, 4, 300, 517, true, 256, 2, false, true, true,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},
       {"matmul", [] { return checkMatmulApi("f16", 1000, 520, 300); }},
       {"matmul", [] { return checkMatmulApi("bf16", 2048, 2304, 512); }},
       {"attention", [] { return checkAttentionApi(256, false, 130, 190); }},

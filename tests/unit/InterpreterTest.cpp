@@ -143,14 +143,17 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
     int heads, kvHeads;
     bool split = false;   // unmasked key blocks in a loop of their own
     bool overlap = false; // P·V of block j-1 issued before the softmax of block j
+    bool persistent = false; // 3 programs looping over the 3 x heads tiles
   };
   for (Case c : {Case{false, 2, 2}, Case{true, 2, 2}, Case{false, 4, 2}, Case{true, 4, 1},
                  Case{false, 2, 2, true}, Case{true, 4, 1, true}, Case{false, 2, 2, false, true},
-                 Case{true, 4, 1, false, true}}) {
+                 Case{true, 4, 1, false, true}, Case{false, 4, 2, true, false, true},
+                 Case{true, 4, 1, true, true, true}}) {
     auto m = traced(*ctx, "attention_fwd",
                     {{"BLOCK_M", "16"}, {"BLOCK_N", "16"}, {"HEAD_DIM", "16"},
                      {"CAUSAL", c.causal ? "1" : "0"}, {"MASK_SPLIT", c.split ? "1" : "0"},
-                     {"OVERLAP", c.overlap ? "1" : "0"}});
+                     {"OVERLAP", c.overlap ? "1" : "0"},
+                     {"PERSISTENT", c.persistent ? "1" : "0"}});
     int batch = 1, heads = c.heads, kvHeads = c.kvHeads, sq = 37, sk = 29, d = 16;
     int bh = batch * heads, kvbh = batch * kvHeads;
     Half16 q(size_t(bh) * sq * d), k(size_t(kvbh) * sk * d), v(size_t(kvbh) * sk * d);
@@ -158,15 +161,18 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
     std::vector<float> lse(size_t(bh) * sq, NAN);
     float scale = 0.25f;
     int qb = heads * sq * d, qh = sq * d, kb = kvHeads * sk * d, kh = sk * d;
-    interp::run(*m, {unsigned((sq + 15) / 16), unsigned(bh)},
-                {q.buf(), k.buf(), v.buf(), Buffer{o.data(), o.size() * 2, "f16"},
-                 Buffer{lse.data(), lse.size() * 4, "f32"}, sq, sk, heads, kvHeads, scale, qb, qh,
-                 d, kb, kh, d, kb, kh, d, qb, qh, d});
+    std::vector<interp::Arg> args{q.buf(), k.buf(), v.buf(), Buffer{o.data(), o.size() * 2, "f16"},
+                                  Buffer{lse.data(), lse.size() * 4, "f32"}, sq, sk, heads,
+                                  kvHeads, scale, qb, qh, d, kb, kh, d, kb, kh, d, qb, qh, d};
+    if (c.persistent)
+      args.push_back(bh); // num_bh; fewer programs than tiles, not dividing them
+    interp::run(*m, c.persistent ? interp::Grid{3} : interp::Grid{unsigned((sq + 15) / 16), unsigned(bh)},
+                args);
     std::vector<double> ref(q.v.size()), rl(lse.size());
     kernels::ref::attention(q.v.data(), k.v.data(), v.v.data(), ref.data(), rl.data(), bh, sq, sk,
                             d, scale, c.causal, heads / kvHeads);
     INFO("causal " << c.causal << " heads " << heads << " kv heads " << kvHeads << " split "
-                   << c.split << " overlap " << c.overlap);
+                   << c.split << " overlap " << c.overlap << " persistent " << c.persistent);
     CHECK(relErr(halves(o), ref) < 3e-3);
     CHECK(relErr(std::vector<double>(lse.begin(), lse.end()), rl) < 1e-4);
   }

@@ -536,3 +536,79 @@ func.func @tma_warp_specialize_two_loops(%x: !tile.ptr<f16> {tile.alignment = 16
   tile.store %py, %res2 : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// A persistent kernel (warp-specialized): the key-block loop sits in a loop
+// over tiles at the top of the kernel.  The rings and their barriers are
+// made once, before the tile loop; the tile loop carries the ring count
+// (iterations issued for earlier tiles, from 0), which the inner loop's slot
+// and phase start from and which advances by the inner loop's trip count.
+// The producer runs a tile loop of its own over the same tiles with the
+// same count, recomputing the tile body's scalars it needs (the inner
+// loop's bound, which depends on the tile).
+// CHECK-LABEL: func.func @tma_warp_specialize_persistent
+// CHECK-COUNT-6: tile.alloc_shared
+// CHECK: tile.warp_specialize
+// CHECK:   scf.for %[[T:[^ ]*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[RC:[^ ]*]] = %c0_i32{{.*}}) -> (i32)
+// CHECK:     %[[BOUND:.*]] = arith.addi %{{.*}}, %[[T]]
+// CHECK:     %[[TRIPS:.*]] = arith.maxsi
+// CHECK:     %[[NEXT:.*]] = arith.addi %[[RC]], %[[TRIPS]]
+// CHECK:     scf.for %{{.*}} = %c0{{.*}} to %[[BOUND]]
+// CHECK:       %[[I:.*]] = arith.divsi
+// CHECK:       %[[IDX:.*]] = arith.addi %[[I]], %[[RC]]
+// CHECK:       arith.remsi %[[IDX]], %c3
+// CHECK:     tile.store
+// CHECK:     scf.yield %[[NEXT]] : i32
+// CHECK:   } {tile.ring_count}
+// CHECK: } {
+// CHECK:   scf.for %[[PT:[^ ]*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[PRC:[^ ]*]] = %c0_i32{{.*}}) -> (i32)
+// CHECK:     %[[PBOUND:.*]] = arith.addi %{{.*}}, %[[PT]]
+// CHECK:     %[[PNEXT:.*]] = arith.addi %[[PRC]]
+// CHECK:     scf.for %{{.*}} = %c0{{.*}} to %[[PBOUND]]
+// CHECK:       arith.addi %{{.*}}, %[[PRC]]
+// CHECK:       tile.tma_load
+// CHECK-NOT:   tile.store
+// CHECK:     scf.yield %[[PNEXT]] : i32
+// CHECK: return
+func.func @tma_warp_specialize_persistent(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32>, %m: i32, %n: i32, %ld: i32 {tile.divisibility = 8 : i32}, %tiles: i32) attributes {tile.kernel, tile.num_warps = 4 : i32, tile.warp_specialize} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %rows = tile.expand_dims %r {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+  %lds = tile.splat %ld : i32 -> tensor<64x1xi32>
+  %roff = arith.muli %rows, %lds : tensor<64x1xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x1x!tile.ptr<f16>>
+  %prow = tile.addptr %px, %roff : tensor<64x1x!tile.ptr<f16>>, tensor<64x1xi32>
+  %prowb = tile.broadcast %prow : tensor<64x1x!tile.ptr<f16>> -> tensor<64x64x!tile.ptr<f16>>
+  %cols = tile.expand_dims %r {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+  %colsb = tile.broadcast %cols : tensor<1x64xi32> -> tensor<64x64xi32>
+  %pq = tile.addptr %prowb, %colsb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+  %q = tile.load %pq : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %msp = tile.splat %m : i32 -> tensor<64x1xi32>
+  %rowok = arith.cmpi slt, %rows, %msp : tensor<64x1xi32>
+  %rowokb = tile.broadcast %rowok : tensor<64x1xi1> -> tensor<64x64xi1>
+  %pid = tile.program_id 0
+  %np = tile.num_programs 0
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  scf.for %t = %pid to %tiles step %np : i32 {
+    %bound = arith.addi %n, %t : i32
+    %res = scf.for %k = %c0 to %bound step %c64 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+      %ks = tile.splat %k : i32 -> tensor<64xi32>
+      %kk = arith.addi %ks, %r : tensor<64xi32>
+      %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+      %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+      %p = tile.addptr %prowb, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+      %a = tile.load %p mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+      %b = tile.load %p mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+      %s = tile.dot %q, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %e = math.exp2 %s : tensor<64x64xf32>
+      %e16 = arith.truncf %e : tensor<64x64xf32> to tensor<64x64xf16>
+      %o = tile.dot %e16, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      scf.yield %o : tensor<64x64xf32>
+    }
+    tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  }
+  return
+}

@@ -39,6 +39,7 @@ struct Driver {
   decltype(&::cuModuleGetFunction) moduleGetFunction;
   decltype(&::cuFuncSetAttribute) funcSetAttribute;
   decltype(&::cuLaunchKernel) launchKernel;
+  decltype(&::cuOccupancyMaxActiveBlocksPerMultiprocessor) occupancyMaxActiveBlocks;
   decltype(&::cuMemAlloc_v2) memAlloc;
   decltype(&::cuMemFree_v2) memFree;
   decltype(&::cuMemcpyHtoD_v2) memcpyHtoD;

@@ -160,6 +160,9 @@ public:
   }
   void launch(Grid grid, const Arg *args, size_t n, CUstream stream,
               unsigned dynamicSharedBytes) const;
+  /// How many blocks of this kernel fit on one SM at once (registers, shared
+  /// memory, threads), for sizing a persistent grid; 1 for the interpreter.
+  unsigned blocksPerSM() const;
 
 private:
   std::shared_ptr<Module> module;

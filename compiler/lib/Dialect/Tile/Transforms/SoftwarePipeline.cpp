@@ -426,12 +426,16 @@ void overlapDotsInBlock(Block *block) {
 
 /// Whether `v` can be recomputed at the start of the producer region: a
 /// kernel argument, a shared allocation (hoisted to the top), or the result
-/// of a pure, region-free op of `entry` whose operands can be too.
-bool recomputable(Value v, Block *entry) {
+/// of a pure, region-free op of `entry` whose operands can be too.  In a
+/// persistent kernel (`tileBody`: the body of the loop over tiles at the
+/// top of the kernel) also the tile loop's induction variable and ring
+/// count and pure scalar ops of its body: the producer runs a loop of its
+/// own over the same tiles.
+bool recomputable(Value v, Block *entry, Block *tileBody = nullptr) {
   if (auto arg = dyn_cast<BlockArgument>(v))
-    return arg.getOwner() == entry;
+    return arg.getOwner() == entry || (tileBody && arg.getOwner() == tileBody);
   Operation *def = v.getDefiningOp();
-  if (def->getBlock() != entry)
+  if (def->getBlock() != entry && (!tileBody || def->getBlock() != tileBody))
     return false;
   if (isa<AllocSharedOp>(def))
     return true;
@@ -443,22 +447,33 @@ bool recomputable(Value v, Block *entry) {
   // computes it unconditionally at its top level too.
   if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
     return false;
-  return llvm::all_of(def->getOperands(), [&](Value o) { return recomputable(o, entry); });
+  return llvm::all_of(def->getOperands(),
+                      [&](Value o) { return recomputable(o, entry, tileBody); });
 }
 
 /// Whether every value `op` (and ops nested in it) uses from outside is
 /// recomputable (above).
-bool recomputableInside(Operation *op, Block *entry) {
+bool recomputableInside(Operation *op, Block *entry, Block *tileBody) {
   bool ok = true;
   op->walk([&](Operation *inner) {
     for (Value v : inner->getOperands()) {
       Operation *def = v.getDefiningOp();
       Region *home = def ? def->getParentRegion() : cast<BlockArgument>(v).getParentRegion();
-      if (!op->isAncestor(home->getParentOp()) && !recomputable(v, entry))
+      if (!op->isAncestor(home->getParentOp()) && !recomputable(v, entry, tileBody))
         ok = false;
     }
   });
   return ok;
+}
+
+/// The loop over tiles of a persistent kernel that `loop` sits in directly:
+/// an scf.for at the top of a warp-specialized kernel whose last iter_arg
+/// is the ring count (added by addRingCounts), or null.
+scf::ForOp tileLoopOf(scf::ForOp loop) {
+  auto outer = dyn_cast<scf::ForOp>(loop->getParentOp());
+  if (!outer || !outer->hasAttr("tile.ring_count"))
+    return {};
+  return outer;
 }
 
 /// The rings of the last warp-specialized loop, which the next one at the
@@ -481,6 +496,10 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
                   SmallVectorImpl<scf::ForOp> &producers, std::optional<RingSet> &rings) {
   Block *body = loop.getBody();
   auto func = loop->getParentOfType<func::FuncOp>();
+  // A persistent kernel's tile loop whose key-block loops got a producer:
+  // its own loads (attention's Q) stay where they are.
+  if (llvm::any_of(producers, [&](scf::ForOp p) { return loop->isProperAncestor(p); }))
+    return false;
   SmallVector<LoadOp> loads;
   llvm::SetVector<Operation *> slice;
   for (Operation &op : *body) {
@@ -643,14 +662,20 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
   // Whole consumer warpgroups (setmaxnreg and wgmma act per warpgroup), and
   // with the producers at most 1024 threads.
   unsigned consumerWarps = getNumWarps(func);
+  // A persistent kernel's loops over key blocks sit in its loop over tiles;
+  // the rings' slot and phase then carry on from tile to tile (the tile
+  // loop's ring count: iterations issued for earlier tiles).
+  scf::ForOp tileLoop = tileLoopOf(loop);
+  Block *entry = &func.getBody().front();
   bool specialize = early && func->hasAttr(TileDialect::getWarpSpecializeAttrName()) &&
-                    loop->getBlock() == &func.getBody().front() && consumerWarps % 4 == 0 &&
+                    (loop->getBlock() == entry || tileLoop) && consumerWarps % 4 == 0 &&
                     consumerWarps + 4 <= 32;
   // Iterations the rings served before this loop (0 for fresh rings).
-  Value before = specialize ? cst(0) : Value();
+  Value before = specialize ? (tileLoop ? Value(tileLoop.getRegionIterArgs().back()) : Value(cst(0))) : Value();
   bool reuse = false;
   if (specialize && rings && rings->stages == stages && rings->ringOf == ringOf &&
-      rings->loadTypes.size() == loads.size()) {
+      rings->loadTypes.size() == loads.size() &&
+      rings->before.getParentBlock() == loop->getBlock()) {
     reuse = true;
     for (auto [t, load] : llvm::zip(rings->loadTypes, loads))
       reuse &= t == load.getType();
@@ -702,7 +727,7 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
         issue(piv, pslot, ofRing);
       }
     }
-    if (recomputableInside(producer, &func.getBody().front())) {
+    if (recomputableInside(producer, entry, tileLoop ? tileLoop.getBody() : nullptr)) {
       producers.push_back(producer);
       if (reuse) // this loop's own rings are never used
         for (Value v : llvm::concat<Value>(freshBufs, freshBars)) {
@@ -730,7 +755,7 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
       // Back to this loop's own rings, pipelined without a producer.
       bufs.assign(freshBufs.begin(), freshBufs.end());
       bars.assign(freshBars.begin(), freshBars.end());
-      before = cst(0);
+      before = tileLoop ? Value(tileLoop.getRegionIterArgs().back()) : Value(cst(0));
       producer.erase();
       for (Operation *op : llvm::reverse(made))
         op->erase();
@@ -903,6 +928,12 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
       op->moveBefore(&entry.front());
     top = op;
   };
+  // A persistent kernel's rings are made once, before its tile loop.
+  scf::ForOp tileLoop = tileLoopOf(producers.front());
+  if (tileLoop)
+    for (Operation &op : llvm::make_early_inc_range(*tileLoop.getBody()))
+      if (isa<AllocSharedOp, BarrierInitOp>(op))
+        op.moveBefore(tileLoop);
   for (Operation &op : llvm::make_early_inc_range(entry))
     if (isa<AllocSharedOp>(op))
       hoist(&op);
@@ -943,6 +974,48 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
     bool produces = loop && llvm::is_contained(producers, loop);
     op.moveBefore(produces ? producer : consumer, (produces ? producer : consumer)->end());
   }
+  if (tileLoop) {
+    // The producer's own loop over the same tiles, carrying its ring count
+    // as the consumers' does; in it, the producer loops and the scalars of
+    // the tile body they use (tile indices, offsets, loop bounds).
+    b.setInsertionPointToEnd(producer);
+    Location loc = tileLoop.getLoc();
+    auto ptile = scf::ForOp::create(b, loc, tileLoop.getLowerBound(), tileLoop.getUpperBound(),
+                                    tileLoop.getStep(), ValueRange{tileLoop.getInitArgs().back()});
+    Block *pbody = ptile.getBody();
+    auto cyield = cast<scf::YieldOp>(tileLoop.getBody()->getTerminator());
+    b.setInsertionPointToEnd(pbody);
+    auto pyield = scf::YieldOp::create(b, loc, ValueRange{cyield.getOperands().back()});
+    for (scf::ForOp p : producers)
+      p->moveBefore(pyield);
+    Block *tbody = tileLoop.getBody();
+    llvm::SetVector<Operation *> inTile;
+    std::function<void(Value)> needTile = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      if (!def || def->getBlock() != tbody || inTile.contains(def))
+        return;
+      for (Value o : def->getOperands())
+        needTile(o);
+      inTile.insert(def);
+    };
+    pbody->walk([&](Operation *op) {
+      for (Value v : op->getOperands())
+        needTile(v);
+    });
+    SmallVector<Operation *> order(inTile.begin(), inTile.end());
+    llvm::sort(order, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+    IRMapping tmap;
+    tmap.map(tileLoop.getInductionVar(), ptile.getInductionVar());
+    tmap.map(tileLoop.getRegionIterArgs().back(), ptile.getRegionIterArgs().back());
+    b.setInsertionPointToStart(pbody);
+    for (Operation *op : order)
+      b.clone(*op, tmap);
+    pbody->walk([&](Operation *op) {
+      for (OpOperand &use : op->getOpOperands())
+        if (Value m = tmap.lookupOrNull(use.get()))
+          use.set(m);
+    });
+  }
   // Recompute in the producer region what its loops use from the consumer
   // region (loop bounds, program ids, strides): clone those ops, in order.
   llvm::SetVector<Operation *> needed;
@@ -971,6 +1044,31 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
       });
 }
 
+/// Gives every loop at the top of a warp-specialized kernel that holds
+/// loops of its own (a persistent kernel's loop over tiles) one more
+/// iter_arg, the ring count: iterations issued into the rings for earlier
+/// tiles, 0 at first.  It passes through unchanged until tile-pipeline
+/// makes rings in the body (then it advances by the tile's iterations).
+void addRingCounts(func::FuncOp func) {
+  SmallVector<scf::ForOp> outer;
+  for (auto loop : func.getBody().front().getOps<scf::ForOp>())
+    if (!loop.getBody()->getOps<scf::ForOp>().empty() &&
+        loop.getLowerBound().getType().isInteger(32))
+      outer.push_back(loop);
+  IRRewriter rw(func.getContext());
+  for (scf::ForOp loop : outer) {
+    rw.setInsertionPoint(loop);
+    Value zero = arith::ConstantOp::create(rw, loop.getLoc(), rw.getI32IntegerAttr(0));
+    auto grown = loop.replaceWithAdditionalYields(
+        rw, ValueRange{zero}, /*replaceInitOperandUsesInLoop=*/false,
+        [](OpBuilder &, Location, ArrayRef<BlockArgument> args) {
+          return SmallVector<Value>{args.front()};
+        });
+    if (succeeded(grown))
+      (*grown)->setAttr("tile.ring_count", rw.getUnitAttr());
+  }
+}
+
 struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass> {
   using TilePipelineBase::TilePipelineBase;
   void runOnOperation() override {
@@ -983,6 +1081,8 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
         stages = unsigned(a.getInt());
       if (stages < 2)
         continue;
+      if (func->hasAttr(TileDialect::getWarpSpecializeAttrName()))
+        addRingCounts(func);
       SmallVector<scf::ForOp> loops;
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       bool changed = false;
@@ -990,6 +1090,21 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
       std::optional<RingSet> rings;
       for (scf::ForOp loop : loops)
         changed |= pipelineLoop(loop, stages, StringRef(target) == "sm_90a", producers, rings);
+      // A tile loop's ring count advances by the iterations of its tile.
+      for (scf::ForOp loop : loops)
+        if (loop->hasAttr("tile.ring_count") && rings &&
+            rings->before.getParentBlock() == loop.getBody()) {
+          auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+          yield->setOperand(yield.getNumOperands() - 1, rings->before);
+        }
+      if (!producers.empty() && tileLoopOf(producers.front()) &&
+          llvm::any_of(producers, [&](scf::ForOp p) {
+            return tileLoopOf(p) != tileLoopOf(producers.front());
+          })) {
+        func.emitError("warp_specialize=1: the producer loops must all sit in one loop over "
+                       "tiles, or all at the top of the kernel");
+        return signalPassFailure();
+      }
       if (!producers.empty())
         specializeWarps(func, producers);
       if (changed && failed(allocateShared(func, limit, target))) {
