@@ -912,6 +912,113 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
   return true;
 }
 
+/// A load of a persistent kernel's tile body (attention's Q) that the
+/// producer issues through TMA, one tile ahead of the consumers' use: a
+/// one-slot buffer with a "full" barrier (the copy landed) and an "empty"
+/// one (every consumer warp is done with the previous tile's copy).
+struct TileLoad {
+  Window window;
+  Value map, buf, full, empty;
+  int64_t bytes = 0;
+};
+
+/// The tile's loads the producer can issue (and rewrites the consumers'
+/// side): shared tiles that TMA can describe, whose addresses depend only on
+/// scalars the producer can recompute, read last by one of the tile's loops
+/// (their tensor-core reads are all waited for within the loop).  Each is
+/// replaced by a view of its buffer after a wait on `full` (parity: the
+/// tile's index & 1), and the consumers arrive on `empty` after the last
+/// loop reading it.  Buffers and barriers go before the tile loop.
+std::vector<TileLoad> prefetchableTileLoads(func::FuncOp func, scf::ForOp tileLoop) {
+  std::vector<TileLoad> out;
+  Block *entry = &func.getBody().front(), *tbody = tileLoop.getBody();
+  MLIRContext *ctx = func.getContext();
+  for (auto load : llvm::make_early_inc_range(tbody->getOps<LoadOp>())) {
+    auto t = dyn_cast<RankedTensorType>(load.getType());
+    if (!t || !getSharedLayout(t) || load.getOther())
+      continue;
+    std::optional<Window> w = matchWindow(load, func);
+    if (!w)
+      continue;
+    bool scalars = true;
+    for (const WindowAxis &ax : w->axes)
+      for (Value v : ax.startParts)
+        scalars &= recomputable(v, entry, tbody);
+    for (auto &[x, stride] : w->outer)
+      scalars &= recomputable(x, entry, tbody);
+    // The last reader: a loop of the tile (its dots waited for inside).
+    Operation *last = nullptr;
+    for (Operation &op : llvm::reverse(*tbody))
+      if (usesValue(&op, load.getResult())) {
+        last = &op;
+        break;
+      }
+    if (!scalars || !last || !isa<scf::ForOp>(last))
+      continue;
+    for (Operation *user : load->getUsers())
+      if (tbody->findAncestorOpInBlock(*user) == user && !isa<scf::ForOp>(user) &&
+          user->hasAttr("tile.async"))
+        scalars = false;
+    if (!scalars)
+      continue;
+    TileLoad tl;
+    tl.window = *w;
+    tl.map = addTensorMap(func, *w, t);
+    tl.bytes = t.getNumElements() * getElementByteSize(t);
+    OpBuilder b(tileLoop);
+    Location loc = load.getLoc();
+    SmallVector<int64_t> shape{1};
+    llvm::append_range(shape, t.getShape());
+    tl.buf = AllocSharedOp::create(
+        b, loc, RankedTensorType::get(shape, t.getElementType(), t.getEncoding()));
+    auto barType = RankedTensorType::get({1, 1, 1}, b.getI64Type(),
+                                         SharedLayoutAttr::get(ctx, 1, 16, -1));
+    tl.full = AllocSharedOp::create(b, loc, barType);
+    tl.empty = AllocSharedOp::create(b, loc, barType);
+    BarrierInitOp::create(b, loc, tl.full, b.getI32IntegerAttr(1));
+    BarrierInitOp::create(b, loc, tl.empty, b.getI32IntegerAttr(int32_t(getNumWarps(func))));
+    // Consumers: wait for the tile's copy, read the buffer, release it.
+    b.setInsertionPoint(load);
+    Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+    Value idx = arith::DivSIOp::create(
+        b, loc,
+        arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
+        tileLoop.getStep());
+    BarrierWaitOp::create(b, loc, tl.full, zero, arith::AndIOp::create(b, loc, idx, one));
+    Value view = SharedSlotOp::create(b, loc, t, tl.buf, zero);
+    load.getResult().replaceAllUsesWith(view);
+    load.erase();
+    b.setInsertionPointAfter(last);
+    BarrierArriveOp::create(b, loc, tl.empty, zero);
+    out.push_back(tl);
+  }
+  return out;
+}
+
+/// The producer's side of `tl` for the tile of `tileLoop` (in terms of the
+/// consumers' values; the caller maps them into the producer's tile loop):
+/// wait until the previous tile's copy is released (use k waits for parity
+/// (k - 1) & 1; the first passes), arm `full`, issue the copy.
+void issueTileLoad(OpBuilder &b, scf::ForOp tileLoop, const TileLoad &tl) {
+  Location loc = tileLoop.getLoc();
+  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+  Value idx = arith::DivSIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
+      tileLoop.getStep());
+  Value free = arith::XOrIOp::create(b, loc, arith::AndIOp::create(b, loc, idx, one), one);
+  BarrierWaitOp::create(b, loc, tl.empty, zero, free);
+  BarrierExpectOp::create(b, loc, tl.full, zero, b.getI32IntegerAttr(int32_t(tl.bytes)));
+  unsigned c = getSharedLayout(cast<RankedTensorType>(tl.buf.getType())).getContig();
+  IRMapping none;
+  SmallVector<Value> coords{axisStart(b, loc, tl.window.axes[c], none),
+                            axisStart(b, loc, tl.window.axes[1 - c], none)};
+  for (auto &[x, stride] : tl.window.outer)
+    coords.push_back(x);
+  TmaLoadOp::create(b, loc, tl.map, coords, tl.buf, zero, tl.full);
+}
+
 /// Splits `func` between consumer and producer warps: shared allocations
 /// and barrier initialization (which every warp must see done) move to
 /// the top; then a tile.warp_specialize gets the rest of the body as its
@@ -930,6 +1037,9 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
   };
   // A persistent kernel's rings are made once, before its tile loop.
   scf::ForOp tileLoop = tileLoopOf(producers.front());
+  std::vector<TileLoad> tileLoads;
+  if (tileLoop)
+    tileLoads = prefetchableTileLoads(func, tileLoop);
   if (tileLoop)
     for (Operation &op : llvm::make_early_inc_range(*tileLoop.getBody()))
       if (isa<AllocSharedOp, BarrierInitOp>(op))
@@ -986,6 +1096,9 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
     auto cyield = cast<scf::YieldOp>(tileLoop.getBody()->getTerminator());
     b.setInsertionPointToEnd(pbody);
     auto pyield = scf::YieldOp::create(b, loc, ValueRange{cyield.getOperands().back()});
+    b.setInsertionPoint(pyield);
+    for (TileLoad &tl : tileLoads)
+      issueTileLoad(b, tileLoop, tl);
     for (scf::ForOp p : producers)
       p->moveBefore(pyield);
     Block *tbody = tileLoop.getBody();
