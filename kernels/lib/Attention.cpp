@@ -48,9 +48,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
 
   // PERSISTENT=1: a grid of about one program per SM slot; each loops over
   // the (query block, batch * head) tiles, the query block fastest so that
-  // concurrent programs share K/V in L2; causal: the longest tiles first (a
-  // static round-robin over tiles in query-block order would give some
-  // programs only long tiles).  The grid and the
+  // concurrent programs share K/V in L2; causal: the longest tiles first
+  // within groups of heads (below).  The grid and the
   // count of batch * head pairs (num_bh) come from the launcher.
   bool persistent = p.flag("PERSISTENT");
   Scalar numBH = persistent ? k.i32("num_bh") : Scalar();
@@ -161,11 +160,22 @@ static void attentionFwd(Kernel &k, const Params &p) {
     if (varlen)
       throw Error("attention_fwd: PERSISTENT=1 does not support VARLEN=1");
     Scalar mBlocks = (seqQMax + (bm - 1)) / bm;
-    forRange(programId(0), mBlocks * numBH, numPrograms(0), {}, [&](Scalar t) {
-      if (causal) // longest first: every head's last query block, then the one before, ...
-        tile((mBlocks - 1 - t / numBH) * bm, t % numBH);
-      else
+    Scalar programs = numPrograms(0);
+    // Causal: groups of about `programs` tiles (g heads), longest tiles
+    // first within each group -- every head's last query block, then the
+    // one before, ... -- so the programs' loads stay balanced while the
+    // tiles running at once share the K/V of g heads in L2 (longest first
+    // over all heads had every running tile on a different head: K/V came
+    // from DRAM again for every query block).
+    Scalar g = maximum(programs / mBlocks, scalar(1, i32));
+    forRange(programId(0), mBlocks * numBH, programs, {}, [&](Scalar t) {
+      if (causal) {
+        Scalar group = t / (g * mBlocks), r = t % (g * mBlocks);
+        Scalar inGroup = minimum(g, numBH - group * g); // the last group may be smaller
+        tile((mBlocks - 1 - r / inGroup) * bm, group * g + r % inGroup);
+      } else {
         tile(t % mBlocks * bm, t / mBlocks);
+      }
     });
   } else {
     tile(programId(0) * bm, programId(1));

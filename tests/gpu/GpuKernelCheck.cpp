@@ -253,7 +253,7 @@ Result checkMatmul(int mult, const std::string &dtype, int M, int N, int K, bool
 /// permuted on upload and the output permuted back).
 Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool causal,
                       int d = 64, int kvHeads = 0, bool bshd = false, bool split = false,
-                      bool overlap = false, dsl::Params extra = {}) {
+                      bool overlap = false, dsl::Params extra = {}, unsigned programs = 7) {
   if (kvHeads == 0)
     kvHeads = heads;
   dsl::Params params = withMult(mult, {{"CAUSAL", causal ? "1" : "0"},
@@ -293,9 +293,9 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
     skh = d, sks = kvHeads * d;
   }
   unsigned mBlocks = unsigned((seqQ + bm - 1) / bm);
-  // PERSISTENT=1: 7 programs, fewer than the tiles and not dividing them.
+  // PERSISTENT=1: fewer programs than tiles, not dividing them.
   float ms = extra.has("PERSISTENT")
-                 ? launch(*k, {std::min(7u, mBlocks * unsigned(bh)), 1},
+                 ? launch(*k, {std::min(programs, mBlocks * unsigned(bh)), 1},
                           {bq, bk, bv, bo, bl, seqQ, seqK, heads, kvHeads, scale, sqb, sqh, sqs,
                            skb, skh, sks, skb, skh, sks, sqb, sqh, sqs, bh})
                  : launch(*k, {mBlocks, unsigned(bh)},
@@ -659,6 +659,11 @@ int main(int argc, char **argv) {
       {"attention", [] { return checkAttention(16, 2, 3, 1000, 1100, true, 128, 0, false, true, false,
                                  {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
                                   {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},
+      // 24 programs over 8 query blocks: causal tiles in groups of 3 heads,
+      // 10 heads in all (the last group holds one).
+      {"attention", [] { return checkAttention(16, 2, 5, 1000, 1100, true, 128, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}, 24); }},
       {"attention", [] { return checkAttention(16, 2, 3, 700, 517, false, 128, 0, true, true, true,
                                  {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
                                   {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},

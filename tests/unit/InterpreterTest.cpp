@@ -143,7 +143,7 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
     int heads, kvHeads;
     bool split = false;   // unmasked key blocks in a loop of their own
     bool overlap = false; // P·V of block j-1 issued before the softmax of block j
-    bool persistent = false; // 3 programs looping over the 3 x heads tiles
+    bool persistent = false; // 7 programs looping over the 3 x heads tiles
   };
   for (Case c : {Case{false, 2, 2}, Case{true, 2, 2}, Case{false, 4, 2}, Case{true, 4, 1},
                  Case{false, 2, 2, true}, Case{true, 4, 1, true}, Case{false, 2, 2, false, true},
@@ -166,7 +166,8 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
                                   kvHeads, scale, qb, qh, d, kb, kh, d, kb, kh, d, qb, qh, d};
     if (c.persistent)
       args.push_back(bh); // num_bh; fewer programs than tiles, not dividing them
-    interp::run(*m, c.persistent ? interp::Grid{3} : interp::Grid{unsigned((sq + 15) / 16), unsigned(bh)},
+    // (7 programs over 3 query blocks: causal tiles in groups of 2 heads.)
+    interp::run(*m, c.persistent ? interp::Grid{7} : interp::Grid{unsigned((sq + 15) / 16), unsigned(bh)},
                 args);
     std::vector<double> ref(q.v.size()), rl(lse.size());
     kernels::ref::attention(q.v.data(), k.v.data(), v.v.data(), ref.data(), rl.data(), bh, sq, sk,
