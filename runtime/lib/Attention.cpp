@@ -58,7 +58,11 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
   // of each block's prologue and epilogue (causal: up to 1024 keys; a causal
   // query block, masked from the top left, visits at most seqQ of them).
   // d=64 keeps 64x64 tiles with 4 warps up to 4k keys; beyond, the
-  // warp-specialized 128x128 tile won 3 of the 4 long rows.
+  // warp-specialized 128x128 tile won 3 of the 4 long rows.  Non-causal
+  // d=128 up to 1024 keys: persistent programs with a producer that loads
+  // the next tile's Q and K/V while the consumers finish the current one
+  // (bench/results/attention-persistent_h100_2026-11-25.txt: 364 vs 347
+  // TFLOP/s at s=512, 441 vs 416 at s=1024; causal persistent tiles lose).
   c.set("MASK_SPLIT", "1");
   int64_t keysVisited = p.causal ? std::min(p.seqQ, p.seqK) : p.seqK;
   auto warpSpecialized = [&](const char *blockN, int64_t overlapFrom) {
@@ -69,7 +73,11 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
   };
   if (p.headDim == 64 && keysVisited >= 8192)
     warpSpecialized("128", std::numeric_limits<int64_t>::max());
-  else if (p.headDim == 128 && keysVisited <= (p.causal ? 1024 : 512))
+  else if (p.headDim == 128 && !p.causal && keysVisited <= 1024) {
+    warpSpecialized("128", std::numeric_limits<int64_t>::max());
+    c.set("PERSISTENT", "1");
+  }
+  else if (p.headDim == 128 && p.causal && keysVisited <= 1024)
     c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
   else if (p.headDim == 128)
     warpSpecialized("128", p.causal ? 4096 : 2048);
@@ -128,6 +136,8 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   unsigned mult = commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch,
                               sv.head, sv.seq, so.batch, so.head, so.seq});
   dsl::Params params = cfg.over(extra);
+  if (extra.has("VARLEN")) // sequences of their own lengths: one program per query block
+    params.set("PERSISTENT", "0");
   params.set("dtype", dt)
       .set("HEAD_DIM", p.headDim)
       .set("CAUSAL", p.causal ? "1" : "0")

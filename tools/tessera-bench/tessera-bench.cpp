@@ -303,6 +303,11 @@ int attentionTable(const std::string &only) {
             c.set("MASK_SPLIT", sp);
           candidates.push_back(c);
         }
+    // Persistent programs with a producer (Q and K/V of the next tile load
+    // during the current one's epilogue); with the unmasked blocks split off.
+    if (!exact && D != 256)
+      candidates.push_back({{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                            {"warp_specialize", "1"}, {"MASK_SPLIT", "1"}, {"PERSISTENT", "1"}});
     std::vector<dsl::Params> built;
     std::vector<std::function<void()>> runs;
     int sb = H * S * D, sh_ = S * D, ss = D, kb = KV * S * D;
