@@ -164,9 +164,10 @@ static void attentionFwd(Kernel &k, const Params &p) {
     // Causal: groups of about `programs` tiles (g heads), longest tiles
     // first within each group -- every head's last query block, then the
     // one before, ... -- so the programs' loads stay balanced while the
-    // tiles running at once share the K/V of g heads in L2 (longest first
-    // over all heads had every running tile on a different head: K/V came
-    // from DRAM again for every query block).
+    // tiles running at once share the K/V of g heads in L2.  (Longest first
+    // over all heads put every running tile on a different head; grouping
+    // helped little on the H100 -- causal persistent tiles still lose to
+    // two 128x64 blocks per SM, bench/results/attention-persistent_*.)
     Scalar g = maximum(programs / mBlocks, scalar(1, i32));
     forRange(programId(0), mBlocks * numBH, programs, {}, [&](Scalar t) {
       if (causal) {
