@@ -755,7 +755,7 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
       // Back to this loop's own rings, pipelined without a producer.
       bufs.assign(freshBufs.begin(), freshBufs.end());
       bars.assign(freshBars.begin(), freshBars.end());
-      before = tileLoop ? Value(tileLoop.getRegionIterArgs().back()) : Value(cst(0));
+      before = cst(0);
       producer.erase();
       for (Operation *op : llvm::reverse(made))
         op->erase();
@@ -1019,6 +1019,36 @@ void issueTileLoad(OpBuilder &b, scf::ForOp tileLoop, const TileLoad &tl) {
   TmaLoadOp::create(b, loc, tl.map, coords, tl.buf, zero, tl.full);
 }
 
+/// Clones to the start of `into` the ops of `from` whose results ops in
+/// `into` (or nested in them) use, with the ops those depend on, in order,
+/// and makes those uses refer to the clones; `map` may hold replacements
+/// for block arguments of `from` (a loop's induction variable).
+void recomputeInto(OpBuilder &b, Block *from, Block *into, IRMapping &map) {
+  llvm::SetVector<Operation *> needed;
+  std::function<void(Value)> need = [&](Value v) {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != from || needed.contains(def))
+      return;
+    for (Value o : def->getOperands())
+      need(o);
+    needed.insert(def);
+  };
+  into->walk([&](Operation *op) {
+    for (Value v : op->getOperands())
+      need(v);
+  });
+  SmallVector<Operation *> ordered(needed.begin(), needed.end());
+  llvm::sort(ordered, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+  b.setInsertionPointToStart(into);
+  for (Operation *op : ordered)
+    b.clone(*op, map);
+  into->walk([&](Operation *op) {
+    for (OpOperand &use : op->getOpOperands())
+      if (Value m = map.lookupOrNull(use.get()))
+        use.set(m);
+  });
+}
+
 /// Splits `func` between consumer and producer warps: shared allocations
 /// and barrier initialization (which every warp must see done) move to
 /// the top; then a tile.warp_specialize gets the rest of the body as its
@@ -1101,60 +1131,15 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
       issueTileLoad(b, tileLoop, tl);
     for (scf::ForOp p : producers)
       p->moveBefore(pyield);
-    Block *tbody = tileLoop.getBody();
-    llvm::SetVector<Operation *> inTile;
-    std::function<void(Value)> needTile = [&](Value v) {
-      Operation *def = v.getDefiningOp();
-      if (!def || def->getBlock() != tbody || inTile.contains(def))
-        return;
-      for (Value o : def->getOperands())
-        needTile(o);
-      inTile.insert(def);
-    };
-    pbody->walk([&](Operation *op) {
-      for (Value v : op->getOperands())
-        needTile(v);
-    });
-    SmallVector<Operation *> order(inTile.begin(), inTile.end());
-    llvm::sort(order, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
     IRMapping tmap;
     tmap.map(tileLoop.getInductionVar(), ptile.getInductionVar());
     tmap.map(tileLoop.getRegionIterArgs().back(), ptile.getRegionIterArgs().back());
-    b.setInsertionPointToStart(pbody);
-    for (Operation *op : order)
-      b.clone(*op, tmap);
-    pbody->walk([&](Operation *op) {
-      for (OpOperand &use : op->getOpOperands())
-        if (Value m = tmap.lookupOrNull(use.get()))
-          use.set(m);
-    });
+    recomputeInto(b, tileLoop.getBody(), pbody, tmap);
   }
   // Recompute in the producer region what its loops use from the consumer
-  // region (loop bounds, program ids, strides): clone those ops, in order.
-  llvm::SetVector<Operation *> needed;
-  std::function<void(Value)> need = [&](Value v) {
-    Operation *def = v.getDefiningOp();
-    if (!def || def->getBlock() != consumer || needed.contains(def))
-      return;
-    for (Value o : def->getOperands())
-      need(o);
-    needed.insert(def);
-  };
-  producer->walk([&](Operation *op) {
-    for (Value v : op->getOperands())
-      need(v);
-  });
-  SmallVector<Operation *> ordered(needed.begin(), needed.end());
-  llvm::sort(ordered, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
-  b.setInsertionPointToStart(producer);
+  // region (loop bounds, program ids, strides).
   IRMapping map;
-  for (Operation *op : ordered)
-    b.clone(*op, map);
-  for (Operation *op : ordered)
-    for (Value res : op->getResults())
-      res.replaceUsesWithIf(map.lookup(res), [&](OpOperand &use) {
-        return ws.getProducer().isAncestor(use.getOwner()->getParentRegion());
-      });
+  recomputeInto(b, consumer, producer, map);
 }
 
 /// Gives every loop at the top of a warp-specialized kernel that holds
