@@ -281,6 +281,15 @@ bool argsFit(const KernelInfo &info, const Arg *args, size_t n) {
   }
 }
 
+void Kernel::optInShared(unsigned dyn) const {
+  // Above 48 KB a kernel must opt in to more dynamic shared memory.
+  if (dyn > sharedOptIn && dyn + info_.staticSharedBytes > 48 * 1024) {
+    check(driver().funcSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(dyn)),
+          "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
+    sharedOptIn = dyn;
+  }
+}
+
 void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
                     unsigned dynamicSharedBytes) const {
   checkLaunchArgs(info_, args, nargs);
@@ -292,12 +301,7 @@ void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
     return;
   }
   unsigned dyn = std::max(dynamicSharedBytes, info_.dynamicSharedBytes);
-  // Above 48 KB a kernel must opt in to more dynamic shared memory.
-  if (dyn > sharedOptIn && dyn + info_.staticSharedBytes > 48 * 1024) {
-    check(driver().funcSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(dyn)),
-          "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
-    sharedOptIn = dyn;
-  }
+  optInShared(dyn);
   void *ptrs[64];
   CUtensorMap maps[8];
   size_t nmaps = info_.tensorMaps.size();
@@ -318,11 +322,7 @@ unsigned Kernel::blocksPerSM() const {
   if (hostRun)
     return 1;
   unsigned dyn = info_.dynamicSharedBytes;
-  if (dyn > sharedOptIn && dyn + info_.staticSharedBytes > 48 * 1024) {
-    check(driver().funcSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(dyn)),
-          "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
-    sharedOptIn = dyn;
-  }
+  optInShared(dyn); // the occupancy the launch will have
   int n = 0;
   check(driver().occupancyMaxActiveBlocks(&n, fn, int(info_.threadsPerBlock), dyn),
         ("cuOccupancyMaxActiveBlocksPerMultiprocessor(" + info_.name + ")").c_str());

@@ -165,6 +165,8 @@ public:
   unsigned blocksPerSM() const;
 
 private:
+  /// Lets the function use `dyn` bytes of dynamic shared memory (once).
+  void optInShared(unsigned dyn) const;
   std::shared_ptr<Module> module;
   KernelInfo info_;
   CUfunction fn = nullptr;
