@@ -465,12 +465,21 @@ func.func @tma_warp_specialize(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %
 // Two pipelined loops in a warp-specialized kernel (attention's MASK_SPLIT):
 // every ring stays allocated for the whole kernel, so the second loop
 // reuses the first one's (same load types) and continues its slot and
-// phase count after the first loop's trip count: 6 shared allocations,
-// not 12, in both the consumer and the producer loops.
+// phase count after the first loop's trip count: 6 shared allocations for
+// the rings, not 12, in both the consumer and the producer loops.  The Q
+// tile loaded before the loops goes through the producer too: a one-slot
+// buffer and a "full" barrier (used once: no "empty" one), issued before
+// the producer's loops; the consumers wait for it (parity 0) and read it
+// in both loops.
 // CHECK-LABEL: func.func @tma_warp_specialize_two_loops
+// CHECK: %[[Q:[0-9]+]] = tile.alloc_shared : tensor<1x64x64xf16
+// CHECK: %[[QFULL:[0-9]+]] = tile.alloc_shared : tensor<1x1x1xi64
 // CHECK-COUNT-6: tile.alloc_shared
 // CHECK-NOT: tile.alloc_shared
+// CHECK: tile.barrier_init %[[QFULL]] {count = 1 : i32}
 // CHECK: tile.warp_specialize
+// CHECK:   tile.barrier_wait %[[QFULL]][%[[Z:.*]]], %[[Z]] :
+// CHECK:   %[[QV:.*]] = tile.shared_slot %[[Q]][%[[Z]]]
 // CHECK:   %[[TRIPS:.*]] = arith.maxsi
 // CHECK:   %[[BEFORE:.*]] = arith.addi %{{.*}}, %[[TRIPS]]
 // CHECK:   scf.for
@@ -480,7 +489,10 @@ func.func @tma_warp_specialize(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %
 // CHECK:     %[[IDX:.*]] = arith.addi %[[I]], %[[BEFORE]]
 // CHECK:     %[[SLOT:.*]] = arith.remsi %[[IDX]], %c3
 // CHECK:     tile.barrier_wait %[[KB]][%[[SLOT]]]
+// CHECK:     tile.dot %[[QV]],
 // CHECK: } {
+// CHECK:   tile.barrier_expect %[[QFULL]][{{.*}}] {bytes = 8192 : i32}
+// CHECK:   tile.tma_load %{{.*}} into %[[Q]][
 // CHECK:   scf.for
 // CHECK:     tile.tma_load %{{.*}} into %[[K:[0-9]+]][
 // CHECK:   scf.for

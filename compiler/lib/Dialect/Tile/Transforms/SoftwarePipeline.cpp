@@ -912,26 +912,33 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
   return true;
 }
 
-/// A load of a persistent kernel's tile body (attention's Q) that the
-/// producer issues through TMA, one tile ahead of the consumers' use: a
-/// one-slot buffer with a "full" barrier (the copy landed) and an "empty"
-/// one (every consumer warp is done with the previous tile's copy).
+/// A load outside the loops (attention's Q, and with OVERLAP the first
+/// block's K and the last block's V) that the producer issues through TMA
+/// instead of the consumers: a one-slot buffer with a "full" barrier (the
+/// copy landed) and an "empty" one (every consumer warp is done with the
+/// previous tile's copy; used only in a persistent kernel's tile loop).
 struct TileLoad {
   Window window;
   Value map, buf, full, empty;
   int64_t bytes = 0;
+  unsigned after = 0; ///< producer loops before it in the tile body
 };
 
-/// The tile's loads the producer can issue (and rewrites the consumers'
-/// side): shared tiles that TMA can describe, whose addresses depend only on
-/// scalars the producer can recompute, read last by one of the tile's loops
-/// (their tensor-core reads are all waited for within the loop).  Each is
-/// replaced by a view of its buffer after a wait on `full` (parity: the
-/// tile's index & 1), and the consumers arrive on `empty` after the last
-/// loop reading it.  Buffers and barriers go before the tile loop.
-std::vector<TileLoad> prefetchableTileLoads(func::FuncOp func, scf::ForOp tileLoop) {
+/// The loads of the tile body (`tileLoop`'s body, or the kernel's top
+/// level where there is no tile loop) that the producer can issue, and
+/// rewrites the consumers' side: shared tiles that TMA can describe, whose
+/// addresses depend only on scalars the producer can recompute, read by
+/// synchronous ops of the body or by its loops (whose tensor-core reads of
+/// them are waited for within the loop).  Each is replaced by a view of
+/// its buffer after a wait on `full` (parity: the tile's index & 1), and
+/// the consumers arrive on `empty` after the last op reading it (and the
+/// drain after it).  Buffers and barriers go before the tile loop.
+std::vector<TileLoad> prefetchableTileLoads(func::FuncOp func, scf::ForOp tileLoop,
+                                            ArrayRef<scf::ForOp> producers) {
   std::vector<TileLoad> out;
-  Block *entry = &func.getBody().front(), *tbody = tileLoop.getBody();
+  Block *entry = &func.getBody().front();
+  Block *tbody = tileLoop ? tileLoop.getBody() : entry;
+  Block *inner = tileLoop ? tbody : nullptr;
   MLIRContext *ctx = func.getContext();
   for (auto load : llvm::make_early_inc_range(tbody->getOps<LoadOp>())) {
     auto t = dyn_cast<RankedTensorType>(load.getType());
@@ -940,32 +947,48 @@ std::vector<TileLoad> prefetchableTileLoads(func::FuncOp func, scf::ForOp tileLo
     std::optional<Window> w = matchWindow(load, func);
     if (!w)
       continue;
-    bool scalars = true;
+    bool ok = true;
     for (const WindowAxis &ax : w->axes)
       for (Value v : ax.startParts)
-        scalars &= recomputable(v, entry, tbody);
+        ok &= recomputable(v, entry, inner);
     for (auto &[x, stride] : w->outer)
-      scalars &= recomputable(x, entry, tbody);
-    // The last reader: a loop of the tile (its dots waited for inside).
+      ok &= recomputable(x, entry, inner);
+    // Its readers, through views of the same memory (a transpose): none an
+    // asynchronous dot of the body itself (its wait would come later).
+    SmallVector<Value> aliases{load.getResult()};
     Operation *last = nullptr;
-    for (Operation &op : llvm::reverse(*tbody))
-      if (usesValue(&op, load.getResult())) {
-        last = &op;
-        break;
+    for (size_t i = 0; i < aliases.size() && ok; ++i)
+      for (Operation *user : aliases[i].getUsers()) {
+        Operation *top = tbody->findAncestorOpInBlock(*user);
+        if (!top) {
+          ok = false;
+          break;
+        }
+        if (top == user && user->getNumResults() == 1 &&
+            getSharedLayout(user->getResult(0).getType()) && isPure(user)) {
+          aliases.push_back(user->getResult(0));
+          continue;
+        }
+        ok &= !(top == user && user->hasAttr("tile.async"));
+        if (!last || last->isBeforeInBlock(top))
+          last = top;
       }
-    if (!scalars || !last || !isa<scf::ForOp>(last))
+    if (!ok || !last)
       continue;
-    for (Operation *user : load->getUsers())
-      if (tbody->findAncestorOpInBlock(*user) == user && !isa<scf::ForOp>(user) &&
-          user->hasAttr("tile.async"))
-        scalars = false;
-    if (!scalars)
-      continue;
+    // A loop's last asynchronous dots are waited for right after it.
+    while (isa_and_nonnull<DotWaitOp>(last->getNextNode()))
+      last = last->getNextNode();
     TileLoad tl;
     tl.window = *w;
     tl.map = addTensorMap(func, *w, t);
     tl.bytes = t.getNumElements() * getElementByteSize(t);
-    OpBuilder b(tileLoop);
+    for (scf::ForOp p : producers)
+      tl.after += p->getBlock() == tbody && p->isBeforeInBlock(load);
+    OpBuilder b(ctx);
+    if (tileLoop)
+      b.setInsertionPoint(tileLoop);
+    else
+      b.setInsertionPointToStart(entry);
     Location loc = load.getLoc();
     SmallVector<int64_t> shape{1};
     llvm::append_range(shape, t.getShape());
@@ -974,23 +997,31 @@ std::vector<TileLoad> prefetchableTileLoads(func::FuncOp func, scf::ForOp tileLo
     auto barType = RankedTensorType::get({1, 1, 1}, b.getI64Type(),
                                          SharedLayoutAttr::get(ctx, 1, 16, -1));
     tl.full = AllocSharedOp::create(b, loc, barType);
-    tl.empty = AllocSharedOp::create(b, loc, barType);
     BarrierInitOp::create(b, loc, tl.full, b.getI32IntegerAttr(1));
-    BarrierInitOp::create(b, loc, tl.empty, b.getI32IntegerAttr(int32_t(getNumWarps(func))));
+    if (tileLoop) {
+      tl.empty = AllocSharedOp::create(b, loc, barType);
+      BarrierInitOp::create(b, loc, tl.empty, b.getI32IntegerAttr(int32_t(getNumWarps(func))));
+    }
     // Consumers: wait for the tile's copy, read the buffer, release it.
     b.setInsertionPoint(load);
     Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-    Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
-    Value idx = arith::DivSIOp::create(
-        b, loc,
-        arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
-        tileLoop.getStep());
-    BarrierWaitOp::create(b, loc, tl.full, zero, arith::AndIOp::create(b, loc, idx, one));
+    Value parity = zero;
+    if (tileLoop) {
+      Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+      Value idx = arith::DivSIOp::create(
+          b, loc,
+          arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
+          tileLoop.getStep());
+      parity = arith::AndIOp::create(b, loc, idx, one);
+    }
+    BarrierWaitOp::create(b, loc, tl.full, zero, parity);
     Value view = SharedSlotOp::create(b, loc, t, tl.buf, zero);
     load.getResult().replaceAllUsesWith(view);
     load.erase();
-    b.setInsertionPointAfter(last);
-    BarrierArriveOp::create(b, loc, tl.empty, zero);
+    if (tileLoop) {
+      b.setInsertionPointAfter(last);
+      BarrierArriveOp::create(b, loc, tl.empty, zero);
+    }
     out.push_back(tl);
   }
   return out;
@@ -999,16 +1030,19 @@ std::vector<TileLoad> prefetchableTileLoads(func::FuncOp func, scf::ForOp tileLo
 /// The producer's side of `tl` for the tile of `tileLoop` (in terms of the
 /// consumers' values; the caller maps them into the producer's tile loop):
 /// wait until the previous tile's copy is released (use k waits for parity
-/// (k - 1) & 1; the first passes), arm `full`, issue the copy.
-void issueTileLoad(OpBuilder &b, scf::ForOp tileLoop, const TileLoad &tl) {
-  Location loc = tileLoop.getLoc();
+/// (k - 1) & 1; the first passes), arm `full`, issue the copy.  Without a
+/// tile loop the buffer is used once: no wait.
+void issueTileLoad(OpBuilder &b, Location loc, scf::ForOp tileLoop, const TileLoad &tl) {
   Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-  Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
-  Value idx = arith::DivSIOp::create(
-      b, loc, arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
-      tileLoop.getStep());
-  Value free = arith::XOrIOp::create(b, loc, arith::AndIOp::create(b, loc, idx, one), one);
-  BarrierWaitOp::create(b, loc, tl.empty, zero, free);
+  if (tileLoop) {
+    Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+    Value idx = arith::DivSIOp::create(
+        b, loc,
+        arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
+        tileLoop.getStep());
+    Value free = arith::XOrIOp::create(b, loc, arith::AndIOp::create(b, loc, idx, one), one);
+    BarrierWaitOp::create(b, loc, tl.empty, zero, free);
+  }
   BarrierExpectOp::create(b, loc, tl.full, zero, b.getI32IntegerAttr(int32_t(tl.bytes)));
   unsigned c = getSharedLayout(cast<RankedTensorType>(tl.buf.getType())).getContig();
   IRMapping none;
@@ -1053,8 +1087,9 @@ void recomputeInto(OpBuilder &b, Block *from, Block *into, IRMapping &map) {
 /// and barrier initialization (which every warp must see done) move to
 /// the top; then a tile.warp_specialize gets the rest of the body as its
 /// consumer region and the `producers` loops, with recomputed copies of
-/// the values they use, as its producer region.
-void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
+/// the values they use, as its producer region.  With `tileLoads` the
+/// producer also issues the loads outside the loops it can (above).
+void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers, bool tileLoads) {
   Block &entry = func.getBody().front();
   OpBuilder b(func.getContext());
   Operation *top = nullptr;
@@ -1067,9 +1102,9 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
   };
   // A persistent kernel's rings are made once, before its tile loop.
   scf::ForOp tileLoop = tileLoopOf(producers.front());
-  std::vector<TileLoad> tileLoads;
-  if (tileLoop)
-    tileLoads = prefetchableTileLoads(func, tileLoop);
+  std::vector<TileLoad> issued;
+  if (tileLoads)
+    issued = prefetchableTileLoads(func, tileLoop, producers);
   if (tileLoop)
     for (Operation &op : llvm::make_early_inc_range(*tileLoop.getBody()))
       if (isa<AllocSharedOp, BarrierInitOp>(op))
@@ -1126,15 +1161,26 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers) {
     auto cyield = cast<scf::YieldOp>(tileLoop.getBody()->getTerminator());
     b.setInsertionPointToEnd(pbody);
     auto pyield = scf::YieldOp::create(b, loc, ValueRange{cyield.getOperands().back()});
+    // Each tile load where the consumers meet it among the loops: one that
+    // waits for its buffer to be released must not hold back the rings.
     b.setInsertionPoint(pyield);
-    for (TileLoad &tl : tileLoads)
-      issueTileLoad(b, tileLoop, tl);
-    for (scf::ForOp p : producers)
-      p->moveBefore(pyield);
+    for (unsigned k = 0; k <= producers.size(); ++k) {
+      for (TileLoad &tl : issued)
+        if (tl.after == k)
+          issueTileLoad(b, loc, tileLoop, tl);
+      if (k < producers.size())
+        producers[k]->moveBefore(pyield);
+    }
     IRMapping tmap;
     tmap.map(tileLoop.getInductionVar(), ptile.getInductionVar());
     tmap.map(tileLoop.getRegionIterArgs().back(), ptile.getRegionIterArgs().back());
     recomputeInto(b, tileLoop.getBody(), pbody, tmap);
+  }
+  else if (!issued.empty()) {
+    // One tile: every buffer is used once, so all copies go out first.
+    b.setInsertionPointToStart(producer);
+    for (TileLoad &tl : issued)
+      issueTileLoad(b, func.getLoc(), tileLoop, tl);
   }
   // Recompute in the producer region what its loops use from the consumer
   // region (loop bounds, program ids, strides).
@@ -1165,6 +1211,34 @@ void addRingCounts(func::FuncOp func) {
     if (succeeded(grown))
       (*grown)->setAttr("tile.ring_count", rw.getUnitAttr());
   }
+}
+
+/// specializeWarps with the producer issuing the tile loads too, if their
+/// one-slot buffers (live for the whole kernel, where the consumers' loads
+/// could share memory with other tiles) still fit in shared memory: true
+/// if so; otherwise `func` is left as it was (d=256 attention with
+/// OVERLAP: its Q alone is 64 KB).
+bool specializeWithTileLoads(func::FuncOp func, SmallVectorImpl<scf::ForOp> &producers,
+                             int64_t limit, StringRef target) {
+  IRMapping map;
+  func::FuncOp backup = func.clone(map);
+  SmallVector<scf::ForOp> backupProducers;
+  for (scf::ForOp p : producers)
+    backupProducers.push_back(cast<scf::ForOp>(map.lookup(p.getOperation())));
+  specializeWarps(func, producers, /*tileLoads=*/true);
+  bool fits;
+  {
+    // The trial's "too much shared memory" is not the user's error.
+    ScopedDiagnosticHandler quiet(func.getContext(), [](Diagnostic &) { return success(); });
+    fits = succeeded(allocateShared(func, limit, target));
+  }
+  if (!fits) {
+    func.getBody().takeBody(backup.getBody());
+    func->setAttrs(backup->getAttrDictionary());
+    producers.assign(backupProducers.begin(), backupProducers.end());
+  }
+  backup.erase();
+  return fits;
 }
 
 struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass> {
@@ -1203,8 +1277,8 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
                        "tiles, or all at the top of the kernel");
         return signalPassFailure();
       }
-      if (!producers.empty())
-        specializeWarps(func, producers);
+      if (!producers.empty() && !specializeWithTileLoads(func, producers, limit, target))
+        specializeWarps(func, producers, /*tileLoads=*/false);
       if (changed && failed(allocateShared(func, limit, target))) {
         if (!producers.empty())
           func.emitError("with warp_specialize=1 every pipelined buffer stays allocated for "
