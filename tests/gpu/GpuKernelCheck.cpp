@@ -670,6 +670,14 @@ int main(int argc, char **argv) {
       {"attention", [] { return checkAttention(16, 1, 4, 300, 517, true, 256, 2, false, true, true,
                                  {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"},
                                   {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},
+      // OVERLAP's first K and last V through the producer in every tile:
+      // causal grouped-query, 24 programs over 9 query blocks x 8 heads.
+      {"attention", [] { return checkAttention(16, 2, 4, 1100, 1000, true, 128, 2, false, false, true,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}, 24); }},
+      {"attention", [] { return checkAttention(16, 1, 3, 1, 129, false, 64, 0, true, false, true,
+                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                                  {"warp_specialize", "1"}}); }},
       {"matmul", [] { return checkMatmulApi("f16", 1000, 520, 300); }},
       {"matmul", [] { return checkMatmulApi("bf16", 2048, 2304, 512); }},
       {"attention", [] { return checkAttentionApi(256, false, 130, 190); }},
