@@ -20,7 +20,7 @@ if [ "${3:-}" = check ]; then
   echo "gpu-check rc=$?" | tee -a "$OUT/gpu-check.log"
   tail -2 "$OUT/gpu-check.log"
 fi
-timeout 270 /tmp/tessera-bin/tessera-bench --attention-table > "$OUT/table.txt" 2>&1
+timeout 330 /tmp/tessera-bin/tessera-bench --attention-table > "$OUT/table.txt" 2>&1
 rc=$?
 [ $rc = 0 ] || echo "attention table: rc=$rc (124 = cut off by its timeout; the table is incomplete)" | tee -a "$OUT/table.txt"
 date -u >> "$OUT/device.txt"

@@ -48,21 +48,21 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
                 {"num_warps", "4"}};
   if (device.major != 9)
     return c;
-  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_pinned.md):
+  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_tileloads.md):
   // unmasked key blocks in a loop of their own; for d=128 and d=256 one block
-  // per SM with a producer warpgroup issuing the TMA copies into rings that the
-  // loops share (the consumers get 240 registers), 128-key blocks at d=128,
-  // and from a few thousand keys on the two consumer warpgroups ping-pong
-  // (OVERLAP) -- except for short sequences at d=128, where two 128-query
-  // blocks per SM without a producer (launch bound: 128 registers) hide more
-  // of each block's prologue and epilogue (causal: up to 1024 keys; a causal
-  // query block, masked from the top left, visits at most seqQ of them).
-  // d=64 keeps 64x64 tiles with 4 warps up to 4k keys; beyond, the
-  // warp-specialized 128x128 tile won 3 of the 4 long rows.  Non-causal
-  // d=128 up to 1024 keys: persistent programs with a producer that loads
-  // the next tile's Q and K/V while the consumers finish the current one
-  // (bench/results/attention-persistent_h100_2026-11-25.txt: 364 vs 347
-  // TFLOP/s at s=512, 441 vs 416 at s=1024; causal persistent tiles lose).
+  // per SM with a producer warpgroup issuing every TMA copy (Q, the rings the
+  // loops share, OVERLAP's first K and last V), the consumers with 240
+  // registers; 128-key blocks at d=128, and from 2048 keys (d=256: 4096) the
+  // two consumer warpgroups ping-pong (OVERLAP).  Non-causal d=128 up to
+  // 2048 keys: persistent programs (the producer loads the next tile while
+  // the consumers finish the current one; 369/450/512 TFLOP/s at s=512/1k/2k
+  // against 343/411/487 for the best one-tile-per-program blocks before).
+  // Causal d=128 up to 1024 keys (a causal query block, masked from the top
+  // left, visits at most seqQ of them): two 128x64 blocks per SM without a
+  // producer (launch bound: 128 registers), which hide each other's
+  // prologue and epilogue; causal persistent tiles lose there.  d=64 keeps
+  // 64x64 tiles with 4 warps up to 4k keys; beyond, the warp-specialized
+  // 128x128 tile.
   c.set("MASK_SPLIT", "1");
   int64_t keysVisited = p.causal ? std::min(p.seqQ, p.seqK) : p.seqK;
   auto warpSpecialized = [&](const char *blockN, int64_t overlapFrom) {
@@ -73,14 +73,13 @@ dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p)
   };
   if (p.headDim == 64 && keysVisited >= 8192)
     warpSpecialized("128", std::numeric_limits<int64_t>::max());
-  else if (p.headDim == 128 && !p.causal && keysVisited <= 1024) {
-    warpSpecialized("128", std::numeric_limits<int64_t>::max());
+  else if (p.headDim == 128 && !p.causal && keysVisited <= 2048) {
+    warpSpecialized("128", 0);
     c.set("PERSISTENT", "1");
-  }
-  else if (p.headDim == 128 && p.causal && keysVisited <= 1024)
+  } else if (p.headDim == 128 && p.causal && keysVisited <= 1024)
     c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
   else if (p.headDim == 128)
-    warpSpecialized("128", p.causal ? 4096 : 2048);
+    warpSpecialized("128", 2048);
   else if (p.headDim == 256)
     warpSpecialized("64", 4096);
   return c;

@@ -685,12 +685,12 @@ int main(int argc, char **argv) {
       {"attention", [] { return checkAttentionApi(128, true, 200, 333); }},
       // The H100 choices (jit::attentionConfig), all with unmasked blocks split
       // off: d=64 64x64, from 8192 keys 128x128 with a producer warpgroup;
-      // d=128 128x128 with a producer warpgroup -- persistent up to 1024 keys
-      // when not causal (777x901 below) -- or, causal up to 1024 keys, 128x64
-      // with two blocks per SM (the 200x333 case above); d=256 128x64 with a
-      // producer warpgroup (above). The consumer
-      // warpgroups ping-pong (OVERLAP) from 2048 keys at d=128 (causal: 4096,
-      // covered by the 128x128 split+overlap causal check above) and 4096 at d=256.
+      // d=128 128x128 with a producer warpgroup -- persistent and ping-pong
+      // (OVERLAP) up to 2048 keys when not causal (777x901 below) -- or, causal
+      // up to 1024 keys, 128x64 with two blocks per SM (the 200x333 case
+      // above); d=256 128x64 with a producer warpgroup (above). The consumer
+      // warpgroups ping-pong from 2048 keys at d=128 (2100x2100 causal below)
+      // and 4096 at d=256.
       {"attention", [] { return checkAttentionApi(64, false, 150, 8300); }},
       {"attention", [] { return checkAttentionApi(128, false, 200, 2500); }},
       {"attention", [] { return checkAttentionApi(256, false, 130, 4200); }},

@@ -304,10 +304,14 @@ int attentionTable(const std::string &only) {
           candidates.push_back(c);
         }
     // Persistent programs with a producer (Q and K/V of the next tile load
-    // during the current one's epilogue); with the unmasked blocks split off.
+    // during the current one's epilogue); with the unmasked blocks split off,
+    // and with the consumer warpgroups' ping-pong (OVERLAP).  Not d=256: its
+    // one-slot buffers for the tile's loads do not fit beside the rings.
     if (!exact && D != 256)
-      candidates.push_back({{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                            {"warp_specialize", "1"}, {"MASK_SPLIT", "1"}, {"PERSISTENT", "1"}});
+      for (const char *overlap : {"0", "1"})
+        candidates.push_back({{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
+                              {"warp_specialize", "1"}, {"MASK_SPLIT", "1"},
+                              {"OVERLAP", overlap}, {"PERSISTENT", "1"}});
     std::vector<dsl::Params> built;
     std::vector<std::function<void()>> runs;
     int sb = H * S * D, sh_ = S * D, ss = D, kb = KV * S * D;
