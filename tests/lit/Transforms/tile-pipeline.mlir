@@ -698,3 +698,85 @@ func.func @tma_warp_specialize_persistent_q(%x: !tile.ptr<f16> {tile.alignment =
   }
   return
 }
+
+// -----
+
+// A persistent tile's load after its loop (attention OVERLAP's last V) goes
+// through the producer as Q does, with barriers of its own: the producer
+// issues it after its ring loop (waiting only for the previous tile's
+// release, so it never holds back the rings); the consumers wait for it
+// before the dot after the loop and release both buffers after that dot
+// (Q's last reader now).
+// CHECK-LABEL: func.func @tma_warp_specialize_persistent_tail
+// CHECK: %[[QB:.*]] = tile.alloc_shared : tensor<1x64x64xf16
+// CHECK: %[[QF:.*]] = tile.alloc_shared : tensor<1x1x1xi64
+// CHECK: %[[QE:.*]] = tile.alloc_shared : tensor<1x1x1xi64
+// CHECK: %[[VB:.*]] = tile.alloc_shared : tensor<1x64x64xf16
+// CHECK: %[[VF:.*]] = tile.alloc_shared : tensor<1x1x1xi64
+// CHECK: %[[VE:.*]] = tile.alloc_shared : tensor<1x1x1xi64
+// CHECK: tile.warp_specialize
+// CHECK:   scf.for
+// CHECK:     tile.barrier_wait %[[QF]]
+// CHECK:     scf.for
+// CHECK:       scf.yield %{{.*}} : tensor
+// CHECK-NEXT: }
+// CHECK:     tile.barrier_wait %[[VF]]
+// CHECK:     %[[V:.*]] = tile.shared_slot %[[VB]]
+// CHECK:     tile.dot %{{.*}}, %[[V]],
+// CHECK-DAG: tile.barrier_arrive %[[VE]]
+// CHECK-DAG: tile.barrier_arrive %[[QE]]
+// CHECK:     tile.store
+// CHECK: } {
+// CHECK:   scf.for
+// CHECK:     tile.barrier_wait %[[QE]]
+// CHECK:     tile.tma_load %{{.*}} into %[[QB]]
+// CHECK:     scf.for
+// CHECK:       tile.tma_load
+// CHECK:     }
+// CHECK:     tile.barrier_wait %[[VE]]
+// CHECK:     tile.barrier_expect %[[VF]][%{{.*}}] {bytes = 8192 : i32}
+// CHECK:     tile.tma_load %{{.*}} into %[[VB]][%{{.*}}], %[[VF]]
+// CHECK: return
+func.func @tma_warp_specialize_persistent_tail(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32>, %m: i32, %n: i32, %ld: i32 {tile.divisibility = 8 : i32}, %tiles: i32) attributes {tile.kernel, tile.num_warps = 4 : i32, tile.warp_specialize} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %rows = tile.expand_dims %r {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+  %lds = tile.splat %ld : i32 -> tensor<64x1xi32>
+  %roff = arith.muli %rows, %lds : tensor<64x1xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x1x!tile.ptr<f16>>
+  %prow = tile.addptr %px, %roff : tensor<64x1x!tile.ptr<f16>>, tensor<64x1xi32>
+  %prowb = tile.broadcast %prow : tensor<64x1x!tile.ptr<f16>> -> tensor<64x64x!tile.ptr<f16>>
+  %cols = tile.expand_dims %r {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+  %colsb = tile.broadcast %cols : tensor<1x64xi32> -> tensor<64x64xi32>
+  %pq = tile.addptr %prowb, %colsb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+  %msp = tile.splat %m : i32 -> tensor<64x1xi32>
+  %rowok = arith.cmpi slt, %rows, %msp : tensor<64x1xi32>
+  %rowokb = tile.broadcast %rowok : tensor<64x1xi1> -> tensor<64x64xi1>
+  %pid = tile.program_id 0
+  %np = tile.num_programs 0
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  scf.for %t = %pid to %tiles step %np : i32 {
+    %bound = arith.addi %n, %t : i32
+    %q = tile.load %pq : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %res = scf.for %k = %c0 to %bound step %c64 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+      %ks = tile.splat %k : i32 -> tensor<64xi32>
+      %kk = arith.addi %ks, %r : tensor<64xi32>
+      %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+      %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+      %p = tile.addptr %prowb, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+      %a = tile.load %p mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+      %b = tile.load %p mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+      %s = tile.dot %q, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %e = math.exp2 %s : tensor<64x64xf32>
+      %e16 = arith.truncf %e : tensor<64x64xf32> to tensor<64x64xf16>
+      %o = tile.dot %e16, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      scf.yield %o : tensor<64x64xf32>
+    }
+    %vt = tile.load %pq mask %rowokb : (tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi1>) -> tensor<64x64xf16>
+    %fin = tile.dot %q, %vt, %res : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    tile.store %py, %fin : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  }
+  return
+}
