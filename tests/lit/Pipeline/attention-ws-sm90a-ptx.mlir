@@ -13,7 +13,9 @@
 // With the OVERLAP schedule (Q·K^T of block j and P·V of block j-1 issued
 // back to back) the two consumer warpgroups take turns issuing them
 // (ping-pong): warpgroup 0 starts with the turn (bar.arrive 2), each waits
-// for its turn (bar.sync 2 + g) and hands it on after the second dot.
+// for its turn (bar.sync 2 + g) and hands it on after the second dot; the
+// first block's Q·K^T before the loop and the last P·V after it take turns
+// too, so the warpgroups stay half a step apart through the whole tile.
 // The tiles this schedule reads outside its loops -- Q, the first block's
 // K, the last block's V -- come from the producer too (each in a one-slot
 // buffer, issued before the rings): the consumers never load a tile
@@ -47,11 +49,23 @@
 // PINGPONG-NOT: bar.sync 1, 256;
 // PINGPONG: bar.sync %r{{[0-9]+}}, 256;
 // PINGPONG: wgmma.commit_group.sync.aligned;
+// PINGPONG-NEXT: // end inline asm
+// PINGPONG-NEXT: // begin inline asm
+// PINGPONG-NEXT: wgmma.wait_group.sync.aligned 0;
+// PINGPONG: bar.arrive %r{{[0-9]+}}, 256;
+// PINGPONG: bar.sync %r{{[0-9]+}}, 256;
+// PINGPONG: wgmma.commit_group.sync.aligned;
 // PINGPONG-NOT: wgmma.wait_group
 // PINGPONG: wgmma.commit_group.sync.aligned;
 // PINGPONG-NOT: wgmma.wait_group
 // PINGPONG: bar.arrive %r{{[0-9]+}}, 256;
 // PINGPONG: wgmma.wait_group.sync.aligned 1;
+// The last block's P·V, after the loops, takes its turn as well.
+// PINGPONG: bar.sync %r{{[0-9]+}}, 256;
+// PINGPONG: wgmma.commit_group.sync.aligned;
+// PINGPONG-NOT: bar.sync
+// PINGPONG: wgmma.wait_group.sync.aligned 0;
+// PINGPONG: bar.arrive %r{{[0-9]+}}, 256;
 // PINGPONG-NOT: bar.sync 1, 256;
 // PINGPONG: setmaxnreg.dec.sync.aligned.u32 24;
 // PINGPONG-NOT: mbarrier.try_wait

@@ -1083,6 +1083,33 @@ void recomputeInto(OpBuilder &b, Block *from, Block *into, IRMapping &map) {
   });
 }
 
+/// With ping-pong (`turns`), the dots outside the loops of the tile body
+/// (attention OVERLAP's first Q·K^T and last P·V) take turns as well, as in
+/// FlashAttention-3: the consumer warpgroups then stay half a step apart
+/// through the whole tile and into the next one, so one's first softmax and
+/// epilogue run while the other's dots keep the tensor cores busy (with
+/// only the loops' dots taking turns both met at every tile's start and
+/// end).  Between the two turn ops there is only the dot: its operands are
+/// in registers or in shared memory the consumers waited for before.
+void turnTileDots(WarpSpecializeOp ws) {
+  if (!ws.getTurns())
+    return;
+  Block *consumer = &ws.getConsumer().front();
+  SmallVector<Block *> bodies{consumer};
+  for (auto loop : consumer->getOps<scf::ForOp>())
+    if (loop->hasAttr("tile.ring_count"))
+      bodies.push_back(loop.getBody());
+  for (Block *body : bodies)
+    for (auto dot : llvm::make_early_inc_range(body->getOps<DotOp>())) {
+      if (dot->hasAttr("tile.async"))
+        continue;
+      OpBuilder b(dot);
+      WarpgroupTurnOp::create(b, dot.getLoc(), b.getUnitAttr());
+      b.setInsertionPointAfter(dot);
+      WarpgroupTurnOp::create(b, dot.getLoc(), UnitAttr());
+    }
+}
+
 /// Splits `func` between consumer and producer warps: shared allocations
 /// and barrier initialization (which every warp must see done) move to
 /// the top; then a tile.warp_specialize gets the rest of the body as its
@@ -1186,6 +1213,7 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers, bool til
   // region (loop bounds, program ids, strides).
   IRMapping map;
   recomputeInto(b, consumer, producer, map);
+  turnTileDots(ws);
 }
 
 /// Gives every loop at the top of a warp-specialized kernel that holds
