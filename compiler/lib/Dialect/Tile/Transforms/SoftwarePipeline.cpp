@@ -924,6 +924,16 @@ struct TileLoad {
   unsigned after = 0; ///< producer loops before it in the tile body
 };
 
+/// The parity of the current tile of `tileLoop`: its index (iv - lb) / step,
+/// & 1 -- the phase a one-slot buffer's barriers are in for it.
+Value tileParity(OpBuilder &b, Location loc, scf::ForOp tileLoop) {
+  Value idx = arith::DivSIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
+      tileLoop.getStep());
+  return arith::AndIOp::create(b, loc, idx,
+                               arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1)));
+}
+
 /// The loads of the tile body (`tileLoop`'s body, or the kernel's top
 /// level where there is no tile loop) that the producer can issue, and
 /// rewrites the consumers' side: shared tiles that TMA can describe, whose
@@ -1005,16 +1015,7 @@ std::vector<TileLoad> prefetchableTileLoads(func::FuncOp func, scf::ForOp tileLo
     // Consumers: wait for the tile's copy, read the buffer, release it.
     b.setInsertionPoint(load);
     Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-    Value parity = zero;
-    if (tileLoop) {
-      Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
-      Value idx = arith::DivSIOp::create(
-          b, loc,
-          arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
-          tileLoop.getStep());
-      parity = arith::AndIOp::create(b, loc, idx, one);
-    }
-    BarrierWaitOp::create(b, loc, tl.full, zero, parity);
+    BarrierWaitOp::create(b, loc, tl.full, zero, tileLoop ? tileParity(b, loc, tileLoop) : zero);
     Value view = SharedSlotOp::create(b, loc, t, tl.buf, zero);
     load.getResult().replaceAllUsesWith(view);
     load.erase();
@@ -1036,11 +1037,7 @@ void issueTileLoad(OpBuilder &b, Location loc, scf::ForOp tileLoop, const TileLo
   Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
   if (tileLoop) {
     Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
-    Value idx = arith::DivSIOp::create(
-        b, loc,
-        arith::SubIOp::create(b, loc, tileLoop.getInductionVar(), tileLoop.getLowerBound()),
-        tileLoop.getStep());
-    Value free = arith::XOrIOp::create(b, loc, arith::AndIOp::create(b, loc, idx, one), one);
+    Value free = arith::XOrIOp::create(b, loc, tileParity(b, loc, tileLoop), one);
     BarrierWaitOp::create(b, loc, tl.empty, zero, free);
   }
   BarrierExpectOp::create(b, loc, tl.full, zero, b.getI32IntegerAttr(int32_t(tl.bytes)));
