@@ -671,7 +671,9 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, bool hopper,
                     (loop->getBlock() == entry || tileLoop) && consumerWarps % 4 == 0 &&
                     consumerWarps + 4 <= 32;
   // Iterations the rings served before this loop (0 for fresh rings).
-  Value before = specialize ? (tileLoop ? Value(tileLoop.getRegionIterArgs().back()) : Value(cst(0))) : Value();
+  Value before;
+  if (specialize)
+    before = tileLoop ? Value(tileLoop.getRegionIterArgs().back()) : cst(0);
   bool reuse = false;
   if (specialize && rings && rings->stages == stages && rings->ringOf == ringOf &&
       rings->loadTypes.size() == loads.size() &&
@@ -1199,12 +1201,11 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers, bool til
     tmap.map(tileLoop.getInductionVar(), ptile.getInductionVar());
     tmap.map(tileLoop.getRegionIterArgs().back(), ptile.getRegionIterArgs().back());
     recomputeInto(b, tileLoop.getBody(), pbody, tmap);
-  }
-  else if (!issued.empty()) {
+  } else if (!issued.empty()) {
     // One tile: every buffer is used once, so all copies go out first.
     b.setInsertionPointToStart(producer);
     for (TileLoad &tl : issued)
-      issueTileLoad(b, func.getLoc(), tileLoop, tl);
+      issueTileLoad(b, func.getLoc(), scf::ForOp(), tl);
   }
   // Recompute in the producer region what its loops use from the consumer
   // region (loop bounds, program ids, strides).
