@@ -47,7 +47,7 @@ std::shared_ptr<rt::Kernel> kernel(const std::string &name, const dsl::Params &p
 }
 
 /// Launches and waits; returns the kernel time in ms (one launch, events).
-float launch(const rt::Kernel &k, rt::Grid grid, std::initializer_list<rt::Arg> args) {
+float launch(const rt::Kernel &k, rt::Grid grid, const std::vector<rt::Arg> &args) {
   const Driver &d = driver();
   CUevent start, stop;
   check(d.eventCreate(&start, 0), "cuEventCreate");
@@ -64,6 +64,16 @@ float launch(const rt::Kernel &k, rt::Grid grid, std::initializer_list<rt::Arg> 
 }
 
 // --- checks ----------------------------------------------------------------------------
+
+/// 128-query tiles over 8 consumer warps with a producer warpgroup
+/// (warp_specialize), `blockN` keys per block; persistent programs if asked.
+dsl::Params wsTile(const char *blockN, bool persistent = false) {
+  dsl::Params p{{"BLOCK_M", "128"}, {"BLOCK_N", blockN}, {"num_warps", "8"},
+                {"warp_specialize", "1"}};
+  if (persistent)
+    p.set("PERSISTENT", "1");
+  return p;
+}
 
 std::mt19937_64 rng(std::random_device{}());
 
@@ -293,14 +303,14 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
     skh = d, sks = kvHeads * d;
   }
   unsigned mBlocks = unsigned((seqQ + bm - 1) / bm);
-  // PERSISTENT=1: fewer programs than tiles, not dividing them.
-  float ms = extra.has("PERSISTENT")
-                 ? launch(*k, {std::min(programs, mBlocks * unsigned(bh)), 1},
-                          {bq, bk, bv, bo, bl, seqQ, seqK, heads, kvHeads, scale, sqb, sqh, sqs,
-                           skb, skh, sks, skb, skh, sks, sqb, sqh, sqs, bh})
-                 : launch(*k, {mBlocks, unsigned(bh)},
-                          {bq, bk, bv, bo, bl, seqQ, seqK, heads, kvHeads, scale, sqb, sqh, sqs,
-                           skb, skh, sks, skb, skh, sks, sqb, sqh, sqs});
+  std::vector<rt::Arg> args{bq,  bk,  bv,  bo,  bl,  seqQ, seqK, heads, kvHeads, scale, sqb,
+                            sqh, sqs, skb, skh, sks, skb,  skh,  sks,   sqb,     sqh,   sqs};
+  rt::Grid grid{mBlocks, unsigned(bh)};
+  if (extra.has("PERSISTENT")) { // fewer programs than tiles, not dividing them
+    args.push_back(bh);
+    grid = {std::min(programs, mBlocks * unsigned(bh)), 1};
+  }
+  float ms = launch(*k, grid, args);
   auto out = halfToDouble(bo.download<uint16_t>(q.size()));
   if (bshd) { // back to [b, h, s, d]
     std::vector<double> back(out.size());
@@ -635,18 +645,15 @@ int main(int argc, char **argv) {
       {"attention", [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true, false,
                                  {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
       {"attention", [] { return checkAttention(16, 2, 2, 1000, 1100, true, 64, 0, false, false, true,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}}); }},
+                                 wsTile("128")); }},
       {"attention", [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, false,
                                  {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
       // d=256 with both loops and OVERLAP (fits once small buffers are packed).
       {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 256, 0, false, true, true,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}}); }},
+                                 wsTile("64")); }},
       // Both loops (MASK_SPLIT) and OVERLAP's tail share one set of rings.
       {"attention", [] { return checkAttention(16, 2, 2, 1000, 1100, true, 128, 0, false, true, true,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}}); }},
+                                 wsTile("128")); }},
       {"attention", [] { return checkAttention(16, 2, 2, 333, 700, true, 64, 0, false, true, false,
                                  {{"warp_specialize", "1"}, {"min_blocks", "2"}}); }},
       // Persistent programs looping over tiles (two blocks per SM; 64x64).
@@ -657,27 +664,21 @@ int main(int argc, char **argv) {
                                  {{"PERSISTENT", "1"}}); }},
       // ... with a producer warpgroup whose ring count runs on across tiles.
       {"attention", [] { return checkAttention(16, 2, 3, 1000, 1100, true, 128, 0, false, true, false,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},
+                                 wsTile("128", true)); }},
       // 24 programs over 8 query blocks: causal tiles in groups of 3 heads,
       // 10 heads in all (the last group holds one).
       {"attention", [] { return checkAttention(16, 2, 5, 1000, 1100, true, 128, 0, false, true, false,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}, 24); }},
+                                 wsTile("128", true), 24); }},
       {"attention", [] { return checkAttention(16, 2, 3, 700, 517, false, 128, 0, true, true, true,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},
+                                 wsTile("128", true)); }},
       {"attention", [] { return checkAttention(16, 1, 4, 300, 517, true, 256, 2, false, true, true,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "64"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}); }},
+                                 wsTile("64", true)); }},
       // OVERLAP's first K and last V through the producer in every tile:
       // causal grouped-query, 24 programs over 9 query blocks x 8 heads.
       {"attention", [] { return checkAttention(16, 2, 4, 1100, 1000, true, 128, 2, false, false, true,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}, {"PERSISTENT", "1"}}, 24); }},
+                                 wsTile("128", true), 24); }},
       {"attention", [] { return checkAttention(16, 1, 3, 1, 129, false, 64, 0, true, false, true,
-                                 {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"},
-                                  {"warp_specialize", "1"}}); }},
+                                 wsTile("128")); }},
       {"matmul", [] { return checkMatmulApi("f16", 1000, 520, 300); }},
       {"matmul", [] { return checkMatmulApi("bf16", 2048, 2304, 512); }},
       {"attention", [] { return checkAttentionApi(256, false, 130, 190); }},
