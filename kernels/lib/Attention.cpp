@@ -1,5 +1,9 @@
 //===- Attention.cpp - attention forward, FlashAttention-2 style ----------===//
+#include "tessera/kernels/Attention.h"
 #include "tessera/kernels/Library.h"
+
+#include <algorithm>
+#include <limits>
 
 #include <cmath>
 
@@ -183,13 +187,71 @@ static void attentionFwd(Kernel &k, const Params &p) {
   }
 }
 
+dsl::Params AttentionConfig::params() const {
+  return {{"dtype", dtype},
+          {"HEAD_DIM", std::to_string(headDim)},
+          {"CAUSAL", causal ? "1" : "0"},
+          {"INT_MULTIPLE", std::to_string(intMultiple)},
+          {"VARLEN", varlen ? "1" : "0"},
+          {"BLOCK_M", std::to_string(blockM)},
+          {"BLOCK_N", std::to_string(blockN)},
+          {"num_warps", std::to_string(numWarps)},
+          {"num_stages", std::to_string(numStages)},
+          {"min_blocks", std::to_string(minBlocks)},
+          {"MASK_SPLIT", maskSplit ? "1" : "0"},
+          {"OVERLAP", overlap ? "1" : "0"},
+          {"PERSISTENT", persistent ? "1" : "0"},
+          {"warp_specialize", warpSpecialize ? "1" : "0"}};
+}
+
+AttentionConfig attentionConfigFor(int ccMajor, const std::string &dtype, int headDim,
+                                   bool causal, int64_t seqQ, int64_t seqK) {
+  AttentionConfig c;
+  c.dtype = dtype;
+  c.headDim = headDim;
+  c.causal = causal;
+  // 256-wide heads keep the accumulator in registers with narrower key blocks.
+  c.blockN = headDim == 256 ? 32 : 64;
+  if (ccMajor != 9)
+    return c;
+  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_tileloads.md):
+  // unmasked key blocks in a loop of their own; for d=128 and d=256 one block
+  // per SM with a producer warpgroup issuing every TMA copy (Q, the rings the
+  // loops share, OVERLAP's first K and last V), the consumers with 240
+  // registers; 128-key blocks at d=128, and from 2048 keys (d=256: 4096) the
+  // two consumer warpgroups ping-pong (OVERLAP).  Non-causal d=128 up to
+  // 2048 keys: persistent programs (the producer loads the next tile while
+  // the consumers finish the current one; 369/450/512 TFLOP/s at s=512/1k/2k
+  // against 343/411/487 for the best one-tile-per-program blocks before).
+  // Causal d=128 up to 1024 keys (a causal query block, masked from the top
+  // left, visits at most seqQ of them): two 128x64 blocks per SM without a
+  // producer (launch bound: 128 registers), which hide each other's
+  // prologue and epilogue; causal persistent tiles lose there.  d=64 keeps
+  // 64x64 tiles with 4 warps up to 4k keys; beyond, the warp-specialized
+  // 128x128 tile.
+  c.maskSplit = true;
+  int64_t keysVisited = causal ? std::min(seqQ, seqK) : seqK;
+  auto warpSpecialized = [&](int blockN, int64_t overlapFrom) {
+    c.blockM = 128, c.blockN = blockN, c.numWarps = 8, c.warpSpecialize = true;
+    c.overlap = keysVisited >= overlapFrom;
+  };
+  if (headDim == 64 && keysVisited >= 8192)
+    warpSpecialized(128, std::numeric_limits<int64_t>::max());
+  else if (headDim == 128 && !causal && keysVisited <= 2048) {
+    warpSpecialized(128, 0);
+    c.persistent = true;
+  } else if (headDim == 128 && causal && keysVisited <= 1024)
+    c.blockM = 128, c.numWarps = 8, c.minBlocks = 2;
+  else if (headDim == 128)
+    warpSpecialized(128, 2048);
+  else if (headDim == 256)
+    warpSpecialized(64, 4096);
+  return c;
+}
+
 KernelDef attentionFwdKernel() {
   return {"attention_fwd", "attention forward (online softmax), FA2 structure, tensor cores",
-          {{"dtype", "f16"}, {"BLOCK_M", "64"}, {"BLOCK_N", "64"}, {"HEAD_DIM", "64"},
-           {"CAUSAL", "0"}, {"INT_MULTIPLE", "1"}, {"MASK_SPLIT", "0"}, {"OVERLAP", "0"},
-           {"VARLEN", "0"}, {"PERSISTENT", "0"},
-           {"num_warps", "4"}, {"min_blocks", "0"}, {"warp_specialize", "0"},
-           {"num_stages", "2"}},
+          AttentionConfig{}.params(),
           attentionFwd,
           configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"64", "128"}},
                        {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2", "3"}},

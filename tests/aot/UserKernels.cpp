@@ -13,7 +13,7 @@ void scale(Kernel &k, const Params &p) {
   store(out + offs, load(x + offs, offs < n) * alpha, offs < n);
 }
 
-tessera::kernels::KernelDef scaleKernel() {
+tessera::dsl::KernelDef scaleKernel() {
   return {"user_scale", "out = x * alpha", {{"BLOCK", "512"}, {"num_warps", "4"}}, scale};
 }
 } // namespace

@@ -27,16 +27,16 @@ struct InterpretEnv {
 };
 
 /// vector_add with a small config space, one config of which does not trace.
-kernels::KernelDef tunableAdd() {
-  kernels::KernelDef def = kernels::findKernel("vector_add");
-  def.configs = kernels::configSpace({{"BLOCK", {"64", "128", "100"}}, {"num_warps", {"1", "2"}}});
+dsl::KernelDef tunableAdd() {
+  dsl::KernelDef def = kernels::findKernel("vector_add");
+  def.configs = dsl::configSpace({{"BLOCK", {"64", "128", "100"}}, {"num_warps", {"1", "2"}}});
   def.tuningKeys = {"n"};
   return def;
 }
 } // namespace
 
 TEST_CASE("configSpace is the cartesian product", "[autotune]") {
-  auto c = kernels::configSpace({{"A", {"1", "2"}}, {"B", {"x", "y", "z"}}});
+  auto c = dsl::configSpace({{"A", {"1", "2"}}, {"B", {"x", "y", "z"}}});
   REQUIRE(c.size() == 6);
   CHECK(c[0].str() == "A=1,B=x");
   CHECK(c[5].str() == "A=2,B=z");
@@ -132,8 +132,8 @@ TEST_CASE("benchMillis times at least minReps runs and returns their median", "[
 TEST_CASE("with fewer than three configs left, each is timed again", "[autotune][interp]") {
   InterpretEnv env;
   jit::Jit jit;
-  kernels::KernelDef def = kernels::findKernel("vector_add");
-  def.configs = kernels::configSpace({{"BLOCK", {"64", "100"}}, {"num_warps", {"1"}}});
+  dsl::KernelDef def = kernels::findKernel("vector_add");
+  def.configs = dsl::configSpace({{"BLOCK", {"64", "100"}}, {"num_warps", {"1"}}});
   int n = 100;
   rt::Buffer x(n * 4, "f32"), y(n * 4, "f32"), out(n * 4, "f32");
   auto grid = [&](const dsl::Params &p) { return rt::Grid{unsigned((n + p.i("BLOCK") - 1) / p.i("BLOCK"))}; };

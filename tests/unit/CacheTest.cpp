@@ -40,7 +40,7 @@ void writeAll(const fs::path &p, const std::string &s) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << s;
 }
 
-const kernels::KernelDef &addDef() { return kernels::findKernel("vector_add"); }
+const dsl::KernelDef &addDef() { return kernels::findKernel("vector_add"); }
 } // namespace
 
 TEST_CASE("SHA-256 matches the FIPS 180-4 examples", "[cache]") {

@@ -1,7 +1,9 @@
 //===- Common.h - helpers shared by the unit tests ------------------------===//
 #pragma once
 
+#include "tessera/Compile.h"
 #include "tessera/Pipeline.h"
+#include "tessera/Target/PTXEmitter.h"
 #include "tessera/dsl/DSL.h"
 
 #include "mlir/IR/MLIRContext.h"

@@ -89,11 +89,11 @@ TEST_CASE("branches carry values and the untaken side keeps them", "[dsl]") {
 TEST_CASE("compile-time parameters specialize the trace", "[dsl][kernels]") {
   auto ctx = test::makeContext();
   const auto &attn = kernels::findKernel("attention_fwd");
-  std::string plain = print(*kernels::traceKernel(*ctx, attn, {}));
-  std::string causal = print(*kernels::traceKernel(*ctx, attn, Params{{"CAUSAL", "1"}}));
+  std::string plain = print(*dsl::traceKernel(*ctx, attn, {}));
+  std::string causal = print(*dsl::traceKernel(*ctx, attn, Params{{"CAUSAL", "1"}}));
   CHECK(count(causal, "arith.cmpi sle") > count(plain, "arith.cmpi sle"));
   CHECK(causal.find("arith.minsi") != std::string::npos);
-  std::string bf = print(*kernels::traceKernel(*ctx, attn, Params{{"dtype", "bf16"}, {"HEAD_DIM", "128"}}));
+  std::string bf = print(*dsl::traceKernel(*ctx, attn, Params{{"dtype", "bf16"}, {"HEAD_DIM", "128"}}));
   CHECK(bf.find("tensor<64x128xbf16>") != std::string::npos);
 }
 
@@ -102,13 +102,13 @@ TEST_CASE("library lookup and parameters report bad input", "[kernels]") {
   CHECK(test::errorOf([] { kernels::findKernel("nope"); })
             .find("unknown kernel 'nope' (known: vector_add, softmax") == 0);
   const auto &add = kernels::findKernel("vector_add");
-  CHECK(test::errorOf([&] { kernels::traceKernel(*ctx, add, Params{{"BLOK", "4"}}); })
+  CHECK(test::errorOf([&] { dsl::traceKernel(*ctx, add, Params{{"BLOK", "4"}}); })
             .find("kernel 'vector_add' has no parameter 'BLOK'") == 0);
-  CHECK(test::errorOf([&] { kernels::traceKernel(*ctx, add, Params{{"BLOCK", "abc"}}); }) ==
+  CHECK(test::errorOf([&] { dsl::traceKernel(*ctx, add, Params{{"BLOCK", "abc"}}); }) ==
         "compile-time parameter 'BLOCK' must be an integer, got 'abc'");
-  CHECK(test::errorOf([&] { kernels::traceKernel(*ctx, add, Params{{"dtype", "f8"}}); })
+  CHECK(test::errorOf([&] { dsl::traceKernel(*ctx, add, Params{{"dtype", "f8"}}); })
             .find("unknown dtype 'f8'") == 0);
-  CHECK(test::errorOf([&] { kernels::traceKernel(*ctx, add, Params{{"BLOCK", "1000"}}); })
+  CHECK(test::errorOf([&] { dsl::traceKernel(*ctx, add, Params{{"BLOCK", "1000"}}); })
             .find("VectorAdd.cpp") != std::string::npos);
 }
 

@@ -10,6 +10,7 @@
 
 #include "tessera/Interpreter/Interpreter.h"
 #include "tessera/Support/Half.h"
+#include "tessera/kernels/Attention.h"
 #include "tessera/kernels/Library.h"
 #include "tessera/kernels/References.h"
 
@@ -60,7 +61,7 @@ double relErr(const std::vector<double> &out, const std::vector<double> &ref) {
 
 mlir::OwningOpRef<mlir::ModuleOp> traced(mlir::MLIRContext &ctx, const std::string &name,
                                          const Params &p = {}) {
-  return kernels::traceKernel(ctx, kernels::findKernel(name), p);
+  return dsl::traceKernel(ctx, kernels::findKernel(name), p);
 }
 } // namespace
 
@@ -149,11 +150,11 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
                  Case{false, 2, 2, true}, Case{true, 4, 1, true}, Case{false, 2, 2, false, true},
                  Case{true, 4, 1, false, true}, Case{false, 4, 2, true, false, true},
                  Case{true, 4, 1, true, true, true}}) {
-    auto m = traced(*ctx, "attention_fwd",
-                    {{"BLOCK_M", "16"}, {"BLOCK_N", "16"}, {"HEAD_DIM", "16"},
-                     {"CAUSAL", c.causal ? "1" : "0"}, {"MASK_SPLIT", c.split ? "1" : "0"},
-                     {"OVERLAP", c.overlap ? "1" : "0"},
-                     {"PERSISTENT", c.persistent ? "1" : "0"}});
+    kernels::AttentionConfig cfg;
+    cfg.blockM = cfg.blockN = cfg.headDim = 16;
+    cfg.causal = c.causal, cfg.maskSplit = c.split, cfg.overlap = c.overlap;
+    cfg.persistent = c.persistent;
+    auto m = traced(*ctx, "attention_fwd", cfg.params());
     int batch = 1, heads = c.heads, kvHeads = c.kvHeads, sq = 37, sk = 29, d = 16;
     int bh = batch * heads, kvbh = batch * kvHeads;
     Half16 q(size_t(bh) * sq * d), k(size_t(kvbh) * sk * d), v(size_t(kvbh) * sk * d);

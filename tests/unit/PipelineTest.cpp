@@ -13,7 +13,7 @@ TEST_CASE("every library kernel compiles to PTX for sm_80 and sm_90a", "[pipelin
     for (std::string target : {"sm_80", "sm_90a"}) {
       INFO(def.name << " for " << target);
       auto ctx = test::makeContext();
-      auto module = kernels::traceKernel(*ctx, def);
+      auto module = dsl::traceKernel(*ctx, def);
       CompileOptions opts;
       opts.target = target;
       CompiledKernel ck = compileToPTX(*module, opts);
@@ -27,7 +27,7 @@ TEST_CASE("every library kernel compiles to PTX for sm_80 and sm_90a", "[pipelin
 
 TEST_CASE("kernel metadata lists parameters and threads and shared memory", "[pipeline]") {
   auto ctx = test::makeContext();
-  auto module = kernels::traceKernel(*ctx, kernels::findKernel("softmax"), Params{{"num_warps", "8"}});
+  auto module = dsl::traceKernel(*ctx, kernels::findKernel("softmax"), Params{{"num_warps", "8"}});
   CompiledKernel ck = compileToPTX(*module, CompileOptions{});
   REQUIRE(ck.info.params.size() == 5);
   CHECK(ck.info.params[0].name == "out");
@@ -44,7 +44,7 @@ TEST_CASE("kernel metadata lists parameters and threads and shared memory", "[pi
 
 TEST_CASE("an unsupported target is an error before code generation", "[pipeline][errors]") {
   auto ctx = test::makeContext();
-  auto module = kernels::traceKernel(*ctx, kernels::findKernel("vector_add"));
+  auto module = dsl::traceKernel(*ctx, kernels::findKernel("vector_add"));
   CompileOptions opts;
   opts.target = "sm_12345";
   CHECK(test::errorOf([&] { compileToPTX(*module, opts); }) ==
@@ -71,7 +71,7 @@ TEST_CASE("TESSERA_DUMP_DIR-style dumps write every stage", "[pipeline]") {
   auto dir = std::filesystem::temp_directory_path() / "tessera-dump-test";
   std::filesystem::remove_all(dir);
   auto ctx = test::makeContext();
-  auto module = kernels::traceKernel(*ctx, kernels::findKernel("vector_add"));
+  auto module = dsl::traceKernel(*ctx, kernels::findKernel("vector_add"));
   CompileOptions opts;
   opts.dumpDir = dir.string();
   compileToPTX(*module, opts);
@@ -92,7 +92,7 @@ TEST_CASE("fpFusion decides whether a multiply feeding an add becomes one FMA", 
   // ptxas fuses nothing either.
   auto ptxOf = [](bool fuse) {
     auto ctx = test::makeContext();
-    auto module = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"),
+    auto module = dsl::traceKernel(*ctx, kernels::findKernel("attention_fwd"),
                                        Params{{"INT_MULTIPLE", "16"}});
     CompileOptions opts;
     opts.fpFusion = fuse;
@@ -108,11 +108,11 @@ TEST_CASE("fpFusion decides whether a multiply feeding an add becomes one FMA", 
 
 TEST_CASE("min_blocks reaches PTX as .minnctapersm", "[pipeline]") {
   auto ctx = test::makeContext();
-  auto module = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"),
+  auto module = dsl::traceKernel(*ctx, kernels::findKernel("attention_fwd"),
                                      Params{{"min_blocks", "3"}});
   std::string ptx = compileToPTX(*module, CompileOptions{}).ptx;
   CHECK(ptx.find(".minnctapersm 3") != std::string::npos);
-  auto plain = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"));
+  auto plain = dsl::traceKernel(*ctx, kernels::findKernel("attention_fwd"));
   CHECK(compileToPTX(*plain, CompileOptions{}).ptx.find(".minnctapersm") == std::string::npos);
 }
 
@@ -122,7 +122,7 @@ TEST_CASE("warp_specialize launches the producer warpgroup too, on sm_90a only",
            {"num_warps", "8"}, {"warp_specialize", "1"}};
   CompileOptions hopper;
   hopper.target = "sm_90a";
-  auto module = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"), p);
+  auto module = dsl::traceKernel(*ctx, kernels::findKernel("attention_fwd"), p);
   CompiledKernel k = compileToPTX(*module, hopper);
   // 8 consumer warps + 4 producer warps: the launcher must start all 384.
   CHECK(k.info.threadsPerBlock == 384);
@@ -130,7 +130,7 @@ TEST_CASE("warp_specialize launches the producer warpgroup too, on sm_90a only",
   CHECK(k.ptx.find("setmaxnreg.dec.sync.aligned.u32 24;") != std::string::npos);
   CHECK(k.ptx.find("setmaxnreg.inc.sync.aligned.u32 240;") != std::string::npos);
   // Without TMA (sm_80) the request is ignored: no extra warps.
-  auto ampere = kernels::traceKernel(*ctx, kernels::findKernel("attention_fwd"), p);
+  auto ampere = dsl::traceKernel(*ctx, kernels::findKernel("attention_fwd"), p);
   CompileOptions sm80;
   sm80.target = "sm_80";
   CompiledKernel a = compileToPTX(*ampere, sm80);
@@ -141,7 +141,7 @@ TEST_CASE("warp_specialize launches the producer warpgroup too, on sm_90a only",
 TEST_CASE("exp2Ftz lowers exp2 to ex2.approx.ftz.f32", "[pipeline]") {
   auto ptxOf = [](bool ftz) {
     auto ctx = test::makeContext();
-    auto module = kernels::traceKernel(*ctx, kernels::findKernel("softmax"));
+    auto module = dsl::traceKernel(*ctx, kernels::findKernel("softmax"));
     CompileOptions opts;
     opts.exp2Ftz = ftz;
     return compileToPTX(*module, opts).ptx;

@@ -18,7 +18,9 @@
 // status is 1 (2 for a malformed command line).
 //
 //===----------------------------------------------------------------------===//
+#include "tessera/Compile.h"
 #include "tessera/Pipeline.h"
+#include "tessera/Target/PTXEmitter.h"
 #include "tessera/Support/Sha256.h"
 #include "tessera/Target/Ptxas.h"
 #include "tessera/kernels/Library.h"
@@ -39,7 +41,7 @@ namespace fs = std::filesystem;
 
 namespace {
 struct Spec {
-  const kernels::KernelDef *def;
+  const dsl::KernelDef *def;
   dsl::Params params;
   std::string symbol; ///< C++ name of the launch function
 };
@@ -163,7 +165,7 @@ int main(int argc, char **argv) {
     std::map<std::string, size_t> perName;
     for (const auto &text : specTexts) {
       size_t colon = text.find(':');
-      const kernels::KernelDef &def = kernels::findKernel(text.substr(0, colon));
+      const dsl::KernelDef &def = kernels::findKernel(text.substr(0, colon));
       dsl::Params p = colon == std::string::npos ? dsl::Params{} : dsl::Params::parse(text.substr(colon + 1));
       specs.push_back({&def, p, ""});
       ++perName[def.name];
@@ -198,8 +200,8 @@ int main(int argc, char **argv) {
       KernelInfo info;
       for (const auto &target : targets) {
         mlir::MLIRContext ctx(registry, mlir::MLIRContext::Threading::DISABLED);
-        auto module = kernels::traceKernel(ctx, *s.def, s.params);
-        CompileOptions opts;
+        auto module = dsl::traceKernel(ctx, *s.def, s.params);
+        CompileOptions opts = CompileOptions::fromEnvironment();
         opts.target = target;
         CompiledKernel ck = compileToPTX(*module, opts);
         info = ck.info;

@@ -165,10 +165,11 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoic
   k.upload(h);
   v.upload(h);
   for (int causal : {0, 1}) {
-    jit::AttentionProblem prob;
-    prob.batch = B, prob.heads = H, prob.seqQ = S, prob.seqK = S, prob.headDim = D;
-    prob.causal = causal;
-    dsl::Params p = apiChoice ? jit::attentionConfig(jit.device(), prob) : config;
+    // The configuration jit::attentionForward would pick on this device.
+    dsl::Params p = apiChoice ? kernels::attentionConfigFor(jit.device().major, "f16", D, causal,
+                                                            S, S)
+                                    .params()
+                              : config;
     p.set("CAUSAL", causal).set("INT_MULTIPLE", "16");
     auto kern = jit.get(kernels::findKernel("attention_fwd"), p);
     int bm = int(p.over(kernels::findKernel("attention_fwd").defaults).i("BLOCK_M"));

@@ -10,7 +10,9 @@
 // assembled).  Exits non-zero if any kernel fails to compile or assemble.
 //
 //===----------------------------------------------------------------------===//
+#include "tessera/Compile.h"
 #include "tessera/Pipeline.h"
+#include "tessera/Target/PTXEmitter.h"
 #include "tessera/Target/Ptxas.h"
 #include "tessera/kernels/Library.h"
 
@@ -106,7 +108,7 @@ int main(int argc, char **argv) {
   }
   if (targets.empty())
     targets = {"sm_80", "sm_90a"};
-  std::vector<const kernels::KernelDef *> defs;
+  std::vector<const dsl::KernelDef *> defs;
   try {
     if (names.empty())
       for (const auto &d : kernels::library())
@@ -146,8 +148,8 @@ int main(int argc, char **argv) {
         for (int r = 0; r < repeat; ++r) {
           mlir::MLIRContext ctx(registry);
           auto t0 = std::chrono::steady_clock::now();
-          auto module = kernels::traceKernel(ctx, *def, mine);
-          CompileOptions opts;
+          auto module = dsl::traceKernel(ctx, *def, mine);
+          CompileOptions opts = CompileOptions::fromEnvironment();
           opts.target = target;
           ck = compileToPTX(*module, opts);
           times.push_back(

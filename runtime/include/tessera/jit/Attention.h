@@ -4,13 +4,15 @@
 // is the entry point a user calls with tensors: it checks the shapes, the
 // head configuration, the dtypes, the strides and the buffer extents, picks
 // the kernel specialization (head dim, causal, the largest power-of-two
-// divisor of the strides) and launches.  Every misuse is a tessera::Error
+// divisor of the strides; the schedule is the kernel library's choice for
+// the device, kernels::attentionConfigFor) and launches.  Every misuse is a tessera::Error
 // naming the argument, raised before anything reaches the GPU.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "tessera/jit/Jit.h"
+#include "tessera/kernels/Attention.h"
 
 #include <cstdint>
 
@@ -52,11 +54,5 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                             AttentionStrides so, rt::Buffer &lse, rt::Buffer &cuSeqlensQ,
                             rt::Buffer &cuSeqlensK, CUstream stream = nullptr);
 
-/// The kernel configuration attentionForward uses for `p` on `device`
-/// (tile sizes, warps, stages, schedule; measured choices on the H100).
-dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p);
-
-/// Head dims the attention kernel is compiled for.
-inline constexpr int kAttentionHeadDims[] = {64, 128, 256};
 
 } // namespace tessera::jit

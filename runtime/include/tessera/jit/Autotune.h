@@ -65,16 +65,16 @@ public:
   /// The best config of `def` (its `configs` over `fixed`) for these
   /// arguments; tunes on first use of the key.  `grid` gives the launch grid
   /// of a config.
-  const Choice &tune(const kernels::KernelDef &def, const dsl::Params &fixed,
+  const Choice &tune(const dsl::KernelDef &def, const dsl::Params &fixed,
                      const std::function<rt::Grid(const dsl::Params &)> &grid,
                      const std::vector<rt::Arg> &args);
   /// tune(), then launch the winner.
-  void launch(const kernels::KernelDef &def, const dsl::Params &fixed,
+  void launch(const dsl::KernelDef &def, const dsl::Params &fixed,
               const std::function<rt::Grid(const dsl::Params &)> &grid,
               const std::vector<rt::Arg> &args);
 
   /// The on-disk key of a tuning problem (exposed for tests).
-  std::string key(const kernels::KernelDef &def, const dsl::Params &fixed,
+  std::string key(const dsl::KernelDef &def, const dsl::Params &fixed,
                   const std::vector<rt::Arg> &args) const;
   const std::string &dir() const { return dir_; }
 

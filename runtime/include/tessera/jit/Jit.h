@@ -13,7 +13,9 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "tessera/Compile.h"
 #include "tessera/Pipeline.h"
+#include "tessera/Target/PTXEmitter.h"
 #include "tessera/kernels/Library.h"
 #include "tessera/rt/Cache.h"
 #include "tessera/rt/Runtime.h"
@@ -53,7 +55,7 @@ public:
   explicit Compiler(rt::CacheOptions cache = rt::CacheOptions::fromEnvironment());
 
   /// `def` specialized with `params` (over its defaults) for `target`.
-  std::shared_ptr<const Compiled> compile(const kernels::KernelDef &def,
+  std::shared_ptr<const Compiled> compile(const dsl::KernelDef &def,
                                           const dsl::Params &params, const std::string &target);
   /// Records a cubin for an entry (in memory and on disk); returns the new entry.
   std::shared_ptr<const Compiled> addCubin(const std::shared_ptr<const Compiled> &c,
@@ -66,7 +68,7 @@ public:
   const rt::DiskCache &cache() const { return disk; }
 
 private:
-  std::shared_ptr<const Compiled> build(const kernels::KernelDef &def, const dsl::Params &params,
+  std::shared_ptr<const Compiled> build(const dsl::KernelDef &def, const dsl::Params &params,
                                         const std::string &target);
   rt::DiskCache disk;
   mutable std::mutex mu;
@@ -84,7 +86,7 @@ public:
   const rt::Device &device() const { return dev; }
   /// The launchable kernel; throws tessera::Error (DslError for a DSL
   /// misuse) when it cannot be built.
-  std::shared_ptr<rt::Kernel> get(const kernels::KernelDef &def, const dsl::Params &params = {});
+  std::shared_ptr<rt::Kernel> get(const dsl::KernelDef &def, const dsl::Params &params = {});
   Compiler &compiler() { return comp; }
 
 private:

@@ -198,7 +198,7 @@ LogicalResult tessera::tile::allocateShared(func::FuncOp func, int64_t maxBytes,
       return def->emitOpError("needs ")
              << total << " bytes of shared memory for its tiles, more than the " << maxBytes
              << " bytes one block may use on " << target
-             << "; use smaller tiles (BLOCK_*) or fewer stages";
+             << "; use smaller tiles or fewer stages";
     }
     SmallVector<Value> all{buf.value};
     llvm::append_range(all, buf.aliases);
@@ -214,14 +214,15 @@ LogicalResult tessera::tile::allocateShared(func::FuncOp func, int64_t maxBytes,
 }
 
 int64_t tessera::tile::maxSharedBytesFor(StringRef target) {
-  // Per-block opt-in limits (CUDA programming guide, "Compute Capabilities").
-  if (target.starts_with("sm_90"))
-    return 227 * 1024;
-  if (target == "sm_80" || target == "sm_87")
-    return 163 * 1024;
-  if (target.starts_with("sm_8"))
-    return 99 * 1024;
-  return 48 * 1024;
+  std::optional<Target> t = Target::parse(target.str());
+  return t ? t->maxSharedBytesPerBlock : Target::kDefaultSharedBytesPerBlock;
+}
+
+FailureOr<tessera::Target> tessera::tile::targetOption(ModuleOp module, StringRef target) {
+  if (std::optional<Target> t = Target::parse(target.str()))
+    return *t;
+  return module.emitError() << "unknown GPU target '" << target
+                            << "' (expected sm_XY or sm_XYa, e.g. sm_80, sm_90a)";
 }
 
 namespace {
@@ -230,7 +231,10 @@ struct TilePromoteSharedPass
   using TilePromoteSharedBase::TilePromoteSharedBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
-    int64_t limit = maxSharedBytes > 0 ? int64_t(maxSharedBytes) : maxSharedBytesFor(target);
+    FailureOr<tessera::Target> t = targetOption(getOperation(), target);
+    if (failed(t))
+      return signalPassFailure();
+    int64_t limit = maxSharedBytes > 0 ? int64_t(maxSharedBytes) : t->maxSharedBytesPerBlock;
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func->hasAttr(TileDialect::getKernelAttrName()))
         continue;

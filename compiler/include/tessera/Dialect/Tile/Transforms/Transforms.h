@@ -4,6 +4,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "tessera/Dialect/Tile/IR/TileDialect.h"
+#include "tessera/Target/Target.h"
 
 namespace tessera::tile {
 
@@ -67,6 +68,10 @@ mlir::FailureOr<LayoutInfo> getLayoutInfo(mlir::RankedTensorType type);
 /// diagnostic at the tile that does not fit) beyond `maxBytes`.
 mlir::LogicalResult allocateShared(mlir::func::FuncOp func, int64_t maxBytes,
                                    llvm::StringRef target);
+
+/// A pass's `target` option as a target description; emits an error on
+/// `module` when it does not name one.
+mlir::FailureOr<tessera::Target> targetOption(mlir::ModuleOp module, llvm::StringRef target);
 
 /// Shared memory one block may use on `target` (opt-in maximum).
 int64_t maxSharedBytesFor(llvm::StringRef target);

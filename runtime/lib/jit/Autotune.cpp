@@ -126,7 +126,7 @@ Autotuner::Autotuner(Jit &jit, std::string dir) : jit(jit), dir_(std::move(dir))
   }
 }
 
-std::string Autotuner::key(const kernels::KernelDef &def, const dsl::Params &fixed,
+std::string Autotuner::key(const dsl::KernelDef &def, const dsl::Params &fixed,
                            const std::vector<rt::Arg> &args) const {
   Sha256 h;
   h.field("tessera-autotune-v1");
@@ -147,7 +147,7 @@ std::string Autotuner::key(const kernels::KernelDef &def, const dsl::Params &fix
   return h.hex();
 }
 
-const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &fixed,
+const Choice &Autotuner::tune(const dsl::KernelDef &def, const dsl::Params &fixed,
                               const std::function<rt::Grid(const dsl::Params &)> &grid,
                               const std::vector<rt::Arg> &args) {
   std::string k = key(def, fixed, args);
@@ -184,7 +184,7 @@ const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &
     compiled.push_back(std::async(std::launch::async, [this, &def, p] {
       try {
         if (rt::interpretMode())
-          kernels::traceKernel(*std::make_unique<mlir::MLIRContext>(), def, p); // traces only
+          dsl::traceKernel(*std::make_unique<mlir::MLIRContext>(), def, p); // traces only
         else
           jit.compiler().compile(def, p, jit.device().target());
         return std::string();
@@ -275,7 +275,7 @@ const Choice &Autotuner::tune(const kernels::KernelDef &def, const dsl::Params &
   return memo.emplace(k, std::move(choice)).first->second;
 }
 
-void Autotuner::launch(const kernels::KernelDef &def, const dsl::Params &fixed,
+void Autotuner::launch(const dsl::KernelDef &def, const dsl::Params &fixed,
                        const std::function<rt::Grid(const dsl::Params &)> &grid,
                        const std::vector<rt::Arg> &args) {
   const Choice &c = tune(def, fixed, grid, args);

@@ -1,5 +1,6 @@
 //===- Driver.cpp - the CUDA Driver API, loaded at run time ---------------===//
 #include "tessera/rt/Driver.h"
+#include "tessera/Target/Target.h"
 
 #include <dlfcn.h>
 #include <mutex>
@@ -98,13 +99,7 @@ void check(CUresult result, const char *what) {
                     std::string(what) + " failed: " + name + " (" + text + ")");
 }
 
-std::string Device::target() const {
-  std::string t = "sm_" + std::to_string(major) + std::to_string(minor);
-  // wgmma, setmaxnreg and TMA multicast exist only in the arch-specific 9.0a.
-  if (major == 9 && minor == 0)
-    t += "a";
-  return t;
-}
+std::string Device::target() const { return Target::forDevice(major, minor).name; }
 
 Device openDevice(int ordinal) {
   const Driver &d = driver();

@@ -35,8 +35,7 @@ std::string cacheKey(const std::string &canonicalIR, const CompileOptions &opts)
   h.field("ptx=" + std::to_string(opts.ptxVersion));
   h.field("opt=" + std::to_string(opts.optLevel));
   h.field(opts.fpFusion ? "fma=1" : "fma=0");
-  // What the pipeline will use, environment included.
-  h.field(withEnvironment(opts).exp2Ftz ? "ex2ftz=1" : "ex2ftz=0");
+  h.field(opts.exp2Ftz ? "ex2ftz=1" : "ex2ftz=0");
   h.field("tessera=" + buildId());
   h.field("llvm=" TESSERA_LLVM_VERSION);
   return h.hex();
@@ -58,7 +57,7 @@ std::unique_ptr<mlir::MLIRContext> newContext() {
 
 /// The kernel's name stands for its body: the same name, parameters and
 /// target are the same kernel for the life of the process.
-static std::string memoKeyOf(const kernels::KernelDef &def, const dsl::Params &params,
+static std::string memoKeyOf(const dsl::KernelDef &def, const dsl::Params &params,
                              const std::string &target) {
   return def.name + "|" + params.over(def.defaults).str() + "|" + target;
 }
@@ -70,18 +69,18 @@ Compiler::Stats Compiler::stats() const {
   return counts;
 }
 
-std::shared_ptr<const Compiled> Compiler::build(const kernels::KernelDef &def,
+std::shared_ptr<const Compiled> Compiler::build(const dsl::KernelDef &def,
                                                 const dsl::Params &params,
                                                 const std::string &target) {
   auto t0 = std::chrono::steady_clock::now();
   auto ctx = newContext();
-  auto module = kernels::traceKernel(*ctx, def, params);
+  auto module = dsl::traceKernel(*ctx, def, params);
   std::string ir;
   {
     llvm::raw_string_ostream os(ir);
     module->print(os); // no locations: they do not change the code
   }
-  CompileOptions opts;
+  CompileOptions opts = CompileOptions::fromEnvironment();
   opts.target = target;
   std::string key = cacheKey(ir, opts);
   auto out = std::make_shared<Compiled>();
@@ -105,7 +104,7 @@ std::shared_ptr<const Compiled> Compiler::build(const kernels::KernelDef &def,
   return out;
 }
 
-std::shared_ptr<const Compiled> Compiler::compile(const kernels::KernelDef &def,
+std::shared_ptr<const Compiled> Compiler::compile(const dsl::KernelDef &def,
                                                   const dsl::Params &params,
                                                   const std::string &target) {
   std::string memKey = memoKeyOf(def, params, target);
@@ -164,11 +163,11 @@ Jit::Jit(int deviceOrdinal, rt::CacheOptions cache)
 
 /// A kernel that runs the traced IR in the interpreter over the host
 /// allocations that Buffers make in interpret mode.
-static std::shared_ptr<rt::Kernel> interpretedKernel(const kernels::KernelDef &def,
+static std::shared_ptr<rt::Kernel> interpretedKernel(const dsl::KernelDef &def,
                                                      const dsl::Params &params) {
   auto ctx = newContext();
   auto module = std::make_shared<mlir::OwningOpRef<mlir::ModuleOp>>(
-      kernels::traceKernel(*ctx, def, params));
+      dsl::traceKernel(*ctx, def, params));
   KernelInfo info = describeKernel(**module);
   std::shared_ptr<mlir::MLIRContext> sharedCtx(ctx.release());
   auto run = [sharedCtx, module, info](rt::Grid grid, const rt::Arg *args, size_t n) {
@@ -198,7 +197,7 @@ static std::shared_ptr<rt::Kernel> interpretedKernel(const kernels::KernelDef &d
   return std::make_shared<rt::Kernel>(run, info);
 }
 
-std::shared_ptr<rt::Kernel> Jit::get(const kernels::KernelDef &def, const dsl::Params &params) {
+std::shared_ptr<rt::Kernel> Jit::get(const dsl::KernelDef &def, const dsl::Params &params) {
   std::string memKey = def.name + "|" + params.over(def.defaults).str();
   {
     std::lock_guard<std::mutex> lock(mu);

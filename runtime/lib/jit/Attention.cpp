@@ -40,61 +40,14 @@ void checkTensor(const char *name, const rt::Buffer &buf, const std::string &dty
                 " but the buffer holds " + std::to_string(elems));
 }
 
-} // namespace
-
-dsl::Params attentionConfig(const rt::Device &device, const AttentionProblem &p) {
-  // 256-wide heads keep the accumulator in registers with narrower key blocks.
-  dsl::Params c{{"BLOCK_M", "64"}, {"BLOCK_N", p.headDim == 256 ? "32" : "64"},
-                {"num_warps", "4"}};
-  if (device.major != 9)
-    return c;
-  // The fastest tiles of the H100 table (bench/results/attention_h100_2026-11-25_tileloads.md):
-  // unmasked key blocks in a loop of their own; for d=128 and d=256 one block
-  // per SM with a producer warpgroup issuing every TMA copy (Q, the rings the
-  // loops share, OVERLAP's first K and last V), the consumers with 240
-  // registers; 128-key blocks at d=128, and from 2048 keys (d=256: 4096) the
-  // two consumer warpgroups ping-pong (OVERLAP).  Non-causal d=128 up to
-  // 2048 keys: persistent programs (the producer loads the next tile while
-  // the consumers finish the current one; 369/450/512 TFLOP/s at s=512/1k/2k
-  // against 343/411/487 for the best one-tile-per-program blocks before).
-  // Causal d=128 up to 1024 keys (a causal query block, masked from the top
-  // left, visits at most seqQ of them): two 128x64 blocks per SM without a
-  // producer (launch bound: 128 registers), which hide each other's
-  // prologue and epilogue; causal persistent tiles lose there.  d=64 keeps
-  // 64x64 tiles with 4 warps up to 4k keys; beyond, the warp-specialized
-  // 128x128 tile.
-  c.set("MASK_SPLIT", "1");
-  int64_t keysVisited = p.causal ? std::min(p.seqQ, p.seqK) : p.seqK;
-  auto warpSpecialized = [&](const char *blockN, int64_t overlapFrom) {
-    c.set("BLOCK_M", "128").set("BLOCK_N", blockN).set("num_warps", "8")
-        .set("warp_specialize", "1");
-    if (keysVisited >= overlapFrom)
-      c.set("OVERLAP", "1");
-  };
-  if (p.headDim == 64 && keysVisited >= 8192)
-    warpSpecialized("128", std::numeric_limits<int64_t>::max());
-  else if (p.headDim == 128 && !p.causal && keysVisited <= 2048) {
-    warpSpecialized("128", 0);
-    c.set("PERSISTENT", "1");
-  } else if (p.headDim == 128 && p.causal && keysVisited <= 1024)
-    c.set("BLOCK_M", "128").set("num_warps", "8").set("min_blocks", "2");
-  else if (p.headDim == 128)
-    warpSpecialized("128", 2048);
-  else if (p.headDim == 256)
-    warpSpecialized("64", 4096);
-  return c;
-}
-
-namespace {
-
 /// Checks the problem and the tensors (q/o of `rowsQ`, k/v of `rowsK` rows per
-/// batch entry over `batches` entries) and launches the kernel specialized by
-/// `extra`, appending `tail` to the arguments.
+/// batch entry over `batches` entries) and launches the kernel (its varlen
+/// form if asked), appending `tail` to the arguments.
 void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
                     rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
                     rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, int64_t batches,
-                    int64_t rowsQ, int64_t rowsK, const dsl::Params &extra,
-                    std::vector<rt::Arg> tail, CUstream stream) {
+                    int64_t rowsQ, int64_t rowsK, bool varlen, std::vector<rt::Arg> tail,
+                    CUstream stream) {
   int kvHeads = p.kvHeads ? p.kvHeads : p.heads;
   if (p.batch <= 0 || p.heads <= 0 || kvHeads <= 0 || p.seqQ <= 0 || p.seqK <= 0)
     throw Error("attention: batch, heads, kv_heads, seq_q and seq_k must be positive, got " +
@@ -105,7 +58,7 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
     throw Error("attention: kv_heads (" + std::to_string(kvHeads) + ") must divide heads (" +
                 std::to_string(p.heads) + ")");
   bool known = false;
-  for (int d : kAttentionHeadDims)
+  for (int d : kernels::kAttentionHeadDims)
     known |= d == p.headDim;
   if (!known)
     throw Error("attention: no kernel for head dim " + std::to_string(p.headDim) +
@@ -130,18 +83,14 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   if (!(p.scale >= 0) || std::isinf(p.scale))
     throw Error("attention: the softmax scale must be positive and finite (0: 1/sqrt(head dim)), "
                 "got " + std::to_string(p.scale));
-  dsl::Params cfg = attentionConfig(jit.device(), p);
-  int bm = int(cfg.i("BLOCK_M"));
-  unsigned mult = commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch,
-                              sv.head, sv.seq, so.batch, so.head, so.seq});
-  dsl::Params params = cfg.over(extra);
-  if (extra.has("VARLEN")) // sequences of their own lengths: one program per query block
-    params.set("PERSISTENT", "0");
-  params.set("dtype", dt)
-      .set("HEAD_DIM", p.headDim)
-      .set("CAUSAL", p.causal ? "1" : "0")
-      .set("INT_MULTIPLE", std::to_string(mult));
-  auto kernel = jit.get(kernels::findKernel("attention_fwd"), params);
+  kernels::AttentionConfig cfg =
+      kernels::attentionConfigFor(jit.device().major, dt, p.headDim, p.causal, p.seqQ, p.seqK);
+  cfg.intMultiple = int(commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq,
+                                    sv.batch, sv.head, sv.seq, so.batch, so.head, so.seq}));
+  cfg.varlen = varlen;
+  if (varlen) // sequences of their own lengths: one program per query block
+    cfg.persistent = false;
+  auto kernel = jit.get(kernels::findKernel("attention_fwd"), cfg.params());
   float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(float(p.headDim));
   auto i32 = [](int64_t x) { return int(x); };
   std::vector<rt::Arg> args{q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale,
@@ -149,8 +98,9 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
                             i32(sk.seq), i32(sv.batch), i32(sv.head), i32(sv.seq), i32(so.batch),
                             i32(so.head), i32(so.seq)};
   args.insert(args.end(), tail.begin(), tail.end());
-  unsigned mBlocks = unsigned((p.seqQ + bm - 1) / bm), pairs = unsigned(p.batch * p.heads);
-  if (params.has("PERSISTENT") && params.flag("PERSISTENT")) {
+  unsigned mBlocks = unsigned((p.seqQ + cfg.blockM - 1) / cfg.blockM);
+  unsigned pairs = unsigned(p.batch * p.heads);
+  if (cfg.persistent) {
     // As many programs as fit at once, each looping over tiles.
     args.push_back(int(pairs));
     uint64_t slots = uint64_t(std::max(jit.device().smCount, 1)) * kernel->blocksPerSM();
@@ -190,7 +140,7 @@ std::vector<int32_t> readOffsets(const char *name, const rt::Buffer &cu, int bat
 void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
                       rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
                       rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, CUstream stream) {
-  checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, p.batch, p.seqQ, p.seqK, {}, {},
+  checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, p.batch, p.seqQ, p.seqK, false, {},
                  stream);
 }
 
@@ -213,7 +163,7 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   for (AttentionStrides *s : {&sq, &sk, &sv, &so})
     s->batch = 0;
   checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, 1, cq[p.batch], ck[p.batch],
-                 {{"VARLEN", "1"}}, {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
+                 true, {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
 }
 
 } // namespace tessera::jit

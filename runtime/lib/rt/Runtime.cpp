@@ -1,11 +1,11 @@
 //===- Runtime.cpp - modules, buffers, streams and checked launches -------===//
 #include "tessera/rt/Runtime.h"
 #include "tessera/Target/Ptxas.h"
+#include "tessera/Target/Target.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <tuple>
 #include <mutex>
 #include <cstring>
 #include <filesystem>
@@ -331,17 +331,6 @@ unsigned Kernel::blocksPerSM() const {
 
 // --- embedded images ---------------------------------------------------------------------
 
-/// (major, minor, arch-specific) of "sm_90a"; {0, 0, false} if malformed.
-static std::tuple<int, int, bool> parseTarget(const std::string &t) {
-  if (t.size() < 5 || t.compare(0, 3, "sm_") != 0)
-    return {0, 0, false};
-  bool a = t.back() == 'a';
-  std::string digits = t.substr(3, t.size() - 3 - (a ? 1 : 0));
-  if (digits.size() < 2)
-    return {0, 0, false};
-  return {std::atoi(digits.substr(0, digits.size() - 1).c_str()), digits.back() - '0', a};
-}
-
 std::shared_ptr<Kernel> loadKernelImage(const KernelImage *images, size_t count, KernelInfo info,
                                         const Device &device) {
   std::string want = device.target();
@@ -353,10 +342,10 @@ std::shared_ptr<Kernel> loadKernelImage(const KernelImage *images, size_t count,
     // PTX for an older, non-arch-specific target is JIT-compiled by the driver.
     int bestCC = -1;
     for (size_t i = 0; i < count; ++i) {
-      auto [maj, min, arch] = parseTarget(images[i].target);
-      int cc = maj * 10 + min;
-      if (!images[i].isCubin && !arch && maj > 0 && cc <= device.major * 10 + device.minor &&
-          cc > bestCC) {
+      std::optional<Target> t = Target::parse(images[i].target);
+      int cc = t ? t->computeCapability() : 0;
+      if (t && !images[i].isCubin && !t->archSpecific && t->major > 0 &&
+          cc <= device.major * 10 + device.minor && cc > bestCC) {
         bestCC = cc;
         best = &images[i];
       }

@@ -60,7 +60,7 @@ void matmul(Jit &jit, int M, int N, int K, rt::Buffer &a, int64_t sam, int64_t s
     p = dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "256"}, {"num_stages", "4"}};
   p = config.over(p);
   p.set("dtype", dt).set("A_LAYOUT", la).set("B_LAYOUT", lb).set("INT_MULTIPLE", mult);
-  const kernels::KernelDef &def = kernels::findKernel("matmul");
+  const dsl::KernelDef &def = kernels::findKernel("matmul");
   auto kernel = jit.get(def, p);
   dsl::Params full = p.over(def.defaults);
   int64_t bm = full.i("BLOCK_M"), bn = full.i("BLOCK_N");

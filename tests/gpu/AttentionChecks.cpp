@@ -1,0 +1,308 @@
+//===- AttentionChecks.cpp - attention_fwd and jit::attentionForward on the GPU -- ===//
+#include "GpuCheck.h"
+#include "tessera/jit/Attention.h"
+
+namespace gpucheck {
+
+namespace {
+
+/// 128-query tiles over 8 consumer warps with a producer warpgroup
+/// (warp_specialize), `blockN` keys per block; persistent programs if asked.
+dsl::Params wsTile(const char *blockN, bool persistent = false) {
+  dsl::Params p{{"BLOCK_M", "128"}, {"BLOCK_N", blockN}, {"num_warps", "8"},
+                {"warp_specialize", "1"}};
+  if (persistent)
+    p.set("PERSISTENT", "1");
+  return p;
+}
+
+/// Attention against the float64 reference.  `bshd`: the tensors live as
+/// [batch, seq, heads, dim] (only the strides change; the reference data is
+/// permuted on upload and the output permuted back).
+Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool causal,
+                      int d = 64, int kvHeads = 0, bool bshd = false, bool split = false,
+                      bool overlap = false, dsl::Params extra = {}, unsigned programs = 7) {
+  if (kvHeads == 0)
+    kvHeads = heads;
+  dsl::Params params = withMult(mult, {{"CAUSAL", causal ? "1" : "0"},
+                                       {"HEAD_DIM", std::to_string(d)},
+                                       {"MASK_SPLIT", split ? "1" : "0"},
+                                       {"OVERLAP", overlap ? "1" : "0"}});
+  for (auto &[key, value] : extra.items())
+    params.set(key, value);
+  const int bm = extra.has("BLOCK_M") ? int(extra.i("BLOCK_M")) : 64;
+  auto k = kernel("attention_fwd", params);
+  int bh = batch * heads;
+  int kvbh = batch * kvHeads;
+  auto q = randomHalfValues(size_t(bh) * seqQ * d), kk = randomHalfValues(size_t(kvbh) * seqK * d),
+       v = randomHalfValues(size_t(kvbh) * seqK * d);
+  // [b, h, s, d] (the reference's order) <-> [b, s, h, d].
+  auto toBshd = [&](const std::vector<double> &x, int h, int s) {
+    std::vector<double> y(x.size());
+    for (int ib = 0; ib < batch; ++ib)
+      for (int ih = 0; ih < h; ++ih)
+        for (int is = 0; is < s; ++is)
+          for (int id = 0; id < d; ++id)
+            y[((size_t(ib) * s + is) * h + ih) * d + id] = x[((size_t(ib) * h + ih) * s + is) * d + id];
+    return y;
+  };
+  Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"), bv(v.size() * 2, "f16"),
+      bo(q.size() * 2, "f16"), bl(size_t(bh) * seqQ * 4, "f32");
+  bq.upload(asHalf(bshd ? toBshd(q, heads, seqQ) : q));
+  bk.upload(asHalf(bshd ? toBshd(kk, kvHeads, seqK) : kk));
+  bv.upload(asHalf(bshd ? toBshd(v, kvHeads, seqK) : v));
+  bo.fill(0xff);
+  bl.fill(0xff);
+  float scale = 1.0f / std::sqrt(float(d));
+  int sqb = heads * seqQ * d, sqh = seqQ * d, sqs = d;
+  int skb = kvHeads * seqK * d, skh = seqK * d, sks = d;
+  if (bshd) {
+    sqh = d, sqs = heads * d;
+    skh = d, sks = kvHeads * d;
+  }
+  unsigned mBlocks = unsigned((seqQ + bm - 1) / bm);
+  std::vector<rt::Arg> args{bq,  bk,  bv,  bo,  bl,  seqQ, seqK, heads, kvHeads, scale, sqb,
+                            sqh, sqs, skb, skh, sks, skb,  skh,  sks,   sqb,     sqh,   sqs};
+  rt::Grid grid{mBlocks, unsigned(bh)};
+  if (extra.has("PERSISTENT")) { // fewer programs than tiles, not dividing them
+    args.push_back(bh);
+    grid = {std::min(programs, mBlocks * unsigned(bh)), 1};
+  }
+  float ms = launch(*k, grid, args);
+  auto out = halfToDouble(bo.download<uint16_t>(q.size()));
+  if (bshd) { // back to [b, h, s, d]
+    std::vector<double> back(out.size());
+    for (int ib = 0; ib < batch; ++ib)
+      for (int ih = 0; ih < heads; ++ih)
+        for (int is = 0; is < seqQ; ++is)
+          for (int id = 0; id < d; ++id)
+            back[((size_t(ib) * heads + ih) * seqQ + is) * d + id] =
+                out[((size_t(ib) * seqQ + is) * heads + ih) * d + id];
+    out = back;
+  }
+  auto lse = bl.download<float>(size_t(bh) * seqQ);
+  std::vector<double> ref(q.size()), rl(size_t(bh) * seqQ);
+  kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), bh, seqQ, seqK, d,
+                          scale, causal, heads / kvHeads);
+  out.insert(out.end(), lse.begin(), lse.end());
+  ref.insert(ref.end(), rl.begin(), rl.end());
+  return compare(label(mult, "attention_fwd f16 d=" + std::to_string(d) + " ") +
+                     (split ? "split " : "") + (overlap ? "overlap " : "") +
+                     (extra.items().empty() ? "" : "[" + extra.str() + "] ") +
+                     (bshd ? "[b,s,h,d] " : "") +
+                     (causal ? "causal " : "") +
+                     "b=" + std::to_string(batch) + " h=" + std::to_string(heads) +
+                     (kvHeads != heads ? " kv=" + std::to_string(kvHeads) : std::string()) +
+                     " sq=" + std::to_string(seqQ) + " sk=" + std::to_string(seqK),
+                 out, ref, 3e-3, ms);
+}
+
+/// Variable-length attention: `lens` sequences packed as [total, heads, d],
+/// cu_seqlens offsets; each sequence against the float64 reference.
+Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, bool causal, int d,
+                            bool overlap = false, bool api = false) {
+  int heads = 2, batch = int(lens.size());
+  std::vector<int32_t> cuQ{0}, cuK{0};
+  int maxQ = 0, maxK = 0;
+  for (auto [lq, lk] : lens) {
+    cuQ.push_back(cuQ.back() + lq);
+    cuK.push_back(cuK.back() + lk);
+    maxQ = std::max(maxQ, lq);
+    maxK = std::max(maxK, lk);
+  }
+  const int bm = 64;
+  auto k = kernel("attention_fwd",
+                  withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)},
+                                  {"VARLEN", "1"}, {"OVERLAP", overlap ? "1" : "0"}}));
+  auto q = randomHalfValues(size_t(cuQ.back()) * heads * d),
+       kk = randomHalfValues(size_t(cuK.back()) * heads * d),
+       v = randomHalfValues(size_t(cuK.back()) * heads * d);
+  Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"), bv(v.size() * 2, "f16"),
+      bo(q.size() * 2, "f16"), bl(size_t(batch) * heads * maxQ * 4, "f32"),
+      bcq(cuQ.size() * 4, "i32"), bck(cuK.size() * 4, "i32");
+  bq.upload(asHalf(q));
+  bk.upload(asHalf(kk));
+  bv.upload(asHalf(v));
+  bcq.upload(cuQ);
+  bck.upload(cuK);
+  bo.fill(0xff);
+  bl.fill(0xff);
+  float scale = 1.0f / std::sqrt(float(d));
+  int ss = heads * d;
+  float ms = 0;
+  if (api) { // through jit::attentionForwardVarlen (its own config choice)
+    jit::AttentionStrides packed{0, d, ss, 1};
+    jit::AttentionProblem p{batch, heads, heads, maxQ, maxK, d, causal};
+    jit::attentionForwardVarlen(*gJit, p, bq, packed, bk, packed, bv, packed, bo, packed, bl, bcq,
+                                bck);
+    check(driver().ctxSynchronize(), "cuCtxSynchronize");
+  } else {
+    ms = launch(*k, {unsigned((maxQ + bm - 1) / bm), unsigned(batch * heads)},
+                {bq, bk, bv, bo, bl, maxQ, maxK, heads, heads, scale, 0, d, ss, 0, d, ss, 0, d, ss,
+                 0, d, ss, bcq, bck});
+  }
+  auto out = halfToDouble(bo.download<uint16_t>(q.size()));
+  auto lse = bl.download<float>(size_t(batch) * heads * maxQ);
+  std::vector<double> got, want;
+  for (int b = 0; b < batch; ++b) {
+    int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
+    auto gather = [&](const std::vector<double> &x, int start, int len) {
+      return kernels::ref::packedSequence(x, heads, d, start, len);
+    };
+    auto qb = gather(q, cuQ[b], lq), kb = gather(kk, cuK[b], lk), vb = gather(v, cuK[b], lk);
+    std::vector<double> ref(qb.size()), rl(size_t(heads) * lq);
+    kernels::ref::attention(qb.data(), kb.data(), vb.data(), ref.data(), rl.data(), heads, lq, lk,
+                            d, scale, causal, 1);
+    auto ob = gather(out, cuQ[b], lq);
+    got.insert(got.end(), ob.begin(), ob.end());
+    want.insert(want.end(), ref.begin(), ref.end());
+    for (int h = 0; h < heads; ++h)
+      for (int i = 0; i < lq; ++i) {
+        got.push_back(lse[(size_t(b) * heads + h) * maxQ + i]);
+        want.push_back(rl[size_t(h) * lq + i]);
+      }
+  }
+  std::string desc;
+  for (auto [lq, lk] : lens)
+    desc += " " + std::to_string(lq) + "/" + std::to_string(lk);
+  return compare((api ? std::string("attentionForwardVarlen API d=") + std::to_string(d) + " "
+                      : label(mult, "attention_fwd f16 d=" + std::to_string(d) + " varlen ")) +
+                     (overlap ? "overlap " : "") + (causal ? "causal" : "") + desc,
+                 got, want, 3e-3, ms);
+}
+
+/// Attention through jit::attentionForward (shape checks, config choice,
+/// stride specialization), [b, h, s, d] contiguous.
+Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::string &dtype = "f16") {
+  const int B = 2, H = 2;
+  bool bf = dtype == "bf16";
+  auto q = randomValues(size_t(B) * H * seqQ * d, bf), kk = randomValues(size_t(B) * H * seqK * d, bf),
+       v = randomValues(size_t(B) * H * seqK * d, bf);
+  Buffer bq(q.size() * 2, dtype), bk(kk.size() * 2, dtype), bv(v.size() * 2, dtype),
+      bo(q.size() * 2, dtype), bl(size_t(B) * H * seqQ * 4, "f32");
+  bq.upload(as16(q, bf));
+  bk.upload(as16(kk, bf));
+  bv.upload(as16(v, bf));
+  bo.fill(0xff);
+  jit::AttentionStrides sq{int64_t(H) * seqQ * d, int64_t(seqQ) * d, d, 1},
+      sk{int64_t(H) * seqK * d, int64_t(seqK) * d, d, 1};
+  jit::AttentionProblem p{B, H, H, seqQ, seqK, d, causal};
+  jit::attentionForward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+  check(driver().ctxSynchronize(), "cuCtxSynchronize");
+  auto out = from16(bo.download<uint16_t>(q.size()), bf);
+  std::vector<double> ref(q.size()), rl(size_t(B) * H * seqQ);
+  kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), B * H, seqQ, seqK, d,
+                          1.0 / std::sqrt(double(d)), causal, 1);
+  // bf16 keeps 8 bits of mantissa (P and the output are rounded to it): the
+  // tolerance of the bf16 matmul checks.
+  return compare("attentionForward API " + (bf ? dtype + " " : std::string()) + "d=" +
+                     std::to_string(d) + (causal ? " causal" : "") + " b=2 h=2 sq=" +
+                     std::to_string(seqQ) + " sk=" + std::to_string(seqK),
+                 out, ref, bf ? 1e-2 : 3e-3, 0);
+}
+
+} // namespace
+
+void addAttentionChecks(std::vector<Check> &checks) {
+  checks.insert(checks.end(), {
+      {"attention", [] { return checkAttention(1, 2, 3, 100, 130, false); }},
+      {"attention", [] { return checkAttention(1, 1, 2, 1, 17, false); }},
+      {"attention", [] { return checkAttention(1, 1, 2, 257, 257, false); }},
+      {"attention", [] { return checkAttention(1, 2, 2, 100, 130, true); }},
+      {"attention", [] { return checkAttention(1, 1, 1, 200, 200, true); }},
+      {"attention", [] { return checkAttention(1, 1, 2, 97, 80, false, 128); }},
+      {"attention", [] { return checkAttention(1, 2, 4, 100, 130, false, 64, 2); }}, // grouped-query
+      {"attention", [] { return checkAttention(1, 1, 4, 70, 70, true, 64, 1); }},    // multi-query, causal
+      {"attention", [] { return checkAttention(1, 2, 3, 1000, 1000, false, 64, 0, true); }},
+      {"attention", [] { return checkAttention(1, 1, 2, 300, 517, true, 128, 1, true); }},
+      {"attention", [] { return checkAttention(1, 1, 1, 4097, 4097, true); }},
+      // Unmasked blocks in a loop of their own (MASK_SPLIT), with and without TMA.
+      {"attention", [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, true); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true); }},
+      {"attention", [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, true); }},
+      // Packed variable-length sequences (cu_seqlens), lengths q/k.
+      {"attention", [] { return checkAttentionVarlen(1, {{100, 130}, {1, 17}, {257, 200}}, false, 64); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{300, 517}, {64, 64}, {1000, 999}}, true, 128); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{300, 300}, {17, 1}, {700, 900}}, true, 64, true); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{2048, 2048}, {5, 900}, {1500, 2100}}, true, 128, false, true); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{333, 444}, {1, 1}}, false, 64, false, true); }},
+      // P·V of block j-1 issued before the softmax of block j (OVERLAP).
+      {"attention", [] { return checkAttention(1, 2, 2, 100, 130, true, 64, 0, false, false, true); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1000, false, 64, 0, false, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, true); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 130, 64, true, 128, 0, false, false, true); }},
+      // A producer warpgroup issues the TMA copies (warp_specialize; on sm_90a:
+      // 4 more warps, empty barriers, setmaxnreg), 128-row blocks over 8 warps.
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1000, false, 128, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 128, 1, true, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 1, 1, 4097, 4097, true, 64, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 2, 2, 1000, 1100, true, 64, 0, false, false, true,
+                                 wsTile("128")); }},
+      {"attention", [] { return checkAttention(16, 1, 2, 17, 1, false, 128, 0, false, false, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"warp_specialize", "1"}}); }},
+      // d=256 with both loops and OVERLAP (fits once small buffers are packed).
+      {"attention", [] { return checkAttention(16, 1, 2, 300, 517, true, 256, 0, false, true, true,
+                                 wsTile("64")); }},
+      // Both loops (MASK_SPLIT) and OVERLAP's tail share one set of rings.
+      {"attention", [] { return checkAttention(16, 2, 2, 1000, 1100, true, 128, 0, false, true, true,
+                                 wsTile("128")); }},
+      {"attention", [] { return checkAttention(16, 2, 2, 333, 700, true, 64, 0, false, true, false,
+                                 {{"warp_specialize", "1"}, {"min_blocks", "2"}}); }},
+      // Persistent programs looping over tiles (two blocks per SM; 64x64).
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1100, true, 128, 0, false, true, false,
+                                 {{"BLOCK_M", "128"}, {"num_warps", "8"}, {"min_blocks", "2"},
+                                  {"PERSISTENT", "1"}}); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 517, 300, false, 64, 0, true, true, false,
+                                 {{"PERSISTENT", "1"}}); }},
+      // ... with a producer warpgroup whose ring count runs on across tiles.
+      {"attention", [] { return checkAttention(16, 2, 3, 1000, 1100, true, 128, 0, false, true, false,
+                                 wsTile("128", true)); }},
+      // 24 programs over 8 query blocks: causal tiles in groups of 3 heads,
+      // 10 heads in all (the last group holds one).
+      {"attention", [] { return checkAttention(16, 2, 5, 1000, 1100, true, 128, 0, false, true, false,
+                                 wsTile("128", true), 24); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 700, 517, false, 128, 0, true, true, true,
+                                 wsTile("128", true)); }},
+      {"attention", [] { return checkAttention(16, 1, 4, 300, 517, true, 256, 2, false, true, true,
+                                 wsTile("64", true)); }},
+      // OVERLAP's first K and last V through the producer in every tile:
+      // causal grouped-query, 24 programs over 9 query blocks x 8 heads.
+      {"attention", [] { return checkAttention(16, 2, 4, 1100, 1000, true, 128, 2, false, false, true,
+                                 wsTile("128", true), 24); }},
+      {"attention", [] { return checkAttention(16, 1, 3, 1, 129, false, 64, 0, true, false, true,
+                                 wsTile("128")); }},
+      {"attention", [] { return checkAttentionApi(256, false, 130, 190); }},
+      {"attention", [] { return checkAttentionApi(256, true, 257, 257); }},
+      {"attention", [] { return checkAttentionApi(128, true, 200, 333); }},
+      // The H100 choices (kernels::attentionConfigFor), all with unmasked blocks split
+      // off: d=64 64x64, from 8192 keys 128x128 with a producer warpgroup;
+      // d=128 128x128 with a producer warpgroup -- persistent and ping-pong
+      // (OVERLAP) up to 2048 keys when not causal (777x901 below) -- or, causal
+      // up to 1024 keys, 128x64 with two blocks per SM (the 200x333 case
+      // above); d=256 128x64 with a producer warpgroup (above). The consumer
+      // warpgroups ping-pong from 2048 keys at d=128 (2100x2100 causal below)
+      // and 4096 at d=256.
+      {"attention", [] { return checkAttentionApi(64, false, 150, 8300); }},
+      {"attention", [] { return checkAttentionApi(128, false, 200, 2500); }},
+      {"attention", [] { return checkAttentionApi(256, false, 130, 4200); }},
+      {"attention", [] { return checkAttentionApi(64, true, 1000, 1100); }},
+      {"attention", [] { return checkAttentionApi(64, false, 2048, 2100); }},
+      {"attention", [] { return checkAttentionApi(128, false, 777, 901); }},
+      {"attention", [] { return checkAttentionApi(128, true, 2100, 2100); }},
+      // bf16 through each head dim's H100 choice.
+      {"attention", [] { return checkAttentionApi(64, true, 1000, 1100, "bf16"); }},
+      {"attention", [] { return checkAttentionApi(128, false, 777, 901, "bf16"); }},
+      {"attention", [] { return checkAttentionApi(128, true, 300, 517, "bf16"); }},
+      {"attention", [] { return checkAttentionApi(256, false, 130, 190, "bf16"); }},
+      {"attention", [] { return checkAttention(16, 2, 3, 100, 130, false); }},
+  });
+}
+
+} // namespace gpucheck

@@ -1,0 +1,88 @@
+//===- RowwiseChecks.cpp - vector add, softmax and layer norm on the GPU ----------- ===//
+#include "GpuCheck.h"
+
+namespace gpucheck {
+
+namespace {
+
+Result checkVectorAdd(int mult, int n) {
+  auto k = kernel("vector_add", withMult(mult));
+  std::normal_distribution<float> dist;
+  std::vector<float> x(n), y(n);
+  for (int i = 0; i < n; ++i)
+    x[i] = dist(rng), y[i] = dist(rng);
+  Buffer bx(n * 4, "f32"), by(n * 4, "f32"), bo(n * 4, "f32");
+  bx.upload(x);
+  by.upload(y);
+  bo.fill(0xff);
+  float ms = launch(*k, {unsigned((n + 1023) / 1024)}, {bx, by, bo, n});
+  auto o = bo.download<float>(n);
+  std::vector<double> xd(x.begin(), x.end()), yd(y.begin(), y.end()), ref(n), out(o.begin(), o.end());
+  kernels::ref::vectorAdd(xd.data(), yd.data(), ref.data(), n);
+  return compare(label(mult, "vector_add f32 n=" + std::to_string(n)), out, ref, 1e-6, ms);
+}
+
+Result checkSoftmax(int mult, int rows, int cols) {
+  auto k = kernel("softmax", withMult(mult));
+  auto in = randomHalfValues(size_t(rows) * cols, 3.0);
+  Buffer bi(in.size() * 2, "f16"), bo(in.size() * 2, "f16");
+  bi.upload(asHalf(in));
+  bo.fill(0xff);
+  float ms = launch(*k, {unsigned(rows)}, {bo, bi, cols, cols, cols});
+  auto out = halfToDouble(bo.download<uint16_t>(in.size()));
+  std::vector<double> ref(in.size());
+  kernels::ref::softmax(in.data(), ref.data(), rows, cols);
+  return compare(label(mult, "softmax f16 ") + std::to_string(rows) + "x" + std::to_string(cols),
+                 out, ref, 2e-3, ms);
+}
+
+Result checkLayerNorm(int mult, int rows, int cols) {
+  auto k = kernel("layer_norm", withMult(mult));
+  auto x = randomHalfValues(size_t(rows) * cols, 2.0), w = randomHalfValues(cols),
+       b = randomHalfValues(cols);
+  for (auto &v : x)
+    v += 0.5; // a non-zero mean
+  Buffer bx(x.size() * 2, "f16"), by(x.size() * 2, "f16"), bw(cols * 2, "f16"),
+      bb(cols * 2, "f16"), bm(rows * 4, "f32"), br(rows * 4, "f32");
+  bx.upload(asHalf(x));
+  bw.upload(asHalf(w));
+  bb.upload(asHalf(b));
+  by.fill(0xff);
+  bm.fill(0xff);
+  br.fill(0xff);
+  float eps = 1e-5f;
+  float ms = launch(*k, {unsigned(rows)}, {bx, by, bw, bb, bm, br, cols, cols, eps});
+  auto out = halfToDouble(by.download<uint16_t>(x.size()));
+  auto mean = bm.download<float>(rows), rstd = br.download<float>(rows);
+  std::vector<double> ref(x.size()), rm(rows), rr(rows);
+  kernels::ref::layerNorm(x.data(), w.data(), b.data(), ref.data(), rm.data(), rr.data(), rows,
+                          cols, eps);
+  out.insert(out.end(), mean.begin(), mean.end());
+  out.insert(out.end(), rstd.begin(), rstd.end());
+  ref.insert(ref.end(), rm.begin(), rm.end());
+  ref.insert(ref.end(), rr.begin(), rr.end());
+  return compare(label(mult, "layer_norm f16 ") + std::to_string(rows) + "x" +
+                     std::to_string(cols),
+                 out, ref, 2e-3, ms);
+}
+
+} // namespace
+
+void addRowwiseChecks(std::vector<Check> &checks) {
+  checks.insert(checks.end(), {
+      {"vector_add", [] { return checkVectorAdd(1, 1); }},
+      {"vector_add", [] { return checkVectorAdd(1, 1000003); }},
+      {"softmax", [] { return checkSoftmax(1, 37, 1000); }},
+      {"softmax", [] { return checkSoftmax(1, 5, 3001); }},
+      {"softmax", [] { return checkSoftmax(1, 3, 1); }},
+      {"layer_norm", [] { return checkLayerNorm(1, 33, 1500); }},
+      {"layer_norm", [] { return checkLayerNorm(1, 4, 4096); }},
+      {"vector_add", [] { return checkVectorAdd(16, 1 << 20); }},
+      {"vector_add", [] { return checkVectorAdd(16, 16 * 4099); }},
+      {"softmax", [] { return checkSoftmax(16, 37, 1008); }},
+      {"softmax", [] { return checkSoftmax(16, 5, 3008); }},
+      {"layer_norm", [] { return checkLayerNorm(16, 33, 1504); }},
+  });
+}
+
+} // namespace gpucheck
