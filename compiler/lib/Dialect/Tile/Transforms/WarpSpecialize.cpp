@@ -169,7 +169,7 @@ bool takeTurns(scf::ForOp loop) {
   return true;
 }
 
-/// A load outside the loops (attention's Q, and with OVERLAP the first
+/// A load outside the loops (attention's Q, and when overlapped the first
 /// block's K and the last block's V) that the producer issues through TMA
 /// instead of the consumers: a one-slot buffer with a "full" barrier (the
 /// copy landed) and an "empty" one (every consumer warp is done with the
@@ -338,7 +338,7 @@ void recomputeInto(OpBuilder &b, Block *from, Block *into, IRMapping &map) {
 }
 
 /// With ping-pong (`turns`), the dots outside the loops of the tile body
-/// (attention OVERLAP's first Q·K^T and last P·V) take turns as well, as in
+/// (overlapped attention's first Q·K^T and last P·V) take turns as well, as in
 /// FlashAttention-3: the consumer warpgroups then stay half a step apart
 /// through the whole tile and into the next one, so one's first softmax and
 /// epilogue run while the other's dots keep the tensor cores busy (with
@@ -411,8 +411,9 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers, bool til
   int32_t minBlocks = 1;
   if (auto a = func->getAttrOfType<IntegerAttr>(TileDialect::getMinBlocksAttrName()))
     minBlocks = std::max<int32_t>(1, int32_t(a.getInt()));
-  int32_t atLaunch = std::min<int32_t>(tessera::Target::kMaxRegistersPerThread,
-                                       tessera::Target::kRegistersPerSM / (minBlocks * threads)) & ~7;
+  using tessera::Target;
+  int32_t atLaunch = std::min<int32_t>(Target::kMaxRegistersPerThread,
+                                       Target::kRegistersPerSM / (minBlocks * threads)) & ~7;
   int32_t consumerRegs =
       std::min<int32_t>(kMaxSetmaxnreg,
                         (atLaunch * threads - kProducerRegs * 32 * producerWarps) /
@@ -477,8 +478,8 @@ void specializeWarps(func::FuncOp func, ArrayRef<scf::ForOp> producers, bool til
 /// specializeWarps with the producer issuing the tile loads too, if their
 /// one-slot buffers (live for the whole kernel, where the consumers' loads
 /// could share memory with other tiles) still fit in shared memory: true
-/// if so; otherwise `func` is left as it was (d=256 attention with
-/// OVERLAP: its Q alone is 64 KB).
+/// if so; otherwise `func` is left as it was (overlapped d=256 attention:
+/// its Q alone is 64 KB).
 bool specializeWithTileLoads(func::FuncOp func, SmallVectorImpl<scf::ForOp> &producers,
                              bool turns, int64_t limit, StringRef target) {
   IRMapping map;
