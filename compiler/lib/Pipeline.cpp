@@ -33,6 +33,7 @@ void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
   pm.addPass(tile::createTileAssignLayouts());
   pm.addPass(tile::createTilePromoteShared({opts.target, 0}));
   pm.addPass(tile::createTilePipeline({opts.target, 1}));
+  pm.addPass(tile::createTileWarpSpecialize({opts.target}));
   // Thread level: per-thread scalars, then the standard conversions to LLVM.
   pm.addPass(tile::createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz}));
   pm.addPass(createSCFToControlFlowPass());

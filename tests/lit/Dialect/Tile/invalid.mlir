@@ -637,3 +637,14 @@ func.func @barrier_arrive_not_a_ring(%s: i32) {
   tile.barrier_arrive %b[%s] : tensor<2x2x1xi64, #tile.shared<contig = 1, swizzle = 16, offset = 0>>
   return
 }
+
+// -----
+
+// Unswizzled tiles (mbarrier rings) sit on 128-byte boundaries; a swizzled
+// one on its pattern's period, 8 rows of `swizzle` bytes.
+func.func @shared_offset_off_period() {
+  %ok = tile.alloc_shared : tensor<2x1x1xi64, #tile.shared<contig = 1, swizzle = 16, offset = 8320>>
+  // expected-error @+1 {{offset must be -1 (unallocated) or a multiple of 512 (max(128, 8 x swizzle)), got 8320}}
+  %bad = tile.alloc_shared : tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 64, offset = 8320>>
+  return
+}

@@ -74,9 +74,12 @@ LogicalResult SharedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitEr
     return emitError() << "contig must be 0 or 1 (shared tiles are 2-D), got " << contig;
   if (swizzle != 16 && swizzle != 32 && swizzle != 64 && swizzle != 128)
     return emitError() << "swizzle must be 16 (none), 32, 64 or 128 bytes, got " << swizzle;
-  if (offset < -1 || (offset >= 0 && offset % 1024 != 0))
-    return emitError() << "offset must be -1 (unallocated) or a multiple of 1024, got "
-                       << offset;
+  // Where tile-promote-shared's allocator puts tiles: on a period of the
+  // swizzle pattern (8 rows of `swizzle` bytes), at least 128 bytes (TMA).
+  int64_t align = std::max<int64_t>(128, int64_t(swizzle) * 8);
+  if (offset < -1 || (offset >= 0 && offset % align != 0))
+    return emitError() << "offset must be -1 (unallocated) or a multiple of " << align
+                       << " (max(128, 8 x swizzle)), got " << offset;
   return success();
 }
 

@@ -46,10 +46,20 @@ def Tile_Dialect : Dialect {
     /// i32 attribute on a kernel: blocks that must fit on one SM at once
     /// (CUDA's __launch_bounds__ minimum): ptxas caps registers to allow it.
     static llvm::StringRef getMinBlocksAttrName() { return "tile.min_blocks"; }
-    /// Unit attribute on a kernel: asks tile-pipeline for a producer
-    /// warpgroup that issues the TMA copies (`tile.warp_specialize`); ignored
-    /// where the loops do not use TMA with early refill.
+    /// Unit attribute on a kernel: asks tile-pipeline and tile-warp-specialize
+    /// for a producer warpgroup that issues the TMA copies
+    /// (`tile.warp_specialize`); ignored where the loops do not use TMA with
+    /// early refill.
     static llvm::StringRef getWarpSpecializeAttrName() { return "tile.warp_specialize"; }
+    /// Unit attribute on an scf.for that tile-pipeline made to issue the
+    /// TMA copies of the pipelined loop that follows it in its block
+    /// (waiting for each slot's "empty" barrier); tile-warp-specialize moves
+    /// it into the producer region and drops the attribute.
+    static llvm::StringRef getProducerLoopAttrName() { return "tile.producer_loop"; }
+    /// Unit attribute on a persistent warp-specialized kernel's loop over
+    /// tiles, whose last iter_arg is the ring count: iterations issued into
+    /// the producer rings for earlier tiles (tile-pipeline adds it).
+    static llvm::StringRef getRingCountAttrName() { return "tile.ring_count"; }
     /// i32 attribute on a kernel: bytes of shared memory its #tile.shared
     /// tiles occupy (set by tile-promote-shared).
     static llvm::StringRef getSharedBytesAttrName() { return "tile.shared_bytes"; }

@@ -44,6 +44,40 @@ def TilePromoteShared : Pass<"tile-promote-shared", "::mlir::ModuleOp"> {
   let dependentDialects = ["::tessera::tile::TileDialect"];
 }
 
+def TileWarpSpecialize : Pass<"tile-warp-specialize", "::mlir::ModuleOp"> {
+  let summary = "Split a pipelined kernel between a TMA producer warpgroup and consumer warps";
+  let description = [{
+    Runs right after `tile-pipeline`, which, in a kernel marked
+    `tile.warp_specialize` (on sm_90a: TMA loads refilled early, the loop at
+    the top of the kernel or in a persistent kernel's loop over tiles, whole
+    consumer warpgroups and at most 1024 threads with the producers), leaves
+    the pipelined loop without prologue or refills, its consumers arriving
+    on an "empty" barrier ring once done with a slot, and puts before it a
+    loop marked `tile.producer_loop` that waits for each slot to be empty and
+    issues its copies.  A persistent kernel's loop over tiles carries the ring
+    count as its last iter_arg (`tile.ring_count`).
+
+    This pass wraps the kernel body in a `tile.warp_specialize`: the
+    consumer region holds the body, the producer region the marked loops
+    (in a loop of their own over the same tiles in a persistent kernel) with
+    recomputed copies of the scalars they use.  Shared allocations and
+    barrier initialization move to the top.  Shared tiles loaded outside
+    the loops through a TMA window are issued by the producer too (a
+    one-slot buffer with "full" and, per tile, "empty" barriers) when the
+    kernel still fits in shared memory.  With two or more consumer
+    warpgroups whose loop issues its dots back to back, the warpgroups take
+    turns issuing them (`tile.warpgroup_turn`, ping-pong).  Register
+    budgets: the producer warpgroup keeps 24 registers per thread and the
+    consumers take the rest (`setmaxnreg`), when that gives them more than
+    the launch budget.  Shared tiles are re-allocated afterwards.  Kernels
+    without `tile.producer_loop`s are left unchanged.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", "\"sm_90a\"", "GPU target (sets the limit)">,
+  ];
+  let dependentDialects = ["::tessera::tile::TileDialect"];
+}
+
 def TilePipeline : Pass<"tile-pipeline", "::mlir::ModuleOp"> {
   let summary = "Software-pipeline the shared-memory loads of loops (TMA or cp.async)";
   let description = [{
