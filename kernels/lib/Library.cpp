@@ -7,7 +7,8 @@ namespace tessera::kernels {
 const std::vector<dsl::KernelDef> &library() {
   static const std::vector<dsl::KernelDef> all = {vectorAddKernel(), softmaxKernel(),
                                                   layerNormKernel(), matmulKernel(),
-                                                  attentionFwdKernel()};
+                                                  attentionFwdKernel(), attentionBwdPreprocessKernel(),
+                                                  attentionBwdDkDvKernel(), attentionBwdDqKernel()};
   return all;
 }
 

@@ -89,6 +89,43 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
     }
 }
 
+void attentionBackward(const double *q, const double *k, const double *v, const double *dO,
+                       double *dq, double *dk, double *dv, int64_t bh, int64_t seqQ,
+                       int64_t seqK, int64_t d, double scale, bool causal, int64_t groups) {
+  std::vector<double> o(size_t(bh * seqQ * d)), lse(size_t(bh * seqQ));
+  attention(q, k, v, o.data(), lse.data(), bh, seqQ, seqK, d, scale, causal, groups);
+  std::fill(dq, dq + bh * seqQ * d, 0.0);
+  std::fill(dk, dk + bh / groups * seqK * d, 0.0);
+  std::fill(dv, dv + bh / groups * seqK * d, 0.0);
+  for (int64_t h = 0; h < bh; ++h)
+    for (int64_t i = 0; i < seqQ; ++i) {
+      int64_t kvh = h / groups;
+      const double *qi = q + (h * seqQ + i) * d, *doi = dO + (h * seqQ + i) * d;
+      const double *oi = o.data() + (h * seqQ + i) * d;
+      double D = 0;
+      for (int64_t x = 0; x < d; ++x)
+        D += doi[x] * oi[x];
+      int64_t n = causal ? std::min(seqK, i + 1) : seqK;
+      for (int64_t j = 0; j < n; ++j) {
+        const double *kj = k + (kvh * seqK + j) * d, *vj = v + (kvh * seqK + j) * d;
+        double s = 0, dp = 0;
+        for (int64_t x = 0; x < d; ++x) {
+          s += qi[x] * kj[x];
+          dp += doi[x] * vj[x];
+        }
+        double p = std::exp(s * scale - lse[size_t(h * seqQ + i)]);
+        double ds = p * (dp - D);
+        double *dqi = dq + (h * seqQ + i) * d;
+        double *dkj = dk + (kvh * seqK + j) * d, *dvj = dv + (kvh * seqK + j) * d;
+        for (int64_t x = 0; x < d; ++x) {
+          dqi[x] += scale * ds * kj[x];
+          dkj[x] += scale * ds * qi[x];
+          dvj[x] += p * doi[x];
+        }
+      }
+    }
+}
+
 std::vector<double> packedSequence(const std::vector<double> &x, int64_t heads, int64_t d,
                                    int64_t start, int64_t len) {
   std::vector<double> y(size_t(heads * len * d));

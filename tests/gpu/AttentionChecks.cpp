@@ -201,6 +201,103 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::stri
                  out, ref, bf ? 1e-2 : 3e-3, 0);
 }
 
+/// The backward through jit::attentionForward + jit::attentionBackward
+/// against the float64 gradients: dq, dk, dv each compared (the worst is
+/// reported), and a second backward must give the same bits (deterministic).
+/// `bshd`: tensors as [b, s, h, d] (strides only; the data is the same).
+Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int seqQ, int seqK,
+                              const std::string &dtype = "f16", bool bshd = false) {
+  const int B = 2;
+  bool bf = dtype == "bf16";
+  size_t nq = size_t(B) * heads * seqQ * d, nk = size_t(B) * kvHeads * seqK * d;
+  auto q = randomValues(nq, bf), kk = randomValues(nk, bf), v = randomValues(nk, bf),
+       dO = randomValues(nq, bf);
+  // [b, h, s, d] data (the reference's order) placed as the strides say.
+  auto strides = [&](int h, int s) {
+    return bshd ? jit::AttentionStrides{int64_t(s) * h * d, d, int64_t(h) * d, 1}
+                : jit::AttentionStrides{int64_t(h) * s * d, int64_t(s) * d, d, 1};
+  };
+  auto place = [&](const std::vector<double> &x, int h, int s) {
+    if (!bshd)
+      return x;
+    std::vector<double> y(x.size());
+    for (int ib = 0; ib < B; ++ib)
+      for (int ih = 0; ih < h; ++ih)
+        for (int is = 0; is < s; ++is)
+          for (int id = 0; id < d; ++id)
+            y[((size_t(ib) * s + is) * h + ih) * d + id] = x[((size_t(ib) * h + ih) * s + is) * d + id];
+    return y;
+  };
+  auto unplace = [&](const std::vector<double> &y, int h, int s) {
+    if (!bshd)
+      return y;
+    std::vector<double> x(y.size());
+    for (int ib = 0; ib < B; ++ib)
+      for (int ih = 0; ih < h; ++ih)
+        for (int is = 0; is < s; ++is)
+          for (int id = 0; id < d; ++id)
+            x[((size_t(ib) * h + ih) * s + is) * d + id] = y[((size_t(ib) * s + is) * h + ih) * d + id];
+    return x;
+  };
+  auto upload = [&](const std::vector<double> &x, int h, int s) {
+    Buffer b(x.size() * 2, dtype);
+    b.upload(as16(place(x, h, s), bf));
+    return b;
+  };
+  Buffer bq = upload(q, heads, seqQ), bk = upload(kk, kvHeads, seqK), bv = upload(v, kvHeads, seqK),
+         bdo = upload(dO, heads, seqQ);
+  Buffer bo(nq * 2, dtype), bl(size_t(B) * heads * seqQ * 4, "f32"), bdq(nq * 2, dtype),
+      bdk(nk * 2, dtype), bdv(nk * 2, dtype);
+  jit::AttentionProblem p{B, heads, kvHeads, seqQ, seqK, d, causal};
+  Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
+  jit::AttentionStrides sq = strides(heads, seqQ), sk = strides(kvHeads, seqK);
+  jit::attentionForward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+  const char *names[] = {"dq", "dk", "dv"};
+  std::vector<uint16_t> first[3];
+  float ms = 0;
+  for (int run = 0; run < 2; ++run) {
+    for (Buffer *g : {&bdq, &bdk, &bdv})
+      g->fill(0xff);
+    ms = timed([&] {
+      jit::attentionBackward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk,
+                             sk, bdv, sk, ws);
+    });
+    std::vector<uint16_t> now[3] = {bdq.download<uint16_t>(nq), bdk.download<uint16_t>(nk),
+                                    bdv.download<uint16_t>(nk)};
+    for (int g = 0; g < 3 && run == 1; ++g)
+      if (now[g] != first[g]) {
+        Result r{std::string("attentionBackward not deterministic: two runs differ in ") +
+                 names[g]};
+        r.nan = true;
+        return r;
+      }
+    if (run == 0)
+      for (int g = 0; g < 3; ++g)
+        first[g] = std::move(now[g]);
+  }
+  std::vector<double> rq(nq), rk(nk), rv(nk);
+  kernels::ref::attentionBackward(q.data(), kk.data(), v.data(), dO.data(), rq.data(), rk.data(),
+                                  rv.data(), B * heads, seqQ, seqK, d, 1.0 / std::sqrt(double(d)),
+                                  causal, heads / kvHeads);
+  std::string desc = std::string(bf ? "bf16 " : "") + "d=" + std::to_string(d) +
+                     (causal ? " causal" : "") + (bshd ? " [b,s,h,d]" : "") +
+                     " b=2 h=" + std::to_string(heads) +
+                     (kvHeads != heads ? " kv=" + std::to_string(kvHeads) : std::string()) +
+                     " sq=" + std::to_string(seqQ) + " sk=" + std::to_string(seqK);
+  // dS sums over every key (dQ) or query (dK) of f16/bf16-rounded products.
+  double tol = bf ? 2e-2 : 1e-2;
+  Result worst;
+  std::vector<double> *refs[] = {&rq, &rk, &rv};
+  for (int g = 0; g < 3; ++g) {
+    auto [h, s] = g == 0 ? std::pair(heads, seqQ) : std::pair(kvHeads, seqK);
+    Result r = compare(std::string("attentionBackward ") + names[g] + " " + desc,
+                       unplace(from16(first[g], bf), h, s), *refs[g], tol, ms);
+    if (g == 0 || r.nan || r.relErr > worst.relErr)
+      worst = r;
+  }
+  return worst;
+}
+
 } // namespace
 
 void addAttentionChecks(std::vector<Check> &checks) {
@@ -302,6 +399,20 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"attention", [] { return checkAttentionApi(128, true, 300, 517, "bf16"); }},
       {"attention", [] { return checkAttentionApi(256, false, 130, 190, "bf16"); }},
       {"attention", [] { return checkAttention(16, 2, 3, 100, 130, false); }},
+      // The backward (D, dK/dV, dQ kernels) through the API: each head dim,
+      // causal both ways round (seq_q above and below seq_k), odd lengths,
+      // grouped- and multi-query, [b, s, h, d], bf16.
+      {"attention", [] { return checkAttentionBackward(64, false, 2, 2, 1, 17); }},
+      {"attention", [] { return checkAttentionBackward(64, true, 2, 2, 1000, 1100); }},
+      {"attention", [] { return checkAttentionBackward(64, true, 2, 2, 1100, 1000); }},
+      {"attention", [] { return checkAttentionBackward(128, false, 2, 2, 777, 901); }},
+      {"attention", [] { return checkAttentionBackward(128, true, 4, 1, 300, 517); }},
+      {"attention", [] { return checkAttentionBackward(256, false, 2, 2, 130, 190); }},
+      {"attention", [] { return checkAttentionBackward(64, true, 1, 1, 4097, 4097); }},
+      {"attention", [] { return checkAttentionBackward(128, false, 8, 2, 1000, 1000, "f16", true); }},
+      {"attention", [] { return checkAttentionBackward(64, true, 4, 2, 517, 300, "bf16"); }},
+      {"attention", [] { return checkAttentionBackward(128, true, 2, 2, 1000, 1000, "bf16", true); }},
+      {"attention", [] { return checkAttentionBackward(256, true, 2, 1, 300, 301, "bf16"); }},
   });
 }
 

@@ -28,14 +28,15 @@ inline std::shared_ptr<rt::Kernel> kernel(const std::string &name, const dsl::Pa
   return gJit->get(kernels::findKernel(name), params);
 }
 
-/// Launches and waits; returns the kernel time in ms (one launch, events).
-inline float launch(const rt::Kernel &k, rt::Grid grid, const std::vector<rt::Arg> &args) {
+/// Runs `work` (launches on the default stream) and waits; returns its GPU
+/// time in ms (events around it).
+inline float timed(const std::function<void()> &work) {
   const Driver &d = driver();
   CUevent start, stop;
   check(d.eventCreate(&start, 0), "cuEventCreate");
   check(d.eventCreate(&stop, 0), "cuEventCreate");
   check(d.eventRecord(start, nullptr), "cuEventRecord");
-  k.launch(grid, args);
+  work();
   check(d.eventRecord(stop, nullptr), "cuEventRecord");
   check(d.ctxSynchronize(), "kernel execution");
   float ms = 0;
@@ -43,6 +44,11 @@ inline float launch(const rt::Kernel &k, rt::Grid grid, const std::vector<rt::Ar
   d.eventDestroy(start);
   d.eventDestroy(stop);
   return ms;
+}
+
+/// Launches and waits; returns the kernel time in ms (one launch, events).
+inline float launch(const rt::Kernel &k, rt::Grid grid, const std::vector<rt::Arg> &args) {
+  return timed([&] { k.launch(grid, args); });
 }
 
 inline std::mt19937_64 rng(std::random_device{}());

@@ -219,3 +219,78 @@ TEST_CASE("attentionForwardVarlen runs packed sequences and refuses bad offsets"
                                       small, bck);
         }) == "attention: cu_seqlens_q holds 2 offsets, needs batch + 1 = 4");
 }
+
+TEST_CASE("attentionBackward gives the float64 gradients ([b s h d], grouped-query, causal) "
+          "and refuses bad input before launch", "[attention][interp]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  const int H = 4, KV = 2, SQ = 19, SK = 27, D = 64;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> dist;
+  // Reference layout [h, s, d]; device layout [s, h, d] (batch 1).
+  auto make = [&](int h, int s) {
+    std::vector<double> ref(size_t(h) * s * D);
+    std::vector<uint16_t> dev(ref.size());
+    for (int ih = 0; ih < h; ++ih)
+      for (int is = 0; is < s; ++is)
+        for (int id = 0; id < D; ++id) {
+          uint16_t x = toHalf(dist(rng));
+          ref[(size_t(ih) * s + is) * D + id] = fromHalf(x);
+          dev[(size_t(is) * h + ih) * D + id] = x;
+        }
+    return std::make_pair(ref, dev);
+  };
+  auto upload = [](const std::vector<uint16_t> &x) {
+    rt::Buffer b(x.size() * 2, "f16");
+    b.upload(x);
+    return b;
+  };
+  auto [q, qd] = make(H, SQ);
+  auto [k, kd] = make(KV, SK);
+  auto [v, vd] = make(KV, SK);
+  auto [dO, dOd] = make(H, SQ);
+  rt::Buffer bq = upload(qd), bk = upload(kd), bv = upload(vd), bdo = upload(dOd);
+  rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32"), bdq(qd.size() * 2, "f16"),
+      bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16");
+  jit::AttentionProblem p{1, H, KV, SQ, SK, D, /*causal=*/true};
+  rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
+  auto sq = bshd(H, SQ, D), sk = bshd(KV, SK, D);
+  jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+  for (rt::Buffer *g : {&bdq, &bdk, &bdv})
+    g->fill(0xff);
+  jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk, sk, bdv,
+                         sk, ws);
+  std::vector<double> rq(q.size()), rk(k.size()), rv(v.size());
+  kernels::ref::attentionBackward(q.data(), k.data(), v.data(), dO.data(), rq.data(), rk.data(),
+                                  rv.data(), H, SQ, SK, D, 1.0 / std::sqrt(double(D)), true, H / KV);
+  // ref is [h, s, d], the gradients [s, h, d].
+  auto check = [&](const std::vector<double> &ref, const rt::Buffer &g, int h, int s) {
+    auto out = g.download<uint16_t>(ref.size());
+    return test::relativeL2(ref, [&](size_t i) {
+      size_t ih = i / (size_t(s) * D), is = i / D % s, id = i % D;
+      return double(fromHalf(out[(is * h + ih) * D + id]));
+    });
+  };
+  CHECK(check(rq, bdq, H, SQ) < 5e-3);
+  CHECK(check(rk, bdk, KV, SK) < 5e-3);
+  CHECK(check(rv, bdv, KV, SK) < 5e-3);
+
+  auto error = [&](rt::Buffer &dq, rt::Buffer &dk, rt::Buffer &w, jit::AttentionStrides sdq) {
+    return test::errorOf([&] {
+      jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, dq, sdq, dk, sk,
+                             bdv, sk, w);
+    });
+  };
+  rt::Buffer small(16, "f32"), dkBf(kd.size() * 2, "bf16");
+  CHECK(error(bq, bdk, ws, sq) ==
+        "attention backward: dq and q are the same buffer; the gradients need buffers of their own");
+  CHECK(error(bdq, bdq, ws, sq) ==
+        "attention backward: dq and dk are the same buffer; the gradients need buffers of their own");
+  CHECK(error(bdq, bdk, small, sq) == "attention backward: the workspace holds 16 bytes, needs " +
+                                          std::to_string(H * SQ * 4) +
+                                          " (attentionBackwardWorkspaceBytes)");
+  CHECK(error(bdq, dkBf, ws, sq) == "attention: dk is a buffer of bf16, expected f16");
+  CHECK(error(bdq, bdk, ws, {sq.batch, sq.head, sq.seq, 2}) ==
+        "attention: dq: the head-dim stride must be 1 (contiguous), got 2");
+  CHECK(error(bdq, bdk, ws, sq).empty());
+}

@@ -180,6 +180,72 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
   }
 }
 
+TEST_CASE("interpreter: attention backward (dQ, dK, dV) against the float64 gradients",
+          "[interp][kernels]") {
+  auto ctx = test::makeContext();
+  struct Case {
+    bool causal;
+    int heads, kvHeads, sq, sk;
+  };
+  // Tails on both axes, seq_q above and below seq_k, grouped- and multi-query.
+  for (Case c : {Case{false, 2, 2, 37, 29}, Case{true, 2, 2, 37, 29}, Case{true, 2, 2, 21, 45},
+                 Case{false, 4, 2, 37, 29}, Case{true, 4, 1, 33, 40}}) {
+    const int batch = 2, d = 16, bh = batch * c.heads, kvbh = batch * c.kvHeads;
+    const float scale = 0.25f;
+    Params rows{{"BLOCK_M", "16"}, {"HEAD_DIM", "16"}};
+    Params shape =
+        Params{{"BLOCK_N", "16"}, {"CAUSAL", c.causal ? "1" : "0"}}.over(rows);
+    Half16 q(size_t(bh) * c.sq * d), k(size_t(kvbh) * c.sk * d), v(size_t(kvbh) * c.sk * d),
+        dO(size_t(bh) * c.sq * d);
+    // [b, h, s, d], contiguous: strides of one tensor (b, h, s).
+    using HS = std::vector<std::pair<int, int>>; // (heads, seq) of each tensor
+    auto strides = [&](const HS &tensors, std::vector<interp::Arg> &args) {
+      for (auto [h, s] : tensors)
+        args.insert(args.end(), {h * s * d, s * d, d});
+    };
+    const std::pair<int, int> Q{c.heads, c.sq}, KV{c.kvHeads, c.sk};
+    // The forward, as a user runs it: O and the logsumexp.
+    std::vector<uint16_t> o(q.bits.size(), 0xffff);
+    std::vector<float> lse(size_t(bh) * c.sq, NAN), delta(lse.size(), NAN);
+    Buffer bo{o.data(), o.size() * 2, "f16"}, blse{lse.data(), lse.size() * 4, "f32"},
+        bdelta{delta.data(), delta.size() * 4, "f32"};
+    std::vector<interp::Arg> fwd{q.buf(), k.buf(), v.buf(), bo, blse, c.sq, c.sk, c.heads,
+                                 c.kvHeads, scale};
+    strides({Q, KV, KV, Q}, fwd);
+    interp::Grid qGrid{unsigned((c.sq + 15) / 16), unsigned(bh)};
+    interp::run(*traced(*ctx, "attention_fwd", shape), qGrid, fwd);
+
+    std::vector<interp::Arg> pre{bo, dO.buf(), bdelta, c.sq, c.heads};
+    strides({Q, Q}, pre);
+    interp::run(*traced(*ctx, "attention_bwd_preprocess", rows), qGrid, pre);
+
+    std::vector<uint16_t> dq(q.bits.size(), 0xffff), dk(k.bits.size(), 0xffff),
+        dv(v.bits.size(), 0xffff);
+    Buffer bdq{dq.data(), dq.size() * 2, "f16"}, bdk{dk.data(), dk.size() * 2, "f16"},
+        bdv{dv.data(), dv.size() * 2, "f16"};
+    std::vector<interp::Arg> dkdv{q.buf(), k.buf(), v.buf(), dO.buf(), blse, bdelta, bdk, bdv,
+                                  c.sq, c.sk, c.heads, c.kvHeads, scale};
+    strides({Q, KV, KV, Q, KV, KV}, dkdv);
+    interp::run(*traced(*ctx, "attention_bwd_dkdv", shape),
+                {unsigned((c.sk + 15) / 16), unsigned(kvbh)}, dkdv);
+    std::vector<interp::Arg> dqArgs{q.buf(), k.buf(), v.buf(), dO.buf(), blse, bdelta, bdq,
+                                    c.sq, c.sk, c.heads, c.kvHeads, scale};
+    strides({Q, KV, KV, Q, Q}, dqArgs);
+    interp::run(*traced(*ctx, "attention_bwd_dq", shape), qGrid, dqArgs);
+
+    std::vector<double> rq(q.v.size()), rk(k.v.size()), rv(v.v.size());
+    kernels::ref::attentionBackward(q.v.data(), k.v.data(), v.v.data(), dO.v.data(), rq.data(),
+                                    rk.data(), rv.data(), bh, c.sq, c.sk, d, scale, c.causal,
+                                    c.heads / c.kvHeads);
+    INFO("causal " << c.causal << " heads " << c.heads << " kv heads " << c.kvHeads << " sq "
+                   << c.sq << " sk " << c.sk);
+    // f16 gradients from f16 P and dS: about 1e-3 of the norm.
+    CHECK(relErr(halves(dq), rq) < 5e-3);
+    CHECK(relErr(halves(dk), rk) < 5e-3);
+    CHECK(relErr(halves(dv), rv) < 5e-3);
+  }
+}
+
 TEST_CASE("interpreter: variable-length attention over packed sequences", "[interp][kernels]") {
   auto ctx = test::makeContext();
   for (bool causal : {false, true}) {

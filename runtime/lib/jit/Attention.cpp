@@ -1,9 +1,10 @@
-//===- Attention.cpp - attention forward over shapes, checked before launch -===//
+//===- Attention.cpp - attention forward and backward over shapes, checked before launch -===//
 #include "tessera/jit/Attention.h"
 #include "tessera/Support/Error.h"
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -40,14 +41,19 @@ void checkTensor(const char *name, const rt::Buffer &buf, const std::string &dty
                 " but the buffer holds " + std::to_string(elems));
 }
 
-/// Checks the problem and the tensors (q/o of `rowsQ`, k/v of `rowsK` rows per
-/// batch entry over `batches` entries) and launches the kernel (its varlen
-/// form if asked), appending `tail` to the arguments.
-void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
-                    rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
-                    rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, int64_t batches,
-                    int64_t rowsQ, int64_t rowsK, bool varlen, std::vector<rt::Arg> tail,
-                    CUstream stream) {
+/// What checkProblem found: the K/V head count and the element type.
+struct Checked {
+  int kvHeads;
+  std::string dtype;
+  float scale;
+};
+
+/// Checks the problem and the forward's tensors (q/o of `rowsQ`, k/v of
+/// `rowsK` rows per batch entry over `batches` entries, and lse).
+Checked checkProblem(const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                     rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                     rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, int64_t batches,
+                     int64_t rowsQ, int64_t rowsK) {
   int kvHeads = p.kvHeads ? p.kvHeads : p.heads;
   if (p.batch <= 0 || p.heads <= 0 || kvHeads <= 0 || p.seqQ <= 0 || p.seqK <= 0)
     throw Error("attention: batch, heads, kv_heads, seq_q and seq_k must be positive, got " +
@@ -83,6 +89,25 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   if (!(p.scale >= 0) || std::isinf(p.scale))
     throw Error("attention: the softmax scale must be positive and finite (0: 1/sqrt(head dim)), "
                 "got " + std::to_string(p.scale));
+  return {kvHeads, dt, p.scale != 0 ? p.scale : 1.0f / std::sqrt(float(p.headDim))};
+}
+
+int i32(int64_t x) { return int(x); }
+
+/// The three strides of `s` as kernel arguments.
+void pushStrides(std::vector<rt::Arg> &args, std::initializer_list<AttentionStrides> ss) {
+  for (const AttentionStrides &s : ss)
+    args.insert(args.end(), {i32(s.batch), i32(s.head), i32(s.seq)});
+}
+
+/// Checks the problem and the tensors and launches the forward kernel (its
+/// varlen form if asked), appending `tail` to the arguments.
+void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                    rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                    rt::Buffer &o, AttentionStrides so, rt::Buffer &lse, int64_t batches,
+                    int64_t rowsQ, int64_t rowsK, bool varlen, std::vector<rt::Arg> tail,
+                    CUstream stream) {
+  auto [kvHeads, dt, scale] = checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
   kernels::AttentionConfig cfg =
       kernels::attentionConfigFor(jit.device().major, dt, p.headDim, p.causal, p.seqQ, p.seqK);
   cfg.intMultiple = int(commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq,
@@ -91,12 +116,8 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   if (varlen) // sequences of their own lengths: one program per query block
     cfg.persistent = false;
   auto kernel = jit.get(kernels::findKernel("attention_fwd"), cfg.params());
-  float scale = p.scale != 0 ? p.scale : 1.0f / std::sqrt(float(p.headDim));
-  auto i32 = [](int64_t x) { return int(x); };
-  std::vector<rt::Arg> args{q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale,
-                            i32(sq.batch), i32(sq.head), i32(sq.seq), i32(sk.batch), i32(sk.head),
-                            i32(sk.seq), i32(sv.batch), i32(sv.head), i32(sv.seq), i32(so.batch),
-                            i32(so.head), i32(so.seq)};
+  std::vector<rt::Arg> args{q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale};
+  pushStrides(args, {sq, sk, sv, so});
   args.insert(args.end(), tail.begin(), tail.end());
   unsigned mBlocks = unsigned((p.seqQ + cfg.blockM - 1) / cfg.blockM);
   unsigned pairs = unsigned(p.batch * p.heads);
@@ -164,6 +185,74 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
     s->batch = 0;
   checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, 1, cq[p.batch], ck[p.batch],
                  true, {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
+}
+
+size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p) {
+  return size_t(std::max(p.batch, 0)) * size_t(std::max(p.heads, 0)) *
+         size_t(std::max(p.seqQ, 0)) * 4;
+}
+
+void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                       rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                       rt::Buffer &o, AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
+                       rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq, rt::Buffer &dk,
+                       AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
+                       rt::Buffer &workspace, CUstream stream) {
+  auto [kvHeads, dt, scale] =
+      checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, p.batch, p.seqQ, p.seqK);
+  checkTensor("dO", dO, dt, sdo, p.batch, p.heads, p.seqQ, p.headDim);
+  checkTensor("dq", dq, dt, sdq, p.batch, p.heads, p.seqQ, p.headDim);
+  checkTensor("dk", dk, dt, sdk, p.batch, kvHeads, p.seqK, p.headDim);
+  checkTensor("dv", dv, dt, sdv, p.batch, kvHeads, p.seqK, p.headDim);
+  if (workspace.dtype() != "f32")
+    throw Error("attention backward: the workspace must be an f32 buffer, got " +
+                (workspace.dtype().empty() ? "untyped" : workspace.dtype()));
+  if (workspace.bytes() < attentionBackwardWorkspaceBytes(p))
+    throw Error("attention backward: the workspace holds " + std::to_string(workspace.bytes()) +
+                " bytes, needs " + std::to_string(attentionBackwardWorkspaceBytes(p)) +
+                " (attentionBackwardWorkspaceBytes)");
+  // Outputs written while inputs are read: no output may be an input or
+  // another output (each buffer is its own allocation, so aliasing is
+  // identity).  The first four are the outputs.
+  const std::pair<const char *, rt::Buffer *> buffers[] = {
+      {"dq", &dq}, {"dk", &dk},   {"dv", &dv}, {"the workspace", &workspace}, {"q", &q},
+      {"k", &k},   {"v", &v},     {"o", &o},   {"dO", &dO},                   {"lse", &lse}};
+  for (size_t out = 0; out < 4; ++out)
+    for (size_t other = 0; other < std::size(buffers); ++other)
+      if (other != out && (buffers[other].second == buffers[out].second ||
+                           buffers[other].second->ptr() == buffers[out].second->ptr()))
+        throw Error(std::string("attention backward: ") + buffers[out].first + " and " +
+                    buffers[other].first +
+                    " are the same buffer; the gradients need buffers of their own");
+
+  kernels::AttentionBackwardConfig cfg =
+      kernels::attentionBackwardConfigFor(jit.device().major, dt, p.headDim, p.causal);
+  cfg.intMultiple =
+      int(commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch, sv.head,
+                      sv.seq, so.batch, so.head, so.seq, sdo.batch, sdo.head, sdo.seq,
+                      sdq.batch, sdq.head, sdq.seq, sdk.batch, sdk.head, sdk.seq, sdv.batch,
+                      sdv.head, sdv.seq}));
+  unsigned pairs = unsigned(p.batch * p.heads), kvPairs = unsigned(p.batch * kvHeads);
+
+  auto pre = jit.get(kernels::findKernel("attention_bwd_preprocess"), cfg.preprocessParams());
+  std::vector<rt::Arg> preArgs{o, dO, workspace, p.seqQ, p.heads};
+  pushStrides(preArgs, {so, sdo});
+  pre->launch({unsigned((p.seqQ + cfg.preprocessBlockM - 1) / cfg.preprocessBlockM), pairs},
+              preArgs, stream);
+
+  auto dkdv = jit.get(kernels::findKernel("attention_bwd_dkdv"), cfg.dkdvParams());
+  std::vector<rt::Arg> dkdvArgs{q, k, v, dO, lse, workspace, dk, dv, p.seqQ, p.seqK, p.heads,
+                                kvHeads, scale};
+  pushStrides(dkdvArgs, {sq, sk, sv, sdo, sdk, sdv});
+  dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), kvPairs}, dkdvArgs,
+               stream);
+
+  auto dqKernel = jit.get(kernels::findKernel("attention_bwd_dq"), cfg.dqParams());
+  std::vector<rt::Arg> dqArgs{q, k, v, dO, lse, workspace, dq, p.seqQ, p.seqK, p.heads,
+                              kvHeads, scale};
+  pushStrides(dqArgs, {sq, sk, sv, sdo, sdq});
+  dqKernel->launch({unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), pairs}, dqArgs,
+                   stream);
 }
 
 } // namespace tessera::jit

@@ -1,4 +1,4 @@
-//===- Attention.h - attention_fwd's schedule, typed, and the per-GPU choice -===//
+//===- Attention.h - the attention kernels' schedules, typed, and the per-GPU choice -===//
 //
 // The attention kernel's compile-time choices as named fields, converted to
 // the kernel's parameters in one place (AttentionConfig::params), and the
@@ -42,7 +42,31 @@ struct AttentionConfig {
 AttentionConfig attentionConfigFor(int ccMajor, const std::string &dtype, int headDim,
                                    bool causal, int64_t seqQ, int64_t seqK);
 
-/// Head dims the attention kernel is compiled for.
+/// The backward kernels' (attention_bwd_preprocess, _dkdv, _dq) parameters.
+struct AttentionBackwardConfig {
+  // Fixed by the problem.
+  std::string dtype = "f16";
+  int headDim = 64;
+  bool causal = false;
+  int intMultiple = 1;
+  /// One kernel's tiles: BLOCK_M query rows, BLOCK_N keys.
+  struct Schedule {
+    int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;
+  };
+  Schedule dkdv, dq;
+  int preprocessBlockM = 64;
+
+  dsl::Params preprocessParams() const;
+  dsl::Params dkdvParams() const;
+  dsl::Params dqParams() const;
+};
+
+/// The backward schedule for a problem on a GPU of compute capability
+/// `ccMajor`.x, with the problem's fields set.
+AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::string &dtype,
+                                                   int headDim, bool causal);
+
+/// Head dims the attention kernels are compiled for.
 inline constexpr int kAttentionHeadDims[] = {64, 128, 256};
 
 } // namespace tessera::kernels

@@ -28,5 +28,8 @@ dsl::KernelDef softmaxKernel();
 dsl::KernelDef layerNormKernel();
 dsl::KernelDef matmulKernel();
 dsl::KernelDef attentionFwdKernel();
+dsl::KernelDef attentionBwdPreprocessKernel();
+dsl::KernelDef attentionBwdDkDvKernel();
+dsl::KernelDef attentionBwdDqKernel();
 
 } // namespace tessera::kernels

@@ -32,6 +32,14 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
                int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
                int64_t groups = 1);
 
+/// The gradients of `attention` (same layouts): dQ, dK, dV given dO, from
+/// the analytic formulas (P = softmax, D = rowsum(dO * O), dS = P * (dO V^T - D),
+/// dQ = scale dS K, dK = scale dS^T Q, dV = P^T dO); grouped-query dK/dV sum
+/// over the query heads sharing a K/V head.
+void attentionBackward(const double *q, const double *k, const double *v, const double *dO,
+                       double *dq, double *dk, double *dv, int64_t bh, int64_t seqQ,
+                       int64_t seqK, int64_t d, double scale, bool causal, int64_t groups = 1);
+
 /// Sequence `start .. start + len - 1` of a packed variable-length batch `x`
 /// ([total, heads, d], the cu_seqlens layout) as [heads, len, d], the layout
 /// `attention` takes.

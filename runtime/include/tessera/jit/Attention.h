@@ -1,4 +1,4 @@
-//===- Attention.h - attention forward over shapes, checked before launch -===//
+//===- Attention.h - attention forward and backward over shapes, checked before launch -===//
 //
 // The library's attention kernel takes raw pointers, sizes and strides; this
 // is the entry point a user calls with tensors: it checks the shapes, the
@@ -54,5 +54,25 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                             AttentionStrides so, rt::Buffer &lse, rt::Buffer &cuSeqlensQ,
                             rt::Buffer &cuSeqlensK, CUstream stream = nullptr);
 
+/// Bytes of the f32 workspace attentionBackward needs (D = rowsum(dO * O),
+/// batch * heads * seqQ values).
+size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p);
+
+/// The gradients of attentionForward: dq, dk, dv (shaped and typed like q, k,
+/// v) from the forward's q, k, v, o and lse and the output gradient dO
+/// (shaped like o), the same problem `p` (causal masks are top-left aligned,
+/// as in the forward).  Grouped-query: dk/dv sum over the query heads that
+/// share a K/V head.  `workspace`: an f32 buffer of at least
+/// attentionBackwardWorkspaceBytes(p).  Deterministic: every gradient element
+/// is written by one program in a fixed order, so two runs give the same
+/// bits.  dq, dk, dv and the workspace must be distinct buffers, none of them
+/// an input.  Three launches on `stream`: D, then dK/dV per key block, then dQ
+/// per query block.
+void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                       rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                       rt::Buffer &o, AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
+                       rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq, rt::Buffer &dk,
+                       AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
+                       rt::Buffer &workspace, CUstream stream = nullptr);
 
 } // namespace tessera::jit

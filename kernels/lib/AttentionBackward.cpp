@@ -1,0 +1,243 @@
+//===- AttentionBackward.cpp - attention backward: D, dK/dV, dQ (FlashAttention-2) -===//
+//
+// The gradients of O = softmax(scale * Q K^T) V, given dO and the forward's
+// natural-log logsumexp (LSE) per query row, without the N x N matrices ever
+// reaching memory: each kernel recomputes P = exp(scale * Q K^T - LSE) block
+// by block.  With dP = dO V^T and D = rowsum(dO * O):
+//   dV = P^T dO,  dS = P * (dP - D),  dK = scale * dS^T Q,  dQ = scale * dS K.
+// Three kernels, each program owning the rows it writes, so the gradients
+// are deterministic (the same bits run to run) with no atomics:
+//   attention_bwd_preprocess  D for a block of query rows,
+//   attention_bwd_dkdv        one block of keys: dK, dV over every query block
+//                             (and, grouped-query, every query head sharing
+//                             the K/V head),
+//   attention_bwd_dq          one block of queries: dQ over every key block.
+// dQ's kernel recomputes S and dP (two of the seven matmuls are repeated:
+// 1.4x the FLOPs of FlashAttention-2's one pass with dQ accumulated by
+// atomics).  Each dK/dV program computes the transposed scores S^T = K Q^T
+// directly, so P^T and dS^T are accumulator tiles used as a dot's A operand
+// (registers) and never need a transpose.
+// Layout and masking follow attention_fwd: [batch, heads, seq, HEAD_DIM]
+// under arbitrary batch/head/seq strides (the last dimension contiguous),
+// causal is top-left aligned (key j <= query i), K/V have kv_heads heads,
+// LSE and D are [batch * heads, seq_q] f32.
+//
+//===----------------------------------------------------------------------===//
+#include "tessera/kernels/Attention.h"
+#include "tessera/kernels/Library.h"
+
+using namespace tessera::dsl;
+
+namespace tessera::kernels {
+
+static constexpr double kLog2e = 1.4426950408889634;
+
+namespace {
+/// A [batch, heads, seq, d] tensor argument: its pointer and strides
+/// (declared in the order pointer first, strides among the scalars).
+struct Strided {
+  Ptr base;
+  Scalar b, h, s;
+  /// Pointer to row 0 of (batch, head).
+  Ptr at(const Scalar &batch, const Scalar &head) const { return base + batch * b + head * h; }
+};
+
+/// Every argument the three kernels share, declared in one order.
+struct BwdArgs {
+  Scalar seqQ, seqK, heads, kvHeads, scale;
+  DType dt;
+  int64_t d;
+  unsigned mult;
+  Kernel &k;
+  BwdArgs(Kernel &k, const Params &p) : k(k) {
+    dt = p.dtype("dtype");
+    d = p.i("HEAD_DIM");
+    mult = unsigned(p.i("INT_MULTIPLE"));
+  }
+  void scalars(bool withKv) {
+    seqQ = k.i32("seq_q");
+    if (withKv)
+      seqK = k.i32("seq_k");
+    heads = k.i32("heads");
+    if (withKv) {
+      kvHeads = k.i32("kv_heads");
+      scale = k.f32("scale");
+    }
+  }
+  Strided strides(Ptr base, const std::string &name) {
+    return {base, k.i32(name + "_stride_b", mult), k.i32(name + "_stride_h", mult),
+            k.i32(name + "_stride_s", mult)};
+  }
+};
+} // namespace
+
+/// D = rowsum(dO * O) in f32 for BLOCK_M query rows of one (batch, head).
+/// Grid: (ceil(seq_q / BLOCK_M), batch * heads).
+static void attentionBwdPreprocess(Kernel &k, const Params &p) {
+  BwdArgs a(k, p);
+  int64_t bm = p.i("BLOCK_M");
+  Ptr o = k.ptr("o", a.dt), dO = k.ptr("do", a.dt), delta = k.ptr("delta", f32, 4);
+  a.scalars(false);
+  Strided so = a.strides(o, "o"), sdo = a.strides(dO, "do");
+  Scalar bh = programId(1), batch = bh / a.heads, head = bh % a.heads;
+  Tile offM = programId(0) * bm + arange(0, bm), offD = arange(0, a.d);
+  Tile rows = offM.col() < a.seqQ;
+  Tile oTile = load(so.at(batch, head) + offM.col() * so.s + offD.row(), rows).to(f32);
+  Tile doTile = load(sdo.at(batch, head) + offM.col() * sdo.s + offD.row(), rows).to(f32);
+  store(delta + bh * a.seqQ + offM, sum(oTile * doTile, 1), offM < a.seqQ);
+}
+
+/// dK and dV for BLOCK_N keys of one (batch, K/V head), over every query
+/// block of every query head that shares the K/V head.
+/// Grid: (ceil(seq_k / BLOCK_N), batch * kv_heads).
+static void attentionBwdDkDv(Kernel &k, const Params &p) {
+  BwdArgs a(k, p);
+  int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N");
+  bool causal = p.flag("CAUSAL");
+  Ptr q = k.ptr("q", a.dt), kk = k.ptr("k", a.dt), v = k.ptr("v", a.dt), dO = k.ptr("do", a.dt);
+  Ptr lse = k.ptr("lse", f32, 4), delta = k.ptr("delta", f32, 4);
+  Ptr dk = k.ptr("dk", a.dt), dv = k.ptr("dv", a.dt);
+  a.scalars(true);
+  Strided sq = a.strides(q, "q"), sk = a.strides(kk, "k"), sv = a.strides(v, "v");
+  Strided sdo = a.strides(dO, "do"), sdk = a.strides(dk, "dk"), sdv = a.strides(dv, "dv");
+
+  Scalar startN = programId(0) * bn, bkv = programId(1);
+  Scalar batch = bkv / a.kvHeads, kvHead = bkv % a.kvHeads;
+  Scalar group = a.heads / a.kvHeads;
+  Tile offN = startN + arange(0, bn), offD = arange(0, a.d), rowsM = arange(0, bm);
+  Tile keyRows = offN.col() < a.seqK;
+  Tile kTile = load(sk.at(batch, kvHead) + offN.col() * sk.s + offD.row(), keyRows);
+  Tile vTile = load(sv.at(batch, kvHead) + offN.col() * sv.s + offD.row(), keyRows);
+  Scalar qkScale = a.scale * kLog2e;
+  Tile dkAcc = zeros({bn, a.d}, f32), dvAcc = zeros({bn, a.d}, f32);
+  // Causal: query blocks wholly before the first key see none of its keys.
+  Scalar firstM = causal ? startN / bm * bm : scalar(0, i32);
+  forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
+    Scalar head = kvHead * group + g, bh = batch * a.heads + head;
+    Ptr qBase = sq.at(batch, head), doBase = sdo.at(batch, head);
+    forRange(firstM, a.seqQ, bm, {dkAcc, dvAcc}, [&](Scalar m0) {
+      Tile offM = m0 + rowsM;
+      Tile queryRows = offM.col() < a.seqQ;
+      Tile qTile = load(qBase + offM.col() * sq.s + offD.row(), queryRows);
+      Tile doTile = load(doBase + offM.col() * sdo.s + offD.row(), queryRows);
+      Tile lse2 = load(lse + bh * a.seqQ + offM, offM < a.seqQ) * kLog2e;
+      Tile dRow = load(delta + bh * a.seqQ + offM, offM < a.seqQ);
+      // P^T [bn, bm]: the scores transposed, in the exp2 domain.
+      Tile pT = exp2(dot(kTile, trans(qTile)) * qkScale - lse2.row());
+      Tile valid = offM.row() < a.seqQ;
+      if (causal)
+        valid = valid & (offN.col() <= offM.row());
+      pT = where(valid, pT, 0.0);
+      dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
+      Tile dpT = dot(vTile, trans(doTile));
+      Tile dsT = pT * (dpT - dRow.row());
+      dkAcc = dot(dsT.to(a.dt), qTile, dkAcc);
+    });
+  });
+  store(sdk.at(batch, kvHead) + offN.col() * sdk.s + offD.row(), (dkAcc * a.scale).to(a.dt),
+        keyRows);
+  store(sdv.at(batch, kvHead) + offN.col() * sdv.s + offD.row(), dvAcc.to(a.dt), keyRows);
+}
+
+/// dQ for BLOCK_M queries of one (batch, head), over every key block.
+/// Grid: (ceil(seq_q / BLOCK_M), batch * heads).
+static void attentionBwdDq(Kernel &k, const Params &p) {
+  BwdArgs a(k, p);
+  int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N");
+  bool causal = p.flag("CAUSAL");
+  Ptr q = k.ptr("q", a.dt), kk = k.ptr("k", a.dt), v = k.ptr("v", a.dt), dO = k.ptr("do", a.dt);
+  Ptr lse = k.ptr("lse", f32, 4), delta = k.ptr("delta", f32, 4);
+  Ptr dq = k.ptr("dq", a.dt);
+  a.scalars(true);
+  Strided sq = a.strides(q, "q"), sk = a.strides(kk, "k"), sv = a.strides(v, "v");
+  Strided sdo = a.strides(dO, "do"), sdq = a.strides(dq, "dq");
+
+  Scalar startM = programId(0) * bm, bh = programId(1);
+  Scalar batch = bh / a.heads, head = bh % a.heads;
+  Scalar kvHead = head / (a.heads / a.kvHeads);
+  Tile offM = startM + arange(0, bm), offD = arange(0, a.d), colsN = arange(0, bn);
+  Tile queryRows = offM.col() < a.seqQ;
+  Tile qTile = load(sq.at(batch, head) + offM.col() * sq.s + offD.row(), queryRows);
+  Tile doTile = load(sdo.at(batch, head) + offM.col() * sdo.s + offD.row(), queryRows);
+  Tile lse2 = load(lse + bh * a.seqQ + offM, offM < a.seqQ) * kLog2e;
+  Tile dRow = load(delta + bh * a.seqQ + offM, offM < a.seqQ);
+  Ptr kBase = sk.at(batch, kvHead), vBase = sv.at(batch, kvHead);
+  Scalar qkScale = a.scale * kLog2e;
+  Tile dqAcc = zeros({bm, a.d}, f32);
+  // Causal: key blocks wholly after the last query are never loaded.
+  Scalar end = causal ? minimum(a.seqK, startM + bm) : a.seqK;
+  forRange(0, end, bn, {dqAcc}, [&](Scalar n0) {
+    Tile keys = n0 + colsN;
+    Tile keyRows = keys.col() < a.seqK;
+    Tile kTile = load(kBase + keys.col() * sk.s + offD.row(), keyRows);
+    Tile vTile = load(vBase + keys.col() * sv.s + offD.row(), keyRows);
+    Tile pTile = exp2(dot(qTile, trans(kTile)) * qkScale - lse2.col());
+    Tile valid = keys.row() < a.seqK;
+    if (causal)
+      valid = valid & (keys.row() <= offM.col());
+    pTile = where(valid, pTile, 0.0);
+    Tile dsTile = pTile * (dot(doTile, trans(vTile)) - dRow.col());
+    dqAcc = dot(dsTile.to(a.dt), kTile, dqAcc);
+  });
+  store(sdq.at(batch, head) + offM.col() * sdq.s + offD.row(), (dqAcc * a.scale).to(a.dt),
+        queryRows);
+}
+
+Params AttentionBackwardConfig::preprocessParams() const {
+  return {{"dtype", dtype},
+          {"HEAD_DIM", std::to_string(headDim)},
+          {"INT_MULTIPLE", std::to_string(intMultiple)},
+          {"BLOCK_M", std::to_string(preprocessBlockM)},
+          {"num_warps", "4"}};
+}
+
+static Params scheduleParams(const AttentionBackwardConfig &c,
+                             const AttentionBackwardConfig::Schedule &s) {
+  return {{"dtype", c.dtype},
+          {"HEAD_DIM", std::to_string(c.headDim)},
+          {"CAUSAL", c.causal ? "1" : "0"},
+          {"INT_MULTIPLE", std::to_string(c.intMultiple)},
+          {"BLOCK_M", std::to_string(s.blockM)},
+          {"BLOCK_N", std::to_string(s.blockN)},
+          {"num_warps", std::to_string(s.numWarps)},
+          {"num_stages", std::to_string(s.numStages)}};
+}
+Params AttentionBackwardConfig::dkdvParams() const { return scheduleParams(*this, dkdv); }
+Params AttentionBackwardConfig::dqParams() const { return scheduleParams(*this, dq); }
+
+AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::string &dtype,
+                                                   int headDim, bool causal) {
+  (void)ccMajor; // one schedule for every GPU until the backward is tuned
+  AttentionBackwardConfig c;
+  c.dtype = dtype;
+  c.headDim = headDim;
+  c.causal = causal;
+  // 256-wide heads: 32-row tiles keep K, V and two stages of Q and dO
+  // within shared memory.
+  if (headDim == 256)
+    c.dkdv.blockM = c.dkdv.blockN = c.dq.blockM = c.dq.blockN = 32;
+  return c;
+}
+
+KernelDef attentionBwdPreprocessKernel() {
+  return {"attention_bwd_preprocess", "attention backward: D = rowsum(dO * O)",
+          AttentionBackwardConfig{}.preprocessParams(), attentionBwdPreprocess};
+}
+
+KernelDef attentionBwdDkDvKernel() {
+  return {"attention_bwd_dkdv", "attention backward: dK, dV per key block (FA2 structure)",
+          AttentionBackwardConfig{}.dkdvParams(), attentionBwdDkDv,
+          configSpace({{"BLOCK_M", {"32", "64", "128"}}, {"BLOCK_N", {"64", "128"}},
+                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}}}),
+          {"seq_q", "seq_k"}};
+}
+
+KernelDef attentionBwdDqKernel() {
+  return {"attention_bwd_dq", "attention backward: dQ per query block (FA2 structure)",
+          AttentionBackwardConfig{}.dqParams(), attentionBwdDq,
+          configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"32", "64", "128"}},
+                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}}}),
+          {"seq_q", "seq_k"}};
+}
+
+} // namespace tessera::kernels
