@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tessera/Pipeline.h"
+#include "tessera/Conversion/Passes.h"
 #include "tessera/Dialect/Tile/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -34,7 +35,7 @@ void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
   pm.addPass(tile::createTilePromoteShared({opts.target, 0}));
   pm.addPass(tile::createTilePipeline({opts.target, 1}));
   // Thread level: per-thread scalars, then the standard conversions to LLVM.
-  pm.addPass(tile::createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz}));
+  pm.addPass(createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz}));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
@@ -55,6 +56,7 @@ void registerAllDialects(DialectRegistry &registry) {
 
 void registerAllPasses() {
   tile::registerTilePasses();
+  registerConversionPasses(); // tessera's (Conversion/Passes.td), not MLIR's
   PassPipelineRegistration<>(
       "tessera-pipeline", "Tessera's full pipeline from traced tile IR to LLVM",
       [](OpPassManager &pm) { buildPipeline(pm, CompileOptions{}); });
