@@ -84,9 +84,9 @@ LogicalResult KernelLowering::lowerAsyncWait(AsyncWaitOp o) {
   return success();
 }
 
-/// Thread 0 issues one `cp.async.bulk.tensor` per swizzle atom of the slot
-/// (the box is one atom wide, all rows tall; atom a lands after all rows
-/// of atom a - 1, as the #tile.shared layout stores them).
+/// One thread (byThreadZero) issues one `cp.async.bulk.tensor` per swizzle
+/// atom of the slot (the box is one atom wide, all rows tall; atom a lands
+/// after all rows of atom a - 1, as the #tile.shared layout stores them).
 LogicalResult KernelLowering::lowerTmaLoad(TmaLoadOp op) {
   auto bufT = op.getBuffer().getType();
   SharedLayoutAttr s = getSharedLayout(bufT);

@@ -7,10 +7,12 @@ using namespace tessera::tile::lowering;
 
 /// Hopper tensor cores: each warpgroup (4 consecutive warps, which the
 /// #tile.mma layout puts on 64 consecutive rows) issues
-/// wgmma.mma_async.m64nNk16 with both operands read from shared memory
-/// through descriptors, accumulating in the registers the layout gives it;
-/// then commits and waits for the group.  The wait passes the accumulators
-/// through an empty asm so no use of them can be scheduled before it.
+/// wgmma.mma_async.m64nNk16 with B (and A, unless A is in registers) read
+/// from shared memory through descriptors, accumulating in the registers the layout gives it;
+/// then commits the group and waits for it, unless the dot is asynchronous
+/// (`tile.async`: a later tile.dot_wait waits).  The wait passes the
+/// accumulators through an empty asm so no use of them can be scheduled
+/// before it.
 LogicalResult KernelLowering::lowerDotWgmma(DotOp op) {
   auto aT = op.getA().getType(), bT = op.getB().getType();
   LayoutInfo l = layoutOf(op.getResult());
