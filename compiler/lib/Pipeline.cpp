@@ -6,7 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tessera/Pipeline.h"
+#include "tessera/Conversion/Passes.h"
 #include "tessera/Dialect/Tile/Transforms/Passes.h"
+#include "tessera/Target/Target.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
@@ -33,9 +35,13 @@ void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
   pm.addPass(tile::createTileAssignLayouts());
   pm.addPass(tile::createTilePromoteShared({opts.target, 0}));
   pm.addPass(tile::createTilePipeline({opts.target, 1}));
-  pm.addPass(tile::createTileWarpSpecialize({opts.target}));
+  // A producer warpgroup issues TMA copies and hands registers over with
+  // setmaxnreg: sm_90a only.  (An unknown target is reported by the passes.)
+  std::optional<Target> target = Target::parse(opts.target);
+  if (!target || target->hasSetmaxnreg)
+    pm.addPass(tile::createTileWarpSpecialize({opts.target}));
   // Thread level: per-thread scalars, then the standard conversions to LLVM.
-  pm.addPass(tile::createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz}));
+  pm.addPass(createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz}));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
@@ -56,6 +62,7 @@ void registerAllDialects(DialectRegistry &registry) {
 
 void registerAllPasses() {
   tile::registerTilePasses();
+  registerConversionPasses(); // tessera's (Conversion/Passes.td), not MLIR's
   PassPipelineRegistration<>(
       "tessera-pipeline", "Tessera's full pipeline from traced tile IR to LLVM",
       [](OpPassManager &pm) { buildPipeline(pm, CompileOptions{}); });

@@ -213,11 +213,6 @@ LogicalResult tessera::tile::allocateShared(func::FuncOp func, int64_t maxBytes,
   return success();
 }
 
-int64_t tessera::tile::maxSharedBytesFor(StringRef target) {
-  std::optional<Target> t = Target::parse(target.str());
-  return t ? t->maxSharedBytesPerBlock : Target::kDefaultSharedBytesPerBlock;
-}
-
 FailureOr<tessera::Target> tessera::tile::targetOption(ModuleOp module, StringRef target) {
   if (std::optional<Target> t = Target::parse(target.str()))
     return *t;

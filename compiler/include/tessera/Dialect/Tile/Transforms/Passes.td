@@ -111,29 +111,4 @@ def TilePipeline : Pass<"tile-pipeline", "::mlir::ModuleOp"> {
   let dependentDialects = ["::tessera::tile::TileDialect"];
 }
 
-def ConvertTileToNVVM : Pass<"convert-tile-to-nvvm", "::mlir::ModuleOp"> {
-  let summary = "Lower laid-out tile kernels to per-thread LLVM/NVVM code";
-  let description = [{
-    Rewrites each `tile.kernel` function, whose tensors carry `#tile.blocked`
-    encodings, into an `llvm.func` PTX kernel in which every tensor value is
-    replaced by the scalars the current thread owns.  Loads and stores become
-    (predicated) `llvm.load`/`llvm.store`, data movement between layouts goes
-    through one statically allocated shared-memory scratch buffer guarded by
-    `bar.sync`, `dot` is a CUDA-core FMA loop over K, and `math` operations use
-    the PTX approximations (`ex2.approx`, `lg2.approx`, `rsqrt.approx`).
-    Scalar `arith`, `math` and `scf` operations are left for the standard
-    conversions that follow in the pipeline.
-  }];
-  let options = [
-    Option<"target", "target", "std::string", "\"sm_90a\"",
-           "GPU target: wgmma is used on sm_90a only">,
-    Option<"maxSharedBytes", "max-shared-bytes", "int64_t", "0",
-           "Shared-memory limit per block in bytes (0: the target's)">,
-    Option<"exp2Ftz", "exp2-ftz", "bool", "true",
-           "exp2/exp as ex2.approx.ftz.f32 (one instruction; results below 2^-126 flush to 0)">,
-  ];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
-                           "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
-}
-
 #endif // TESSERA_TILE_PASSES

@@ -73,9 +73,6 @@ mlir::LogicalResult allocateShared(mlir::func::FuncOp func, int64_t maxBytes,
 /// `module` when it does not name one.
 mlir::FailureOr<tessera::Target> targetOption(mlir::ModuleOp module, llvm::StringRef target);
 
-/// Shared memory one block may use on `target` (opt-in maximum).
-int64_t maxSharedBytesFor(llvm::StringRef target);
-
 /// Warps per block of a kernel (its `tile.num_warps`, default 4).
 unsigned getNumWarps(mlir::func::FuncOp func);
 

@@ -1,0 +1,166 @@
+//===- LoadStore.cpp - tile.load and tile.store (global memory) -----------===//
+#include "KernelLowering.h"
+
+using namespace mlir;
+using namespace tessera::tile;
+using namespace tessera::tile::lowering;
+
+/// Widest access one thread makes: ld.global.v4.b32 (PTX ISA, "ld").
+static constexpr int64_t kMaxAccessBytes = 16;
+
+/// Elements of one thread that move with one access: consecutive registers
+/// of a chunk whose addresses are contiguous, aligned to the access size (at
+/// most 16 bytes, ld.global.v4.b32) and under one mask value.
+unsigned KernelLowering::accessWidth(Value ptrs, Value mask, unsigned bytes) {
+  auto t = dyn_cast<RankedTensorType>(ptrs.getType());
+  if (!t)
+    return 1;
+  LayoutInfo l = layoutOf(ptrs);
+  if (l.replicated())
+    return 1;
+  // i1 lives in memory as one byte per element; vectors of i1 would be bits.
+  if (cast<PtrType>(getElementTypeOrSelf(ptrs.getType())).getPointeeType().isInteger(1))
+    return 1;
+  AxisInfo p = axis.get(ptrs);
+  int64_t w = std::min<int64_t>({l.vec, p.contiguity, kMaxAccessBytes / bytes});
+  if (mask)
+    w = std::min(w, axis.get(mask).constancy);
+  w = int64_t(1) << llvm::Log2_64(std::max<int64_t>(w, 1));
+  while (w > 1 && p.divisibility % (w * bytes) != 0)
+    w /= 2;
+  return unsigned(w);
+}
+
+SmallVector<Value> KernelLowering::loadVector(Value ptr, Type elt, unsigned w) {
+  unsigned bytes = getElementByteSize(elt);
+  if (w == 1)
+    return {LLVM::LoadOp::create(b, loc, elt, ptr, bytes)};
+  Value v = LLVM::LoadOp::create(b, loc, VectorType::get({int64_t(w)}, elt), ptr, w * bytes);
+  SmallVector<Value> out;
+  for (unsigned i = 0; i < w; ++i)
+    out.push_back(LLVM::ExtractElementOp::create(b, loc, v, i32(i)));
+  return out;
+}
+
+/// The `w` elements of `op` starting at register `r` of its pointer tile; a
+/// masked-off access does not touch memory (a branch around the load).
+SmallVector<Value> KernelLowering::loadChunk(LoadOp op, unsigned r, unsigned w) {
+  Type elt = llvmElemType(getElementTypeOrSelf(op.getType()));
+  Value p = part(op.getPtr(), r);
+  if (!op.getMask())
+    return loadVector(p, elt, w);
+  auto ifOp = scf::IfOp::create(b, loc, SmallVector<Type>(w, elt), part(op.getMask(), r),
+                                /*addThenBlock=*/true, /*addElseBlock=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, loadVector(p, elt, w));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    SmallVector<Value> others;
+    for (unsigned i = 0; i < w; ++i)
+      others.push_back(op.getOther() ? part(op.getOther(), r + i) : zeroOf(elt));
+    scf::YieldOp::create(b, loc, others);
+  }
+  return SmallVector<Value>(ifOp.getResults());
+}
+
+LogicalResult KernelLowering::lowerLoad(LoadOp op) {
+  if (isShared(op.getResult()))
+    return lowerLoadToShared(op);
+  Value ptrs = op.getPtr();
+  Type elt = llvmElemType(getElementTypeOrSelf(op.getType()));
+  unsigned w = accessWidth(ptrs, op.getMask(), getElementByteSize(elt));
+  SmallVector<Value> out;
+  for (unsigned r = 0; r < width(ptrs); r += w)
+    llvm::append_range(out, loadChunk(op, r, w));
+  vals[op.getResult()] = out;
+  return success();
+}
+
+/// Global -> shared: each thread loads its chunks of the pointer tile (as
+/// wide as the addresses allow) and stores them at their swizzled place.
+/// A barrier first (the previous readers of this buffer are done), then
+/// the stores, the async-proxy fence wgmma needs, and a barrier.
+LogicalResult KernelLowering::lowerLoadToShared(LoadOp op) {
+  auto t = cast<RankedTensorType>(op.getType());
+  Type elt = llvmElemType(t.getElementType());
+  unsigned eb = getElementByteSize(elt);
+  Value ptrs = op.getPtr();
+  if (!isa<RankedTensorType>(ptrs.getType()))
+    return op.emitOpError("a shared-memory tile needs a tile of pointers");
+  LayoutInfo l = layoutOf(ptrs);
+  unsigned w = accessWidth(ptrs, op.getMask(), eb);
+  bool vectorStore = getSharedLayout(t).getContig() == 1;
+  Value offset = i32(getSharedLayout(t).getOffset());
+  barrier();
+  for (unsigned r = 0; r < l.regs(); r += w) {
+    SmallVector<Value> xs = loadChunk(op, r, w);
+    SmallVector<Value> idx = delinearize(linearIndex(l, r), t.getShape());
+    if (vectorStore && w > 1) {
+      auto vt = VectorType::get({int64_t(w)}, elt);
+      Value v = LLVM::PoisonOp::create(b, loc, vt);
+      for (unsigned i = 0; i < w; ++i)
+        v = LLVM::InsertElementOp::create(b, loc, v, xs[i], i32(i));
+      LLVM::StoreOp::create(b, loc, v, smemAt(sharedOffset(t, offset, idx[0], idx[1])),
+                            w * eb);
+      continue;
+    }
+    for (unsigned i = 0; i < w; ++i) {
+      Value col = arith::AddIOp::create(b, loc, idx[1], i32(i));
+      LLVM::StoreOp::create(b, loc, xs[i], smemAt(sharedOffset(t, offset, idx[0], col)), eb);
+    }
+  }
+  fenceProxyAsync();
+  barrier();
+  vals[op.getResult()] = {offset};
+  return success();
+}
+
+LogicalResult KernelLowering::lowerStore(StoreOp op) {
+  Value ptrs = op.getPtr();
+  Type elt = llvmElemType(getElementTypeOrSelf(op.getValue().getType()));
+  unsigned bytes = getElementByteSize(elt);
+  unsigned w = accessWidth(ptrs, op.getMask(), bytes);
+  // Replicated elements (and scalars) are written by one thread only.
+  Value owner;
+  if (auto t = dyn_cast<RankedTensorType>(ptrs.getType())) {
+    LayoutInfo l = layoutOf(ptrs);
+    if (l.rowSlice) {
+      // Lane 0 of each quad in the first warp column owns the row.
+      Value warpCol = arith::ShRUIOp::create(
+          b, loc, tid, i32(5 + llvm::Log2_32(l.warpsM)));
+      owner = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                arith::AndIOp::create(b, loc, tid, i32(3)), i32(0)),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, warpCol, i32(0)));
+    } else if (l.replicated())
+      owner = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid,
+                                    i32(l.numel));
+  } else {
+    owner = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32(0));
+  }
+  for (unsigned r = 0; r < width(ptrs); r += w) {
+    Value cond = owner;
+    if (op.getMask()) {
+      Value m = part(op.getMask(), r);
+      cond = cond ? arith::AndIOp::create(b, loc, cond, m).getResult() : m;
+    }
+    Value p = part(ptrs, r);
+    OpBuilder::InsertionGuard g(b);
+    if (cond) {
+      auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+    }
+    if (w == 1) {
+      LLVM::StoreOp::create(b, loc, part(op.getValue(), r), p, bytes);
+      continue;
+    }
+    auto vt = VectorType::get({int64_t(w)}, elt);
+    Value v = LLVM::PoisonOp::create(b, loc, vt);
+    for (unsigned i = 0; i < w; ++i)
+      v = LLVM::InsertElementOp::create(b, loc, v, part(op.getValue(), r + i), i32(i));
+    LLVM::StoreOp::create(b, loc, v, p, w * bytes);
+  }
+  return success();
+}
