@@ -80,7 +80,8 @@ def shapes():
     """(kind, D, causal, S, B, H, KV): the FA2 paper's shapes, then d=256 and a
     grouped-query shape, as tessera-bench --attention-table runs them.
     ANCHORS_ONLY=128 / fa2 / d256 / gqa keeps the matching rows (a comma list:
-    rows matching any, in that order; a row matching two tokens comes twice)."""
+    rows matching any, in that order; a row matching two tokens comes twice);
+    ANCHORS_S=2048 keeps one sequence length."""
     out = []
     for D in (64, 128):
         for causal in (False, True):
@@ -91,6 +92,10 @@ def shapes():
             out.append(("d256", 256, causal, S, 16384 // S, 8, 8))
     for causal in (False, True):
         out.append(("gqa", 128, causal, 4096, 4, 32, 8))
+    # ANCHORS_S=2048,4096 keeps those sequence lengths only.
+    lengths = [int(t) for t in os.environ.get("ANCHORS_S", "").split(",") if t]
+    if lengths:
+        out = [s for s in out if s[3] in lengths]
     # A comma list keeps the rows matching any token, in the list's order.
     only = [t for t in os.environ.get("ANCHORS_ONLY", "").split(",") if t]
     if not only:

@@ -188,6 +188,42 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoic
   }
 }
 
+/// Attention backward through jit::attentionBackward (D, dK/dV, dQ: three
+/// launches, timed together as the anchors time SDPA's backward) at the FA2
+/// table's s=2048 rows (b=8, h*d=2048), d=64 and 128, causal and not; TFLOP/s
+/// counts 2.5x the forward's FLOPs (FlashAttention's convention: the five
+/// matmuls of the backward; Tessera's dQ kernel repeats two of them).
+void benchAttentionBackward(jit::Jit &jit) {
+  const int B = 8, S = 2048;
+  for (int D : {64, 128}) {
+    const int H = 2048 / D;
+    size_t elems = size_t(B) * H * S * D;
+    rt::Buffer q(elems * 2, "f16"), k(elems * 2, "f16"), v(elems * 2, "f16"),
+        o(elems * 2, "f16"), dO(elems * 2, "f16"), lse(size_t(B) * H * S * 4, "f32"),
+        dq(elems * 2, "f16"), dk(elems * 2, "f16"), dv(elems * 2, "f16");
+    fillRandom(q, "f16", 11);
+    fillRandom(k, "f16", 12);
+    fillRandom(v, "f16", 13);
+    fillRandom(dO, "f16", 14);
+    jit::AttentionStrides s{int64_t(H) * S * D, int64_t(S) * D, D, 1};
+    for (int causal : {0, 1}) {
+      jit::AttentionProblem p{B, H, H, S, S, D, causal != 0};
+      rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
+      jit::attentionForward(jit, p, q, s, k, s, v, s, o, s, lse);
+      double ms = fastest({[&] {
+        jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s, ws);
+      }}).first;
+      double tflops =
+          2.5 * 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (ms * 1e-3) / 1e12;
+      std::printf("attention_bwd b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s\n", B, H, S, D,
+                  causal ? " causal" : "", ms, tflops);
+      record("{\"kind\": \"attention_bwd\", \"d\": " + std::to_string(D) +
+             ", \"causal\": " + std::to_string(causal) + ", \"ms\": " + std::to_string(ms) +
+             ", \"tflops\": " + std::to_string(tflops) + "}");
+    }
+  }
+}
+
 /// Issue 6's table: the FA2 paper's shapes (b*s = 16k tokens, h*d = 2048,
 /// d in {64, 128}, s = 512..16k, causal and not), then d = 256 (h = 8) and a
 /// grouped-query shape (d = 128, 32 query heads over 8 K/V heads, b = 4,
@@ -359,6 +395,7 @@ int attentionSpeed() {
     return 77;
   // The configuration jit::attentionForward picks on this device.
   benchAttention(*jit, {}, /*apiChoice=*/true);
+  benchAttentionBackward(*jit);
   if (std::getenv("TESSERA_BENCH_ATTENTION_CONFIGS")) // exploration, not the main job
     for (dsl::Params c : {dsl::Params{{"BLOCK_M", "128"}, {"num_warps", "8"}},
                           dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}},
