@@ -36,15 +36,8 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   int kvbh = batch * kvHeads;
   auto q = randomHalfValues(size_t(bh) * seqQ * d), kk = randomHalfValues(size_t(kvbh) * seqK * d),
        v = randomHalfValues(size_t(kvbh) * seqK * d);
-  // [b, h, s, d] (the reference's order) <-> [b, s, h, d].
   auto toBshd = [&](const std::vector<double> &x, int h, int s) {
-    std::vector<double> y(x.size());
-    for (int ib = 0; ib < batch; ++ib)
-      for (int ih = 0; ih < h; ++ih)
-        for (int is = 0; is < s; ++is)
-          for (int id = 0; id < d; ++id)
-            y[((size_t(ib) * s + is) * h + ih) * d + id] = x[((size_t(ib) * h + ih) * s + is) * d + id];
-    return y;
+    return swapHeadsAndSeq(x, batch, h, s, d, true);
   };
   Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"), bv(v.size() * 2, "f16"),
       bo(q.size() * 2, "f16"), bl(size_t(bh) * seqQ * 4, "f32");
@@ -70,16 +63,8 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   }
   float ms = launch(*k, grid, args);
   auto out = halfToDouble(bo.download<uint16_t>(q.size()));
-  if (bshd) { // back to [b, h, s, d]
-    std::vector<double> back(out.size());
-    for (int ib = 0; ib < batch; ++ib)
-      for (int ih = 0; ih < heads; ++ih)
-        for (int is = 0; is < seqQ; ++is)
-          for (int id = 0; id < d; ++id)
-            back[((size_t(ib) * heads + ih) * seqQ + is) * d + id] =
-                out[((size_t(ib) * seqQ + is) * heads + ih) * d + id];
-    out = back;
-  }
+  if (bshd) // back to [b, h, s, d]
+    out = swapHeadsAndSeq(out, batch, heads, seqQ, d, false);
   auto lse = bl.download<float>(size_t(bh) * seqQ);
   std::vector<double> ref(q.size()), rl(size_t(bh) * seqQ);
   kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), bh, seqQ, seqK, d,
@@ -218,26 +203,10 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
                 : jit::AttentionStrides{int64_t(h) * s * d, int64_t(s) * d, d, 1};
   };
   auto place = [&](const std::vector<double> &x, int h, int s) {
-    if (!bshd)
-      return x;
-    std::vector<double> y(x.size());
-    for (int ib = 0; ib < B; ++ib)
-      for (int ih = 0; ih < h; ++ih)
-        for (int is = 0; is < s; ++is)
-          for (int id = 0; id < d; ++id)
-            y[((size_t(ib) * s + is) * h + ih) * d + id] = x[((size_t(ib) * h + ih) * s + is) * d + id];
-    return y;
+    return bshd ? swapHeadsAndSeq(x, B, h, s, d, true) : x;
   };
   auto unplace = [&](const std::vector<double> &y, int h, int s) {
-    if (!bshd)
-      return y;
-    std::vector<double> x(y.size());
-    for (int ib = 0; ib < B; ++ib)
-      for (int ih = 0; ih < h; ++ih)
-        for (int is = 0; is < s; ++is)
-          for (int id = 0; id < d; ++id)
-            x[((size_t(ib) * h + ih) * s + is) * d + id] = y[((size_t(ib) * s + is) * h + ih) * d + id];
-    return x;
+    return bshd ? swapHeadsAndSeq(y, B, h, s, d, false) : y;
   };
   auto upload = [&](const std::vector<double> &x, int h, int s) {
     Buffer b(x.size() * 2, dtype);

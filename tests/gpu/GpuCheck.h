@@ -90,6 +90,25 @@ inline std::vector<uint16_t> asHalf(const std::vector<double> &v) {
   return h;
 }
 
+/// `x` of [b, h, s, d] (the references' order) as [b, s, h, d], or, with
+/// `toBshd` false, [b, s, h, d] back to [b, h, s, d].
+inline std::vector<double> swapHeadsAndSeq(const std::vector<double> &x, int b, int h, int s,
+                                           int d, bool toBshd) {
+  std::vector<double> y(x.size());
+  for (int ib = 0; ib < b; ++ib)
+    for (int ih = 0; ih < h; ++ih)
+      for (int is = 0; is < s; ++is)
+        for (int id = 0; id < d; ++id) {
+          size_t bhsd = ((size_t(ib) * h + ih) * s + is) * d + id;
+          size_t bshd = ((size_t(ib) * s + is) * h + ih) * d + id;
+          if (toBshd)
+            y[bshd] = x[bhsd];
+          else
+            y[bhsd] = x[bshd];
+        }
+  return y;
+}
+
 struct Result {
   std::string name;
   double relErr = 0;  ///< ||out - ref|| / ||ref||

@@ -21,6 +21,24 @@ using namespace tessera;
 namespace {
 /// [b, s, h, d] strides of a tensor with h heads, s positions, d dims.
 jit::AttentionStrides bshd(int h, int s, int d) { return {int64_t(s) * h * d, d, int64_t(h) * d, 1}; }
+
+/// Random f16 values for a batch-1 tensor of h heads, s positions, d dims:
+/// as doubles in the reference layout [h, s, d] and as bits in the device
+/// layout [s, h, d].
+std::pair<std::vector<double>, std::vector<uint16_t>> randomBshd(int h, int s, int d,
+                                                                 std::mt19937 &rng) {
+  std::normal_distribution<float> dist;
+  std::vector<double> ref(size_t(h) * s * d);
+  std::vector<uint16_t> dev(ref.size());
+  for (int ih = 0; ih < h; ++ih)
+    for (int is = 0; is < s; ++is)
+      for (int id = 0; id < d; ++id) {
+        uint16_t x = toHalf(dist(rng));
+        ref[(size_t(ih) * s + is) * d + id] = fromHalf(x);
+        dev[(size_t(is) * h + ih) * d + id] = x;
+      }
+  return {ref, dev};
+}
 } // namespace
 
 TEST_CASE("attentionForward runs grouped-query attention in the [b s h d] layout", "[attention][interp]") {
@@ -28,20 +46,7 @@ TEST_CASE("attentionForward runs grouped-query attention in the [b s h d] layout
   jit::Jit jit;
   const int H = 2, KV = 1, SQ = 17, SK = 23, D = 64;
   std::mt19937 rng(11);
-  std::normal_distribution<float> dist;
-  // Reference layout [h, s, d]; device layout [s, h, d] (batch 1).
-  auto make = [&](int h, int s) {
-    std::vector<double> ref(size_t(h) * s * D);
-    std::vector<uint16_t> dev(ref.size());
-    for (int ih = 0; ih < h; ++ih)
-      for (int is = 0; is < s; ++is)
-        for (int id = 0; id < D; ++id) {
-          uint16_t x = toHalf(dist(rng));
-          ref[(size_t(ih) * s + is) * D + id] = fromHalf(x);
-          dev[(size_t(is) * h + ih) * D + id] = x;
-        }
-    return std::make_pair(ref, dev);
-  };
+  auto make = [&](int h, int s) { return randomBshd(h, s, D, rng); };
   auto [q, qd] = make(H, SQ);
   auto [k, kd] = make(KV, SK);
   auto [v, vd] = make(KV, SK);
@@ -226,20 +231,7 @@ TEST_CASE("attentionBackward gives the float64 gradients ([b s h d], grouped-que
   jit::Jit jit;
   const int H = 4, KV = 2, SQ = 19, SK = 27, D = 64;
   std::mt19937 rng(13);
-  std::normal_distribution<float> dist;
-  // Reference layout [h, s, d]; device layout [s, h, d] (batch 1).
-  auto make = [&](int h, int s) {
-    std::vector<double> ref(size_t(h) * s * D);
-    std::vector<uint16_t> dev(ref.size());
-    for (int ih = 0; ih < h; ++ih)
-      for (int is = 0; is < s; ++is)
-        for (int id = 0; id < D; ++id) {
-          uint16_t x = toHalf(dist(rng));
-          ref[(size_t(ih) * s + is) * D + id] = fromHalf(x);
-          dev[(size_t(is) * h + ih) * D + id] = x;
-        }
-    return std::make_pair(ref, dev);
-  };
+  auto make = [&](int h, int s) { return randomBshd(h, s, D, rng); };
   auto upload = [](const std::vector<uint16_t> &x) {
     rt::Buffer b(x.size() * 2, "f16");
     b.upload(x);
