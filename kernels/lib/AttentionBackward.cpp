@@ -20,7 +20,10 @@
 // Layout and masking follow attention_fwd: [batch, heads, seq, HEAD_DIM]
 // under arbitrary batch/head/seq strides (the last dimension contiguous),
 // causal is top-left aligned (key j <= query i), K/V have kv_heads heads,
-// LSE and D are [batch * heads, seq_q] f32.
+// LSE and D are [batch * heads, seq_q] f32.  VARLEN=1: packed sequences as
+// in attention_fwd (sequence b is rows cu_seqlens[b] .. cu_seqlens[b+1]-1;
+// seq_q/seq_k are the longest lengths, LSE and D stay [batch * heads, seq_q]);
+// programs past their sequence's end skip their loop.
 //
 //===----------------------------------------------------------------------===//
 #include "tessera/kernels/Attention.h"
@@ -38,21 +41,33 @@ namespace {
 struct Strided {
   Ptr base;
   Scalar b, h, s;
-  /// Pointer to row 0 of (batch, head).
-  Ptr at(const Scalar &batch, const Scalar &head) const { return base + batch * b + head * h; }
+  /// Pointer to row `row0` of (batch, head); no row offset if `row0` is null.
+  Ptr at(const Scalar &batch, const Scalar &head, const Scalar &row0 = Scalar()) const {
+    Ptr p = base + batch * b + head * h;
+    return row0.value() ? p + row0 * s : p;
+  }
+};
+
+/// Where one batch entry's sequences lie: their lengths and first rows
+/// (null unless VARLEN).
+struct Sequence {
+  Scalar lenQ, lenK, rowQ, rowK;
 };
 
 /// Every argument the three kernels share, declared in one order.
 struct BwdArgs {
   Scalar seqQ, seqK, heads, kvHeads, scale;
+  Ptr cuQ, cuK;
   DType dt;
   int64_t d;
   unsigned mult;
+  bool varlen;
   Kernel &k;
   BwdArgs(Kernel &k, const Params &p) : k(k) {
     dt = p.dtype("dtype");
     d = p.i("HEAD_DIM");
     mult = unsigned(p.i("INT_MULTIPLE"));
+    varlen = p.flag("VARLEN");
   }
   void scalars(bool withKv) {
     seqQ = k.i32("seq_q");
@@ -68,7 +83,34 @@ struct BwdArgs {
     return {base, k.i32(name + "_stride_b", mult), k.i32(name + "_stride_h", mult),
             k.i32(name + "_stride_s", mult)};
   }
+  /// The cu_seqlens arguments, after every other (VARLEN only).
+  void offsets(bool withKv) {
+    if (!varlen)
+      return;
+    cuQ = k.ptr("cu_seqlens_q", i32, 4);
+    if (withKv)
+      cuK = k.ptr("cu_seqlens_k", i32, 4);
+  }
+  /// Batch entry `batch`'s sequences.
+  Sequence sequence(const Scalar &batch) const {
+    if (!varlen)
+      return {seqQ, seqK, Scalar(), Scalar()};
+    Sequence s;
+    s.rowQ = load(cuQ + batch);
+    s.lenQ = load(cuQ + batch + 1) - s.rowQ;
+    if (cuK.value()) {
+      s.rowK = load(cuK + batch);
+      s.lenK = load(cuK + batch + 1) - s.rowK;
+    }
+    return s;
+  }
 };
+
+/// `n` if `first` < `len`, else 0: the trip bound of a program whose first
+/// row may lie past its sequence (min(max(len - first, 0), 1) * n).
+Scalar ifInside(const Scalar &first, const Scalar &len, const Scalar &n) {
+  return maximum(minimum(len - first, scalar(1, i32)), scalar(0, i32)) * n;
+}
 } // namespace
 
 /// D = rowsum(dO * O) in f32 for BLOCK_M query rows of one (batch, head).
@@ -79,12 +121,15 @@ static void attentionBwdPreprocess(Kernel &k, const Params &p) {
   Ptr o = k.ptr("o", a.dt), dO = k.ptr("do", a.dt), delta = k.ptr("delta", f32, 4);
   a.scalars(false);
   Strided so = a.strides(o, "o"), sdo = a.strides(dO, "do");
+  a.offsets(false);
   Scalar bh = programId(1), batch = bh / a.heads, head = bh % a.heads;
+  Sequence seq = a.sequence(batch);
   Tile offM = programId(0) * bm + arange(0, bm), offD = arange(0, a.d);
-  Tile rows = offM.col() < a.seqQ;
-  Tile oTile = load(so.at(batch, head) + offM.col() * so.s + offD.row(), rows).to(f32);
-  Tile doTile = load(sdo.at(batch, head) + offM.col() * sdo.s + offD.row(), rows).to(f32);
-  store(delta + bh * a.seqQ + offM, sum(oTile * doTile, 1), offM < a.seqQ);
+  Tile rows = offM.col() < seq.lenQ;
+  Tile oTile = load(so.at(batch, head, seq.rowQ) + offM.col() * so.s + offD.row(), rows).to(f32);
+  Tile doTile =
+      load(sdo.at(batch, head, seq.rowQ) + offM.col() * sdo.s + offD.row(), rows).to(f32);
+  store(delta + bh * a.seqQ + offM, sum(oTile * doTile, 1), offM < seq.lenQ);
 }
 
 /// dK and dV for BLOCK_N keys of one (batch, K/V head), over every query
@@ -100,31 +145,35 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   a.scalars(true);
   Strided sq = a.strides(q, "q"), sk = a.strides(kk, "k"), sv = a.strides(v, "v");
   Strided sdo = a.strides(dO, "do"), sdk = a.strides(dk, "dk"), sdv = a.strides(dv, "dv");
+  a.offsets(true);
 
   Scalar startN = programId(0) * bn, bkv = programId(1);
   Scalar batch = bkv / a.kvHeads, kvHead = bkv % a.kvHeads;
   Scalar group = a.heads / a.kvHeads;
+  Sequence seq = a.sequence(batch);
   Tile offN = startN + arange(0, bn), offD = arange(0, a.d), rowsM = arange(0, bm);
-  Tile keyRows = offN.col() < a.seqK;
-  Tile kTile = load(sk.at(batch, kvHead) + offN.col() * sk.s + offD.row(), keyRows);
-  Tile vTile = load(sv.at(batch, kvHead) + offN.col() * sv.s + offD.row(), keyRows);
+  Tile keyRows = offN.col() < seq.lenK;
+  Tile kTile = load(sk.at(batch, kvHead, seq.rowK) + offN.col() * sk.s + offD.row(), keyRows);
+  Tile vTile = load(sv.at(batch, kvHead, seq.rowK) + offN.col() * sv.s + offD.row(), keyRows);
   Scalar qkScale = a.scale * kLog2e;
   Tile dkAcc = zeros({bn, a.d}, f32), dvAcc = zeros({bn, a.d}, f32);
   // Causal: query blocks wholly before the first key see none of its keys.
   Scalar firstM = causal ? startN / bm * bm : scalar(0, i32);
+  // Packed sequences: a key block past its sequence's end has nothing to do.
+  Scalar endM = a.varlen ? ifInside(startN, seq.lenK, seq.lenQ) : seq.lenQ;
   forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
     Scalar head = kvHead * group + g, bh = batch * a.heads + head;
-    Ptr qBase = sq.at(batch, head), doBase = sdo.at(batch, head);
-    forRange(firstM, a.seqQ, bm, {dkAcc, dvAcc}, [&](Scalar m0) {
+    Ptr qBase = sq.at(batch, head, seq.rowQ), doBase = sdo.at(batch, head, seq.rowQ);
+    forRange(firstM, endM, bm, {dkAcc, dvAcc}, [&](Scalar m0) {
       Tile offM = m0 + rowsM;
-      Tile queryRows = offM.col() < a.seqQ;
+      Tile queryRows = offM.col() < seq.lenQ;
       Tile qTile = load(qBase + offM.col() * sq.s + offD.row(), queryRows);
       Tile doTile = load(doBase + offM.col() * sdo.s + offD.row(), queryRows);
-      Tile lse2 = load(lse + bh * a.seqQ + offM, offM < a.seqQ) * kLog2e;
-      Tile dRow = load(delta + bh * a.seqQ + offM, offM < a.seqQ);
+      Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
+      Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
       // P^T [bn, bm]: the scores transposed, in the exp2 domain.
       Tile pT = exp2(dot(kTile, trans(qTile)) * qkScale - lse2.row());
-      Tile valid = offM.row() < a.seqQ;
+      Tile valid = offM.row() < seq.lenQ;
       if (causal)
         valid = valid & (offN.col() <= offM.row());
       pT = where(valid, pT, 0.0);
@@ -134,9 +183,10 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
       dkAcc = dot(dsT.to(a.dt), qTile, dkAcc);
     });
   });
-  store(sdk.at(batch, kvHead) + offN.col() * sdk.s + offD.row(), (dkAcc * a.scale).to(a.dt),
+  store(sdk.at(batch, kvHead, seq.rowK) + offN.col() * sdk.s + offD.row(),
+        (dkAcc * a.scale).to(a.dt), keyRows);
+  store(sdv.at(batch, kvHead, seq.rowK) + offN.col() * sdv.s + offD.row(), dvAcc.to(a.dt),
         keyRows);
-  store(sdv.at(batch, kvHead) + offN.col() * sdv.s + offD.row(), dvAcc.to(a.dt), keyRows);
 }
 
 /// dQ for BLOCK_M queries of one (batch, head), over every key block.
@@ -151,42 +201,48 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
   a.scalars(true);
   Strided sq = a.strides(q, "q"), sk = a.strides(kk, "k"), sv = a.strides(v, "v");
   Strided sdo = a.strides(dO, "do"), sdq = a.strides(dq, "dq");
+  a.offsets(true);
 
   Scalar startM = programId(0) * bm, bh = programId(1);
   Scalar batch = bh / a.heads, head = bh % a.heads;
   Scalar kvHead = head / (a.heads / a.kvHeads);
+  Sequence seq = a.sequence(batch);
   Tile offM = startM + arange(0, bm), offD = arange(0, a.d), colsN = arange(0, bn);
-  Tile queryRows = offM.col() < a.seqQ;
-  Tile qTile = load(sq.at(batch, head) + offM.col() * sq.s + offD.row(), queryRows);
-  Tile doTile = load(sdo.at(batch, head) + offM.col() * sdo.s + offD.row(), queryRows);
-  Tile lse2 = load(lse + bh * a.seqQ + offM, offM < a.seqQ) * kLog2e;
-  Tile dRow = load(delta + bh * a.seqQ + offM, offM < a.seqQ);
-  Ptr kBase = sk.at(batch, kvHead), vBase = sv.at(batch, kvHead);
+  Tile queryRows = offM.col() < seq.lenQ;
+  Tile qTile = load(sq.at(batch, head, seq.rowQ) + offM.col() * sq.s + offD.row(), queryRows);
+  Tile doTile = load(sdo.at(batch, head, seq.rowQ) + offM.col() * sdo.s + offD.row(), queryRows);
+  Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
+  Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
+  Ptr kBase = sk.at(batch, kvHead, seq.rowK), vBase = sv.at(batch, kvHead, seq.rowK);
   Scalar qkScale = a.scale * kLog2e;
   Tile dqAcc = zeros({bm, a.d}, f32);
   // Causal: key blocks wholly after the last query are never loaded.
-  Scalar end = causal ? minimum(a.seqK, startM + bm) : a.seqK;
+  Scalar end = causal ? minimum(seq.lenK, startM + bm) : seq.lenK;
+  // Packed sequences: a query block past its sequence's end has nothing to do.
+  if (a.varlen)
+    end = ifInside(startM, seq.lenQ, end);
   forRange(0, end, bn, {dqAcc}, [&](Scalar n0) {
     Tile keys = n0 + colsN;
-    Tile keyRows = keys.col() < a.seqK;
+    Tile keyRows = keys.col() < seq.lenK;
     Tile kTile = load(kBase + keys.col() * sk.s + offD.row(), keyRows);
     Tile vTile = load(vBase + keys.col() * sv.s + offD.row(), keyRows);
     Tile pTile = exp2(dot(qTile, trans(kTile)) * qkScale - lse2.col());
-    Tile valid = keys.row() < a.seqK;
+    Tile valid = keys.row() < seq.lenK;
     if (causal)
       valid = valid & (keys.row() <= offM.col());
     pTile = where(valid, pTile, 0.0);
     Tile dsTile = pTile * (dot(doTile, trans(vTile)) - dRow.col());
     dqAcc = dot(dsTile.to(a.dt), kTile, dqAcc);
   });
-  store(sdq.at(batch, head) + offM.col() * sdq.s + offD.row(), (dqAcc * a.scale).to(a.dt),
-        queryRows);
+  store(sdq.at(batch, head, seq.rowQ) + offM.col() * sdq.s + offD.row(),
+        (dqAcc * a.scale).to(a.dt), queryRows);
 }
 
 Params AttentionBackwardConfig::preprocessParams() const {
   return {{"dtype", dtype},
           {"HEAD_DIM", std::to_string(headDim)},
           {"INT_MULTIPLE", std::to_string(intMultiple)},
+          {"VARLEN", varlen ? "1" : "0"},
           {"BLOCK_M", std::to_string(preprocessBlockM)},
           {"num_warps", "4"}};
 }
@@ -197,6 +253,7 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"HEAD_DIM", std::to_string(c.headDim)},
           {"CAUSAL", c.causal ? "1" : "0"},
           {"INT_MULTIPLE", std::to_string(c.intMultiple)},
+          {"VARLEN", c.varlen ? "1" : "0"},
           {"BLOCK_M", std::to_string(s.blockM)},
           {"BLOCK_N", std::to_string(s.blockN)},
           {"num_warps", std::to_string(s.numWarps)},

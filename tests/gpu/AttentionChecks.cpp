@@ -267,6 +267,72 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
   return worst;
 }
 
+/// The varlen backward through jit::attentionBackwardVarlen: `lens`
+/// (query, key) sequences packed as [total, heads, d], 4 query heads over 2
+/// K/V heads; each sequence's dq, dk, dv against the float64 gradients.
+Result checkAttentionBackwardVarlen(int d, bool causal, std::vector<std::pair<int, int>> lens) {
+  const int H = 4, KV = 2, B = int(lens.size());
+  std::vector<int32_t> cuQ{0}, cuK{0};
+  int maxQ = 0, maxK = 0;
+  for (auto [lq, lk] : lens) {
+    cuQ.push_back(cuQ.back() + lq);
+    cuK.push_back(cuK.back() + lk);
+    maxQ = std::max(maxQ, lq);
+    maxK = std::max(maxK, lk);
+  }
+  size_t nq = size_t(cuQ.back()) * H * d, nk = size_t(cuK.back()) * KV * d;
+  auto q = randomHalfValues(nq), kk = randomHalfValues(nk), v = randomHalfValues(nk),
+       dO = randomHalfValues(nq);
+  auto upload = [](const std::vector<double> &x) {
+    Buffer b(x.size() * 2, "f16");
+    b.upload(asHalf(x));
+    return b;
+  };
+  Buffer bq = upload(q), bk = upload(kk), bv = upload(v), bdo = upload(dO);
+  Buffer bo(nq * 2, "f16"), bl(size_t(B) * H * maxQ * 4, "f32"), bdq(nq * 2, "f16"),
+      bdk(nk * 2, "f16"), bdv(nk * 2, "f16"), bcq(cuQ.size() * 4, "i32"), bck(cuK.size() * 4, "i32");
+  bcq.upload(cuQ);
+  bck.upload(cuK);
+  jit::AttentionStrides sq{0, d, int64_t(H) * d, 1}, sk{0, d, int64_t(KV) * d, 1};
+  jit::AttentionProblem p{B, H, KV, maxQ, maxK, d, causal};
+  Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
+  jit::attentionForwardVarlen(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl, bcq, bck);
+  for (Buffer *g : {&bdq, &bdk, &bdv})
+    g->fill(0xff);
+  float ms = timed([&] {
+    jit::attentionBackwardVarlen(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq,
+                                 bdk, sk, bdv, sk, bcq, bck, ws);
+  });
+  auto dq = halfToDouble(bdq.download<uint16_t>(nq)), dk = halfToDouble(bdk.download<uint16_t>(nk)),
+       dv = halfToDouble(bdv.download<uint16_t>(nk));
+  // Every sequence's gradients, gathered to [heads, len, d], one comparison.
+  std::vector<double> got, want;
+  for (int b = 0; b < B; ++b) {
+    int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
+    auto gq = [&](const std::vector<double> &x) {
+      return kernels::ref::packedSequence(x, H, d, cuQ[b], lq);
+    };
+    auto gk = [&](const std::vector<double> &x) {
+      return kernels::ref::packedSequence(x, KV, d, cuK[b], lk);
+    };
+    auto qb = gq(q), dob = gq(dO), kb = gk(kk), vb = gk(v);
+    std::vector<double> rq(qb.size()), rk(kb.size()), rv(vb.size());
+    kernels::ref::attentionBackward(qb.data(), kb.data(), vb.data(), dob.data(), rq.data(),
+                                    rk.data(), rv.data(), H, lq, lk, d,
+                                    1.0 / std::sqrt(double(d)), causal, H / KV);
+    for (auto [out, ref] : {std::pair(gq(dq), rq), std::pair(gk(dk), rk), std::pair(gk(dv), rv)}) {
+      got.insert(got.end(), out.begin(), out.end());
+      want.insert(want.end(), ref.begin(), ref.end());
+    }
+  }
+  std::string desc;
+  for (auto [lq, lk] : lens)
+    desc += " " + std::to_string(lq) + "/" + std::to_string(lk);
+  return compare("attentionBackwardVarlen d=" + std::to_string(d) + (causal ? " causal" : "") +
+                     " h=4 kv=2" + desc,
+                 got, want, 1e-2, ms);
+}
+
 } // namespace
 
 void addAttentionChecks(std::vector<Check> &checks) {
@@ -382,6 +448,8 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"attention", [] { return checkAttentionBackward(64, true, 4, 2, 517, 300, "bf16"); }},
       {"attention", [] { return checkAttentionBackward(128, true, 2, 2, 1000, 1000, "bf16", true); }},
       {"attention", [] { return checkAttentionBackward(256, true, 2, 1, 300, 301, "bf16"); }},
+      {"attention", [] { return checkAttentionBackwardVarlen(64, true, {{1, 17}, {300, 200}, {1000, 1100}}); }},
+      {"attention", [] { return checkAttentionBackwardVarlen(128, false, {{517, 300}, {64, 64}, {17, 1}}); }},
   });
 }
 

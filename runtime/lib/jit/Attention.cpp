@@ -156,6 +156,23 @@ std::vector<int32_t> readOffsets(const char *name, const rt::Buffer &cu, int bat
   return off;
 }
 
+/// The varlen entry points' offsets, read back and checked; returns the
+/// packed tensors' row counts (the last offsets).
+std::pair<int64_t, int64_t> checkOffsets(const AttentionProblem &p, const rt::Buffer &cuSeqlensQ,
+                                         const rt::Buffer &cuSeqlensK) {
+  if (p.batch <= 0 || p.seqQ <= 0 || p.seqK <= 0)
+    throw Error("attention: batch, seq_q and seq_k must be positive, got " +
+                std::to_string(p.batch) + ", " + std::to_string(p.seqQ) + ", " +
+                std::to_string(p.seqK));
+  auto cq = readOffsets("cu_seqlens_q", cuSeqlensQ, p.batch, p.seqQ, "seq_q");
+  auto ck = readOffsets("cu_seqlens_k", cuSeqlensK, p.batch, p.seqK, "seq_k");
+  for (int b = 0; b < p.batch; ++b)
+    if (cq[b + 1] > cq[b] && ck[b + 1] == ck[b])
+      throw Error("attention: sequence " + std::to_string(b) + " has " +
+                  std::to_string(cq[b + 1] - cq[b]) + " queries but no keys");
+  return {cq[p.batch], ck[p.batch]};
+}
+
 } // namespace
 
 void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
@@ -170,21 +187,11 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                             rt::Buffer &v, AttentionStrides sv, rt::Buffer &o,
                             AttentionStrides so, rt::Buffer &lse, rt::Buffer &cuSeqlensQ,
                             rt::Buffer &cuSeqlensK, CUstream stream) {
-  if (p.batch <= 0 || p.seqQ <= 0 || p.seqK <= 0)
-    throw Error("attention: batch, seq_q and seq_k must be positive, got " +
-                std::to_string(p.batch) + ", " + std::to_string(p.seqQ) + ", " +
-                std::to_string(p.seqK));
-  auto cq = readOffsets("cu_seqlens_q", cuSeqlensQ, p.batch, p.seqQ, "seq_q");
-  auto ck = readOffsets("cu_seqlens_k", cuSeqlensK, p.batch, p.seqK, "seq_k");
-  for (int b = 0; b < p.batch; ++b)
-    if (cq[b + 1] > cq[b] && ck[b + 1] == ck[b])
-      throw Error("attention: sequence " + std::to_string(b) + " has " +
-                  std::to_string(cq[b + 1] - cq[b]) + " queries but no keys");
+  auto [rowsQ, rowsK] = checkOffsets(p, cuSeqlensQ, cuSeqlensK);
   // Packed: one "batch" of total rows; the batch strides are unused.
   for (AttentionStrides *s : {&sq, &sk, &sv, &so})
     s->batch = 0;
-  checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, 1, cq[p.batch], ck[p.batch],
-                 true, {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
+  checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, 1, rowsQ, rowsK, true, {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
 }
 
 size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p) {
@@ -192,18 +199,25 @@ size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p) {
          size_t(std::max(p.seqQ, 0)) * 4;
 }
 
-void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
-                       rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
-                       rt::Buffer &o, AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
-                       rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq, rt::Buffer &dk,
-                       AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
-                       rt::Buffer &workspace, CUstream stream) {
+namespace {
+/// Checks the backward's problem and tensors (as checkProblem, over
+/// `batches` entries of `rowsQ` / `rowsK` rows) and launches its three
+/// kernels (their varlen forms if asked), appending `tail` to the arguments
+/// of each.
+void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
+                            AttentionStrides sq, rt::Buffer &k, AttentionStrides sk,
+                            rt::Buffer &v, AttentionStrides sv, rt::Buffer &o,
+                            AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
+                            rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq, rt::Buffer &dk,
+                            AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
+                            rt::Buffer &workspace, int64_t batches, int64_t rowsQ, int64_t rowsK,
+                            bool varlen, const std::vector<rt::Arg> &tail, CUstream stream) {
   auto [kvHeads, dt, scale] =
-      checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, p.batch, p.seqQ, p.seqK);
-  checkTensor("dO", dO, dt, sdo, p.batch, p.heads, p.seqQ, p.headDim);
-  checkTensor("dq", dq, dt, sdq, p.batch, p.heads, p.seqQ, p.headDim);
-  checkTensor("dk", dk, dt, sdk, p.batch, kvHeads, p.seqK, p.headDim);
-  checkTensor("dv", dv, dt, sdv, p.batch, kvHeads, p.seqK, p.headDim);
+      checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
+  checkTensor("dO", dO, dt, sdo, batches, p.heads, rowsQ, p.headDim);
+  checkTensor("dq", dq, dt, sdq, batches, p.heads, rowsQ, p.headDim);
+  checkTensor("dk", dk, dt, sdk, batches, kvHeads, rowsK, p.headDim);
+  checkTensor("dv", dv, dt, sdv, batches, kvHeads, rowsK, p.headDim);
   if (workspace.dtype() != "f32")
     throw Error("attention backward: the workspace must be an f32 buffer, got " +
                 (workspace.dtype().empty() ? "untyped" : workspace.dtype()));
@@ -232,11 +246,14 @@ void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Atten
                       sv.seq, so.batch, so.head, so.seq, sdo.batch, sdo.head, sdo.seq,
                       sdq.batch, sdq.head, sdq.seq, sdk.batch, sdk.head, sdk.seq, sdv.batch,
                       sdv.head, sdv.seq}));
+  cfg.varlen = varlen;
   unsigned pairs = unsigned(p.batch * p.heads), kvPairs = unsigned(p.batch * kvHeads);
 
   auto pre = jit.get(kernels::findKernel("attention_bwd_preprocess"), cfg.preprocessParams());
   std::vector<rt::Arg> preArgs{o, dO, workspace, p.seqQ, p.heads};
   pushStrides(preArgs, {so, sdo});
+  if (varlen)
+    preArgs.push_back(tail.front()); // cu_seqlens_q
   pre->launch({unsigned((p.seqQ + cfg.preprocessBlockM - 1) / cfg.preprocessBlockM), pairs},
               preArgs, stream);
 
@@ -244,6 +261,7 @@ void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Atten
   std::vector<rt::Arg> dkdvArgs{q, k, v, dO, lse, workspace, dk, dv, p.seqQ, p.seqK, p.heads,
                                 kvHeads, scale};
   pushStrides(dkdvArgs, {sq, sk, sv, sdo, sdk, sdv});
+  dkdvArgs.insert(dkdvArgs.end(), tail.begin(), tail.end());
   dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), kvPairs}, dkdvArgs,
                stream);
 
@@ -251,8 +269,36 @@ void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Atten
   std::vector<rt::Arg> dqArgs{q, k, v, dO, lse, workspace, dq, p.seqQ, p.seqK, p.heads,
                               kvHeads, scale};
   pushStrides(dqArgs, {sq, sk, sv, sdo, sdq});
+  dqArgs.insert(dqArgs.end(), tail.begin(), tail.end());
   dqKernel->launch({unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), pairs}, dqArgs,
                    stream);
+}
+} // namespace
+
+void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
+                       rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
+                       rt::Buffer &o, AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
+                       rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq, rt::Buffer &dk,
+                       AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
+                       rt::Buffer &workspace, CUstream stream) {
+  backwardCheckAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, dO, sdo, lse, dq, sdq, dk, sdk, dv,
+                         sdv, workspace, p.batch, p.seqQ, p.seqK, false, {}, stream);
+}
+
+void attentionBackwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
+                             AttentionStrides sq, rt::Buffer &k, AttentionStrides sk,
+                             rt::Buffer &v, AttentionStrides sv, rt::Buffer &o,
+                             AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
+                             rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq,
+                             rt::Buffer &dk, AttentionStrides sdk, rt::Buffer &dv,
+                             AttentionStrides sdv, rt::Buffer &cuSeqlensQ, rt::Buffer &cuSeqlensK,
+                             rt::Buffer &workspace, CUstream stream) {
+  auto [rowsQ, rowsK] = checkOffsets(p, cuSeqlensQ, cuSeqlensK);
+  for (AttentionStrides *s : {&sq, &sk, &sv, &so, &sdo, &sdq, &sdk, &sdv})
+    s->batch = 0;
+  backwardCheckAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, dO, sdo, lse, dq, sdq, dk, sdk, dv,
+                         sdv, workspace, 1, rowsQ, rowsK, true,
+                         {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
 }
 
 } // namespace tessera::jit

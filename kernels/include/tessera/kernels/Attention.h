@@ -49,6 +49,7 @@ struct AttentionBackwardConfig {
   int headDim = 64;
   bool causal = false;
   int intMultiple = 1;
+  bool varlen = false; ///< packed sequences with cu_seqlens offsets
   /// One kernel's tiles: BLOCK_M query rows, BLOCK_N keys.
   struct Schedule {
     int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;

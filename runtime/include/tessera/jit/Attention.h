@@ -75,4 +75,16 @@ void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Atten
                        AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
                        rt::Buffer &workspace, CUstream stream = nullptr);
 
+/// The backward of attentionForwardVarlen: packed sequences as there
+/// (cu_seqlens offsets checked the same way, batch strides ignored, lse
+/// [batch, heads, p.seqQ]); dq/dk/dv packed like q/k/v.
+void attentionBackwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
+                             AttentionStrides sq, rt::Buffer &k, AttentionStrides sk,
+                             rt::Buffer &v, AttentionStrides sv, rt::Buffer &o,
+                             AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
+                             rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq,
+                             rt::Buffer &dk, AttentionStrides sdk, rt::Buffer &dv,
+                             AttentionStrides sdv, rt::Buffer &cuSeqlensQ, rt::Buffer &cuSeqlensK,
+                             rt::Buffer &workspace, CUstream stream = nullptr);
+
 } // namespace tessera::jit
