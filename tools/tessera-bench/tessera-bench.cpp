@@ -193,7 +193,10 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoic
 /// table's s=2048 rows (b=8, h*d=2048), d=64 and 128, causal and not; TFLOP/s
 /// counts 2.5x the forward's FLOPs (FlashAttention's convention: the five
 /// matmuls of the backward; Tessera's dQ kernel repeats two of them).
-void benchAttentionBackward(jit::Jit &jit) {
+/// With `sweep`, each shape also times the dK/dV kernel's and then the dQ
+/// kernel's candidate schedules (the other kernel keeping the library's) and
+/// prints the fastest of each: how attentionBackwardConfigFor is chosen.
+void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
   const int B = 8, S = 2048;
   for (int D : {64, 128}) {
     const int H = 2048 / D;
@@ -220,6 +223,38 @@ void benchAttentionBackward(jit::Jit &jit) {
       record("{\"kind\": \"attention_bwd\", \"d\": " + std::to_string(D) +
              ", \"causal\": " + std::to_string(causal) + ", \"ms\": " + std::to_string(ms) +
              ", \"tflops\": " + std::to_string(tflops) + "}");
+      if (!sweep)
+        continue;
+      using Schedule = kernels::AttentionBackwardConfig::Schedule;
+      const Schedule candidates[] = {{64, 64, 4, 2},  {64, 64, 8, 2},  {32, 64, 4, 2},
+                                     {64, 128, 8, 2}, {128, 64, 8, 2}, {32, 128, 8, 2},
+                                     {64, 64, 4, 1},  {128, 128, 8, 2}};
+      for (bool dkdv : {true, false}) {
+        std::vector<std::function<void()>> runs;
+        std::vector<Schedule> built;
+        for (Schedule c : candidates) {
+          jit::AttentionBackwardOptions opt;
+          (dkdv ? opt.dkdv : opt.dq) = c;
+          try { // compile (a schedule may not fit the target) and run once
+            jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s,
+                                   ws, nullptr, opt);
+          } catch (const Error &e) {
+            continue;
+          }
+          built.push_back(c);
+          runs.push_back([&, opt] {
+            jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s,
+                                   ws, nullptr, opt);
+          });
+        }
+        if (runs.empty())
+          continue;
+        auto [best, at] = fastest(runs);
+        std::printf("  fastest %s schedule: BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d -> "
+                    "%.3f ms, %.1f TFLOP/s (of %zu)\n",
+                    dkdv ? "dK/dV" : "dQ", built[at].blockM, built[at].blockN, built[at].numWarps,
+                    built[at].numStages, best, tflops * ms / best, runs.size());
+      }
     }
   }
 }
@@ -395,7 +430,7 @@ int attentionSpeed() {
     return 77;
   // The configuration jit::attentionForward picks on this device.
   benchAttention(*jit, {}, /*apiChoice=*/true);
-  benchAttentionBackward(*jit);
+  benchAttentionBackward(*jit, std::getenv("TESSERA_BENCH_BWD_SWEEP") != nullptr);
   if (std::getenv("TESSERA_BENCH_ATTENTION_CONFIGS")) // exploration, not the main job
     for (dsl::Params c : {dsl::Params{{"BLOCK_M", "128"}, {"num_warps", "8"}},
                           dsl::Params{{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}},

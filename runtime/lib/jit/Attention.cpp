@@ -211,7 +211,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                             rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq, rt::Buffer &dk,
                             AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
                             rt::Buffer &workspace, int64_t batches, int64_t rowsQ, int64_t rowsK,
-                            bool varlen, const std::vector<rt::Arg> &tail, CUstream stream) {
+                            bool varlen, const std::vector<rt::Arg> &tail, CUstream stream,
+                            const AttentionBackwardOptions &options = {}) {
   auto [kvHeads, dt, scale] =
       checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
   checkTensor("dO", dO, dt, sdo, batches, p.heads, rowsQ, p.headDim);
@@ -247,6 +248,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                       sdq.batch, sdq.head, sdq.seq, sdk.batch, sdk.head, sdk.seq, sdv.batch,
                       sdv.head, sdv.seq}));
   cfg.varlen = varlen;
+  cfg.dkdv = options.dkdv.value_or(cfg.dkdv);
+  cfg.dq = options.dq.value_or(cfg.dq);
   unsigned pairs = unsigned(p.batch * p.heads), kvPairs = unsigned(p.batch * kvHeads);
 
   auto pre = jit.get(kernels::findKernel("attention_bwd_preprocess"), cfg.preprocessParams());
@@ -280,9 +283,10 @@ void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Atten
                        rt::Buffer &o, AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
                        rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq, rt::Buffer &dk,
                        AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
-                       rt::Buffer &workspace, CUstream stream) {
+                       rt::Buffer &workspace, CUstream stream,
+                       const AttentionBackwardOptions &options) {
   backwardCheckAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, dO, sdo, lse, dq, sdq, dk, sdk, dv,
-                         sdv, workspace, p.batch, p.seqQ, p.seqK, false, {}, stream);
+                         sdv, workspace, p.batch, p.seqQ, p.seqK, false, {}, stream, options);
 }
 
 void attentionBackwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,

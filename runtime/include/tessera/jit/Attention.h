@@ -15,6 +15,7 @@
 #include "tessera/kernels/Attention.h"
 
 #include <cstdint>
+#include <optional>
 
 namespace tessera::jit {
 
@@ -54,6 +55,13 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                             AttentionStrides so, rt::Buffer &lse, rt::Buffer &cuSeqlensQ,
                             rt::Buffer &cuSeqlensK, CUstream stream = nullptr);
 
+/// What attentionBackward may be told beyond the problem.
+struct AttentionBackwardOptions {
+  /// Replace the kernel library's schedule (attentionBackwardConfigFor) of
+  /// the dK/dV or the dQ kernel: for tuning and benchmarks.
+  std::optional<kernels::AttentionBackwardConfig::Schedule> dkdv, dq;
+};
+
 /// Bytes of the f32 workspace attentionBackward needs (D = rowsum(dO * O),
 /// batch * heads * seqQ values).
 size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p);
@@ -73,7 +81,8 @@ void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Atten
                        rt::Buffer &o, AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
                        rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq, rt::Buffer &dk,
                        AttentionStrides sdk, rt::Buffer &dv, AttentionStrides sdv,
-                       rt::Buffer &workspace, CUstream stream = nullptr);
+                       rt::Buffer &workspace, CUstream stream = nullptr,
+                       const AttentionBackwardOptions &options = {});
 
 /// The backward of attentionForwardVarlen: packed sequences as there
 /// (cu_seqlens offsets checked the same way, batch strides ignored, lse
