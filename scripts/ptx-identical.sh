@@ -9,7 +9,7 @@
 #   bash scripts/ptx-identical.sh --snapshot BUILD_DIR OUT_DIR   # only write a snapshot
 #
 # A configuration that does not compile must fail the same way on both sides
-# (its error text is compared too).  Exit 0: identical; 1: a difference,
+# (its error text is compared too, its DSL location as a file name).  Exit 0: identical; 1: a difference,
 # listed with the configuration it belongs to.
 #
 # ptx-configs.txt holds every specialization the tests, `tessera-gpu-check`
@@ -41,8 +41,11 @@ snapshot() {
       # No ptxas: only the PTX is compared, and its report has timings.
       TESSERA_PTXAS=/nonexistent env -u TESSERA_DUMP_DIR "$TOOL" --kernel "$kernel" \
         --target sm_80 --target sm_90a "${defs[@]}" --out "$OUT/$n" > "$OUT/$n/log.txt" 2>&1 || true
-      # The failure lines only (the other columns of the report are timings).
-      grep -E "FAILED|^    " "$OUT/$n/log.txt" > "$OUT/$n/errors.txt" || true
+      # The failure lines only (the other columns of the report are timings),
+      # with the DSL location reduced to its file name: the build folder and
+      # a line moved by an edit elsewhere in the kernel file are not a change.
+      grep -E "FAILED|^    " "$OUT/$n/log.txt" |
+        sed -E "s#[^ ]*/([A-Za-z0-9_]+\.(cpp|h)):[0-9]+:#\1:#g" > "$OUT/$n/errors.txt" || true
       [ -s "$OUT/$n/errors.txt" ] || rm "$OUT/$n/errors.txt"
       rm "$OUT/$n/log.txt"'
   echo "ptx-identical: $(find "$out" -name '*.ptx' | wc -l) PTX files from $(ls "$out" | wc -l) configurations in $out"
