@@ -14,7 +14,7 @@ BUILD_DIR=${TESSERA_BUILD_DIR:-build}
 echo
 if [ -x "$BUILD_DIR/tests/tessera-gpu-check" ]; then
   set +e
-  "$BUILD_DIR/tests/tessera-gpu-check" --kind attention
+  "$BUILD_DIR/tests/tessera-gpu-check" --kind attention,attention_bwd
   rc=$?
   set -e
   if [ $rc -eq 77 ]; then
