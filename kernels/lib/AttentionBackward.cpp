@@ -284,7 +284,7 @@ KernelDef attentionBwdPreprocessKernel() {
 KernelDef attentionBwdDkDvKernel() {
   return {"attention_bwd_dkdv", "attention backward: dK, dV per key block (FA2 structure)",
           AttentionBackwardConfig{}.dkdvParams(), attentionBwdDkDv,
-          configSpace({{"BLOCK_M", {"32", "64", "128"}}, {"BLOCK_N", {"64", "128"}},
+          configSpace({{"BLOCK_M", {"32", "64", "128"}}, {"BLOCK_N", {"32", "64", "128"}},
                        {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}}}),
           {"seq_q", "seq_k"}};
 }
@@ -292,7 +292,7 @@ KernelDef attentionBwdDkDvKernel() {
 KernelDef attentionBwdDqKernel() {
   return {"attention_bwd_dq", "attention backward: dQ per query block (FA2 structure)",
           AttentionBackwardConfig{}.dqParams(), attentionBwdDq,
-          configSpace({{"BLOCK_M", {"64", "128"}}, {"BLOCK_N", {"32", "64", "128"}},
+          configSpace({{"BLOCK_M", {"32", "64", "128"}}, {"BLOCK_N", {"32", "64", "128"}},
                        {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}}}),
           {"seq_q", "seq_k"}};
 }

@@ -139,6 +139,12 @@ TEST_CASE("attentionForward refuses bad input before launch", "[attention][error
   negative.scale = -0.5f;
   CHECK(run(negative, q, s, k, lse) == "attention: the softmax scale must be positive and finite "
                                        "(0: 1/sqrt(head dim)), got -0.500000");
+  // Shapes the kernels cannot address or launch: refused, not wrapped.
+  CHECK(run({70000, 1, 1, S, S, D}, q, s, k, lse) ==
+        "attention: batch * heads = 70000 is more than the 65535 programs a grid column holds");
+  CHECK(run(ok, q, {int64_t(1) << 30, int64_t(1) << 30, D, 1}, k, lse) ==
+        "attention: q: shape and strides reach element 3221229567; the kernels address at most "
+        "2^31 elements per tensor");
   // And the same arguments, corrected, are accepted.
   CHECK(run(ok, q, s, k, lse).empty());
 }
@@ -322,8 +328,12 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
   jit::attentionForwardVarlen(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl, bcq, bck);
   for (rt::Buffer *g : {&bdq, &bdk, &bdv})
     g->fill(0xff);
+  // 16-row tiles: several blocks per sequence, and blocks wholly past a
+  // sequence's end (which must skip their loop and write nothing).
+  jit::AttentionBackwardOptions small;
+  small.dkdv = small.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2};
   jit::attentionBackwardVarlen(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk,
-                               sk, bdv, sk, bcq, bck, ws);
+                               sk, bdv, sk, bcq, bck, ws, nullptr, small);
   auto values = [](const std::vector<uint16_t> &x) {
     std::vector<double> y(x.size());
     for (size_t i = 0; i < x.size(); ++i)

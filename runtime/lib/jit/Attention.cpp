@@ -35,6 +35,11 @@ void checkTensor(const char *name, const rt::Buffer &buf, const std::string &dty
     if (x < 0 || x > std::numeric_limits<int32_t>::max())
       throw Error(what + ": strides must be in [0, 2^31), got " + std::to_string(x));
   int64_t last = (b - 1) * s.batch + (h - 1) * s.head + (n - 1) * s.seq + (d - 1);
+  // The kernels index in 32 bits; every term is non-negative, so no partial
+  // sum wraps while the last element's offset fits (64-bit offsets: issue 19).
+  if (last > std::numeric_limits<int32_t>::max())
+    throw Error(what + ": shape and strides reach element " + std::to_string(last) +
+                "; the kernels address at most 2^31 elements per tensor");
   int64_t elems = int64_t(buf.bytes() / 2);
   if (last >= elems)
     throw Error(what + ": shape and strides reach element " + std::to_string(last) +
@@ -63,6 +68,15 @@ Checked checkProblem(const AttentionProblem &p, rt::Buffer &q, AttentionStrides 
   if (p.heads % kvHeads != 0)
     throw Error("attention: kv_heads (" + std::to_string(kvHeads) + ") must divide heads (" +
                 std::to_string(p.heads) + ")");
+  // One program row per (batch, head) pair: the grid's second dimension
+  // (folding it into the first: issue 19); the logsumexp is indexed in 32 bits.
+  if (int64_t(p.batch) * p.heads > 65535)
+    throw Error("attention: batch * heads = " + std::to_string(int64_t(p.batch) * p.heads) +
+                " is more than the 65535 programs a grid column holds");
+  if (int64_t(p.batch) * p.heads * p.seqQ > std::numeric_limits<int32_t>::max())
+    throw Error("attention: batch * heads * seq_q = " +
+                std::to_string(int64_t(p.batch) * p.heads * p.seqQ) +
+                " logsumexp values are more than 2^31 - 1");
   bool known = false;
   for (int d : kernels::kAttentionHeadDims)
     known |= d == p.headDim;
@@ -296,13 +310,14 @@ void attentionBackwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                              rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq,
                              rt::Buffer &dk, AttentionStrides sdk, rt::Buffer &dv,
                              AttentionStrides sdv, rt::Buffer &cuSeqlensQ, rt::Buffer &cuSeqlensK,
-                             rt::Buffer &workspace, CUstream stream) {
+                             rt::Buffer &workspace, CUstream stream,
+                             const AttentionBackwardOptions &options) {
   auto [rowsQ, rowsK] = checkOffsets(p, cuSeqlensQ, cuSeqlensK);
   for (AttentionStrides *s : {&sq, &sk, &sv, &so, &sdo, &sdq, &sdk, &sdv})
     s->batch = 0;
   backwardCheckAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, dO, sdo, lse, dq, sdq, dk, sdk, dv,
                          sdv, workspace, 1, rowsQ, rowsK, true,
-                         {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
+                         {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream, options);
 }
 
 } // namespace tessera::jit

@@ -1,12 +1,15 @@
 //===- Attention.h - attention forward and backward over shapes, checked before launch -===//
 //
-// The library's attention kernel takes raw pointers, sizes and strides; this
-// is the entry point a user calls with tensors: it checks the shapes, the
-// head configuration, the dtypes, the strides and the buffer extents, picks
+// The library's attention kernels take raw pointers, sizes and strides; these
+// are the entry points a user calls with tensors: they check the shapes, the
+// head configuration, the dtypes, the strides and the buffer extents, pick
 // the kernel specialization (head dim, causal, the largest power-of-two
 // divisor of the strides; the schedule is the kernel library's choice for
-// the device, kernels::attentionConfigFor) and launches.  Every misuse is a tessera::Error
-// naming the argument, raised before anything reaches the GPU.
+// the device, kernels::attentionConfigFor / attentionBackwardConfigFor) and
+// launch.  Every misuse is a tessera::Error naming the argument, raised before
+// anything reaches the GPU.  Causal masks are top-left aligned (query i sees
+// keys j <= i) also when seq_q != seq_k, as torch's `is_causal`; FlashAttention's
+// varlen functions align bottom-right.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -94,6 +97,7 @@ void attentionBackwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                              rt::Buffer &lse, rt::Buffer &dq, AttentionStrides sdq,
                              rt::Buffer &dk, AttentionStrides sdk, rt::Buffer &dv,
                              AttentionStrides sdv, rt::Buffer &cuSeqlensQ, rt::Buffer &cuSeqlensK,
-                             rt::Buffer &workspace, CUstream stream = nullptr);
+                             rt::Buffer &workspace, CUstream stream = nullptr,
+                             const AttentionBackwardOptions &options = {});
 
 } // namespace tessera::jit
