@@ -491,10 +491,12 @@ int matmulTable() {
   return 0;
 }
 
-/// Runs jit::attentionForward on fresh random inputs for a few problems
-/// and writes inputs and outputs to `dir` (raw f16/f32, [b, h, s, d]) with
+/// Runs jit::attentionForward and jit::attentionBackward (with a random
+/// output gradient dO) on fresh random inputs for a few problems and writes
+/// inputs, outputs and gradients to `dir` (raw f16/f32, [b, h, s, d]) with
 /// cases.json, for bench/sdpa_compare.py to check against
-/// torch.nn.functional.scaled_dot_product_attention on the same GPU.
+/// torch.nn.functional.scaled_dot_product_attention (and its autograd) on the
+/// same GPU.
 int dumpAttention(const std::string &dir) {
   std::unique_ptr<jit::Jit> jit = openJit();
   if (!jit)
@@ -528,6 +530,14 @@ int dumpAttention(const std::string &dir) {
     jit::AttentionStrides sq{int64_t(c.h) * c.sq * c.d, int64_t(c.sq) * c.d, c.d, 1},
         sk{int64_t(c.kvh) * c.sk * c.d, int64_t(c.sk) * c.d, c.d, 1};
     jit::attentionForward(*jit, p, q, sq, k, sk, v, sk, o, sq, lse);
+    std::vector<uint16_t> hdo(nq);
+    for (auto &x : hdo)
+      x = toHalf(dist(rng));
+    rt::Buffer dO(nq * 2, "f16"), dq(nq * 2, "f16"), dk(nk * 2, "f16"), dv(nk * 2, "f16"),
+        ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
+    dO.upload(hdo);
+    jit::attentionBackward(*jit, p, q, sq, k, sk, v, sk, o, sq, dO, sq, lse, dq, sq, dk, sk, dv, sk,
+                           ws);
     rt::check(rt::driver().ctxSynchronize(), "cuCtxSynchronize");
     auto ho = o.download<uint16_t>(nq);
     auto hl = lse.download<float>(size_t(c.b) * c.h * c.sq);
@@ -537,6 +547,10 @@ int dumpAttention(const std::string &dir) {
     write(pre + "_v.f16", hv.data(), nk * 2);
     write(pre + "_o.f16", ho.data(), nq * 2);
     write(pre + "_lse.f32", hl.data(), hl.size() * 4);
+    write(pre + "_do.f16", hdo.data(), nq * 2);
+    write(pre + "_dq.f16", dq.download<uint16_t>(nq).data(), nq * 2);
+    write(pre + "_dk.f16", dk.download<uint16_t>(nk).data(), nk * 2);
+    write(pre + "_dv.f16", dv.download<uint16_t>(nk).data(), nk * 2);
     json += std::string(i ? ",\n" : "") + "  {\"name\": \"" + pre + "\", \"b\": " +
             std::to_string(c.b) + ", \"h\": " + std::to_string(c.h) + ", \"kvh\": " +
             std::to_string(c.kvh) + ", \"sq\": " + std::to_string(c.sq) + ", \"sk\": " +
