@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 
 def rel(a, b):
+    a, b = a.detach(), b.detach()
     return float(torch.linalg.vector_norm((a - b).double()) / torch.linalg.vector_norm(b.double()))
 
 
