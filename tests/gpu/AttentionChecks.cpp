@@ -82,19 +82,29 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
                  out, ref, 3e-3, ms);
 }
 
+/// A packed batch of (query, key) sequence lengths: its cu_seqlens offsets
+/// and longest lengths.
+struct Packed {
+  std::vector<int32_t> cuQ, cuK;
+  int maxQ = 0, maxK = 0;
+};
+Packed packOffsets(const std::vector<std::pair<int, int>> &lens) {
+  Packed p{{0}, {0}};
+  for (auto [lq, lk] : lens) {
+    p.cuQ.push_back(p.cuQ.back() + lq);
+    p.cuK.push_back(p.cuK.back() + lk);
+    p.maxQ = std::max(p.maxQ, lq);
+    p.maxK = std::max(p.maxK, lk);
+  }
+  return p;
+}
+
 /// Variable-length attention: `lens` sequences packed as [total, heads, d],
 /// cu_seqlens offsets; each sequence against the float64 reference.
 Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, bool causal, int d,
                             bool overlap = false, bool api = false) {
   int heads = 2, batch = int(lens.size());
-  std::vector<int32_t> cuQ{0}, cuK{0};
-  int maxQ = 0, maxK = 0;
-  for (auto [lq, lk] : lens) {
-    cuQ.push_back(cuQ.back() + lq);
-    cuK.push_back(cuK.back() + lk);
-    maxQ = std::max(maxQ, lq);
-    maxK = std::max(maxK, lk);
-  }
+  auto [cuQ, cuK, maxQ, maxK] = packOffsets(lens);
   const int bm = 64;
   auto k = kernel("attention_fwd",
                   withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)},
@@ -272,14 +282,7 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
 /// K/V heads; each sequence's dq, dk, dv against the float64 gradients.
 Result checkAttentionBackwardVarlen(int d, bool causal, std::vector<std::pair<int, int>> lens) {
   const int H = 4, KV = 2, B = int(lens.size());
-  std::vector<int32_t> cuQ{0}, cuK{0};
-  int maxQ = 0, maxK = 0;
-  for (auto [lq, lk] : lens) {
-    cuQ.push_back(cuQ.back() + lq);
-    cuK.push_back(cuK.back() + lk);
-    maxQ = std::max(maxQ, lq);
-    maxK = std::max(maxK, lk);
-  }
+  auto [cuQ, cuK, maxQ, maxK] = packOffsets(lens);
   size_t nq = size_t(cuQ.back()) * H * d, nk = size_t(cuK.back()) * KV * d;
   auto q = randomHalfValues(nq), kk = randomHalfValues(nk), v = randomHalfValues(nk),
        dO = randomHalfValues(nq);

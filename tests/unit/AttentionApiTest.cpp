@@ -22,6 +22,15 @@ namespace {
 /// [b, s, h, d] strides of a tensor with h heads, s positions, d dims.
 jit::AttentionStrides bshd(int h, int s, int d) { return {int64_t(s) * h * d, d, int64_t(h) * d, 1}; }
 
+/// `n` random f16 values, as bits.
+std::vector<uint16_t> randomHalves(size_t n, std::mt19937 &rng) {
+  std::normal_distribution<float> dist;
+  std::vector<uint16_t> x(n);
+  for (auto &e : x)
+    e = toHalf(dist(rng));
+  return x;
+}
+
 /// Random f16 values for a batch-1 tensor of h heads, s positions, d dims:
 /// as doubles in the reference layout [h, s, d] and as bits in the device
 /// layout [s, h, d].
@@ -156,13 +165,7 @@ TEST_CASE("attentionForwardVarlen runs packed sequences and refuses bad offsets"
   const int B = 3, H = 2, D = 64, MAXQ = 20, MAXK = 25;
   std::vector<int32_t> cuQ{0, 20, 21, 33}, cuK{0, 25, 32, 41};
   std::mt19937 rng(12);
-  std::normal_distribution<float> dist;
-  auto make = [&](size_t n) {
-    std::vector<uint16_t> x(n);
-    for (auto &e : x)
-      e = toHalf(dist(rng));
-    return x;
-  };
+  auto make = [&](size_t n) { return randomHalves(n, rng); };
   auto qd = make(size_t(cuQ.back()) * H * D), kd = make(size_t(cuK.back()) * H * D),
        vd = make(size_t(cuK.back()) * H * D);
   rt::Buffer bq(qd.size() * 2, "f16"), bk(kd.size() * 2, "f16"), bv(vd.size() * 2, "f16"),
@@ -302,13 +305,7 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
   const int B = 3, H = 2, KV = 1, D = 64, MAXQ = 20, MAXK = 25;
   std::vector<int32_t> cuQ{0, 1, 19, 39}, cuK{0, 25, 32, 55};
   std::mt19937 rng(14);
-  std::normal_distribution<float> dist;
-  auto make = [&](size_t n) {
-    std::vector<uint16_t> x(n);
-    for (auto &e : x)
-      e = toHalf(dist(rng));
-    return x;
-  };
+  auto make = [&](size_t n) { return randomHalves(n, rng); };
   auto upload = [](const std::vector<uint16_t> &x) {
     rt::Buffer b(x.size() * 2, "f16");
     b.upload(x);
