@@ -213,9 +213,11 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       jit::AttentionProblem p{B, H, H, S, S, D, causal != 0};
       rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
       jit::attentionForward(jit, p, q, s, k, s, v, s, o, s, lse);
-      double ms = fastest({[&] {
-        jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s, ws);
-      }}).first;
+      auto backward = [&](const jit::AttentionBackwardOptions &opt) {
+        jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s, ws,
+                               nullptr, opt);
+      };
+      double ms = fastest({[&] { backward({}); }}).first;
       double tflops =
           2.5 * 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (ms * 1e-3) / 1e12;
       std::printf("attention_bwd b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s\n", B, H, S, D,
@@ -236,16 +238,12 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
           jit::AttentionBackwardOptions opt;
           (dkdv ? opt.dkdv : opt.dq) = c;
           try { // compile (a schedule may not fit the target) and run once
-            jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s,
-                                   ws, nullptr, opt);
+            backward(opt);
           } catch (const Error &e) {
             continue;
           }
           built.push_back(c);
-          runs.push_back([&, opt] {
-            jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s,
-                                   ws, nullptr, opt);
-          });
+          runs.push_back([&, opt] { backward(opt); });
         }
         if (runs.empty())
           continue;

@@ -12,13 +12,15 @@ namespace tessera::jit {
 
 namespace {
 
-/// Largest power of two (up to 16) dividing every value: the INT_MULTIPLE
-/// the kernel may be specialized for, so its accesses vectorize.
-unsigned commonPow2(std::initializer_list<int64_t> vs) {
+/// Largest power of two (up to 16) dividing every batch, head and sequence
+/// stride: the INT_MULTIPLE the kernels may be specialized for, so their
+/// accesses vectorize.
+unsigned commonPow2(std::initializer_list<AttentionStrides> ss) {
   unsigned m = 16;
-  for (int64_t v : vs)
-    while (m > 1 && v % m != 0)
-      m /= 2;
+  for (const AttentionStrides &s : ss)
+    for (int64_t v : {s.batch, s.head, s.seq})
+      while (m > 1 && v % m != 0)
+        m /= 2;
   return m;
 }
 
@@ -124,8 +126,7 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   auto [kvHeads, dt, scale] = checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
   kernels::AttentionConfig cfg =
       kernels::attentionConfigFor(jit.device().major, dt, p.headDim, p.causal, p.seqQ, p.seqK);
-  cfg.intMultiple = int(commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq,
-                                    sv.batch, sv.head, sv.seq, so.batch, so.head, so.seq}));
+  cfg.intMultiple = int(commonPow2({sq, sk, sv, so}));
   cfg.varlen = varlen;
   if (varlen) // sequences of their own lengths: one program per query block
     cfg.persistent = false;
@@ -205,7 +206,8 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   // Packed: one "batch" of total rows; the batch strides are unused.
   for (AttentionStrides *s : {&sq, &sk, &sv, &so})
     s->batch = 0;
-  checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, 1, rowsQ, rowsK, true, {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
+  checkAndLaunch(jit, p, q, sq, k, sk, v, sv, o, so, lse, 1, rowsQ, rowsK, true,
+                 {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
 }
 
 size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p) {
@@ -241,26 +243,21 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                 " bytes, needs " + std::to_string(attentionBackwardWorkspaceBytes(p)) +
                 " (attentionBackwardWorkspaceBytes)");
   // Outputs written while inputs are read: no output may be an input or
-  // another output (each buffer is its own allocation, so aliasing is
-  // identity).  The first four are the outputs.
+  // another output (each buffer is its own allocation, so aliasing is the
+  // same device pointer).  The first four are the outputs.
   const std::pair<const char *, rt::Buffer *> buffers[] = {
       {"dq", &dq}, {"dk", &dk},   {"dv", &dv}, {"the workspace", &workspace}, {"q", &q},
       {"k", &k},   {"v", &v},     {"o", &o},   {"dO", &dO},                   {"lse", &lse}};
   for (size_t out = 0; out < 4; ++out)
     for (size_t other = 0; other < std::size(buffers); ++other)
-      if (other != out && (buffers[other].second == buffers[out].second ||
-                           buffers[other].second->ptr() == buffers[out].second->ptr()))
+      if (other != out && buffers[other].second->ptr() == buffers[out].second->ptr())
         throw Error(std::string("attention backward: ") + buffers[out].first + " and " +
                     buffers[other].first +
                     " are the same buffer; the gradients need buffers of their own");
 
   kernels::AttentionBackwardConfig cfg =
       kernels::attentionBackwardConfigFor(jit.device().major, dt, p.headDim, p.causal);
-  cfg.intMultiple =
-      int(commonPow2({sq.batch, sq.head, sq.seq, sk.batch, sk.head, sk.seq, sv.batch, sv.head,
-                      sv.seq, so.batch, so.head, so.seq, sdo.batch, sdo.head, sdo.seq,
-                      sdq.batch, sdq.head, sdq.seq, sdk.batch, sdk.head, sdk.seq, sdv.batch,
-                      sdv.head, sdv.seq}));
+  cfg.intMultiple = int(commonPow2({sq, sk, sv, so, sdo, sdq, sdk, sdv}));
   cfg.varlen = varlen;
   cfg.dkdv = options.dkdv.value_or(cfg.dkdv);
   cfg.dq = options.dq.value_or(cfg.dq);
