@@ -41,7 +41,7 @@ void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
   if (!target || target->hasSetmaxnreg)
     pm.addPass(tile::createTileWarpSpecialize({opts.target}));
   // Thread level: per-thread scalars, then the standard conversions to LLVM.
-  pm.addPass(createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz}));
+  pm.addPass(createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz, opts.ptxVersion}));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());

@@ -635,33 +635,80 @@ Scalar load(const Ptr &p, SrcLoc where) {
   return Scalar(tile::LoadOp::create(k.b, mloc(k, where), pointee, p.value(), Value(), Value()));
 }
 
-static void storeImpl(const Tile &ptrs, const Tile &value, const Tile *mask, const SrcLoc &where) {
-  Kernel::Impl &k = current(where, "store");
-  Value p = requireTile(ptrs, where, "store");
+namespace {
+/// The operands of a write through a tile of pointers (a store or an
+/// atomic), checked: the value converted to the pointers' shape.
+struct Write {
+  Kernel::Impl &k;
+  Location loc;
+  Value ptrs, value, mask;
+};
+} // namespace
+
+static Write checkedWrite(const Tile &ptrs, const Tile &value, const Tile *mask,
+                          const SrcLoc &where, const char *what) {
+  Kernel::Impl &k = current(where, what);
+  Value p = requireTile(ptrs, where, what);
   if (!ptrs.isPointer())
-    throw DslError(where, "store", "expects a tile of pointers, got a tile of " + ptrs.typeName());
+    throw DslError(where, what, "expects a tile of pointers, got a tile of " + ptrs.typeName());
   if (!value.value())
-    throw DslError(where, "store", "value is an uninitialized handle");
+    throw DslError(where, what, "value is an uninitialized handle");
   Location loc = mloc(k, where);
   auto pointee = cast<tile::PtrType>(getElementTypeOrSelf(p.getType())).getPointeeType();
   Type vt = getElementTypeOrSelf(value.value().getType());
   if (vt != pointee)
-    throw DslError(where, "store", "value is " + typeStr(vt) + " but the pointers are to " +
-                                       typeStr(pointee) + " (cast with .to())");
+    throw DslError(where, what, "value is " + typeStr(vt) + " but the pointers are to " +
+                                    typeStr(pointee) + " (cast with .to())");
   auto shape = broadcastShapes(value.shape(), ptrs.shape());
   if (!shape || ArrayRef<int64_t>(*shape) != ArrayRef<int64_t>(ptrs.shape()))
-    throw DslError(where, "store", "shape mismatch: value " + shapeStr(value.shape()) +
-                                       " vs pointers " + shapeStr(ptrs.shape()));
+    throw DslError(where, what, "shape mismatch: value " + shapeStr(value.shape()) +
+                                    " vs pointers " + shapeStr(ptrs.shape()));
   Value v = toShape(k, loc, value.value(), ptrs.shape());
   Value m;
   if (mask)
-    m = maskFor(k, loc, *mask, ptrs, where, "store");
-  tile::StoreOp::create(k.b, loc, p, v, m);
+    m = maskFor(k, loc, *mask, ptrs, where, what);
+  return {k, loc, p, v, m};
 }
 
-void store(const Tile &ptrs, const Tile &value, SrcLoc where) { storeImpl(ptrs, value, nullptr, where); }
+void store(const Tile &ptrs, const Tile &value, SrcLoc where) {
+  Write w = checkedWrite(ptrs, value, nullptr, where, "store");
+  tile::StoreOp::create(w.k.b, w.loc, w.ptrs, w.value, w.mask);
+}
 void store(const Tile &ptrs, const Tile &value, const Tile &mask, SrcLoc where) {
-  storeImpl(ptrs, value, &mask, where);
+  Write w = checkedWrite(ptrs, value, &mask, where, "store");
+  tile::StoreOp::create(w.k.b, w.loc, w.ptrs, w.value, w.mask);
+}
+
+static Tile atomicImpl(tile::AtomicKind kind, const Tile &ptrs, const Tile &value,
+                       const Tile *mask, const SrcLoc &where, const char *what) {
+  Write w = checkedWrite(ptrs, value, mask, where, what);
+  Type elt = getElementTypeOrSelf(w.value.getType());
+  if (!elt.isF32() && !elt.isInteger(32))
+    throw DslError(where, what,
+                   "combines i32 or f32 elements, got " + typeStr(elt) +
+                       " (accumulate in f32 and convert afterwards)");
+  return Tile(tile::AtomicRMWOp::create(w.k.b, w.loc, w.value.getType(), kind, w.ptrs, w.value,
+                                        w.mask)
+                  .getResult());
+}
+
+Tile atomicAdd(const Tile &ptrs, const Tile &value, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Add, ptrs, value, nullptr, where, "atomicAdd");
+}
+Tile atomicAdd(const Tile &ptrs, const Tile &value, const Tile &mask, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Add, ptrs, value, &mask, where, "atomicAdd");
+}
+Tile atomicMax(const Tile &ptrs, const Tile &value, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Max, ptrs, value, nullptr, where, "atomicMax");
+}
+Tile atomicMax(const Tile &ptrs, const Tile &value, const Tile &mask, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Max, ptrs, value, &mask, where, "atomicMax");
+}
+Tile atomicMin(const Tile &ptrs, const Tile &value, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Min, ptrs, value, nullptr, where, "atomicMin");
+}
+Tile atomicMin(const Tile &ptrs, const Tile &value, const Tile &mask, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Min, ptrs, value, &mask, where, "atomicMin");
 }
 
 // --- math --------------------------------------------------------------------------

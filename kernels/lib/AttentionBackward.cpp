@@ -5,18 +5,28 @@
 // reaching memory: each kernel recomputes P = exp(scale * Q K^T - LSE) block
 // by block.  With dP = dO V^T and D = rowsum(dO * O):
 //   dV = P^T dO,  dS = P * (dP - D),  dK = scale * dS^T Q,  dQ = scale * dS K.
-// Three kernels, each program owning the rows it writes, so the gradients
-// are deterministic (the same bits run to run) with no atomics:
-//   attention_bwd_preprocess  D for a block of query rows,
-//   attention_bwd_dkdv        one block of keys: dK, dV over every query block
-//                             (and, grouped-query, every query head sharing
-//                             the K/V head),
-//   attention_bwd_dq          one block of queries: dQ over every key block.
-// dQ's kernel recomputes S and dP (two of the seven matmuls are repeated:
-// 1.4x the FLOPs of FlashAttention-2's one pass with dQ accumulated by
-// atomics).  Each dK/dV program computes the transposed scores S^T = K Q^T
-// directly, so P^T and dS^T are accumulator tiles used as a dot's A operand
-// (registers) and never need a transpose.
+// Two schedules (ATOMIC_DQ):
+//   ATOMIC_DQ=1 (FlashAttention-2's): D, then one pass over key blocks that
+//     computes dK and dV and adds each program's share of dQ = dS K into an
+//     f32 accumulator with atomics, then a conversion of the accumulator to
+//     dq.  Five matmuls; dQ's sums depend on the order the adds arrive in.
+//       attention_bwd_preprocess  D for a block of query rows (and zeroes
+//                                 their dQ accumulator rows),
+//       attention_bwd_dkdv        one block of keys: dK, dV over every query
+//                                 block (and, grouped-query, every query head
+//                                 sharing the K/V head), dQ's share atomically,
+//       attention_bwd_dq_convert  dq = scale * accumulator, for a block of rows.
+//   ATOMIC_DQ=0 (deterministic): each program owns the rows it writes, so the
+//     gradients are the same bits run to run, with no atomics:
+//       attention_bwd_preprocess, attention_bwd_dkdv (dK, dV only), then
+//       attention_bwd_dq          one block of queries: dQ over every key
+//                                 block, recomputing S and dP (seven matmuls:
+//                                 1.4x the FLOPs).
+// Each dK/dV program computes the transposed scores S^T = K Q^T directly,
+// so P^T and dS^T are accumulator tiles used as a dot's A operand
+// (registers) and never need a transpose; dQ's share dS K reads dS^T
+// transposed from shared memory.  The dQ accumulator is
+// [batch * heads, seq_q, HEAD_DIM] f32, rows as LSE and D.
 // Layout and masking follow attention_fwd: [batch, heads, seq, HEAD_DIM]
 // under arbitrary batch/head/seq strides (the last dimension contiguous),
 // causal is top-left aligned (key j <= query i), K/V have kv_heads heads,
@@ -69,6 +79,10 @@ struct BwdArgs {
     mult = unsigned(p.i("INT_MULTIPLE"));
     varlen = p.flag("VARLEN");
   }
+  /// Row `row0` of (batch * heads + head) `bh` in the dQ accumulator.
+  Ptr accumulatorRow(const Ptr &acc, const Scalar &bh, const Scalar &row0) const {
+    return acc + (bh * seqQ + row0) * scalar(d, i32);
+  }
   void scalars(bool withKv) {
     seqQ = k.i32("seq_q");
     if (withKv)
@@ -113,12 +127,15 @@ Scalar ifInside(const Scalar &first, const Scalar &len, const Scalar &n) {
 }
 } // namespace
 
-/// D = rowsum(dO * O) in f32 for BLOCK_M query rows of one (batch, head).
+/// D = rowsum(dO * O) in f32 for BLOCK_M query rows of one (batch, head);
+/// ATOMIC_DQ: also zeroes those rows of the dQ accumulator.
 /// Grid: (ceil(seq_q / BLOCK_M), batch * heads).
 static void attentionBwdPreprocess(Kernel &k, const Params &p) {
   BwdArgs a(k, p);
   int64_t bm = p.i("BLOCK_M");
+  bool atomicDq = p.flag("ATOMIC_DQ");
   Ptr o = k.ptr("o", a.dt), dO = k.ptr("do", a.dt), delta = k.ptr("delta", f32, 4);
+  Ptr dqAcc = atomicDq ? k.ptr("dq_accum", f32, 16) : Ptr();
   a.scalars(false);
   Strided so = a.strides(o, "o"), sdo = a.strides(dO, "do");
   a.offsets(false);
@@ -130,18 +147,23 @@ static void attentionBwdPreprocess(Kernel &k, const Params &p) {
   Tile doTile =
       load(sdo.at(batch, head, seq.rowQ) + offM.col() * sdo.s + offD.row(), rows).to(f32);
   store(delta + bh * a.seqQ + offM, sum(oTile * doTile, 1), offM < seq.lenQ);
+  if (atomicDq)
+    store(a.accumulatorRow(dqAcc, bh, scalar(0, i32)) + offM.col() * a.d + offD.row(),
+          zeros({bm, a.d}, f32), rows);
 }
 
 /// dK and dV for BLOCK_N keys of one (batch, K/V head), over every query
-/// block of every query head that shares the K/V head.
+/// block of every query head that shares the K/V head; ATOMIC_DQ: each
+/// query block's share of dQ / scale added into the accumulator.
 /// Grid: (ceil(seq_k / BLOCK_N), batch * kv_heads).
 static void attentionBwdDkDv(Kernel &k, const Params &p) {
   BwdArgs a(k, p);
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N");
-  bool causal = p.flag("CAUSAL");
+  bool causal = p.flag("CAUSAL"), atomicDq = p.flag("ATOMIC_DQ");
   Ptr q = k.ptr("q", a.dt), kk = k.ptr("k", a.dt), v = k.ptr("v", a.dt), dO = k.ptr("do", a.dt);
   Ptr lse = k.ptr("lse", f32, 4), delta = k.ptr("delta", f32, 4);
   Ptr dk = k.ptr("dk", a.dt), dv = k.ptr("dv", a.dt);
+  Ptr dqAcc = atomicDq ? k.ptr("dq_accum", f32, 16) : Ptr();
   a.scalars(true);
   Strided sq = a.strides(q, "q"), sk = a.strides(kk, "k"), sv = a.strides(v, "v");
   Strided sdo = a.strides(dO, "do"), sdk = a.strides(dk, "dk"), sdv = a.strides(dv, "dv");
@@ -179,8 +201,11 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
       pT = where(valid, pT, 0.0);
       dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
       Tile dpT = dot(vTile, trans(doTile));
-      Tile dsT = pT * (dpT - dRow.row());
-      dkAcc = dot(dsT.to(a.dt), qTile, dkAcc);
+      Tile dsT = (pT * (dpT - dRow.row())).to(a.dt);
+      dkAcc = dot(dsT, qTile, dkAcc);
+      if (atomicDq)
+        atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
+                  dot(trans(dsT), kTile), queryRows);
     });
   });
   store(sdk.at(batch, kvHead, seq.rowK) + offN.col() * sdk.s + offD.row(),
@@ -238,7 +263,37 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
         (dqAcc * a.scale).to(a.dt), queryRows);
 }
 
+/// dq = scale * the dQ accumulator, for BLOCK_M query rows of one
+/// (batch, head).  Grid: (ceil(seq_q / BLOCK_M), batch * heads).
+static void attentionBwdDqConvert(Kernel &k, const Params &p) {
+  BwdArgs a(k, p);
+  int64_t bm = p.i("BLOCK_M");
+  Ptr dqAcc = k.ptr("dq_accum", f32, 16), dq = k.ptr("dq", a.dt);
+  a.scalars(false);
+  a.scale = k.f32("scale");
+  Strided sdq = a.strides(dq, "dq");
+  a.offsets(false);
+  Scalar bh = programId(1), batch = bh / a.heads, head = bh % a.heads;
+  Sequence seq = a.sequence(batch);
+  Tile offM = programId(0) * bm + arange(0, bm), offD = arange(0, a.d);
+  Tile rows = offM.col() < seq.lenQ;
+  Tile acc =
+      load(a.accumulatorRow(dqAcc, bh, scalar(0, i32)) + offM.col() * a.d + offD.row(), rows);
+  store(sdq.at(batch, head, seq.rowQ) + offM.col() * sdq.s + offD.row(),
+        (acc * a.scale).to(a.dt), rows);
+}
+
 Params AttentionBackwardConfig::preprocessParams() const {
+  return {{"dtype", dtype},
+          {"HEAD_DIM", std::to_string(headDim)},
+          {"INT_MULTIPLE", std::to_string(intMultiple)},
+          {"VARLEN", varlen ? "1" : "0"},
+          {"ATOMIC_DQ", deterministic ? "0" : "1"},
+          {"BLOCK_M", std::to_string(preprocessBlockM)},
+          {"num_warps", "4"}};
+}
+
+Params AttentionBackwardConfig::dqConvertParams() const {
   return {{"dtype", dtype},
           {"HEAD_DIM", std::to_string(headDim)},
           {"INT_MULTIPLE", std::to_string(intMultiple)},
@@ -259,7 +314,9 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"num_warps", std::to_string(s.numWarps)},
           {"num_stages", std::to_string(s.numStages)}};
 }
-Params AttentionBackwardConfig::dkdvParams() const { return scheduleParams(*this, dkdv); }
+Params AttentionBackwardConfig::dkdvParams() const {
+  return scheduleParams(*this, dkdv).set("ATOMIC_DQ", deterministic ? "0" : "1");
+}
 Params AttentionBackwardConfig::dqParams() const { return scheduleParams(*this, dq); }
 
 AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::string &dtype,
@@ -295,8 +352,13 @@ KernelDef attentionBwdDkDvKernel() {
           {"seq_q", "seq_k"}};
 }
 
+KernelDef attentionBwdDqConvertKernel() {
+  return {"attention_bwd_dq_convert", "attention backward: dq from its f32 accumulator",
+          AttentionBackwardConfig{}.dqConvertParams(), attentionBwdDqConvert};
+}
+
 KernelDef attentionBwdDqKernel() {
-  return {"attention_bwd_dq", "attention backward: dQ per query block (FA2 structure)",
+  return {"attention_bwd_dq", "attention backward: dQ per query block (deterministic)",
           AttentionBackwardConfig{}.dqParams(), attentionBwdDq,
           configSpace({{"BLOCK_M", {"32", "64", "128"}}, {"BLOCK_N", {"32", "64", "128"}},
                        {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}}}),

@@ -8,7 +8,8 @@ const std::vector<dsl::KernelDef> &library() {
   static const std::vector<dsl::KernelDef> all = {vectorAddKernel(), softmaxKernel(),
                                                   layerNormKernel(), matmulKernel(),
                                                   attentionFwdKernel(), attentionBwdPreprocessKernel(),
-                                                  attentionBwdDkDvKernel(), attentionBwdDqKernel()};
+                                                  attentionBwdDkDvKernel(), attentionBwdDqKernel(),
+                                                  attentionBwdDqConvertKernel()};
   return all;
 }
 

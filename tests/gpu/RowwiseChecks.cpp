@@ -1,5 +1,6 @@
-//===- RowwiseChecks.cpp - vector add, softmax and layer norm on the GPU ----------- ===//
+//===- RowwiseChecks.cpp - vector add, softmax, layer norm and atomics on the GPU -- ===//
 #include "GpuCheck.h"
+#include "../kernels/Atomics.h"
 
 namespace gpucheck {
 
@@ -68,9 +69,51 @@ Result checkLayerNorm(int mult, int rows, int cols) {
 
 } // namespace
 
+/// tests/kernels/Atomics.h over `n` elements in BLOCK-element programs of
+/// `warps` warps (BLOCK < 32 * warps: replicated tiles).
+Result checkAtomics(int block, int warps, int n) {
+  auto k = gJit->get(testkernels::atomicsKernel(),
+                     {{"BLOCK", std::to_string(block)}, {"num_warps", std::to_string(warps)}});
+  std::normal_distribution<float> dist;
+  std::vector<float> x(n);
+  std::vector<int32_t> xi(n);
+  for (int i = 0; i < n; ++i) {
+    x[i] = dist(rng);
+    xi[i] = int32_t(rng() % 2000001) - 1000000;
+  }
+  testkernels::AtomicsOutputs out(n);
+  auto up = [](const auto &v, const char *dt) {
+    Buffer b(v.size() * 4, dt);
+    b.upload(v);
+    return b;
+  };
+  Buffer bx = up(x, "f32"), bxi = up(xi, "i32"), sums = up(out.sums, "f32"),
+         fmax = up(out.fmax, "f32"), fmin = up(out.fmin, "f32"), imax = up(out.imax, "i32"),
+         ticket = up(out.ticket, "i32"), tickets = up(out.tickets, "i32");
+  Result r{"atomics BLOCK=" + std::to_string(block) + " warps=" + std::to_string(warps) +
+           " n=" + std::to_string(n)};
+  r.ms = launch(*k, {unsigned((n + block - 1) / block)},
+                {bx, bxi, sums, fmax, fmin, imax, ticket, tickets, n});
+  out.sums = sums.download<float>(out.sums.size());
+  out.fmax = fmax.download<float>(4);
+  out.fmin = fmin.download<float>(4);
+  out.imax = imax.download<int32_t>(4);
+  out.ticket = ticket.download<int32_t>(1);
+  out.tickets = tickets.download<int32_t>(size_t(n));
+  std::string bad = testkernels::atomicsMismatch(x, xi, out);
+  if (!bad.empty()) {
+    std::printf("  %s\n", bad.c_str());
+    r.relErr = 1;
+  }
+  return r;
+}
+
 void addRowwiseChecks(std::vector<Check> &checks) {
   checks.insert(checks.end(), {
       {"vector_add", [] { return checkVectorAdd(1, 1); }},
+      {"atomics", [] { return checkAtomics(64, 1, 100003); }},
+      {"atomics", [] { return checkAtomics(64, 4, 4099); }}, // replicated: 64 over 128 threads
+      {"atomics", [] { return checkAtomics(1024, 4, 1 << 20); }},
       {"vector_add", [] { return checkVectorAdd(1, 1000003); }},
       {"softmax", [] { return checkSoftmax(1, 37, 1000); }},
       {"softmax", [] { return checkSoftmax(1, 5, 3001); }},

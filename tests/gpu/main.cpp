@@ -3,7 +3,7 @@
 //   tessera-gpu-check [--json FILE] [--kind KIND[,KIND...]] [--only SUBSTRING]
 //
 // --kind runs only the checks of those kinds (vector_add, softmax,
-// layer_norm, matmul, attention, attention_bwd, launch); --only keeps the results whose
+// layer_norm, atomics, matmul, attention, attention_bwd, launch); --only keeps the results whose
 // name contains SUBSTRING (every selected check still runs).
 //
 // Through the JIT (trace -> compile -> cache -> checked launch), runs each

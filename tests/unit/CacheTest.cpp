@@ -103,7 +103,7 @@ TEST_CASE("the cache key covers IR and options and target", "[cache]") {
   CompileOptions c = a;
   c.optLevel = 2;
   CompileOptions d = a;
-  d.ptxVersion = 81;
+  d.ptxVersion = 82;
   std::string k = jit::cacheKey("ir", a);
   CHECK(k.size() == 64);
   CHECK(k == jit::cacheKey("ir", a));

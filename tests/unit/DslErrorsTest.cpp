@@ -137,6 +137,33 @@ TEST_CASE("loads and stores check pointers and masks and value types", "[dsl][er
                    "operator+: pointer offset must be an integer tile or scalar, got f32");
 }
 
+TEST_CASE("atomics check their element type, value and mask", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", f16);
+    Tile offs = arange(0, 64);
+    line = __LINE__; atomicAdd(p + offs, zeros({64}, f16));
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "atomicAdd: combines i32 or f32 elements, got f16 (accumulate in f32 and "
+                   "convert afterwards)");
+
+  msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", i32);
+    Tile offs = arange(0, 64);
+    line = __LINE__; atomicMax(p + offs, zeros({64}, f32));
+  });
+  CHECK(msg == at(__FILE__, line) +
+                   "atomicMax: value is f32 but the pointers are to i32 (cast with .to())");
+
+  msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", f32);
+    Tile offs = arange(0, 64);
+    line = __LINE__; atomicMin(p + offs, zeros({64}, f32), offs);
+  });
+  CHECK(msg == at(__FILE__, line) + "atomicMin: mask must be a boolean tile, got i32");
+}
+
 TEST_CASE("reductions check axis and rank", "[dsl][errors]") {
   int line = 0;
   std::string msg = traceError([&](Kernel &) {

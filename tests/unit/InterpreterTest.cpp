@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Common.h"
+#include "../kernels/Atomics.h"
 
 #include "tessera/Interpreter/Interpreter.h"
 #include "tessera/Support/Half.h"
@@ -187,14 +188,17 @@ TEST_CASE("interpreter: attention backward (dQ, dK, dV) against the float64 grad
     bool causal;
     int heads, kvHeads, sq, sk;
   };
-  // Tails on both axes, seq_q above and below seq_k, grouped- and multi-query.
+  // Tails on both axes, seq_q above and below seq_k, grouped- and multi-query;
+  // dQ summed atomically (ATOMIC_DQ) and by its own kernel.
   for (Case c : {Case{false, 2, 2, 37, 29}, Case{true, 2, 2, 37, 29}, Case{true, 2, 2, 21, 45},
-                 Case{false, 4, 2, 37, 29}, Case{true, 4, 1, 33, 40}}) {
+                 Case{false, 4, 2, 37, 29}, Case{true, 4, 1, 33, 40}})
+  for (bool atomic : {true, false}) {
     const int batch = 2, d = 16, bh = batch * c.heads, kvbh = batch * c.kvHeads;
     const float scale = 0.25f;
     Params rows{{"BLOCK_M", "16"}, {"HEAD_DIM", "16"}};
     Params shape =
         Params{{"BLOCK_N", "16"}, {"CAUSAL", c.causal ? "1" : "0"}}.over(rows);
+    Params withAtomics = Params{{"ATOMIC_DQ", atomic ? "1" : "0"}};
     Half16 q(size_t(bh) * c.sq * d), k(size_t(kvbh) * c.sk * d), v(size_t(kvbh) * c.sk * d),
         dO(size_t(bh) * c.sq * d);
     // [b, h, s, d], contiguous: strides of one tensor (b, h, s).
@@ -206,39 +210,52 @@ TEST_CASE("interpreter: attention backward (dQ, dK, dV) against the float64 grad
     const std::pair<int, int> Q{c.heads, c.sq}, KV{c.kvHeads, c.sk};
     // The forward, as a user runs it: O and the logsumexp.
     std::vector<uint16_t> o(q.bits.size(), 0xffff);
-    std::vector<float> lse(size_t(bh) * c.sq, NAN), delta(lse.size(), NAN);
+    std::vector<float> lse(size_t(bh) * c.sq, NAN), delta(lse.size(), NAN),
+        accum(lse.size() * d, NAN); // the preprocess zeroes it
     Buffer bo{o.data(), o.size() * 2, "f16"}, blse{lse.data(), lse.size() * 4, "f32"},
-        bdelta{delta.data(), delta.size() * 4, "f32"};
+        bdelta{delta.data(), delta.size() * 4, "f32"},
+        baccum{accum.data(), accum.size() * 4, "f32"};
     std::vector<interp::Arg> fwd{q.buf(), k.buf(), v.buf(), bo, blse, c.sq, c.sk, c.heads,
                                  c.kvHeads, scale};
     strides({Q, KV, KV, Q}, fwd);
     interp::Grid qGrid{unsigned((c.sq + 15) / 16), unsigned(bh)};
     interp::run(*traced(*ctx, "attention_fwd", shape), qGrid, fwd);
 
-    std::vector<interp::Arg> pre{bo, dO.buf(), bdelta, c.sq, c.heads};
+    std::vector<interp::Arg> pre{bo, dO.buf(), bdelta};
+    if (atomic)
+      pre.push_back(baccum);
+    pre.insert(pre.end(), {c.sq, c.heads});
     strides({Q, Q}, pre);
-    interp::run(*traced(*ctx, "attention_bwd_preprocess", rows), qGrid, pre);
+    interp::run(*traced(*ctx, "attention_bwd_preprocess", withAtomics.over(rows)), qGrid, pre);
 
     std::vector<uint16_t> dq(q.bits.size(), 0xffff), dk(k.bits.size(), 0xffff),
         dv(v.bits.size(), 0xffff);
     Buffer bdq{dq.data(), dq.size() * 2, "f16"}, bdk{dk.data(), dk.size() * 2, "f16"},
         bdv{dv.data(), dv.size() * 2, "f16"};
-    std::vector<interp::Arg> dkdv{q.buf(), k.buf(), v.buf(), dO.buf(), blse, bdelta, bdk, bdv,
-                                  c.sq, c.sk, c.heads, c.kvHeads, scale};
+    std::vector<interp::Arg> dkdv{q.buf(), k.buf(), v.buf(), dO.buf(), blse, bdelta, bdk, bdv};
+    if (atomic)
+      dkdv.push_back(baccum);
+    dkdv.insert(dkdv.end(), {c.sq, c.sk, c.heads, c.kvHeads, scale});
     strides({Q, KV, KV, Q, KV, KV}, dkdv);
-    interp::run(*traced(*ctx, "attention_bwd_dkdv", shape),
+    interp::run(*traced(*ctx, "attention_bwd_dkdv", withAtomics.over(shape)),
                 {unsigned((c.sk + 15) / 16), unsigned(kvbh)}, dkdv);
-    std::vector<interp::Arg> dqArgs{q.buf(), k.buf(), v.buf(), dO.buf(), blse, bdelta, bdq,
-                                    c.sq, c.sk, c.heads, c.kvHeads, scale};
-    strides({Q, KV, KV, Q, Q}, dqArgs);
-    interp::run(*traced(*ctx, "attention_bwd_dq", shape), qGrid, dqArgs);
+    if (atomic) {
+      std::vector<interp::Arg> convert{baccum, bdq, c.sq, c.heads, scale};
+      strides({Q}, convert);
+      interp::run(*traced(*ctx, "attention_bwd_dq_convert", rows), qGrid, convert);
+    } else {
+      std::vector<interp::Arg> dqArgs{q.buf(), k.buf(), v.buf(), dO.buf(), blse, bdelta, bdq,
+                                      c.sq, c.sk, c.heads, c.kvHeads, scale};
+      strides({Q, KV, KV, Q, Q}, dqArgs);
+      interp::run(*traced(*ctx, "attention_bwd_dq", shape), qGrid, dqArgs);
+    }
 
     std::vector<double> rq(q.v.size()), rk(k.v.size()), rv(v.v.size());
     kernels::ref::attentionBackward(q.v.data(), k.v.data(), v.v.data(), dO.v.data(), rq.data(),
                                     rk.data(), rv.data(), bh, c.sq, c.sk, d, scale, c.causal,
                                     c.heads / c.kvHeads);
     INFO("causal " << c.causal << " heads " << c.heads << " kv heads " << c.kvHeads << " sq "
-                   << c.sq << " sk " << c.sk);
+                   << c.sq << " sk " << c.sk << " atomic dQ " << atomic);
     // f16 gradients from f16 P and dS: about 1e-3 of the norm.
     CHECK(relErr(halves(dq), rq) < 5e-3);
     CHECK(relErr(halves(dk), rk) < 5e-3);
@@ -286,6 +303,31 @@ TEST_CASE("interpreter: variable-length attention over packed sequences", "[inte
       CHECK(relErr(lb, rl) < 1e-4);
     }
   }
+}
+
+TEST_CASE("interpreter: atomicAdd/Max/Min update memory and return the old values",
+          "[interp][atomics]") {
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, testkernels::atomicsKernel(), {{"BLOCK", "16"}});
+  const int n = 45; // three programs, the last with a tail
+  std::vector<float> x(n);
+  std::vector<int32_t> xi(n);
+  std::normal_distribution<float> d;
+  for (int i = 0; i < n; ++i) {
+    x[i] = d(rng);
+    xi[i] = int32_t(rng() % 2001) - 1000;
+  }
+  x[3] = -0.0f; // orders below +0.0
+  testkernels::AtomicsOutputs out(n);
+  auto f32 = [](std::vector<float> &v) { return Buffer{v.data(), v.size() * 4, "f32"}; };
+  auto i32 = [](std::vector<int32_t> &v) { return Buffer{v.data(), v.size() * 4, "i32"}; };
+  interp::run(*m, {3},
+              {f32(x), i32(xi), f32(out.sums), f32(out.fmax), f32(out.fmin), i32(out.imax),
+               i32(out.ticket), i32(out.tickets), n});
+  CHECK(testkernels::atomicsMismatch(x, xi, out) == "");
+  // Sequential programs, elements in order: the tickets are 0..n-1 in place.
+  for (int i = 0; i < n; ++i)
+    CHECK(out.tickets[i] == i);
 }
 
 TEST_CASE("interpreter: an out-of-bounds access names the DSL line and program and element",

@@ -10,8 +10,10 @@ namespace tessera {
 struct CompileOptions {
   /// PTX target chip: sm_80, sm_86, sm_89, sm_90, sm_90a, ...
   std::string target = "sm_90a";
-  /// PTX ISA version the NVPTX back end emits (8.0: first with sm_90a).
-  unsigned ptxVersion = 80;
+  /// PTX ISA version the NVPTX back end emits (8.0: first with sm_90a; 8.1:
+  /// vector `red`, which f32 atomic sums use on sm_90).  Drivers of CUDA
+  /// 12.1 and later load it.
+  unsigned ptxVersion = 81;
   /// LLVM optimization level for the LLVM IR (0-3).
   unsigned optLevel = 3;
   /// Lets the back end fuse a multiply and an add into one FMA (one rounding

@@ -262,6 +262,7 @@ private:
   void execElementwise(Operation *op);
   void execLoad(LoadOp op);
   void execStore(StoreOp op);
+  void execAtomicRMW(AtomicRMWOp op);
   void execReduce(ReduceOp op);
   void execDot(DotOp op);
 
@@ -357,6 +358,7 @@ void Machine::exec(Operation *op) {
       })
       .Case<LoadOp>([&](LoadOp o) { execLoad(o); })
       .Case<StoreOp>([&](StoreOp o) { execStore(o); })
+      .Case<AtomicRMWOp>([&](AtomicRMWOp o) { execAtomicRMW(o); })
       .Case<ReduceOp>([&](ReduceOp o) { execReduce(o); })
       .Case<DotOp>([&](DotOp o) { execDot(o); })
       .Case<scf::ForOp>([&](scf::ForOp o) {
@@ -599,6 +601,46 @@ void Machine::execStore(StoreOp o) {
     else
       writeInt(a, elt, v.i[e]);
   }
+}
+
+/// Programs run one after another, so each element's read-modify-write is
+/// atomic; elements apply in index order (the GPU's order is unspecified,
+/// which only f32 sums can observe).
+void Machine::execAtomicRMW(AtomicRMWOp o) {
+  Operation *op = o;
+  const Val &ptrs = in(op, 0), &v = in(op, 1);
+  const Val *mask = o.getMask() ? &vals[o.getMask()] : nullptr;
+  Type elt = v.elt;
+  Val out = like(o.getType());
+  AtomicKind kind = o.getKind();
+  for (size_t e = 0; e < ptrs.p.size(); ++e) {
+    if (mask && !mask->i[e]) {
+      if (isFloat(elt))
+        out.f.push_back(0.0);
+      else
+        out.i.push_back(0);
+      continue;
+    }
+    char *a = address(op, ptrs.p[e], elt, e, "updates");
+    if (isFloat(elt)) {
+      double old = readFloat(a, elt), x = v.f[e], next = old + x;
+      if (kind != AtomicKind::Add) {
+        // The GPU's order: by value, with -0.0 below +0.0 (see the op).
+        bool xBelow = x < old || (x == old && std::signbit(x) && !std::signbit(old));
+        next = (kind == AtomicKind::Max) == xBelow ? old : x;
+      }
+      writeFloat(a, elt, next);
+      out.f.push_back(old);
+    } else {
+      int64_t old = readInt(a, elt), x = v.i[e];
+      int64_t next = kind == AtomicKind::Add   ? old + x
+                     : kind == AtomicKind::Max ? std::max(old, x)
+                                               : std::min(old, x);
+      writeInt(a, elt, wrapTo(elt, next));
+      out.i.push_back(old);
+    }
+  }
+  vals[o.getResult()] = std::move(out);
 }
 
 void Machine::execReduce(ReduceOp o) {

@@ -29,6 +29,7 @@ std::optional<Target> Target::parse(std::string_view text) {
     t.maxSharedBytesPerBlock = (t.minor == 0 || t.minor == 7) ? 163 * 1024 : 99 * 1024;
   bool hopperA = t.major == 9 && t.archSpecific;
   t.hasWgmma = t.hasSetmaxnreg = t.hasTma = hopperA;
+  t.hasVectorRed = t.major >= 9;
   return t;
 }
 

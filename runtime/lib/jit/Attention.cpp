@@ -210,9 +210,25 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                  {rt::Arg(cuSeqlensQ), rt::Arg(cuSeqlensK)}, stream);
 }
 
-size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p) {
-  return size_t(std::max(p.batch, 0)) * size_t(std::max(p.heads, 0)) *
-         size_t(std::max(p.seqQ, 0)) * 4;
+namespace {
+/// D's values, then (16-byte aligned) the dQ accumulator's.
+int64_t deltaValues(const AttentionProblem &p) {
+  return int64_t(std::max(p.batch, 0)) * std::max(p.heads, 0) * std::max(p.seqQ, 0);
+}
+int64_t accumulatorOffset(const AttentionProblem &p) { return (deltaValues(p) + 3) / 4 * 4; }
+/// Whether dQ is summed atomically: asked for, and its accumulator within
+/// the kernels' 32-bit element offsets.
+bool atomicDq(const AttentionProblem &p, const AttentionBackwardOptions &options) {
+  int64_t values = deltaValues(p) * std::max(p.headDim, 0);
+  return !options.deterministic && accumulatorOffset(p) + values < (int64_t(1) << 31);
+}
+} // namespace
+
+size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p,
+                                       const AttentionBackwardOptions &options) {
+  if (!atomicDq(p, options))
+    return size_t(deltaValues(p)) * 4;
+  return size_t(accumulatorOffset(p) + deltaValues(p) * std::max(p.headDim, 0)) * 4;
 }
 
 namespace {
@@ -238,10 +254,11 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   if (workspace.dtype() != "f32")
     throw Error("attention backward: the workspace must be an f32 buffer, got " +
                 (workspace.dtype().empty() ? "untyped" : workspace.dtype()));
-  if (workspace.bytes() < attentionBackwardWorkspaceBytes(p))
+  size_t needed = attentionBackwardWorkspaceBytes(p, options);
+  if (workspace.bytes() < needed)
     throw Error("attention backward: the workspace holds " + std::to_string(workspace.bytes()) +
-                " bytes, needs " + std::to_string(attentionBackwardWorkspaceBytes(p)) +
-                " (attentionBackwardWorkspaceBytes)");
+                " bytes, needs " + std::to_string(needed) +
+                " (attentionBackwardWorkspaceBytes with the same options)");
   // Outputs written while inputs are read: no output may be an input or
   // another output (each buffer is its own allocation, so aliasing is the
   // same device pointer).  The first four are the outputs.
@@ -261,24 +278,40 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   cfg.varlen = varlen;
   cfg.dkdv = options.dkdv.value_or(cfg.dkdv);
   cfg.dq = options.dq.value_or(cfg.dq);
+  cfg.deterministic = !atomicDq(p, options);
   unsigned pairs = unsigned(p.batch * p.heads), kvPairs = unsigned(p.batch * kvHeads);
+  unsigned rowBlocks = unsigned((p.seqQ + cfg.preprocessBlockM - 1) / cfg.preprocessBlockM);
+  rt::DevicePtr accumulator{workspace.ptr() + CUdeviceptr(accumulatorOffset(p)) * 4, "f32"};
 
   auto pre = jit.get(kernels::findKernel("attention_bwd_preprocess"), cfg.preprocessParams());
-  std::vector<rt::Arg> preArgs{o, dO, workspace, p.seqQ, p.heads};
+  std::vector<rt::Arg> preArgs{o, dO, workspace};
+  if (!cfg.deterministic)
+    preArgs.push_back(accumulator);
+  preArgs.insert(preArgs.end(), {p.seqQ, p.heads});
   pushStrides(preArgs, {so, sdo});
   if (varlen)
     preArgs.push_back(tail.front()); // cu_seqlens_q
-  pre->launch({unsigned((p.seqQ + cfg.preprocessBlockM - 1) / cfg.preprocessBlockM), pairs},
-              preArgs, stream);
+  pre->launch({rowBlocks, pairs}, preArgs, stream);
 
   auto dkdv = jit.get(kernels::findKernel("attention_bwd_dkdv"), cfg.dkdvParams());
-  std::vector<rt::Arg> dkdvArgs{q, k, v, dO, lse, workspace, dk, dv, p.seqQ, p.seqK, p.heads,
-                                kvHeads, scale};
+  std::vector<rt::Arg> dkdvArgs{q, k, v, dO, lse, workspace, dk, dv};
+  if (!cfg.deterministic)
+    dkdvArgs.push_back(accumulator);
+  dkdvArgs.insert(dkdvArgs.end(), {p.seqQ, p.seqK, p.heads, kvHeads, scale});
   pushStrides(dkdvArgs, {sq, sk, sv, sdo, sdk, sdv});
   dkdvArgs.insert(dkdvArgs.end(), tail.begin(), tail.end());
   dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), kvPairs}, dkdvArgs,
                stream);
 
+  if (!cfg.deterministic) {
+    auto convert = jit.get(kernels::findKernel("attention_bwd_dq_convert"), cfg.dqConvertParams());
+    std::vector<rt::Arg> convertArgs{accumulator, dq, p.seqQ, p.heads, scale};
+    pushStrides(convertArgs, {sdq});
+    if (varlen)
+      convertArgs.push_back(tail.front()); // cu_seqlens_q
+    convert->launch({rowBlocks, pairs}, convertArgs, stream);
+    return;
+  }
   auto dqKernel = jit.get(kernels::findKernel("attention_bwd_dq"), cfg.dqParams());
   std::vector<rt::Arg> dqArgs{q, k, v, dO, lse, workspace, dq, p.seqQ, p.seqK, p.heads,
                               kvHeads, scale};

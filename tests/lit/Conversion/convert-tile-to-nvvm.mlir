@@ -274,3 +274,90 @@ func.func @truncated_offsets_stay_scalar(%x: !tile.ptr<f32> {tile.alignment = 16
   %v = tile.load %p : (tensor<128x!tile.ptr<f32>>) -> tensor<128xf32>
   return
 }
+
+// -----
+
+// tile.atomic_rmw: one relaxed device-scope atomicrmw per element under its
+// mask, never vectorized (the 4 elements a thread owns here are 4 atomics);
+// the old values are the result, zero where masked off.
+// CHECK-LABEL: llvm.func @atomic_add_masked
+// CHECK-COUNT-4: llvm.atomicrmw fadd %{{.*}}, %{{.*}} syncscope("device") monotonic {alignment = 4 : i64} : !llvm.ptr<1>, f32
+// CHECK-NOT: llvm.atomicrmw
+// CHECK-NOT: llvm.store
+// CHECK: llvm.return
+func.func @atomic_add_masked(%x: !tile.ptr<f32> {tile.alignment = 16 : i32}, %n: i32) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 128 : tensor<128xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<128x!tile.ptr<f32>>, tensor<128xi32>
+  %ns = tile.splat %n : i32 -> tensor<128xi32>
+  %m = arith.cmpi slt, %r, %ns : tensor<128xi32>
+  %one = arith.constant dense<1.0> : tensor<128xf32>
+  %old = tile.atomic_rmw add %p, %one mask %m : (tensor<128x!tile.ptr<f32>>, tensor<128xf32>, tensor<128xi1>) -> tensor<128xf32>
+  return
+}
+
+// -----
+
+// f32 max is an integer atomic on the bits chosen by the value's sign:
+// umin for a negative value, signed max otherwise.
+// CHECK-LABEL: llvm.func @atomic_max_f32
+// CHECK: arith.cmpi slt
+// CHECK: scf.if %{{.*}} -> (i32)
+// CHECK: llvm.atomicrmw umin
+// CHECK: else
+// CHECK: llvm.atomicrmw max
+func.func @atomic_max_f32(%x: !tile.ptr<f32>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 32 : tensor<32xi32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<32x!tile.ptr<f32>>
+  %q = tile.addptr %py, %r : tensor<32x!tile.ptr<f32>>, tensor<32xi32>
+  %v = tile.load %q : (tensor<32x!tile.ptr<f32>>) -> tensor<32xf32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<32x!tile.ptr<f32>>
+  %old = tile.atomic_rmw max %px, %v : (tensor<32x!tile.ptr<f32>>, tensor<32xf32>) -> tensor<32xf32>
+  return
+}
+
+// -----
+
+// 16 elements over 32 threads: replicated, so only threads 0-15 update
+// memory, and since the old values are used they publish them in shared
+// memory for the replicas (between two barriers).
+// CHECK-LABEL: llvm.func @atomic_min_replicated_result
+// CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : i32
+// CHECK: scf.if %{{.*}} -> (i32)
+// CHECK: llvm.atomicrmw min
+// CHECK: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// CHECK: nvvm.barrier0
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<3> -> i32
+// CHECK: nvvm.barrier0
+// CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
+func.func @atomic_min_replicated_result(%x: !tile.ptr<i32>, %y: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 16 : tensor<16xi32>
+  %px = tile.splat %x : !tile.ptr<i32> -> tensor<16x!tile.ptr<i32>>
+  %p = tile.addptr %px, %r : tensor<16x!tile.ptr<i32>>, tensor<16xi32>
+  %old = tile.atomic_rmw min %p, %r : (tensor<16x!tile.ptr<i32>>, tensor<16xi32>) -> tensor<16xi32>
+  %py = tile.splat %y : !tile.ptr<i32> -> tensor<16x!tile.ptr<i32>>
+  %q = tile.addptr %py, %r : tensor<16x!tile.ptr<i32>>, tensor<16xi32>
+  tile.store %q, %old : (tensor<16x!tile.ptr<i32>>, tensor<16xi32>) -> ()
+  return
+}
+
+// -----
+
+// On sm_90 an f32 sum whose old values are unused adds four contiguous,
+// 16-byte-aligned elements under one mask value with one vector `red`
+// (the same kernel's scalar form is @atomic_add_masked above).
+// CHECK-LABEL: llvm.func @atomic_add_vector_red
+// CHECK: scf.if
+// CHECK: llvm.inline_asm has_side_effects {{.*}}"red.relaxed.gpu.global.add.v4.f32 [$0], {$1, $2, $3, $4};", "l,f,f,f,f"
+// CHECK-NOT: llvm.atomicrmw
+// CHECK: llvm.return
+func.func @atomic_add_vector_red(%x: !tile.ptr<f32> {tile.alignment = 16 : i32}, %n: i32 {tile.divisibility = 16 : i32}) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 128 : tensor<128xi32>
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<128x!tile.ptr<f32>>
+  %p = tile.addptr %px, %r : tensor<128x!tile.ptr<f32>>, tensor<128xi32>
+  %ns = tile.splat %n : i32 -> tensor<128xi32>
+  %m = arith.cmpi slt, %r, %ns : tensor<128xi32>
+  %one = arith.constant dense<1.0> : tensor<128xf32>
+  %old = tile.atomic_rmw add %p, %one mask %m : (tensor<128x!tile.ptr<f32>>, tensor<128xf32>, tensor<128xi1>) -> tensor<128xf32>
+  return
+}

@@ -29,6 +29,9 @@ def ConvertTileToNVVM : Pass<"convert-tile-to-nvvm", "::mlir::ModuleOp"> {
            "Shared-memory limit per block in bytes (0: the target's)">,
     Option<"exp2Ftz", "exp2-ftz", "bool", "true",
            "exp2/exp as ex2.approx.ftz.f32 (one instruction; results below 2^-126 flush to 0)">,
+    Option<"ptxVersion", "ptx-version", "unsigned", "81",
+           "PTX ISA version the module will be emitted with (x10): instructions newer "
+           "than it are not used">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];

@@ -42,6 +42,9 @@ struct Target {
   /// (setmaxnreg) and the tensor memory accelerator's bulk tensor copies
   /// with the swizzles wgmma reads: sm_90a.
   bool hasWgmma = false, hasSetmaxnreg = false, hasTma = false;
+  /// `red.global.add` of two or four f32 in one instruction: sm_90 and
+  /// later (with PTX ISA 8.1).
+  bool hasVectorRed = false;
 
   int computeCapability() const { return major * 10 + minor; }
 

@@ -41,8 +41,9 @@ bool canReduceWithShuffles(ReduceOp op);
 class KernelLowering {
 public:
   KernelLowering(func::FuncOp func, LLVM::GlobalOp smem, int64_t scratchOffset, bool hopper,
-                 bool exp2Ftz)
+                 bool exp2Ftz, bool vectorRed)
       : func(func), smem(smem), scratchOffset(scratchOffset), hopper(hopper), exp2Ftz(exp2Ftz),
+        vectorRed(vectorRed),
         axis(func),
         b(func.getContext()), ctx(func.getContext()) {}
 
@@ -285,6 +286,9 @@ private:
   LogicalResult lowerLoad(LoadOp op);
   LogicalResult lowerLoadToShared(LoadOp op);
   LogicalResult lowerStore(StoreOp op);
+  LogicalResult lowerAtomicRMW(AtomicRMWOp op);
+  Value writeOwner(Value ptrs);
+  bool hasReplicas(Value v);
   unsigned accessWidth(Value ptrs, Value mask, unsigned bytes);
   SmallVector<Value> loadVector(Value ptr, Type elt, unsigned w);
   SmallVector<Value> loadChunk(LoadOp op, unsigned r, unsigned w);
@@ -357,6 +361,9 @@ private:
   /// form costs a compare and two predicated multiplies around it (ptxas's
   /// denormal handling); results below 2^-126 become 0.
   bool exp2Ftz;
+  /// Unread f32 atomic sums of contiguous elements as one `red...v2/v4.f32`
+  /// (sm_90 with PTX 8.1).
+  bool vectorRed;
   /// Start of the kernel's shared memory, 1024-byte aligned, as a pointer
   /// and as a shared-window address (for wgmma descriptors).
   Value smemBase, smemBaseAddr;

@@ -116,30 +116,43 @@ LogicalResult KernelLowering::lowerLoadToShared(LoadOp op) {
   return success();
 }
 
+/// The condition under which this thread writes the elements of `ptrs`
+/// (null: always): replicated elements (and scalars) have one owner.
+Value KernelLowering::writeOwner(Value ptrs) {
+  auto t = dyn_cast<RankedTensorType>(ptrs.getType());
+  if (!t)
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32(0));
+  LayoutInfo l = layoutOf(ptrs);
+  if (l.rowSlice) {
+    // Lane 0 of each quad in the first warp column owns the row.
+    Value warpCol = arith::ShRUIOp::create(b, loc, tid, i32(5 + llvm::Log2_32(l.warpsM)));
+    return arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              arith::AndIOp::create(b, loc, tid, i32(3)), i32(0)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, warpCol, i32(0)));
+  }
+  if (l.replicated())
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid, i32(l.numel));
+  return Value();
+}
+
+/// Whether the owners of `v`'s elements are not all the threads holding
+/// them (what writeOwner guards against).
+bool KernelLowering::hasReplicas(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t)
+    return true;
+  LayoutInfo l = layoutOf(v);
+  return l.rowSlice || l.replicated();
+}
+
 LogicalResult KernelLowering::lowerStore(StoreOp op) {
   Value ptrs = op.getPtr();
   Type elt = llvmElemType(getElementTypeOrSelf(op.getValue().getType()));
   unsigned bytes = getElementByteSize(elt);
   unsigned w = accessWidth(ptrs, op.getMask(), bytes);
-  // Replicated elements (and scalars) are written by one thread only.
-  Value owner;
-  if (auto t = dyn_cast<RankedTensorType>(ptrs.getType())) {
-    LayoutInfo l = layoutOf(ptrs);
-    if (l.rowSlice) {
-      // Lane 0 of each quad in the first warp column owns the row.
-      Value warpCol = arith::ShRUIOp::create(
-          b, loc, tid, i32(5 + llvm::Log2_32(l.warpsM)));
-      owner = arith::AndIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                arith::AndIOp::create(b, loc, tid, i32(3)), i32(0)),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, warpCol, i32(0)));
-    } else if (l.replicated())
-      owner = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid,
-                                    i32(l.numel));
-  } else {
-    owner = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, i32(0));
-  }
+  Value owner = writeOwner(ptrs);
   for (unsigned r = 0; r < width(ptrs); r += w) {
     Value cond = owner;
     if (op.getMask()) {
@@ -162,5 +175,124 @@ LogicalResult KernelLowering::lowerStore(StoreOp op) {
       v = LLVM::InsertElementOp::create(b, loc, v, part(op.getValue(), r + i), i32(i));
     LLVM::StoreOp::create(b, loc, v, p, w * bytes);
   }
+  return success();
+}
+
+/// One `atom.global` per element (relaxed, device scope), by the element's
+/// owner under its mask; f32 sums whose old values nobody reads are vector
+/// `red`s on sm_90.  f32 max/min are integer atoms on the bits: a
+/// non-negative float orders like its bits as s32, a negative one reversed
+/// like its bits as u32, so max is max.s32 or min.u32 by the value's sign
+/// (min: min.s32 or max.u32).  Replicated elements' old values reach the
+/// other threads through scratch.
+LogicalResult KernelLowering::lowerAtomicRMW(AtomicRMWOp op) {
+  Value ptrs = op.getPtr();
+  Type elt = getElementTypeOrSelf(op.getValue().getType());
+  Type i32Ty = b.getI32Type();
+  bool isFloat = elt.isF32();
+  AtomicKind kind = op.getKind();
+  Value owner = writeOwner(ptrs);
+  bool needResult = !op.getResult().use_empty();
+  auto atomic = [&](LLVM::AtomicBinOp bin, Value p, Value x) -> Value {
+    return LLVM::AtomicRMWOp::create(b, loc, bin, p, x, LLVM::AtomicOrdering::monotonic,
+                                     "device", /*alignment=*/4)
+        .getResult();
+  };
+  // The old value of one element (thread is the owner and the mask is on).
+  auto update = [&](Value p, Value x) -> Value {
+    if (kind == AtomicKind::Add)
+      return atomic(isFloat ? LLVM::AtomicBinOp::fadd : LLVM::AtomicBinOp::add, p, x);
+    bool isMax = kind == AtomicKind::Max;
+    if (!isFloat)
+      return atomic(isMax ? LLVM::AtomicBinOp::max : LLVM::AtomicBinOp::min, p, x);
+    Value bits = LLVM::BitcastOp::create(b, loc, i32Ty, x);
+    Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, bits, i32(0));
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{i32Ty}, negative, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(
+          b, loc, atomic(isMax ? LLVM::AtomicBinOp::umin : LLVM::AtomicBinOp::umax, p, bits));
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(
+          b, loc, atomic(isMax ? LLVM::AtomicBinOp::max : LLVM::AtomicBinOp::min, p, bits));
+    }
+    return LLVM::BitcastOp::create(b, loc, elt, ifOp.getResult(0));
+  };
+  // sm_90 adds two or four contiguous f32 with one `red` (PTX ISA, "red":
+  // .v2/.v4.f32 need sm_90): a wgmma accumulator holds column pairs.
+  unsigned w = 1;
+  if (!needResult && vectorRed && kind == AtomicKind::Add && isFloat && !hasReplicas(ptrs))
+    w = accessWidth(ptrs, op.getMask(), 4);
+  if (w > 1) {
+    std::string text = "red.relaxed.gpu.global.add.v" + std::to_string(w) + ".f32 [$0], {";
+    std::string constraints = "l";
+    for (unsigned i = 0; i < w; ++i) {
+      text += (i ? ", $" : "$") + std::to_string(i + 1);
+      constraints += ",f";
+    }
+    text += "};";
+    for (unsigned r = 0; r < width(ptrs); r += w) {
+      OpBuilder::InsertionGuard g(b);
+      if (op.getMask()) {
+        auto ifOp = scf::IfOp::create(b, loc, part(op.getMask(), r), /*withElseRegion=*/false);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+      }
+      SmallVector<Value> operands{part(ptrs, r)};
+      for (unsigned i = 0; i < w; ++i)
+        operands.push_back(part(op.getValue(), r + i));
+      inlineAsm(Type(), operands, text, constraints);
+    }
+    // Nothing reads the old values.
+    vals[op.getResult()] = SmallVector<Value>(width(ptrs), zeroOf(elt));
+    return success();
+  }
+  SmallVector<Value> olds;
+  for (unsigned r = 0; r < width(ptrs); ++r) {
+    Value cond = owner;
+    if (op.getMask()) {
+      Value m = part(op.getMask(), r);
+      cond = cond ? arith::AndIOp::create(b, loc, cond, m).getResult() : m;
+    }
+    Value p = part(ptrs, r), x = part(op.getValue(), r);
+    if (!cond) {
+      olds.push_back(update(p, x));
+      continue;
+    }
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{elt}, cond, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, update(p, x));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, zeroOf(elt));
+    olds.push_back(ifOp.getResult(0));
+  }
+  if (needResult && hasReplicas(ptrs)) {
+    // Owners publish the old values; every holder reads its copy.
+    auto t = dyn_cast<RankedTensorType>(ptrs.getType());
+    std::optional<LayoutInfo> l;
+    if (t)
+      l = layoutOf(ptrs);
+    auto indexOf = [&](unsigned r) { return t ? linearIndex(*l, r) : i32(0); };
+    for (unsigned r = 0; r < olds.size(); ++r) {
+      Value cond = owner;
+      if (op.getMask())
+        cond = arith::AndIOp::create(b, loc, cond, part(op.getMask(), r));
+      OpBuilder::InsertionGuard g(b);
+      auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      LLVM::StoreOp::create(b, loc, olds[r], smemPtr(elt, 0, indexOf(r)));
+    }
+    barrier();
+    for (unsigned r = 0; r < olds.size(); ++r) {
+      Value shared = loadFromScratch(elt, 0, indexOf(r));
+      olds[r] = op.getMask() ? arith::SelectOp::create(b, loc, part(op.getMask(), r), shared,
+                                                       zeroOf(elt))
+                                   .getResult()
+                             : shared;
+    }
+    barrier();
+  }
+  vals[op.getResult()] = olds;
   return success();
 }

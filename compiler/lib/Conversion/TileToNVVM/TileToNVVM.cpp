@@ -80,6 +80,16 @@ static int64_t scratchBytes(Operation *op) {
                                : 0;
         return bytesOf(o.getSrc());
       })
+      .Case<AtomicRMWOp>([&](AtomicRMWOp o) -> int64_t {
+        // Replicated elements' old values, published by their owners.
+        if (o.getResult().use_empty())
+          return 0;
+        auto t = dyn_cast<RankedTensorType>(o.getType());
+        if (!t)
+          return 4;
+        LayoutInfo l = *getLayoutInfo(t);
+        return l.rowSlice || l.replicated() ? bytesOf(o.getResult()) : 0;
+      })
       .Case<DotOp>([&](DotOp o) -> int64_t {
         if (isShared(o.getB()))
           return 0; // tensor cores read the operands where they are
@@ -245,6 +255,8 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
       // LoadStore.cpp
       .Case<LoadOp>([&](LoadOp o) { return lowerLoad(o); })    // ld.global (or to shared)
       .Case<StoreOp>([&](StoreOp o) { return lowerStore(o); }) // st.global, one owner
+      .Case<AtomicRMWOp>( // atom/red.global, one owner
+          [&](AtomicRMWOp o) { return lowerAtomicRMW(o); })
       // AsyncCopy.cpp
       .Case<AllocSharedOp>([&](AllocSharedOp o) { return lowerAllocShared(o); }) // offset
       .Case<SharedSlotOp>([&](SharedSlotOp o) { return lowerSharedSlot(o); })    // offset
@@ -353,7 +365,8 @@ struct ConvertTileToNVVMPass
                                       /*value=*/Attribute(), /*alignment=*/16,
                                       kSharedAddrSpace);
       }
-      KernelLowering lowering(func, smem, tiles, hopper, exp2Ftz);
+      KernelLowering lowering(func, smem, tiles, hopper, exp2Ftz,
+                              t->hasVectorRed && ptxVersion >= 81);
       FailureOr<LLVM::LLVMFuncOp> llvmFunc = lowering.run();
       if (failed(llvmFunc))
         return signalPassFailure();

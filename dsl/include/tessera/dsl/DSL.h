@@ -207,6 +207,20 @@ Scalar load(const Ptr &p, SrcLoc loc = SrcLoc::current());
 void store(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
 void store(const Tile &ptrs, const Tile &value, const Tile &mask,
            SrcLoc loc = SrcLoc::current());
+/// Atomic read-modify-write of each element (i32 or f32): `*p += value`,
+/// `*p = max(*p, value)`, `*p = min(*p, value)`; returns the values replaced
+/// (zero where masked off).  Relaxed, device scope; elements of one call
+/// are not ordered with each other.  f32 max/min order -0.0 below +0.0 and
+/// do not support NaN.
+Tile atomicAdd(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
+Tile atomicAdd(const Tile &ptrs, const Tile &value, const Tile &mask,
+               SrcLoc loc = SrcLoc::current());
+Tile atomicMax(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
+Tile atomicMax(const Tile &ptrs, const Tile &value, const Tile &mask,
+               SrcLoc loc = SrcLoc::current());
+Tile atomicMin(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
+Tile atomicMin(const Tile &ptrs, const Tile &value, const Tile &mask,
+               SrcLoc loc = SrcLoc::current());
 
 // --- math -----------------------------------------------------------------------
 /// a (MxK) times b (KxN), accumulated in f32.

@@ -42,7 +42,8 @@ struct AttentionConfig {
 AttentionConfig attentionConfigFor(int ccMajor, const std::string &dtype, int headDim,
                                    bool causal, int64_t seqQ, int64_t seqK);
 
-/// The backward kernels' (attention_bwd_preprocess, _dkdv, _dq) parameters.
+/// The backward kernels' (attention_bwd_preprocess, _dkdv, _dq_convert, _dq)
+/// parameters.
 struct AttentionBackwardConfig {
   // Fixed by the problem.
   std::string dtype = "f16";
@@ -50,6 +51,9 @@ struct AttentionBackwardConfig {
   bool causal = false;
   int intMultiple = 1;
   bool varlen = false; ///< packed sequences with cu_seqlens offsets
+  /// dQ from its own kernel (attention_bwd_dq, same bits run to run) instead
+  /// of atomics into an f32 accumulator (attention_bwd_dkdv with ATOMIC_DQ).
+  bool deterministic = false;
   /// One kernel's tiles: BLOCK_M query rows, BLOCK_N keys.
   struct Schedule {
     int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;
@@ -60,6 +64,7 @@ struct AttentionBackwardConfig {
   dsl::Params preprocessParams() const;
   dsl::Params dkdvParams() const;
   dsl::Params dqParams() const;
+  dsl::Params dqConvertParams() const;
 };
 
 /// The backward schedule for a problem on a GPU of compute capability

@@ -31,5 +31,6 @@ dsl::KernelDef attentionFwdKernel();
 dsl::KernelDef attentionBwdPreprocessKernel();
 dsl::KernelDef attentionBwdDkDvKernel();
 dsl::KernelDef attentionBwdDqKernel();
+dsl::KernelDef attentionBwdDqConvertKernel();
 
 } // namespace tessera::kernels

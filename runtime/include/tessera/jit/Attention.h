@@ -60,25 +60,34 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
 
 /// What attentionBackward may be told beyond the problem.
 struct AttentionBackwardOptions {
+  /// Bit-identical gradients run to run: dQ from a kernel of its own that
+  /// recomputes the scores (seven matmuls instead of five).  By default dQ
+  /// is summed across key blocks with f32 atomics, whose order varies.
+  bool deterministic = false;
   /// Replace the kernel library's schedule (attentionBackwardConfigFor) of
-  /// the dK/dV or the dQ kernel: for tuning and benchmarks.
+  /// the dK/dV or the (deterministic) dQ kernel: for tuning and benchmarks.
   std::optional<kernels::AttentionBackwardConfig::Schedule> dkdv, dq;
 };
 
-/// Bytes of the f32 workspace attentionBackward needs (D = rowsum(dO * O),
-/// batch * heads * seqQ values).
-size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p);
+/// Bytes of the f32 workspace attentionBackward needs: D = rowsum(dO * O)
+/// (batch * heads * seqQ values) and, unless deterministic, the dQ
+/// accumulator (batch * heads * seqQ * headDim values; a problem whose
+/// accumulator would pass 2^31 values runs deterministically instead).
+size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p,
+                                       const AttentionBackwardOptions &options = {});
 
 /// The gradients of attentionForward: dq, dk, dv (shaped and typed like q, k,
 /// v) from the forward's q, k, v, o and lse and the output gradient dO
 /// (shaped like o), the same problem `p` (causal masks are top-left aligned,
 /// as in the forward).  Grouped-query: dk/dv sum over the query heads that
 /// share a K/V head.  `workspace`: an f32 buffer of at least
-/// attentionBackwardWorkspaceBytes(p).  Deterministic: every gradient element
-/// is written by one program in a fixed order, so two runs give the same
-/// bits.  dq, dk, dv and the workspace must be distinct buffers, none of them
-/// an input.  Three launches on `stream`: D, then dK/dV per key block, then dQ
-/// per query block.
+/// attentionBackwardWorkspaceBytes(p, options).  dq, dk, dv and the
+/// workspace must be distinct buffers, none of them an input.  Launches on
+/// `stream`: D (and zeroing dQ's accumulator), then dK/dV per key block
+/// with dQ's shares added atomically, then dq from its accumulator; with
+/// options.deterministic, D, dK/dV, then dQ per query block, every gradient
+/// element written by one program in a fixed order (the same bits run to
+/// run).
 void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
                        rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
                        rt::Buffer &o, AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,

@@ -395,6 +395,50 @@ func.func @store_mask_shape_differs(%p: tensor<128x!tile.ptr<f16>>, %v: tensor<1
 // -----
 
 //===----------------------------------------------------------------------===//
+// atomic_rmw
+//===----------------------------------------------------------------------===//
+
+func.func @atomic_value_type_differs_from_pointee(%p: tensor<128x!tile.ptr<f32>>, %v: tensor<128xi32>) {
+  // expected-error @+1 {{'tile.atomic_rmw' op value type 'tensor<128xi32>' does not match the pointers 'tensor<128x!tile.ptr<f32>>'}}
+  %0 = tile.atomic_rmw add %p, %v : (tensor<128x!tile.ptr<f32>>, tensor<128xi32>) -> tensor<128xi32>
+  return
+}
+
+// -----
+
+func.func @atomic_result_type_differs(%p: tensor<128x!tile.ptr<f32>>, %v: tensor<128xf32>) {
+  // expected-error @+1 {{'tile.atomic_rmw' op result type 'tensor<64xf32>' differs from the value type 'tensor<128xf32>'}}
+  %0 = tile.atomic_rmw add %p, %v : (tensor<128x!tile.ptr<f32>>, tensor<128xf32>) -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @atomic_mask_shape_differs(%p: tensor<128x!tile.ptr<f32>>, %v: tensor<128xf32>, %m: tensor<64xi1>) {
+  // expected-error @+1 {{'tile.atomic_rmw' op mask shape differs from pointer shape}}
+  %0 = tile.atomic_rmw add %p, %v mask %m : (tensor<128x!tile.ptr<f32>>, tensor<128xf32>, tensor<64xi1>) -> tensor<128xf32>
+  return
+}
+
+// -----
+
+func.func @atomic_f16(%p: tensor<128x!tile.ptr<f16>>, %v: tensor<128xf16>) {
+  // expected-error @+1 {{'tile.atomic_rmw' op combines i32 or f32 elements, got 'f16'}}
+  %0 = tile.atomic_rmw add %p, %v : (tensor<128x!tile.ptr<f16>>, tensor<128xf16>) -> tensor<128xf16>
+  return
+}
+
+// -----
+
+func.func @atomic_unknown_kind(%p: tensor<128x!tile.ptr<f32>>, %v: tensor<128xf32>) {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [add, max, min]}}
+  %0 = tile.atomic_rmw xor %p, %v : (tensor<128x!tile.ptr<f32>>, tensor<128xf32>) -> tensor<128xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
 // dot
 //===----------------------------------------------------------------------===//
 

@@ -152,6 +152,18 @@ func.func @store_mask(%p: tensor<128x!tile.ptr<f16>>, %v: tensor<128xf16>, %m: t
   return
 }
 
+// CHECK-LABEL: func.func @atomic_rmw(
+// CHECK-SAME: %[[P:[^:]+]]: tensor<64x64x!tile.ptr<f32>>, %[[V:[^:]+]]: tensor<64x64xf32>, %[[M:[^:]+]]: tensor<64x64xi1>, %[[S:[^:]+]]: !tile.ptr<i32>, %[[X:[^:]+]]: i32)
+// CHECK: tile.atomic_rmw add %[[P]], %[[V]] mask %[[M]] : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>, tensor<64x64xi1>) -> tensor<64x64xf32>{{$}}
+// CHECK: tile.atomic_rmw max %[[P]], %[[V]] : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> tensor<64x64xf32>{{$}}
+// CHECK: tile.atomic_rmw min %[[S]], %[[X]] : (!tile.ptr<i32>, i32) -> i32{{$}}
+func.func @atomic_rmw(%p: tensor<64x64x!tile.ptr<f32>>, %v: tensor<64x64xf32>, %m: tensor<64x64xi1>, %s: !tile.ptr<i32>, %x: i32) -> i32 {
+  %a = tile.atomic_rmw add %p, %v mask %m : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>, tensor<64x64xi1>) -> tensor<64x64xf32>
+  %b = tile.atomic_rmw max %p, %v : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  %c = tile.atomic_rmw min %s, %x : (!tile.ptr<i32>, i32) -> i32
+  return %c : i32
+}
+
 // CHECK-LABEL: func.func @dot_f16(
 // CHECK-SAME: %[[A:[^:]+]]: tensor<64x32xf16>, %[[B:[^:]+]]: tensor<32x16xf16>, %[[C:[^:]+]]: tensor<64x16xf32>)
 // CHECK: tile.dot %[[A]], %[[B]], %[[C]] : tensor<64x32xf16>, tensor<32x16xf16> -> tensor<64x16xf32>{{$}}

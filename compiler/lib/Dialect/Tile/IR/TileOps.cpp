@@ -166,6 +166,26 @@ LogicalResult StoreOp::verify() {
   return success();
 }
 
+LogicalResult AtomicRMWOp::verify() {
+  Type ptrTy = getPtr().getType();
+  auto pointee = cast<PtrType>(getElementTypeOrSelf(ptrTy)).getPointeeType();
+  Type valTy = getValue().getType();
+  if (!sameShape(ptrTy, valTy) || getElementTypeOrSelf(valTy) != pointee)
+    return emitOpError("value type ") << valTy
+                                      << " does not match the pointers "
+                                      << ptrTy;
+  if (getResult().getType() != valTy)
+    return emitOpError("result type ") << getResult().getType()
+                                       << " differs from the value type " << valTy;
+  if (getMask() && !sameShape(getMask().getType(), ptrTy))
+    return emitOpError("mask shape differs from pointer shape");
+  // What one atom/red instruction of sm_80 and later combines (PTX ISA,
+  // "atom"): add.s32/f32, max/min.s32; max/min of f32 are two integer atoms.
+  if (!pointee.isF32() && !pointee.isInteger(32))
+    return emitOpError("combines i32 or f32 elements, got ") << pointee;
+  return success();
+}
+
 LogicalResult DotOp::verify() {
   auto a = getA().getType(), b = getB().getType(), c = getAcc().getType();
   if (a.getRank() != 2 || b.getRank() != 2 || c.getRank() != 2)

@@ -92,6 +92,8 @@ static unsigned narrowestAccessBytes(func::FuncOp func) {
       ptrTy = load.getPtr().getType();
     else if (auto store = dyn_cast<StoreOp>(op))
       ptrTy = store.getPtr().getType();
+    else if (auto atomic = dyn_cast<AtomicRMWOp>(op))
+      ptrTy = atomic.getPtr().getType();
     else
       return;
     auto ptr = cast<PtrType>(getElementTypeOrSelf(ptrTy));

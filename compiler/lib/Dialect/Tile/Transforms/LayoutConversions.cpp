@@ -260,11 +260,12 @@ struct HoistPastExpandDims : OpRewritePattern<ExpandDimsOp> {
 
 /// store(ptr, convert(x : L -> B), mask) with recomputable pointers and
 /// mask -> the store in L: each thread writes what it holds instead of a
-/// round trip through shared memory.
-struct StoreInValueLayout : OpRewritePattern<StoreOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(StoreOp op, PatternRewriter &rw) const override {
-    auto cv = op.getValue().getDefiningOp<ConvertLayoutOp>();
+/// round trip through shared memory.  The same for tile.atomic_rmw, whose
+/// result (the replaced values, also in L) converts back for its users.
+template <class WriteOp> struct WriteInValueLayout : OpRewritePattern<WriteOp> {
+  using OpRewritePattern<WriteOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(WriteOp op, PatternRewriter &rw) const override {
+    auto cv = op.getValue().template getDefiningOp<ConvertLayoutOp>();
     if (!cv || !isDistributed(cv.getSrc().getType()) || !isRecomputable(op.getPtr()) ||
         (op.getMask() && !isRecomputable(op.getMask())))
       return failure();
@@ -280,6 +281,15 @@ struct StoreInValueLayout : OpRewritePattern<StoreOp> {
       if (mask)
         op.getMaskMutable().assign(mask);
     });
+    if constexpr (std::is_same_v<WriteOp, AtomicRMWOp>) {
+      Type before = op.getResult().getType();
+      rw.modifyOpInPlace(op, [&] { op.getResult().setType(l); });
+      if (!op.getResult().use_empty()) {
+        rw.setInsertionPointAfter(op);
+        auto back = ConvertLayoutOp::create(rw, op.getLoc(), before, op.getResult());
+        rw.replaceAllUsesExcept(op.getResult(), back.getResult(), back);
+      }
+    }
     return success();
   }
 };
@@ -348,7 +358,8 @@ void tessera::tile::removeLayoutConversions(func::FuncOp func) {
   for (int round = 0; round < 8; ++round) {
     RewritePatternSet patterns(ctx);
     patterns.add<FoldConversion, RematerializeProducer, SinkIntoConsumerLayout,
-                 HoistPastElementwise, StoreInValueLayout, HoistPastReduce,
+                 HoistPastElementwise, WriteInValueLayout<StoreOp>,
+                 WriteInValueLayout<AtomicRMWOp>, HoistPastReduce,
                  HoistPastExpandDims, BroadcastFromSlice, AOperandFromRegisters>(ctx);
     (void)applyPatternsGreedily(func, std::move(patterns));
     bool changed = false;

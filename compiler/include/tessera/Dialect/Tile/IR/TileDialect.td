@@ -188,4 +188,11 @@ def Tile_ReduceKind : I32EnumAttr<"ReduceKind", "reduction combiner", [
   let cppNamespace = "::tessera::tile";
 }
 
+def Tile_AtomicKind : I32EnumAttr<"AtomicKind", "atomic read-modify-write combiner", [
+    I32EnumAttrCase<"Add", 0, "add">,
+    I32EnumAttrCase<"Max", 1, "max">,
+    I32EnumAttrCase<"Min", 2, "min">]> {
+  let cppNamespace = "::tessera::tile";
+}
+
 #endif // TESSERA_TILE_DIALECT

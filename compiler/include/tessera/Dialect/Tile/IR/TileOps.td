@@ -182,6 +182,34 @@ def Tile_StoreOp : Tile_Op<"store", [MemoryEffects<[MemWrite]>]> {
   let hasVerifier = 1;
 }
 
+def Tile_AtomicRMWOp : Tile_Op<"atomic_rmw", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "atomic read-modify-write of global memory, optionally masked";
+  let description = [{
+    Where `mask[i]` is true (everywhere when there is no mask), atomically
+    replaces `*ptr[i]` with `combine(*ptr[i], value[i])` and returns the value
+    it replaced; where it is false memory is untouched and the result is
+    zero.  Each element is one atomic operation (relaxed, device scope): the
+    elements of one op are not ordered with each other, and two elements
+    with the same pointer both apply.  `add` takes i32 or f32 (f32 sums
+    depend on the order the adds arrive in); `max` and `min` take i32
+    (signed) or f32, where -0.0 orders below +0.0 and NaN operands are not
+    supported (they compare by their bits).
+
+    ```mlir
+    %old = tile.atomic_rmw add %p, %v mask %m
+        : (tensor<64x128x!tile.ptr<f32>>, tensor<64x128xf32>, tensor<64x128xi1>)
+          -> tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins Tile_AtomicKind:$kind, Tile_PtrLike:$ptr, AnyType:$value,
+                       Optional<Tile_BoolLike>:$mask);
+  let results = (outs AnyType:$result);
+  let assemblyFormat = [{
+    $kind $ptr `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Tile_DotOp : Tile_Op<"dot", [Pure, AllTypesMatch<["acc", "result"]>]> {
   let summary = "matrix product with accumulation: result = a * b + acc";
   let description = [{

@@ -1,0 +1,109 @@
+//===- Atomics.h - a test kernel for atomicAdd/Max/Min and its expected results -===//
+//
+// One kernel exercising every atomic the DSL has, shared by the interpreter
+// test (tests/unit) and the GPU check (tests/gpu): f32 sums into a few
+// buckets, f32 max/min over mixed and all-negative values (the sign-split
+// integer atomics on the GPU), i32 max, and tickets (an i32 add whose
+// returned old values must be a permutation of 0..n-1).  With BLOCK below
+// 32 * num_warps the tiles are replicated: one owner per element updates
+// memory and the old values reach the replicas through shared memory.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "tessera/dsl/DSL.h"
+#include "tessera/dsl/KernelDef.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <climits>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace tessera::testkernels {
+
+inline constexpr int kAtomicBuckets = 8;
+
+inline dsl::KernelDef atomicsKernel() {
+  using namespace tessera::dsl;
+  return {"test_atomics",
+          "atomicAdd/Max/Min over buckets, and tickets",
+          {{"BLOCK", "64"}, {"num_warps", "1"}},
+          [](Kernel &k, const Params &p) {
+            int64_t block = p.i("BLOCK");
+            Ptr x = k.ptr("x", f32), xi = k.ptr("xi", i32);
+            Ptr sums = k.ptr("sums", f32), fmax = k.ptr("fmax", f32), fmin = k.ptr("fmin", f32);
+            Ptr imax = k.ptr("imax", i32), ticket = k.ptr("ticket", i32);
+            Ptr tickets = k.ptr("tickets", i32);
+            Scalar n = k.i32("n");
+            Tile offs = programId(0) * block + arange(0, block);
+            Tile m = offs < n;
+            Tile v = load(x + offs, m), iv = load(xi + offs, m);
+            atomicAdd(sums + offs % kAtomicBuckets, v, m);
+            // Slots 0-1: mixed signs; 2-3: every value negative.
+            Tile negative = 0.0 - v * v - 1.0;
+            atomicMax(fmax + offs % 2, v, m);
+            atomicMax(fmax + offs % 2 + 2, negative, m);
+            atomicMin(fmin + offs % 2, v, m);
+            atomicMin(fmin + offs % 2 + 2, negative, m);
+            atomicMax(imax + offs % 4, iv, m);
+            store(tickets + offs, atomicAdd(ticket + offs * 0, offs * 0 + 1, m), m);
+          }};
+}
+
+/// Buffers of the kernel's outputs and their initial values.
+struct AtomicsOutputs {
+  std::vector<float> sums = std::vector<float>(kAtomicBuckets, 0.f),
+                     fmax = std::vector<float>(4, -FLT_MAX), fmin = std::vector<float>(4, FLT_MAX);
+  std::vector<int32_t> imax = std::vector<int32_t>(4, INT_MIN), ticket = {0}, tickets;
+  explicit AtomicsOutputs(int n) : tickets(size_t(n), -1) {}
+};
+
+/// Empty if `out` is what the kernel must produce from `x`, `xi`; else what
+/// differs.
+inline std::string atomicsMismatch(const std::vector<float> &x, const std::vector<int32_t> &xi,
+                                   const AtomicsOutputs &out) {
+  int n = int(x.size());
+  std::vector<double> sums(kAtomicBuckets, 0.0);
+  std::vector<float> fmax(4, -FLT_MAX), fmin(4, FLT_MAX);
+  std::vector<int32_t> imax(4, INT_MIN);
+  for (int i = 0; i < n; ++i) {
+    sums[i % kAtomicBuckets] += x[i];
+    float neg = 0.f - x[i] * x[i] - 1.f;
+    fmax[i % 2] = std::max(fmax[i % 2], x[i]);
+    fmax[i % 2 + 2] = std::max(fmax[i % 2 + 2], neg);
+    fmin[i % 2] = std::min(fmin[i % 2], x[i]);
+    fmin[i % 2 + 2] = std::min(fmin[i % 2 + 2], neg);
+    imax[i % 4] = std::max(imax[i % 4], xi[i]);
+  }
+  for (int b = 0; b < kAtomicBuckets; ++b)
+    if (std::abs(out.sums[b] - sums[b]) > 1e-4 * (1 + std::abs(sums[b])))
+      return "sum " + std::to_string(b) + " is " + std::to_string(out.sums[b]) + ", expected " +
+             std::to_string(sums[b]);
+  // x*x rounds the same on both sides only up to contraction: compare
+  // within an ulp or two rather than bit for bit.
+  auto close = [](float a, float b) { return std::abs(a - b) <= 1e-6f * (1 + std::abs(b)); };
+  for (int j = 0; j < 4; ++j) {
+    if (!close(out.fmax[j], fmax[j]))
+      return "f32 max " + std::to_string(j) + " is " + std::to_string(out.fmax[j]) +
+             ", expected " + std::to_string(fmax[j]);
+    if (!close(out.fmin[j], fmin[j]))
+      return "f32 min " + std::to_string(j) + " is " + std::to_string(out.fmin[j]) +
+             ", expected " + std::to_string(fmin[j]);
+    if (out.imax[j] != imax[j])
+      return "i32 max " + std::to_string(j) + " is " + std::to_string(out.imax[j]) +
+             ", expected " + std::to_string(imax[j]);
+  }
+  if (out.ticket[0] != n)
+    return "the ticket counter is " + std::to_string(out.ticket[0]) + ", expected " +
+           std::to_string(n);
+  std::vector<int32_t> t = out.tickets;
+  std::sort(t.begin(), t.end());
+  for (int i = 0; i < n; ++i)
+    if (t[i] != i)
+      return "the old values of the ticket counter are not 0.." + std::to_string(n - 1);
+  return "";
+}
+
+} // namespace tessera::testkernels
