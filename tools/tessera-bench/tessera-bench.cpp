@@ -188,14 +188,16 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoic
   }
 }
 
-/// Attention backward through jit::attentionBackward (D, dK/dV, dQ: three
-/// launches, timed together as the anchors time SDPA's backward) at the FA2
+/// Attention backward through jit::attentionBackward (D, dK/dV with dQ's
+/// atomic sums, dQ's conversion: three launches, timed together as the
+/// anchors time SDPA's backward; then the deterministic schedule) at the FA2
 /// table's s=2048 rows (b=8, h*d=2048), d=64 and 128, causal and not; TFLOP/s
 /// counts 2.5x the forward's FLOPs (FlashAttention's convention: the five
-/// matmuls of the backward; Tessera's dQ kernel repeats two of them).
-/// With `sweep`, each shape also times the dK/dV kernel's and then the dQ
-/// kernel's candidate schedules (the other kernel keeping the library's) and
-/// prints the fastest of each: how attentionBackwardConfigFor is chosen.
+/// matmuls of the backward; the deterministic dQ kernel repeats two of them).
+/// With `sweep`, each shape also times the dK/dV kernel's candidate
+/// schedules and then the deterministic dQ kernel's (the other kernel
+/// keeping the library's) and prints the fastest of each: how
+/// attentionBackwardConfigFor is chosen.
 void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
   const int B = 8, S = 2048;
   for (int D : {64, 128}) {
@@ -217,25 +219,38 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s, ws,
                                nullptr, opt);
       };
-      double ms = fastest({[&] { backward({}); }}).first;
-      double tflops =
-          2.5 * 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (ms * 1e-3) / 1e12;
-      std::printf("attention_bwd b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s\n", B, H, S, D,
-                  causal ? " causal" : "", ms, tflops);
-      record("{\"kind\": \"attention_bwd\", \"d\": " + std::to_string(D) +
-             ", \"causal\": " + std::to_string(causal) + ", \"ms\": " + std::to_string(ms) +
-             ", \"tflops\": " + std::to_string(tflops) + "}");
+      double flops = 2.5 * 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1), tflops = 0;
+      for (bool deterministic : {false, true}) {
+        jit::AttentionBackwardOptions opt;
+        opt.deterministic = deterministic;
+        double ms = fastest({[&] { backward(opt); }}).first;
+        double t = flops / (ms * 1e-3) / 1e12;
+        if (!deterministic)
+          tflops = t;
+        std::printf("attention_bwd%s b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s%s\n",
+                    deterministic ? " deterministic" : "", B, H, S, D, causal ? " causal" : "",
+                    ms, t,
+                    deterministic ? (" (" + std::to_string(int(100 * t / tflops + 0.5)) +
+                                     "% of the default)")
+                                        .c_str()
+                                  : "");
+        record("{\"kind\": \"attention_bwd\", \"d\": " + std::to_string(D) +
+               ", \"causal\": " + std::to_string(causal) +
+               ", \"deterministic\": " + std::to_string(int(deterministic)) +
+               ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " + std::to_string(t) + "}");
+      }
       if (!sweep)
         continue;
       using Schedule = kernels::AttentionBackwardConfig::Schedule;
       const Schedule candidates[] = {{64, 64, 4, 2},  {64, 64, 8, 2},  {32, 64, 4, 2},
                                      {64, 128, 8, 2}, {128, 64, 8, 2}, {32, 128, 8, 2},
-                                     {64, 64, 4, 1},  {128, 128, 8, 2}};
+                                     {64, 64, 4, 1},  {128, 128, 8, 2}, {32, 64, 8, 2}};
       for (bool dkdv : {true, false}) {
         std::vector<std::function<void()>> runs;
         std::vector<Schedule> built;
         for (Schedule c : candidates) {
           jit::AttentionBackwardOptions opt;
+          opt.deterministic = !dkdv; // the dQ kernel runs only then
           (dkdv ? opt.dkdv : opt.dq) = c;
           try { // compile (a schedule may not fit the target) and run once
             backward(opt);
@@ -251,7 +266,7 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         std::printf("  fastest %s schedule: BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d -> "
                     "%.3f ms, %.1f TFLOP/s (of %zu)\n",
                     dkdv ? "dK/dV" : "dQ", built[at].blockM, built[at].blockN, built[at].numWarps,
-                    built[at].numStages, best, tflops * ms / best, runs.size());
+                    built[at].numStages, best, flops / (best * 1e-3) / 1e12, runs.size());
       }
     }
   }

@@ -100,3 +100,25 @@ func.func @rescale_if_changed(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kern
   tile.store %px, %out : (tensor<64x64x!tile.ptr<f32>, #M3>, tensor<64x64xf32, #M3>) -> ()
   return
 }
+
+// -----
+
+#A = #tile.mma<warpsM = 8, warpsN = 1>
+#B = #tile.mma<warpsM = 4, warpsN = 2>
+
+// A dot_wait passes each accumulator through on its own, so accumulators of
+// different mma arrangements may share one (attention backward's dK/dV,
+// 8 warps over 128 keys, and dQ's share, 4x2 warps over 64 queries).
+// CHECK-LABEL: llvm.func @dot_wait_mixed_layouts
+// CHECK: "wgmma.wait_group.sync.aligned 0;"
+// CHECK: llvm.return
+func.func @dot_wait_mixed_layouts(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %pa = tile.splat %x : !tile.ptr<f32> -> tensor<128x64x!tile.ptr<f32>, #A>
+  %a = tile.load %pa : (tensor<128x64x!tile.ptr<f32>, #A>) -> tensor<128x64xf32, #A>
+  %pb = tile.splat %x : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>, #B>
+  %b = tile.load %pb : (tensor<64x64x!tile.ptr<f32>, #B>) -> tensor<64x64xf32, #B>
+  %w:2 = tile.dot_wait %a, %b {pending = 0 : i32} : (tensor<128x64xf32, #A>, tensor<64x64xf32, #B>) -> (tensor<128x64xf32, #A>, tensor<64x64xf32, #B>)
+  tile.store %pa, %w#0 : (tensor<128x64x!tile.ptr<f32>, #A>, tensor<128x64xf32, #A>) -> ()
+  tile.store %pb, %w#1 : (tensor<64x64x!tile.ptr<f32>, #B>, tensor<64x64xf32, #B>) -> ()
+  return
+}

@@ -217,9 +217,10 @@ LogicalResult KernelLowering::checkLayouts(Operation *op) {
     return success();
   };
   // Element-wise ops, loads, stores and pointer arithmetic work element by
-  // element in place: every tile they touch must share one layout.
-  if (!isa<BroadcastOp, TransOp, ConvertLayoutOp, ReduceOp, DotOp, ExpandDimsOp, ReshapeOp,
-           scf::ForOp, scf::IfOp, scf::YieldOp>(op)) {
+  // element in place: every tile they touch must share one layout.  (A
+  // dot_wait passes each of its values through on its own.)
+  if (!isa<BroadcastOp, TransOp, ConvertLayoutOp, ReduceOp, DotOp, DotWaitOp, ExpandDimsOp,
+           ReshapeOp, scf::ForOp, scf::IfOp, scf::YieldOp>(op)) {
     Attribute first;
     for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults()))
       if (auto t = dyn_cast<RankedTensorType>(v.getType()); t && !getSharedLayout(t)) {
