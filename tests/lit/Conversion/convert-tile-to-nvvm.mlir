@@ -361,39 +361,3 @@ func.func @atomic_add_vector_red(%x: !tile.ptr<f32> {tile.alignment = 16 : i32},
   %old = tile.atomic_rmw add %p, %one mask %m : (tensor<128x!tile.ptr<f32>>, tensor<128xf32>, tensor<128xi1>) -> tensor<128xf32>
   return
 }
-
-// -----
-
-// An f32 sum of whole rows (each row contiguous, 16-byte aligned, one mask
-// value per row) on sm_90: the tile goes to scratch, each row's address and
-// mask beside it, and one thread per row issues a bulk reduction of the
-// row's 128 bytes; the issuing threads wait until the rows are read.
-// CHECK-LABEL: llvm.func @atomic_add_rows_bulk
-// CHECK: "fence.proxy.async.shared::cta;"
-// CHECK: nvvm.barrier0
-// CHECK: llvm.inline_asm has_side_effects {{.*}}"cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [$0], [$1], 128;", "l,r"
-// CHECK: "cp.async.bulk.commit_group;"
-// CHECK: "cp.async.bulk.wait_group.read 0;"
-// CHECK: nvvm.barrier0
-// CHECK-NOT: llvm.atomicrmw
-// CHECK-NOT: red.relaxed
-// CHECK: llvm.return
-func.func @atomic_add_rows_bulk(%x: !tile.ptr<f32> {tile.alignment = 16 : i32}, %n: i32) attributes {tile.kernel, tile.num_warps = 1 : i32} {
-  %r = tile.arange 0, 16 : tensor<16xi32>
-  %c = tile.arange 0, 32 : tensor<32xi32>
-  %rc = tile.expand_dims %r {axis = 1 : i32} : tensor<16xi32> -> tensor<16x1xi32>
-  %c32 = arith.constant dense<32> : tensor<16x1xi32>
-  %rows = arith.muli %rc, %c32 : tensor<16x1xi32>
-  %cr = tile.expand_dims %c {axis = 0 : i32} : tensor<32xi32> -> tensor<1x32xi32>
-  %rb = tile.broadcast %rows : tensor<16x1xi32> -> tensor<16x32xi32>
-  %cb = tile.broadcast %cr : tensor<1x32xi32> -> tensor<16x32xi32>
-  %offs = arith.addi %rb, %cb : tensor<16x32xi32>
-  %px = tile.splat %x : !tile.ptr<f32> -> tensor<16x32x!tile.ptr<f32>>
-  %p = tile.addptr %px, %offs : tensor<16x32x!tile.ptr<f32>>, tensor<16x32xi32>
-  %ns = tile.splat %n : i32 -> tensor<16x1xi32>
-  %m1 = arith.cmpi slt, %rc, %ns : tensor<16x1xi32>
-  %m = tile.broadcast %m1 : tensor<16x1xi1> -> tensor<16x32xi1>
-  %one = arith.constant dense<1.0> : tensor<16x32xf32>
-  %old = tile.atomic_rmw add %p, %one mask %m : (tensor<16x32x!tile.ptr<f32>>, tensor<16x32xf32>, tensor<16x32xi1>) -> tensor<16x32xf32>
-  return
-}

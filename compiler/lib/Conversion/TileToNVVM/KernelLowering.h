@@ -38,13 +38,6 @@ inline bool isShared(Value v) { return bool(getSharedLayout(v.getType())); }
 /// whose chunks lie within one row, of 32-bit or narrower elements.
 bool canReduceWithShuffles(ReduceOp op);
 
-/// Shared memory an f32 atomic sum of whole rows needs to go as bulk
-/// reductions (see lowerAtomicRowsBulk): the rows, then one pointer and one
-/// mask byte per row; 0 if it does not qualify: sm_90 (`bulk`), old values
-/// unused, a 2-D tile whose rows are contiguous, 16-byte aligned and whole
-/// under the mask.
-int64_t bulkReduceScratchBytes(AtomicRMWOp op, const AxisInfoAnalysis &axis, bool bulk);
-
 class KernelLowering {
 public:
   KernelLowering(func::FuncOp func, LLVM::GlobalOp smem, int64_t scratchOffset, bool hopper,
@@ -294,7 +287,6 @@ private:
   LogicalResult lowerLoadToShared(LoadOp op);
   LogicalResult lowerStore(StoreOp op);
   LogicalResult lowerAtomicRMW(AtomicRMWOp op);
-  void lowerAtomicRowsBulk(AtomicRMWOp op);
   Value writeOwner(Value ptrs);
   bool hasReplicas(Value v);
   unsigned accessWidth(Value ptrs, Value mask, unsigned bytes);
@@ -369,8 +361,8 @@ private:
   /// form costs a compare and two predicated multiplies around it (ptxas's
   /// denormal handling); results below 2^-126 become 0.
   bool exp2Ftz;
-  /// Unread f32 atomic sums as bulk reductions of whole rows, or of
-  /// contiguous elements as one `red...v2/v4.f32` (sm_90 with PTX 8.1).
+  /// Unread f32 atomic sums of contiguous elements as one `red...v2/v4.f32`
+  /// (sm_90 with PTX 8.1).
   bool vectorRed;
   /// Start of the kernel's shared memory, 1024-byte aligned, as a pointer
   /// and as a shared-window address (for wgmma descriptors).

@@ -186,10 +186,6 @@ LogicalResult KernelLowering::lowerStore(StoreOp op) {
 /// (min: min.s32 or max.u32).  Replicated elements' old values reach the
 /// other threads through scratch.
 LogicalResult KernelLowering::lowerAtomicRMW(AtomicRMWOp op) {
-  if (bulkReduceScratchBytes(op, axis, vectorRed) > 0) {
-    lowerAtomicRowsBulk(op);
-    return success();
-  }
   Value ptrs = op.getPtr();
   Type elt = getElementTypeOrSelf(op.getValue().getType());
   Type i32Ty = b.getI32Type();
@@ -299,84 +295,4 @@ LogicalResult KernelLowering::lowerAtomicRMW(AtomicRMWOp op) {
   }
   vals[op.getResult()] = olds;
   return success();
-}
-
-int64_t tessera::tile::lowering::bulkReduceScratchBytes(AtomicRMWOp op,
-                                                        const AxisInfoAnalysis &axis, bool bulk) {
-  auto t = dyn_cast<RankedTensorType>(op.getPtr().getType());
-  if (!bulk || !t || t.getRank() != 2 || op.getKind() != AtomicKind::Add ||
-      !getElementTypeOrSelf(op.getValue().getType()).isF32() || !op.getResult().use_empty())
-    return 0;
-  int64_t rows = t.getDimSize(0), cols = t.getDimSize(1);
-  AxisInfo p = axis.get(op.getPtr());
-  // cp.reduce.async.bulk moves multiples of 16 bytes between 16-byte-aligned
-  // addresses (PTX ISA, "cp.reduce.async.bulk").
-  if (cols * 4 % 16 != 0 || p.contiguity < cols || p.divisibility % 16 != 0 ||
-      (op.getMask() && axis.get(op.getMask()).constancy < cols))
-    return 0;
-  return llvm::alignTo(rows * cols * 4, 8) + rows * 8 + rows;
-}
-
-/// An f32 sum of whole rows on sm_90 (old values unused): the tile goes to
-/// scratch row-major, each row's global address and mask beside it, and
-/// one thread per row hands the row to the TMA unit as one bulk reduction
-/// (`cp.reduce.async.bulk...add.f32`), which L2 applies a line at a time:
-/// a 64x128 tile is 64 operations instead of 4,096 `red.v2`.  The issuing
-/// threads wait until their rows have been read before the scratch is
-/// reused (as TMA stores do; the grid's end completes the writes).
-void KernelLowering::lowerAtomicRowsBulk(AtomicRMWOp op) {
-  auto t = cast<RankedTensorType>(op.getPtr().getType());
-  int64_t rows = t.getDimSize(0), cols = t.getDimSize(1);
-  Type f32 = b.getF32Type(), ptrElt = getElementTypeOrSelf(t);
-  int64_t ptrsAt = llvm::alignTo(rows * cols * 4, 8), masksAt = ptrsAt + rows * 8;
-  storeToScratch(op.getValue(), 0);
-  // Column 0's owner (any one of them, if replicated) publishes the row's
-  // address and mask.
-  LayoutInfo l = layoutOf(op.getPtr());
-  unsigned colBits = llvm::Log2_64(cols);
-  for (unsigned r = 0; r < l.regs(); ++r) {
-    Value lin = linearIndex(l, r);
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        arith::AndIOp::create(b, loc, lin, i32(cols - 1)), i32(0));
-    OpBuilder::InsertionGuard g(b);
-    auto ifOp = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value row = arith::ShRUIOp::create(b, loc, lin, i32(colBits));
-    LLVM::StoreOp::create(b, loc, part(op.getPtr(), r), smemPtr(ptrElt, ptrsAt, row));
-    if (op.getMask())
-      LLVM::StoreOp::create(
-          b, loc, arith::ExtUIOp::create(b, loc, b.getI8Type(), part(op.getMask(), r)),
-          smemPtr(b.getI8Type(), masksAt, row));
-  }
-  // The rows were written by the generic proxy; the TMA unit reads them
-  // through the async proxy.
-  fenceProxyAsync();
-  barrier();
-  Value scratchAddr = arith::AddIOp::create(b, loc, smemBaseAddr, i32(scratchOffset));
-  for (int64_t first = 0; first < rows; first += threads) {
-    Value row = arith::AddIOp::create(b, loc, tid, i32(first));
-    Value cond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, i32(rows));
-    OpBuilder::InsertionGuard g(b);
-    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    if (op.getMask()) {
-      Value m = LLVM::LoadOp::create(b, loc, b.getI8Type(), smemPtr(b.getI8Type(), masksAt, row));
-      auto maskIf = scf::IfOp::create(
-          b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, m,
-                                        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0))),
-          /*withElseRegion=*/false);
-      b.setInsertionPointToStart(maskIf.thenBlock());
-    }
-    Value dst = LLVM::LoadOp::create(b, loc, llvmElemType(ptrElt), smemPtr(ptrElt, ptrsAt, row));
-    Value src = arith::AddIOp::create(b, loc, scratchAddr,
-                                      arith::MulIOp::create(b, loc, row, i32(cols * 4)));
-    inlineAsm(Type(), {dst, src},
-              "cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [$0], [$1], " +
-                  std::to_string(cols * 4) + ";",
-              "l,r");
-  }
-  inlineAsm(Type(), {}, "cp.async.bulk.commit_group;", "");
-  inlineAsm(Type(), {}, "cp.async.bulk.wait_group.read 0;", "");
-  barrier();
-  vals[op.getResult()] = SmallVector<Value>(width(op.getPtr()), zeroOf(f32));
 }

@@ -50,7 +50,7 @@ using namespace tessera::tile::lowering;
 static constexpr unsigned kMaxRegsPerThread = 1024;
 
 /// Shared-memory scratch an op needs to redistribute its operands.
-static int64_t scratchBytes(Operation *op, const AxisInfoAnalysis &axis, bool bulkReduce) {
+static int64_t scratchBytes(Operation *op) {
   auto bytesOf = [](Value v) -> int64_t {
     auto t = cast<RankedTensorType>(v.getType());
     return t.getNumElements() * getElementByteSize(t);
@@ -81,8 +81,6 @@ static int64_t scratchBytes(Operation *op, const AxisInfoAnalysis &axis, bool bu
         return bytesOf(o.getSrc());
       })
       .Case<AtomicRMWOp>([&](AtomicRMWOp o) -> int64_t {
-        if (int64_t bulk = bulkReduceScratchBytes(o, axis, bulkReduce))
-          return bulk;
         // Replicated elements' old values, published by their owners.
         if (o.getResult().use_empty())
           return 0;
@@ -338,10 +336,8 @@ struct ConvertTileToNVVMPass
         tiles = a.getInt();
       int64_t scratch = 0;
       Operation *largest = nullptr;
-      AxisInfoAnalysis axis(func);
-      bool vectorRed = t->hasVectorRed && ptxVersion >= 81;
       func.walk([&](Operation *op) {
-        int64_t n = scratchBytes(op, axis, vectorRed);
+        int64_t n = scratchBytes(op);
         if (n > scratch) {
           scratch = n;
           largest = op;
@@ -370,7 +366,8 @@ struct ConvertTileToNVVMPass
                                       /*value=*/Attribute(), /*alignment=*/16,
                                       kSharedAddrSpace);
       }
-      KernelLowering lowering(func, smem, tiles, hopper, exp2Ftz, vectorRed);
+      KernelLowering lowering(func, smem, tiles, hopper, exp2Ftz,
+                              t->hasVectorRed && ptxVersion >= 81);
       FailureOr<LLVM::LLVMFuncOp> llvmFunc = lowering.run();
       if (failed(llvmFunc))
         return signalPassFailure();
