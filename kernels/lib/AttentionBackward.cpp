@@ -186,13 +186,7 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
     Scalar head = kvHead * group + g, bh = batch * a.heads + head;
     Ptr qBase = sq.at(batch, head, seq.rowQ), doBase = sdo.at(batch, head, seq.rowQ);
-    // Atomic dQ: the key blocks of one head would all add into the same
-    // query block at once (serialized in L2); each starts its walk at a
-    // query block of its own and wraps around.
-    Scalar span = (endM - firstM + (bm - 1)) / bm * bm;
-    Scalar rotation = programId(0) * bm;
-    forRange(firstM, endM, bm, {dkAcc, dvAcc}, [&](Scalar m) {
-      Scalar m0 = atomicDq ? firstM + (m - firstM + rotation) % span : m;
+    forRange(firstM, endM, bm, {dkAcc, dvAcc}, [&](Scalar m0) {
       Tile offM = m0 + rowsM;
       Tile queryRows = offM.col() < seq.lenQ;
       Tile qTile = load(qBase + offM.col() * sq.s + offD.row(), queryRows);
