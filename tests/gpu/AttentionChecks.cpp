@@ -198,12 +198,13 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::stri
 
 /// The backward through jit::attentionForward + jit::attentionBackward
 /// against the float64 gradients: dq, dk, dv each compared (the worst is
-/// reported), and a second backward must give the same bits: all three with
-/// `deterministic`, else dk and dv (dQ's atomic sums may differ in order).
+/// reported), and a second backward must give the same bits: all three
+/// (deterministic, the default), or dk and dv with `atomic` dQ (its sums
+/// may differ in order).
 /// `bshd`: tensors as [b, s, h, d] (strides only; the data is the same).
 Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int seqQ, int seqK,
                               const std::string &dtype = "f16", bool bshd = false,
-                              bool deterministic = false) {
+                              bool atomic = false) {
   const int B = 2;
   bool bf = dtype == "bf16";
   size_t nq = size_t(B) * heads * seqQ * d, nk = size_t(B) * kvHeads * seqK * d;
@@ -231,7 +232,7 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
       bdk(nk * 2, dtype), bdv(nk * 2, dtype);
   jit::AttentionProblem p{B, heads, kvHeads, seqQ, seqK, d, causal};
   jit::AttentionBackwardOptions options;
-  options.deterministic = deterministic;
+  options.deterministic = !atomic;
   Buffer ws(jit::attentionBackwardWorkspaceBytes(p, options), "f32");
   jit::AttentionStrides sq = strides(heads, seqQ), sk = strides(kvHeads, seqK);
   jit::attentionForward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
@@ -247,7 +248,7 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
     });
     std::vector<uint16_t> now[3] = {bdq.download<uint16_t>(nq), bdk.download<uint16_t>(nk),
                                     bdv.download<uint16_t>(nk)};
-    for (int g = deterministic ? 0 : 1; g < 3 && run == 1; ++g)
+    for (int g = atomic ? 1 : 0; g < 3 && run == 1; ++g)
       if (now[g] != first[g]) {
         Result r{std::string("attentionBackward not deterministic: two runs differ in ") +
                  names[g]};
@@ -262,7 +263,7 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
   kernels::ref::attentionBackward(q.data(), kk.data(), v.data(), dO.data(), rq.data(), rk.data(),
                                   rv.data(), B * heads, seqQ, seqK, d, 1.0 / std::sqrt(double(d)),
                                   causal, heads / kvHeads);
-  std::string desc = std::string(deterministic ? "deterministic " : "") + (bf ? "bf16 " : "") +
+  std::string desc = std::string(atomic ? "atomic dQ " : "") + (bf ? "bf16 " : "") +
                      "d=" + std::to_string(d) +
                      (causal ? " causal" : "") + (bshd ? " [b,s,h,d]" : "") +
                      " b=2 h=" + std::to_string(heads) +
@@ -457,7 +458,7 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"attention_bwd", [] { return checkAttentionBackward(128, true, 2, 2, 1000, 1000, "bf16", true); }},
       {"attention_bwd", [] { return checkAttentionBackward(256, true, 2, 1, 300, 301, "bf16"); }},
       {"attention_bwd", [] { return checkAttentionBackward(128, true, 32, 8, 257, 257); }},
-      // The deterministic schedule (dQ from its own kernel): the same bits twice.
+      // dQ summed with atomics inside the dK/dV pass (not the default).
       {"attention_bwd", [] { return checkAttentionBackward(64, true, 2, 2, 1000, 1100, "f16", false, true); }},
       {"attention_bwd", [] { return checkAttentionBackward(128, true, 4, 1, 300, 517, "f16", false, true); }},
       {"attention_bwd", [] { return checkAttentionBackward(256, false, 2, 2, 130, 190, "f16", false, true); }},

@@ -188,16 +188,15 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoic
   }
 }
 
-/// Attention backward through jit::attentionBackward (D, dK/dV with dQ's
-/// atomic sums, dQ's conversion: three launches, timed together as the
-/// anchors time SDPA's backward; then the deterministic schedule) at the FA2
-/// table's s=2048 rows (b=8, h*d=2048), d=64 and 128, causal and not; TFLOP/s
-/// counts 2.5x the forward's FLOPs (FlashAttention's convention: the five
-/// matmuls of the backward; the deterministic dQ kernel repeats two of them).
-/// With `sweep`, each shape also times the dK/dV kernel's candidate
-/// schedules and then the deterministic dQ kernel's (the other kernel
-/// keeping the library's) and prints the fastest of each: how
-/// attentionBackwardConfigFor is chosen.
+/// Attention backward through jit::attentionBackward (D, dK/dV, dQ: three
+/// launches, timed together as the anchors time SDPA's backward; then the
+/// schedule with dQ's atomic sums inside the dK/dV pass) at the FA2 table's
+/// s=2048 rows (b=8, h*d=2048), d=64 and 128, causal and not; TFLOP/s counts
+/// 2.5x the forward's FLOPs (FlashAttention's convention: the five matmuls
+/// of the backward; the dQ kernel repeats two of them).  With `sweep`, each
+/// shape also times the dK/dV kernel's and then the dQ kernel's candidate
+/// schedules (the other kernel keeping the library's) and prints the
+/// fastest of each: how attentionBackwardConfigFor is chosen.
 void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
   const int B = 8, S = 2048;
   for (int D : {64, 128}) {
@@ -213,30 +212,31 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
     jit::AttentionStrides s{int64_t(H) * S * D, int64_t(S) * D, D, 1};
     for (int causal : {0, 1}) {
       jit::AttentionProblem p{B, H, H, S, S, D, causal != 0};
-      rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
+      jit::AttentionBackwardOptions largest; // the atomic schedule's accumulator too
+      largest.deterministic = false;
+      rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, largest), "f32");
       jit::attentionForward(jit, p, q, s, k, s, v, s, o, s, lse);
       auto backward = [&](const jit::AttentionBackwardOptions &opt) {
         jit::attentionBackward(jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s, dk, s, dv, s, ws,
                                nullptr, opt);
       };
       double flops = 2.5 * 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1), tflops = 0;
-      for (bool deterministic : {false, true}) {
+      for (bool atomic : {false, true}) {
         jit::AttentionBackwardOptions opt;
-        opt.deterministic = deterministic;
+        opt.deterministic = !atomic;
         double ms = fastest({[&] { backward(opt); }}).first;
         double t = flops / (ms * 1e-3) / 1e12;
-        if (!deterministic)
+        if (!atomic)
           tflops = t;
         std::printf("attention_bwd%s b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s%s\n",
-                    deterministic ? " deterministic" : "", B, H, S, D, causal ? " causal" : "",
-                    ms, t,
-                    deterministic ? (" (" + std::to_string(int(100 * t / tflops + 0.5)) +
-                                     "% of the default)")
-                                        .c_str()
-                                  : "");
+                    atomic ? " atomic-dQ" : "", B, H, S, D, causal ? " causal" : "", ms, t,
+                    atomic ? (" (" + std::to_string(int(100 * t / tflops + 0.5)) +
+                              "% of the default)")
+                                 .c_str()
+                           : "");
         record("{\"kind\": \"attention_bwd\", \"d\": " + std::to_string(D) +
                ", \"causal\": " + std::to_string(causal) +
-               ", \"deterministic\": " + std::to_string(int(deterministic)) +
+               ", \"atomic_dq\": " + std::to_string(int(atomic)) +
                ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " + std::to_string(t) + "}");
       }
       if (!sweep)
@@ -250,7 +250,6 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         std::vector<Schedule> built;
         for (Schedule c : candidates) {
           jit::AttentionBackwardOptions opt;
-          opt.deterministic = !dkdv; // the dQ kernel runs only then
           (dkdv ? opt.dkdv : opt.dq) = c;
           try { // compile (a schedule may not fit the target) and run once
             backward(opt);

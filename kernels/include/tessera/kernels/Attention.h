@@ -53,7 +53,7 @@ struct AttentionBackwardConfig {
   bool varlen = false; ///< packed sequences with cu_seqlens offsets
   /// dQ from its own kernel (attention_bwd_dq, same bits run to run) instead
   /// of atomics into an f32 accumulator (attention_bwd_dkdv with ATOMIC_DQ).
-  bool deterministic = false;
+  bool deterministic = true;
   /// One kernel's tiles: BLOCK_M query rows, BLOCK_N keys.
   struct Schedule {
     int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;

@@ -60,17 +60,21 @@ void attentionForwardVarlen(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
 
 /// What attentionBackward may be told beyond the problem.
 struct AttentionBackwardOptions {
-  /// Bit-identical gradients run to run: dQ from a kernel of its own that
-  /// recomputes the scores (seven matmuls instead of five).  By default dQ
-  /// is summed across key blocks with f32 atomics, whose order varies.
-  bool deterministic = false;
+  /// Bit-identical gradients run to run (the default): dQ from a kernel of
+  /// its own that recomputes the scores, seven matmuls.  false: FlashAttention-2's
+  /// schedule, dQ summed across key blocks with f32 atomics inside the dK/dV
+  /// pass (five matmuls, an f32 accumulator in the workspace, sums whose
+  /// order varies).  On the H200 (2026-12-03) the atomics cost more than the
+  /// two matmuls they save: 0.57-0.73x the deterministic speed
+  /// (bench/results/attention-bwd_h200_2026-12-03.md).
+  bool deterministic = true;
   /// Replace the kernel library's schedule (attentionBackwardConfigFor) of
   /// the dK/dV or the (deterministic) dQ kernel: for tuning and benchmarks.
   std::optional<kernels::AttentionBackwardConfig::Schedule> dkdv, dq;
 };
 
 /// Bytes of the f32 workspace attentionBackward needs: D = rowsum(dO * O)
-/// (batch * heads * seqQ values) and, unless deterministic, the dQ
+/// (batch * heads * seqQ values) and, with options.deterministic false, the dQ
 /// accumulator (batch * heads * seqQ * headDim values; a problem whose
 /// accumulator would pass 2^31 values runs deterministically instead).
 size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p,
@@ -82,12 +86,12 @@ size_t attentionBackwardWorkspaceBytes(const AttentionProblem &p,
 /// as in the forward).  Grouped-query: dk/dv sum over the query heads that
 /// share a K/V head.  `workspace`: an f32 buffer of at least
 /// attentionBackwardWorkspaceBytes(p, options).  dq, dk, dv and the
-/// workspace must be distinct buffers, none of them an input.  Launches on
-/// `stream`: D (and zeroing dQ's accumulator), then dK/dV per key block
-/// with dQ's shares added atomically, then dq from its accumulator; with
-/// options.deterministic, D, dK/dV, then dQ per query block, every gradient
-/// element written by one program in a fixed order (the same bits run to
-/// run).
+/// workspace must be distinct buffers, none of them an input.  Three
+/// launches on `stream`: D, dK/dV per key block, then dQ per query block,
+/// every gradient element written by one program in a fixed order (the same
+/// bits run to run); with options.deterministic false: D (and zeroing dQ's
+/// accumulator), dK/dV per key block adding dQ's shares atomically, then dq
+/// from its accumulator.
 void attentionBackward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
                        rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
                        rt::Buffer &o, AttentionStrides so, rt::Buffer &dO, AttentionStrides sdo,
