@@ -2,7 +2,11 @@
 
 Measures, side by side in one run, FlashAttention-style forward (and backward) of
   - PyTorch SDPA with each backend (flash = FA2 code in PyTorch, cuDNN, mem-efficient)
-  - a Triton FA2-style forward kernel (written here for measurement; autotuned)
+  - a Triton FA2-style forward kernel and backward kernels (written here for
+    measurement; autotuned): the backward is the algorithm of Triton's
+    fused-attention tutorial (D = rowsum(dO*O), then per program dK/dV for a
+    block of keys over the query blocks, and dQ for a block of queries over
+    the key blocks; no atomics)
 Shapes follow the FA2 paper: batch*seqlen = 16k tokens, hidden 2048, head dim 64/128.
 FLOPs: fwd 4*b*h*s*s*d (halved when causal), bwd 2.5x fwd.
 """
@@ -17,7 +21,7 @@ import triton.language as tl
 @triton.jit
 def _fa_fwd(Q, K, V, O, sm_scale, N_CTX,
             HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-            CAUSAL: tl.constexpr):
+            CAUSAL: tl.constexpr, LSE=None, STORE_LSE: tl.constexpr = False):
     # Q,K,V,O contiguous [B*H, N_CTX, HEAD_DIM]
     start_m = tl.program_id(0)
     bh = tl.program_id(1).to(tl.int64)
@@ -47,6 +51,101 @@ def _fa_fwd(Q, K, V, O, sm_scale, N_CTX,
         m_i = m_ij
     acc = acc / l_i[:, None]
     tl.store(O + base + offs_m[:, None] * HEAD_DIM + offs_d[None, :], acc.to(O.dtype.element_ty))
+    if STORE_LSE:  # base-2 logsumexp of the scaled scores, for the backward
+        tl.store(LSE + bh * N_CTX + offs_m, m_i + tl.math.log2(l_i))
+
+
+@triton.jit
+def _fa_bwd_pre(O, DO, DELTA, HEAD_DIM: tl.constexpr, BLOCK: tl.constexpr):
+    rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    offs_d = tl.arange(0, HEAD_DIM)
+    o = tl.load(O + rows[:, None] * HEAD_DIM + offs_d[None, :]).to(tl.float32)
+    do = tl.load(DO + rows[:, None] * HEAD_DIM + offs_d[None, :]).to(tl.float32)
+    tl.store(DELTA + rows, tl.sum(o * do, 1))
+
+
+@triton.jit
+def _fa_bwd(Q, K, V, DO, DQ, DK, DV, LSE, DELTA, sm_scale, N_CTX,
+            HEAD_DIM: tl.constexpr, BLOCK: tl.constexpr, INNER: tl.constexpr,
+            CAUSAL: tl.constexpr):
+    # Contiguous [B*H, N_CTX, HEAD_DIM]; LSE (base 2) and DELTA [B*H, N_CTX].
+    # Program (i, bh): dK/dV of keys i*BLOCK.. over query blocks of INNER
+    # rows, then dQ of queries i*BLOCK.. over key blocks of INNER keys.
+    start = tl.program_id(0) * BLOCK
+    bh = tl.program_id(1).to(tl.int64)
+    base = bh * N_CTX * HEAD_DIM
+    Q += base; K += base; V += base; DO += base; DQ += base; DK += base; DV += base
+    LSE += bh * N_CTX; DELTA += bh * N_CTX
+    offs_d = tl.arange(0, HEAD_DIM)
+    own = start + tl.arange(0, BLOCK)
+    inner = tl.arange(0, INNER)
+    qk_scale = sm_scale * 1.44269504
+    # dK, dV: the transposed scores of this key block against each query block.
+    k = tl.load(K + own[:, None] * HEAD_DIM + offs_d[None, :])
+    v = tl.load(V + own[:, None] * HEAD_DIM + offs_d[None, :])
+    dk = tl.zeros([BLOCK, HEAD_DIM], tl.float32)
+    dv = tl.zeros([BLOCK, HEAD_DIM], tl.float32)
+    lo = (start // INNER) * INNER if CAUSAL else 0
+    for m0 in range(lo, N_CTX, INNER):
+        m0 = tl.multiple_of(m0, INNER)
+        rows = m0 + inner
+        qT = tl.load(Q + rows[None, :] * HEAD_DIM + offs_d[:, None])
+        lse = tl.load(LSE + rows)
+        pT = tl.math.exp2(tl.dot(k, qT) * qk_scale - lse[None, :])
+        if CAUSAL:
+            pT = tl.where(own[:, None] <= rows[None, :], pT, 0.0)
+        do = tl.load(DO + rows[:, None] * HEAD_DIM + offs_d[None, :])
+        dv = tl.dot(pT.to(do.dtype), do, dv)
+        dpT = tl.dot(v, tl.trans(do))
+        dsT = pT * (dpT - tl.load(DELTA + rows)[None, :])
+        dk = tl.dot(dsT.to(qT.dtype), tl.trans(qT), dk)
+    tl.store(DK + own[:, None] * HEAD_DIM + offs_d[None, :], (dk * sm_scale).to(DK.dtype.element_ty))
+    tl.store(DV + own[:, None] * HEAD_DIM + offs_d[None, :], dv.to(DV.dtype.element_ty))
+    # dQ: this query block's scores against each key block.
+    q = tl.load(Q + own[:, None] * HEAD_DIM + offs_d[None, :])
+    do = tl.load(DO + own[:, None] * HEAD_DIM + offs_d[None, :])
+    lse = tl.load(LSE + own)
+    delta = tl.load(DELTA + own)
+    dq = tl.zeros([BLOCK, HEAD_DIM], tl.float32)
+    hi = start + BLOCK if CAUSAL else N_CTX
+    for n0 in range(0, hi, INNER):
+        n0 = tl.multiple_of(n0, INNER)
+        keys = n0 + inner
+        kT = tl.load(K + keys[None, :] * HEAD_DIM + offs_d[:, None])
+        vT = tl.load(V + keys[None, :] * HEAD_DIM + offs_d[:, None])
+        p = tl.math.exp2(tl.dot(q, kT) * qk_scale - lse[:, None])
+        if CAUSAL:
+            p = tl.where(own[:, None] >= keys[None, :], p, 0.0)
+        ds = p * (tl.dot(do, vT) - delta[:, None])
+        dq = tl.dot(ds.to(kT.dtype), tl.trans(kT), dq)
+    tl.store(DQ + own[:, None] * HEAD_DIM + offs_d[None, :], (dq * sm_scale).to(DQ.dtype.element_ty))
+
+
+_fa_bwd_tuned = triton.autotune(
+    configs=[triton.Config({"BLOCK": b, "INNER": i}, num_stages=s, num_warps=w)
+             for b, i in ((64, 32), (64, 64), (128, 32), (128, 64)) for s in (1, 2) for w in (4, 8)],
+    key=["N_CTX", "HEAD_DIM", "CAUSAL"], reset_to_zero=[])(_fa_bwd)
+
+
+def triton_bwd_setup(q, k, v, do, causal, sm_scale):
+    """Runs the Triton forward (keeping the logsumexp) and returns a function
+    computing (dq, dk, dv) by the Triton backward: only what a training
+    step's backward runs is timed."""
+    B, H, S, D = q.shape
+    o = torch.empty_like(q)
+    lse = torch.empty(B * H, S, device=q.device, dtype=torch.float32)
+    _fa_fwd[(S // 64, B * H)](q, k, v, o, sm_scale, S, HEAD_DIM=D, BLOCK_M=64, BLOCK_N=64,
+                             CAUSAL=causal, LSE=lse, STORE_LSE=True)
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    delta = torch.empty_like(lse)
+
+    def run():
+        _fa_bwd_pre[(B * H * S // 64,)](o, do, delta, HEAD_DIM=D, BLOCK=64)
+        grid = lambda meta: (triton.cdiv(S, meta["BLOCK"]), B * H)
+        _fa_bwd_tuned[grid](q, k, v, do, dq, dk, dv, lse, delta, sm_scale, S, HEAD_DIM=D,
+                            CAUSAL=causal)
+        return dq, dk, dv
+    return run
 
 
 _fa_fwd_tuned = triton.autotune(
@@ -119,7 +218,9 @@ def main():
         scale = 1.0 / math.sqrt(D)
         ref = None
         res = {"kind": kind, "D": D, "causal": causal, "S": S, "B": B, "H": H, "KV": KV}
-        for name, be in (("sdpa_flash", SDPBackend.FLASH_ATTENTION),
+        # ANCHORS_BWD_ONLY=1: the backward columns only
+        fwd = not os.environ.get("ANCHORS_BWD_ONLY")
+        for name, be in () if not fwd else (("sdpa_flash", SDPBackend.FLASH_ATTENTION),
                          ("sdpa_cudnn", SDPBackend.CUDNN_ATTENTION),
                          ("sdpa_efficient", SDPBackend.EFFICIENT_ATTENTION)):
             try:
@@ -141,6 +242,8 @@ def main():
             except Exception as e:
                 res[name] = f"err:{type(e).__name__}"
         try:
+            if not fwd:
+                raise RuntimeError("skipped")
             fn = lambda: triton_fwd(q, kx, vx, causal, scale)
             out = fn()
             err = ((out.float() - ref).norm() / ref.norm()).item()
@@ -149,26 +252,43 @@ def main():
             res["triton_relerr"] = float(f"{err:.2e}")
         except Exception as e:
             res["triton_fa2"] = f"err:{type(e).__name__}:{str(e)[:80]}"
-        # backward through SDPA (cuDNN and flash); ANCHORS_FWD_ONLY=1 skips it
+        # backward through SDPA (cuDNN and flash) and the Triton kernels;
+        # ANCHORS_FWD_ONLY=1 skips it
+        bwd_ref = None
+        do = torch.randn_like(q)
         for name, be in () if os.environ.get("ANCHORS_FWD_ONLY") else (("bwd_sdpa_flash", SDPBackend.FLASH_ATTENTION),
                          ("bwd_sdpa_cudnn", SDPBackend.CUDNN_ATTENTION)):
             try:
                 qg = q.clone().requires_grad_(); kg = k.clone().requires_grad_(); vg = v.clone().requires_grad_()
                 with sdpa_kernel([be]):
-                    o = F.scaled_dot_product_attention(qg, kg, vg, is_causal=causal)
-                    do = torch.randn_like(o)
+                    o = F.scaled_dot_product_attention(qg, kg, vg, is_causal=causal, enable_gqa=KV != H)
                     fn = lambda: torch.autograd.grad(o, (qg, kg, vg), do, retain_graph=True)
+                    grads = fn()
                     ms = bench(fn)
+                if bwd_ref is None:
+                    bwd_ref = grads[0].float()
                 res[name] = round(flops(B, H, S, D, causal, "bwd") / ms / 1e9, 1)
             except Exception as e:
                 res[name] = f"err:{type(e).__name__}"
+        if not os.environ.get("ANCHORS_FWD_ONLY"):
+            try:
+                fn = triton_bwd_setup(q, kx, vx, do, causal, scale)
+                dq = fn()[0]
+                if bwd_ref is not None:
+                    res["triton_bwd_dq_relerr"] = float(f"{((dq.float() - bwd_ref).norm() / bwd_ref.norm()).item():.2e}")
+                ms = bench(fn)
+                res["bwd_triton_fa2"] = round(flops(B, H, S, D, causal, "bwd") / ms / 1e9, 1)
+                if KV != H:
+                    res["bwd_triton_fa2_kv_expanded"] = True
+            except Exception as e:
+                res["bwd_triton_fa2"] = f"err:{type(e).__name__}:{str(e)[:80]}"
         rows.append(res)
         print(json.dumps(res), flush=True)
     out = os.environ.get("OUT", ".")
     with open(os.path.join(out, "attn_anchors.json"), "w") as f:
         json.dump({"device": dev, "torch": torch.__version__, "triton": triton.__version__, "rows": rows}, f, indent=1)
     print("device:", dev, "torch", torch.__version__, "triton", triton.__version__)
-    hdr = ["kind", "D", "causal", "S", "sdpa_flash", "sdpa_cudnn", "sdpa_efficient", "triton_fa2", "bwd_sdpa_flash", "bwd_sdpa_cudnn"]
+    hdr = ["kind", "D", "causal", "S", "sdpa_flash", "sdpa_cudnn", "sdpa_efficient", "triton_fa2", "bwd_sdpa_flash", "bwd_sdpa_cudnn", "bwd_triton_fa2"]
     print(" ".join(f"{h:>14}" for h in hdr))
     for r in rows:
         print(" ".join(f"{str(r.get(h)):>14}" for h in hdr))

@@ -299,15 +299,14 @@ bool matches(const std::string &only, const std::string &kind, int d, int causal
   return true;
 }
 
-int attentionTable(const std::string &only) {
-  std::unique_ptr<jit::Jit> jit = openJit();
-  if (!jit)
-    return 77;
-  struct Shape {
-    int d, causal, s, b, h, kv;
-    const char *kind;
-  };
-  std::vector<Shape> shapes;
+/// The attention tables' shapes (forward and backward), as
+/// bench/attn_anchors.py lists them.
+struct TableShape {
+  int d, causal, s, b, h, kv;
+  const char *kind;
+};
+std::vector<TableShape> attentionTableShapes() {
+  std::vector<TableShape> shapes;
   for (int D : {64, 128})
     for (int causal : {0, 1})
       for (int S : {512, 1024, 2048, 4096, 8192, 16384})
@@ -317,6 +316,15 @@ int attentionTable(const std::string &only) {
       shapes.push_back({256, causal, S, 16384 / S, 8, 8, "d256"});
   for (int causal : {0, 1})
     shapes.push_back({128, causal, 4096, 4, 32, 8, "gqa"});
+  return shapes;
+}
+
+int attentionTable(const std::string &only) {
+  std::unique_ptr<jit::Jit> jit = openJit();
+  if (!jit)
+    return 77;
+  using Shape = TableShape;
+  std::vector<Shape> shapes = attentionTableShapes();
   // Every shape holds 16k x 2048 values per tensor except the grouped-query
   // one (16k x 4096 for Q and O); one set of random buffers serves them all.
   size_t maxElems = size_t(16384) * 4096;
@@ -430,6 +438,53 @@ int attentionTable(const std::string &only) {
     double tflops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (best * 1e-3) / 1e12;
     std::printf("%5s %4d %6d %6d %3d %3d %3d %9.3f %9.1f  %s\n", sh.kind, D, causal, S, B, H, KV,
                 best, tflops, bestCfg.c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+/// Issue 18's table: the backward (jit::attentionBackward with the
+/// library's schedule: D, dK/dV, dQ, timed together) at the forward table's
+/// shapes, [b, h, s, d] f16 from N(0, 1); then with dQ's atomic sums (the
+/// non-deterministic schedule), printed in the last column.  FLOPs: 2.5x
+/// the forward's.  SDPA's and Triton's backward: bench/attn_anchors.py, same
+/// job; bench/attn_table.py --bwd joins them.
+int attentionBackwardTable(const std::string &only) {
+  std::unique_ptr<jit::Jit> jit = openJit();
+  if (!jit)
+    return 77;
+  std::printf("%5s %4s %6s %6s %3s %3s %3s %9s %9s  %s\n", "kind", "D", "causal", "S", "B", "H",
+              "KV", "ms", "TFLOP/s", "atomic-dQ TFLOP/s");
+  for (const TableShape &sh : attentionTableShapes()) {
+    if (!matches(only, sh.kind, sh.d, sh.causal, sh.s))
+      continue;
+    int D = sh.d, S = sh.s, B = sh.b, H = sh.h, KV = sh.kv;
+    size_t nq = size_t(B) * H * S * D, nk = size_t(B) * KV * S * D;
+    rt::Buffer q(nq * 2, "f16"), k(nk * 2, "f16"), v(nk * 2, "f16"), o(nq * 2, "f16"),
+        dO(nq * 2, "f16"), lse(size_t(B) * H * S * 4, "f32"), dq(nq * 2, "f16"),
+        dk(nk * 2, "f16"), dv(nk * 2, "f16");
+    fillRandom(q, "f16", 21);
+    fillRandom(k, "f16", 22);
+    fillRandom(v, "f16", 23);
+    fillRandom(dO, "f16", 24);
+    jit::AttentionStrides sq{int64_t(H) * S * D, int64_t(S) * D, D, 1},
+        sk{int64_t(KV) * S * D, int64_t(S) * D, D, 1};
+    jit::AttentionProblem p{B, H, KV, S, S, D, sh.causal != 0};
+    jit::AttentionBackwardOptions atomic;
+    atomic.deterministic = false;
+    rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, atomic), "f32");
+    jit::attentionForward(*jit, p, q, sq, k, sk, v, sk, o, sq, lse);
+    double flops = 2.5 * 4.0 * B * H * double(S) * S * D / (sh.causal ? 2 : 1), ms[2];
+    for (int a = 0; a < 2; ++a) {
+      jit::AttentionBackwardOptions opt;
+      opt.deterministic = a == 0;
+      ms[a] = fastest({[&] {
+                jit::attentionBackward(*jit, p, q, sq, k, sk, v, sk, o, sq, dO, sq, lse, dq, sq,
+                                       dk, sk, dv, sk, ws, nullptr, opt);
+              }}).first;
+    }
+    std::printf("%5s %4d %6d %6d %3d %3d %3d %9.3f %9.1f  %.1f\n", sh.kind, D, sh.causal, S, B, H,
+                KV, ms[0], flops / (ms[0] * 1e-3) / 1e12, flops / (ms[1] * 1e-3) / 1e12);
     std::fflush(stdout);
   }
   return 0;
@@ -595,6 +650,8 @@ int run(int argc, char **argv) {
       return matmulTable();
     else if (a == "--attention-table")
       return attentionTable(i + 1 < argc && argv[i + 1][0] != '-' ? argv[i + 1] : "");
+    else if (a == "--attention-bwd-table")
+      return attentionBackwardTable(i + 1 < argc && argv[i + 1][0] != '-' ? argv[i + 1] : "");
     else if (a == "--dump-attention" && i + 1 < argc)
       return dumpAttention(argv[++i]);
   }
