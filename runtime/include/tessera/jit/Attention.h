@@ -65,7 +65,7 @@ struct AttentionBackwardOptions {
   /// schedule, dQ summed across key blocks with f32 atomics inside the dK/dV
   /// pass (five matmuls, an f32 accumulator in the workspace, sums whose
   /// order varies).  On the H200 (2026-12-03) the atomics cost more than the
-  /// two matmuls they save: 0.57-0.73x the deterministic speed
+  /// two matmuls they save: 0.59-0.77x the deterministic speed
   /// (bench/results/attention-bwd_h200_2026-12-03.md).
   bool deterministic = true;
   /// Replace the kernel library's schedule (attentionBackwardConfigFor) of
