@@ -153,32 +153,31 @@ LogicalResult LoadOp::verify() {
   return success();
 }
 
-LogicalResult StoreOp::verify() {
-  Type ptrTy = getPtr().getType();
+/// A write through `ptr` (tile.store, tile.atomic_rmw): the value typed and
+/// shaped like the pointees, the mask shaped like the pointers.
+static LogicalResult verifyWrite(Operation *op, Value ptr, Value value, Value mask) {
+  Type ptrTy = ptr.getType();
   auto pointee = cast<PtrType>(getElementTypeOrSelf(ptrTy)).getPointeeType();
-  Type valTy = getValue().getType();
+  Type valTy = value.getType();
   if (!sameShape(ptrTy, valTy) || getElementTypeOrSelf(valTy) != pointee)
-    return emitOpError("value type ") << valTy
-                                      << " does not match the pointers "
-                                      << ptrTy;
-  if (getMask() && !sameShape(getMask().getType(), ptrTy))
-    return emitOpError("mask shape differs from pointer shape");
+    return op->emitOpError("value type ") << valTy << " does not match the pointers " << ptrTy;
+  if (mask && !sameShape(mask.getType(), ptrTy))
+    return op->emitOpError("mask shape differs from pointer shape");
   return success();
 }
 
+LogicalResult StoreOp::verify() {
+  return verifyWrite(*this, getPtr(), getValue(), getMask());
+}
+
 LogicalResult AtomicRMWOp::verify() {
-  Type ptrTy = getPtr().getType();
-  auto pointee = cast<PtrType>(getElementTypeOrSelf(ptrTy)).getPointeeType();
+  if (failed(verifyWrite(*this, getPtr(), getValue(), getMask())))
+    return failure();
   Type valTy = getValue().getType();
-  if (!sameShape(ptrTy, valTy) || getElementTypeOrSelf(valTy) != pointee)
-    return emitOpError("value type ") << valTy
-                                      << " does not match the pointers "
-                                      << ptrTy;
   if (getResult().getType() != valTy)
     return emitOpError("result type ") << getResult().getType()
                                        << " differs from the value type " << valTy;
-  if (getMask() && !sameShape(getMask().getType(), ptrTy))
-    return emitOpError("mask shape differs from pointer shape");
+  Type pointee = getElementTypeOrSelf(valTy);
   // What one atom/red instruction of sm_80 and later combines (PTX ISA,
   // "atom"): add.s32/f32, max/min.s32; max/min of f32 are two integer atoms.
   if (!pointee.isF32() && !pointee.isInteger(32))
