@@ -4,8 +4,10 @@
 #include "tessera/Support/Sha256.h"
 #include "tessera/jit/Jit.h"
 
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -158,6 +160,71 @@ TEST_CASE("a truncated or corrupt entry is rebuilt", "[cache][jit]") {
     CHECK(comp.stats().compiles == 1);
     CHECK(rt::DiskCache::decode(readAll(file))); // rewritten, valid
   }
+}
+
+TEST_CASE("an entry that is not a regular file of sane size is a miss, never a hang",
+          "[cache][jit]") {
+  TempCache tc("special");
+  std::string key;
+  {
+    jit::Compiler comp(tc.options());
+    key = comp.compile(addDef(), {}, "sm_90a")->key;
+  }
+  fs::path file = tc.dir / (key + ".tkc");
+  auto recompiles = [&] {
+    jit::Compiler comp(tc.options());
+    auto c = comp.compile(addDef(), {}, "sm_90a");
+    return c->source == jit::Compiled::Source::Compiled && comp.stats().compiles == 1;
+  };
+  // A FIFO nobody writes would block a reader forever.
+  fs::remove(file);
+  REQUIRE(::mkfifo(file.c_str(), 0600) == 0);
+  CHECK(recompiles());
+  CHECK(fs::is_regular_file(file)); // the rebuilt entry replaced it
+  // A link to a device that never ends.
+  fs::remove(file);
+  fs::create_symlink("/dev/zero", file);
+  CHECK(recompiles());
+  // A (sparse) file larger than any entry: not read at all.
+  fs::remove(file);
+  { std::ofstream(file, std::ios::binary) << "x"; }
+  fs::resize_file(file, uintmax_t(2) << 30);
+  CHECK(recompiles());
+  CHECK(fs::file_size(file) < (uintmax_t(1) << 30));
+}
+
+TEST_CASE("a cache folder that cannot be written is one warning per process", "[cache][jit]") {
+  TempCache tc("unwritable");
+  fs::create_directories(tc.dir);
+  fs::path blocker = tc.dir / "file";
+  { std::ofstream(blocker) << "not a folder"; }
+  // The folder would be below a regular file: even root cannot create it.
+  rt::CacheOptions opts{(blocker / "cache").string(), true};
+  fs::path log = tc.dir / "stderr.txt";
+  // In a child process: the warning is once per process, and this test must
+  // see the first.
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    bool compiled = true;
+    for (int i = 0; i < 2; ++i) {
+      jit::Compiler comp(opts);
+      compiled = compiled && comp.compile(addDef(), {}, "sm_90a")->source ==
+                                 jit::Compiled::Source::Compiled;
+    }
+    std::fflush(stderr);
+    ::_exit(compiled ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  std::string text = readAll(log);
+  std::string warning = "tessera: warning: cannot write the kernel cache in " + opts.dir + " (";
+  size_t first = text.find(warning);
+  CHECK(first != std::string::npos);
+  CHECK(text.find("tessera: warning", first + 1) == std::string::npos);
 }
 
 TEST_CASE("with the cache disabled nothing touches the disk", "[cache][jit]") {

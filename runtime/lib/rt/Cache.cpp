@@ -3,7 +3,12 @@
 #include "tessera/Support/Sha256.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <sys/stat.h>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -14,6 +19,8 @@
 namespace tessera::rt {
 
 static constexpr const char *kMagic = "TESSERA-CACHE 2\n";
+/// No entry is larger (a cubin is a few MB): anything bigger is not ours.
+static constexpr off_t kMaxEntryBytes = off_t(1) << 30;
 
 CacheOptions CacheOptions::fromEnvironment() {
   CacheOptions o;
@@ -145,12 +152,43 @@ std::optional<CacheEntry> DiskCache::decode(const std::string &file) {
 std::optional<CacheEntry> DiskCache::load(const std::string &key) const {
   if (!opts.enabled)
     return std::nullopt;
-  std::ifstream in(pathOf(key), std::ios::binary);
-  if (!in)
+  // Only a regular file of bounded size is read: a FIFO would block, a link
+  // to a device would never end.  O_NONBLOCK makes opening a FIFO return at
+  // once; fstat then tells what was opened.
+  int fd = ::open(pathOf(key).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
     return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return decode(ss.str());
+  struct stat st;
+  std::string data;
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kMaxEntryBytes;
+  if (ok) {
+    data.resize(size_t(st.st_size));
+    size_t got = 0;
+    while (got < data.size()) {
+      ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+      if (n <= 0)
+        break;
+      got += size_t(n);
+    }
+    data.resize(got); // shorter than stat said: decode rejects it
+  }
+  ::close(fd);
+  if (!ok)
+    return std::nullopt;
+  return decode(data);
+}
+
+/// One warning per process when the cache cannot be written: every kernel
+/// then compiles again in every process, which the user should know.
+static void warnUnwritable(const std::string &dir, const std::string &why) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::fprintf(stderr,
+                 "tessera: warning: cannot write the kernel cache in %s (%s); kernels will be "
+                 "compiled again in every process (set TESSERA_CACHE_DIR to a writable folder, "
+                 "or TESSERA_CACHE_DISABLE=1)\n",
+                 dir.c_str(), why.c_str());
+  });
 }
 
 bool DiskCache::store(const std::string &key, const CacheEntry &entry) const {
@@ -166,19 +204,23 @@ bool DiskCache::store(const std::string &key, const CacheEntry &entry) const {
                     "." + std::to_string(counter++) + "." + std::to_string(rd());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
+    if (!out) {
+      warnUnwritable(opts.dir, ec ? ec.message() : std::strerror(errno));
       return false;
+    }
     std::string data = encode(entry);
     out.write(data.data(), std::streamsize(data.size()));
     out.flush();
     if (!out) {
       out.close();
       std::filesystem::remove(tmp, ec);
+      warnUnwritable(opts.dir, "write failed (disk full?)");
       return false;
     }
   }
   std::filesystem::rename(tmp, pathOf(key), ec);
   if (ec) {
+    warnUnwritable(opts.dir, ec.message());
     std::filesystem::remove(tmp, ec);
     return false;
   }

@@ -45,10 +45,12 @@ public:
   explicit DiskCache(CacheOptions opts = CacheOptions::fromEnvironment());
   bool enabled() const { return opts.enabled; }
   const std::string &dir() const { return opts.dir; }
-  /// The entry for `key`, or nullopt if absent, unreadable or corrupt.
+  /// The entry for `key`, or nullopt if absent, unreadable, corrupt, not a
+  /// regular file (a FIFO, a device) or larger than any entry can be.
   std::optional<CacheEntry> load(const std::string &key) const;
   /// Writes the entry atomically.  Failures (read-only folder, full disk)
-  /// are not errors: the kernel simply stays uncached.
+  /// are not errors: the kernel simply stays uncached, and the first one in
+  /// a process prints one warning to stderr.
   bool store(const std::string &key, const CacheEntry &entry) const;
   std::string pathOf(const std::string &key) const;
 
