@@ -387,6 +387,15 @@ TEST_CASE("interpreter: bad arguments are reported", "[interp][errors]") {
           interp::run(*m, {1}, {Buffer{x.data(), 16, ""}, Buffer{x.data(), 16, ""},
                                 Buffer{x.data(), 16, ""}, int64_t(4)});
         }) == "vector_add: argument 'n' needs an int32_t");
+  CHECK(test::errorOf([&] {
+          interp::run(*m, {1}, {Buffer{x.data(), 16, "f32"}, Buffer{nullptr, 16, "f32"},
+                                Buffer{x.data(), 16, "f32"}, 4});
+        }) == "vector_add: argument 'y' is a null Buffer of 16 bytes");
+  // Empty buffers (null or not) are fine until something reads them.
+  CHECK(test::errorOf([&] {
+          interp::run(*m, {1}, {Buffer{nullptr, 0, "f32"}, Buffer{nullptr, 0, "f32"},
+                                Buffer{nullptr, 0, "f32"}, 0});
+        }) == "");
 }
 
 TEST_CASE("interpreter: canonicalize and cse preserve every kernel's meaning",

@@ -127,6 +127,9 @@ private:
         if (!b->dtype.empty() && b->dtype != elt)
           throw InterpError(name + " points to " + elt + " but a buffer of " + b->dtype +
                             " was passed");
+        if (!b->data && b->bytes > 0)
+          throw InterpError(name + " is a null Buffer of " + std::to_string(b->bytes) +
+                            " bytes");
       } else if (t.isInteger(32) && !std::holds_alternative<int32_t>(a)) {
         kind("an int32_t");
       } else if (t.isInteger(64) && !std::holds_alternative<int64_t>(a)) {
