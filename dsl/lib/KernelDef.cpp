@@ -28,6 +28,21 @@ mlir::OwningOpRef<mlir::ModuleOp> traceKernel(mlir::MLIRContext &ctx, const Kern
     if (!def.defaults.has(key))
       throw Error("kernel '" + def.name + "' has no parameter '" + key + "' (it takes " +
                   def.defaults.str() + ")");
+  // The compile parameters every kernel may take, checked before tracing
+  // (the IR verifier checks them again where they land).
+  auto check = [&](const char *key, int64_t lo, int64_t hi, bool pow2) {
+    if (!p.has(key))
+      return;
+    int64_t v = p.i(key);
+    if (v < lo || v > hi || (pow2 && (v & (v - 1)) != 0))
+      throw Error("kernel '" + def.name + "': " + key + " must be " +
+                  (pow2 ? "a power of two " : "") + "in [" + std::to_string(lo) + ", " +
+                  std::to_string(hi) + "], got " + std::to_string(v));
+  };
+  check("num_warps", 1, 32, true);
+  check("num_stages", 1, tile::TileDialect::kMaxNumStages, false);
+  check("min_blocks", 0, 32, false);
+  check("warp_specialize", 0, 1, false);
   int64_t warps = p.i("num_warps");
   auto module = trace(ctx, def.name, unsigned(warps), [&](Kernel &k) { def.body(k, p); });
   auto setOnKernels = [&](llvm::StringRef name, mlir::Attribute value) {

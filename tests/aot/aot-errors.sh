@@ -2,7 +2,7 @@
 # tessera-aot: bad input gives a clear message, exit status 1 (2 for a bad
 # command line) and no output; identical inputs give identical bytes.
 set -u
-AOT=$1
+AOT=$1 # then a plugin registering no kernel, and one registering "softmax"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -17,9 +17,13 @@ expect 1 "kernel 'softmax' has no parameter 'BLOK'" -- --name k --out "$W/b" sof
 expect 1 "not a power of two" -- --name k --out "$W/c" softmax:BLOCK=1000
 expect 1 "unsupported GPU target 'sm_12345'" -- --name k --out "$W/d" --target sm_12345 softmax
 expect 2 "--name must be a C++ identifier" -- --name 'a-b' --out "$W/e" softmax
+expect 2 "--name must be a C++ identifier (not a keyword), got '1lib'" -- --name 1lib --out "$W/e" softmax
+expect 2 "--name must be a C++ identifier (not a keyword), got 'int'" -- --name int --out "$W/e" softmax
+expect 1 "registers no kernel" -- --name k --out "$W/g" --plugin "$2" softmax
+expect 1 "registers a kernel named 'softmax', like the library kernel; rename it" -- --name k --out "$W/h" --plugin "$3" softmax
 expect 2 "unknown option '--bogus'" -- --bogus
 TESSERA_PTXAS=/nonexistent PATH=/usr/bin:/bin expect 1 "--cubin needs ptxas" -- --name k --out "$W/f" --cubin softmax
-for d in a b c d e f; do [ ! -e "$W/$d" ] || fail "partial output left in $W/$d"; done
+for d in a b c d e f g h; do [ ! -e "$W/$d" ] || fail "partial output left in $W/$d"; done
 "$AOT" --name k --out "$W/r1" vector_add softmax:BLOCK=2048 || fail "compile 1"
 "$AOT" --name k --out "$W/r2" vector_add softmax:BLOCK=2048 || fail "compile 2"
 cmp "$W/r1/k.cpp" "$W/r2/k.cpp" && cmp "$W/r1/k.h" "$W/r2/k.h" && \

@@ -110,6 +110,14 @@ TEST_CASE("library lookup and parameters report bad input", "[kernels]") {
             .find("unknown dtype 'f8'") == 0);
   CHECK(test::errorOf([&] { dsl::traceKernel(*ctx, add, Params{{"BLOCK", "1000"}}); })
             .find("VectorAdd.cpp") != std::string::npos);
+  // Compile parameters out of range, before anything is traced or allocated.
+  const auto &mm = kernels::findKernel("matmul");
+  CHECK(test::errorOf([&] { dsl::traceKernel(*ctx, mm, Params{{"num_stages", "-1"}}); }) ==
+        "kernel 'matmul': num_stages must be in [1, 16], got -1");
+  CHECK(test::errorOf([&] { dsl::traceKernel(*ctx, mm, Params{{"num_warps", "-4"}}); }) ==
+        "kernel 'matmul': num_warps must be a power of two in [1, 32], got -4");
+  CHECK(test::errorOf([&] { dsl::traceKernel(*ctx, mm, Params{{"num_stages", "100000"}}); }) ==
+        "kernel 'matmul': num_stages must be in [1, 16], got 100000");
 }
 
 TEST_CASE("Params print sorted and override defaults", "[dsl]") {

@@ -27,12 +27,14 @@
 
 #include "mlir/IR/MLIRContext.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -89,6 +91,29 @@ std::string jsonString(const std::string &s) {
   return o + "\"";
 }
 
+/// Whether `s` can name the generated namespace and files: a C++
+/// identifier that is not a keyword.
+bool isCppIdentifier(const std::string &s) {
+  static const std::set<std::string> keywords = {
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break",
+      "case", "catch", "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept",
+      "const", "consteval", "constexpr", "constinit", "const_cast", "continue", "co_await",
+      "co_return", "co_yield", "decltype", "default", "delete", "do", "double", "dynamic_cast",
+      "else", "enum", "explicit", "export", "extern", "false", "float", "for", "friend", "goto",
+      "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+      "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register",
+      "reinterpret_cast", "requires", "return", "short", "signed", "sizeof", "static",
+      "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local",
+      "throw", "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using",
+      "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq"};
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])) || keywords.count(s))
+    return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+      return false;
+  return true;
+}
+
 int usage(const std::string &why) {
   std::cerr << "tessera-aot: " << why << "\n"
             << "usage: tessera-aot --name LIB --out DIR [--target sm_90a]... [--cubin] "
@@ -116,11 +141,31 @@ int main(int argc, char **argv) {
       // A user's shared library of DSL kernels, registered by name as it
       // loads (TESSERA_REGISTER_KERNEL); its DSL calls bind to this program.
       std::string file = value();
+      std::vector<std::string> before = dsl::registeredKernelNames();
       if (!dlopen(file.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
         std::cerr << "tessera-aot: cannot load kernel plugin '" << file << "': " << dlerror()
                   << "\n";
         return 1;
       }
+      // What the plugin registered: something, and nothing named like a
+      // library kernel (a request for that name would be ambiguous).
+      std::vector<std::string> added;
+      for (const std::string &n : dsl::registeredKernelNames())
+        if (std::find(before.begin(), before.end(), n) == before.end())
+          added.push_back(n);
+      if (added.empty()) {
+        std::cerr << "tessera-aot: kernel plugin '" << file << "' registers no kernel (register "
+                  << "each with TESSERA_REGISTER_KERNEL, and link the plugin so its static "
+                  << "initializers run)\n";
+        return 1;
+      }
+      for (const std::string &n : added)
+        for (const dsl::KernelDef &d : kernels::library())
+          if (d.name == n) {
+            std::cerr << "tessera-aot: kernel plugin '" << file << "' registers a kernel named '"
+                      << n << "', like the library kernel; rename it\n";
+            return 1;
+          }
     }
     else if (a == "--tuned") {
       std::string file = value();
@@ -146,9 +191,8 @@ int main(int argc, char **argv) {
   }
   if (name.empty() || outDir.empty() || specTexts.empty())
     return usage("--name, --out and at least one kernel are required");
-  for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
-      return usage("--name must be a C++ identifier, got '" + name + "'");
+  if (!isCppIdentifier(name))
+    return usage("--name must be a C++ identifier (not a keyword), got '" + name + "'");
   if (targets.empty())
     targets = {"sm_80", "sm_90a"};
 

@@ -692,3 +692,42 @@ func.func @shared_offset_off_period() {
   %bad = tile.alloc_shared : tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 64, offset = 8320>>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kernel attributes
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{'func.func' op 'tile.num_stages' must be in [1, 16], got -1}}
+func.func @negative_stages() attributes {tile.kernel, tile.num_warps = 4 : i32, tile.num_stages = -1 : i32} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'tile.num_warps' must be a power of two in [1, 32], got 3}}
+func.func @three_warps() attributes {tile.kernel, tile.num_warps = 3 : i32} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'tile.min_blocks' must be in [1, 32], got 0}}
+func.func @zero_min_blocks() attributes {tile.kernel, tile.num_warps = 4 : i32, tile.min_blocks = 0 : i32} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'tile.warp_specialize' must be a unit attribute}}
+func.func @warp_specialize_not_unit() attributes {tile.kernel, tile.num_warps = 4 : i32, tile.warp_specialize = 2 : i32} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'tile.num_stages' must be an i32 attribute}}
+func.func @stages_not_i32() attributes {tile.kernel, tile.num_warps = 4 : i32, tile.num_stages = "two"} {
+  return
+}

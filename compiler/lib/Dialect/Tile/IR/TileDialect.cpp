@@ -52,6 +52,32 @@ BlockedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+/// Kernel attributes on a function: tile.num_warps a power of two in
+/// [1, 32] (1024 threads), tile.num_stages in [1, kMaxNumStages],
+/// tile.min_blocks in [1, 32], tile.warp_specialize a unit attribute.
+LogicalResult TileDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  auto inRange = [&](int64_t lo, int64_t hi, bool pow2) -> LogicalResult {
+    auto a = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!a || !a.getType().isInteger(32))
+      return op->emitOpError("'") << name << "' must be an i32 attribute";
+    int64_t v = a.getInt();
+    if (v < lo || v > hi || (pow2 && !llvm::isPowerOf2_64(uint64_t(v))))
+      return op->emitOpError("'") << name << "' must be " << (pow2 ? "a power of two " : "")
+                                  << "in [" << lo << ", " << hi << "], got " << v;
+    return success();
+  };
+  if (name == getNumWarpsAttrName())
+    return inRange(1, 32, /*pow2=*/true);
+  if (name == getNumStagesAttrName())
+    return inRange(1, kMaxNumStages, false);
+  if (name == getMinBlocksAttrName())
+    return inRange(1, 32, false);
+  if (name == getWarpSpecializeAttrName() && !isa<UnitAttr>(attr.getValue()))
+    return op->emitOpError("'") << name << "' must be a unit attribute";
+  return success();
+}
+
 Operation *TileDialect::materializeConstant(OpBuilder &builder, Attribute value, Type type,
                                            Location loc) {
   if (auto typed = dyn_cast<TypedAttr>(value); typed && typed.getType() == type)

@@ -573,6 +573,11 @@ struct TilePipelinePass : tessera::tile::impl::TilePipelineBase<TilePipelinePass
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func->hasAttr(TileDialect::getKernelAttrName()))
         continue;
+      if (numStages > unsigned(TileDialect::kMaxNumStages)) {
+        func.emitError("num-stages must be at most ") << TileDialect::kMaxNumStages << ", got "
+                                                      << numStages;
+        return signalPassFailure();
+      }
       unsigned stages = numStages;
       if (auto a = func->getAttrOfType<IntegerAttr>(TileDialect::getNumStagesAttrName()))
         stages = unsigned(a.getInt());

@@ -25,6 +25,9 @@ def Tile_Dialect : Dialect {
   }];
   let useDefaultTypePrinterParser = 1;
   let hasConstantMaterializer = 1;
+  // The kernel attributes (tile.num_warps, tile.num_stages, ...) are checked
+  // where they are attached, so no pass sees them out of range.
+  let hasOperationAttrVerify = 1;
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
@@ -43,6 +46,9 @@ def Tile_Dialect : Dialect {
     static llvm::StringRef getUnitAttrName() { return "tile.unit"; }
     /// i32 attribute on a kernel: software-pipeline stages for tile-pipeline.
     static llvm::StringRef getNumStagesAttrName() { return "tile.num_stages"; }
+    /// The most software-pipeline stages a kernel may ask for (each stage is
+    /// a copy of the loop's tiles in shared memory; 16 is past any that fit).
+    static constexpr int64_t kMaxNumStages = 16;
     /// i32 attribute on a kernel: blocks that must fit on one SM at once
     /// (CUDA's __launch_bounds__ minimum): ptxas caps registers to allow it.
     static llvm::StringRef getMinBlocksAttrName() { return "tile.min_blocks"; }
