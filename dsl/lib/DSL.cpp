@@ -21,6 +21,7 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
 #include <climits>
 #include <cmath>
 #include <sstream>
@@ -114,10 +115,19 @@ struct Kernel::Impl {
     bool unit = false;         ///< integers: promised to be 1
   };
   std::vector<ArgInfo> argInfo;
-  explicit Impl(MLIRContext *ctx) : ctx(ctx), b(ctx) {}
+  /// This trace, among every trace of the process (handles record it).
+  uint64_t id;
+  explicit Impl(MLIRContext *ctx) : ctx(ctx), b(ctx) {
+    static std::atomic<uint64_t> traces{0};
+    id = ++traces;
+  }
 };
 
 static thread_local Kernel::Impl *gCurrent = nullptr;
+/// The DSL call running on this thread (set by `current`): where a handle
+/// from another trace is reported.
+static thread_local SrcLoc gSite;
+static thread_local const char *gSiteOp = nullptr;
 
 /// Largest tile a program may build: 64K elements is already 512 registers
 /// per thread for a 4-warp block.
@@ -128,7 +138,24 @@ static constexpr unsigned kMaxPromise = 1u << 16;
 static Kernel::Impl &current(const SrcLoc &where, const char *op) {
   if (!gCurrent)
     throw DslError(where, op, "used outside of a kernel being traced");
+  gSite = where;
+  gSiteOp = op;
   return *gCurrent;
+}
+
+Handle::Handle(mlir::Value v) : v(v), trace(v && gCurrent ? gCurrent->id : 0) {}
+
+mlir::Value Handle::value() const {
+  // Its IR may be gone (a finished trace) or in another module or context:
+  // using it would crash in MLIR, so it is refused where it is used.
+  if (v && (!gCurrent || trace != gCurrent->id)) {
+    std::string why = "a handle from another trace (a finished one, or another kernel's) was "
+                      "used; handles live only inside the kernel body that made them";
+    if (gCurrent && gSiteOp)
+      throw DslError(gSite, gSiteOp, why);
+    throw Error(why);
+  }
+  return v;
 }
 
 static Location mloc(Kernel::Impl &k, const SrcLoc &where) {
@@ -144,28 +171,28 @@ static void requireValue(Value v) {
                 "an operation or a constant first)");
 }
 std::vector<int64_t> Handle::shape() const {
-  requireValue(v);
+  requireValue(value());
   auto s = tile::getShapeOrEmpty(v.getType());
   return {s.begin(), s.end()};
 }
 std::string Handle::typeName() const {
-  requireValue(v);
+  requireValue(value());
   return typeStr(getElementTypeOrSelf(v.getType()));
 }
 DType Scalar::dtype() const {
-  requireValue(v);
+  requireValue(value());
   return fromMlir(v.getType());
 }
 DType Ptr::pointee() const {
-  requireValue(v);
+  requireValue(value());
   return fromMlir(cast<tile::PtrType>(v.getType()).getPointeeType());
 }
 bool Tile::isPointer() const {
-  requireValue(v);
+  requireValue(value());
   return isa<tile::PtrType>(getElementTypeOrSelf(v.getType()));
 }
 DType Tile::dtype() const {
-  requireValue(v);
+  requireValue(value());
   if (isPointer())
     throw Error("dtype() of a tile of pointers");
   return fromMlir(getElementTypeOrSelf(v.getType()));
@@ -254,12 +281,18 @@ const char *binName(Bin op) {
   return names[int(op)];
 }
 
-/// An operand: a traced value or a C++ number.
+/// An operand: a traced value or a C++ number.  The handle's value is read
+/// once the operator is known to run in a trace (see `resolve`).
 struct Operand {
+  const Handle *h = nullptr;
   Value v;
   std::optional<Num> num;
-  Operand(const Handle &h) : v(h.value()) {}
+  Operand(const Handle &h) : h(&h) {}
   Operand(Num n) : num(n) {}
+  void resolve() {
+    if (h)
+      v = h->value();
+  }
 };
 } // namespace
 
@@ -267,6 +300,8 @@ static Value binary(Bin op, Operand a, Operand b, const SrcLoc &where) {
   const char *name = binName(op);
   Kernel::Impl &k = current(where, name);
   Location loc = mloc(k, where);
+  a.resolve();
+  b.resolve();
   for (Operand *o : {&a, &b})
     if (!o->num && !o->v)
       throw DslError(where, name, "operand is an uninitialized handle");
@@ -432,6 +467,10 @@ Tile arange(int64_t start, int64_t end, SrcLoc where) {
 // --- creation and shape -----------------------------------------------------------
 
 static Value requireTile(const Handle &h, const SrcLoc &where, const char *op) {
+  if (gCurrent) { // where a handle from another trace is reported
+    gSite = where;
+    gSiteOp = op;
+  }
   if (!h.value())
     throw DslError(where, op, "operand is an uninitialized handle");
   if (!isa<RankedTensorType>(h.value().getType()))
@@ -537,6 +576,7 @@ Tile trans(const Tile &t, SrcLoc where) {
 
 Tile Tile::to(DType dt, SrcLoc where) const {
   Kernel::Impl &k = current(where, "to");
+  Value v = value();
   if (!v)
     throw DslError(where, "to", "operand is an uninitialized handle");
   Type from = getElementTypeOrSelf(v.getType());
@@ -582,7 +622,10 @@ Tile Tile::to(DType dt, SrcLoc where) const {
   return Tile(out);
 }
 
-Scalar Scalar::to(DType dt, SrcLoc where) const { return Scalar(Tile(v).to(dt, where).value()); }
+Scalar Scalar::to(DType dt, SrcLoc where) const {
+  current(where, "to");
+  return Scalar(Tile(value()).to(dt, where).value());
+}
 
 // --- memory -----------------------------------------------------------------------
 
@@ -776,6 +819,8 @@ Scalar min(const Tile &t, SrcLoc w) { return Scalar(reduceImpl(tile::ReduceKind:
 
 static Value whereImpl(const Tile &cond, Operand a, Operand b, const SrcLoc &where) {
   Kernel::Impl &k = current(where, "where");
+  a.resolve();
+  b.resolve();
   Value c = requireTile(cond, where, "where");
   if (!getElementTypeOrSelf(c.getType()).isInteger(1))
     throw DslError(where, "where", "condition must be a boolean tile, got " + cond.typeName());
@@ -1098,8 +1143,15 @@ namespace {
 /// Makes `impl` the kernel being traced on this thread, for one trace.
 struct CurrentKernel {
   Kernel::Impl *prev;
-  explicit CurrentKernel(Kernel::Impl *impl) : prev(gCurrent) { gCurrent = impl; }
-  ~CurrentKernel() { gCurrent = prev; }
+  const char *prevOp = gSiteOp;
+  explicit CurrentKernel(Kernel::Impl *impl) : prev(gCurrent) {
+    gCurrent = impl;
+    gSiteOp = nullptr;
+  }
+  ~CurrentKernel() {
+    gCurrent = prev;
+    gSiteOp = prevOp;
+  }
 };
 } // namespace
 

@@ -193,6 +193,45 @@ TEST_CASE("misuse outside a trace and of kernel arguments", "[dsl][errors]") {
   CHECK(msg == "kernel 'k': num_warps must be a power of two in [1, 32], got 3");
 }
 
+TEST_CASE("a handle used outside the trace that made it is a located error", "[dsl][errors]") {
+  auto ctx = test::makeContext();
+  Tile saved;
+  Ptr savedPtr;
+  trace(*ctx, "first", 4, [&](Kernel &k) {
+    savedPtr = k.ptr("p", f32);
+    saved = arange(0, 16);
+  });
+  int line = 0;
+  const std::string why = "a handle from another trace (a finished one, or another kernel's) "
+                          "was used; handles live only inside the kernel body that made them";
+  std::string msg = traceError([&](Kernel &) {
+    line = __LINE__; [[maybe_unused]] Tile y = saved + 1;
+  });
+  CHECK(msg == at(__FILE__, line) + "operator+: " + why);
+  msg = traceError([&](Kernel &) {
+    Tile offs = arange(0, 16);
+    line = __LINE__; store(savedPtr + offs, offs.to(f32));
+  });
+  CHECK(msg == at(__FILE__, line) + "operator+: " + why);
+  msg = traceError([&](Kernel &) {
+    line = __LINE__; sum(saved.to(f32));
+  });
+  CHECK(msg == at(__FILE__, line) + "to: " + why);
+  msg = traceError([&](Kernel &) {
+    [[maybe_unused]] Tile mine = arange(0, 16) * 2;
+    line = __LINE__; [[maybe_unused]] Tile c = saved.col();
+  });
+  CHECK(msg == at(__FILE__, line) + "col: " + why);
+  // Nested: a handle of the outer kernel used while tracing an inner one.
+  msg = traceError([&](Kernel &) {
+    Tile outer = arange(0, 16);
+    trace(*ctx, "inner", 4, [&](Kernel &) {
+      line = __LINE__; [[maybe_unused]] Tile z = outer * 2;
+    });
+  });
+  CHECK(msg == at(__FILE__, line) + "operator*: " + why);
+}
+
 TEST_CASE("errors are catchable as tessera::Error and carry file and line", "[dsl][errors]") {
   auto ctx = test::makeContext();
   int line = 0;

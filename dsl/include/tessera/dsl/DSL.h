@@ -60,8 +60,11 @@ public:
 class Handle {
 public:
   Handle() = default;
-  explicit Handle(mlir::Value v) : v(v) {}
-  mlir::Value value() const { return v; }
+  /// A value of the trace running on this thread; the handle belongs to it.
+  explicit Handle(mlir::Value v);
+  /// The value; a DslError (at the DSL call using it) if the handle belongs
+  /// to another trace: a finished one, or another kernel's.
+  mlir::Value value() const;
   /// Shape of a tile (empty for scalars and pointers).
   std::vector<int64_t> shape() const;
   /// Element type ("f16", "ptr<f16>", ...) for messages.
@@ -69,6 +72,7 @@ public:
 
 protected:
   mlir::Value v;
+  uint64_t trace = 0; ///< which trace made it (0: none)
 };
 
 /// A number (or boolean) uniform over the program: kernel arguments,
