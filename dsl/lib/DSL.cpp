@@ -155,6 +155,25 @@ mlir::Value Handle::value() const {
       throw DslError(gSite, gSiteOp, why);
     throw Error(why);
   }
+  // Computed in a loop or branch body that has ended (a variable assigned
+  // there without being carried): MLIR would only say that the operand
+  // does not dominate its use.
+  Block *here = v ? gCurrent->b.getInsertionBlock() : nullptr;
+  Region *made = v ? mlir::Value(v).getParentRegion() : nullptr;
+  if (here && made && !made->isAncestor(here->getParent())) {
+    Operation *body = made->getParentOp();
+    std::string what = isa<scf::ForOp>(body) ? "forRange" : "ifThen/ifThenElse";
+    std::string at;
+    if (auto l = dyn_cast<FileLineColLoc>(body->getLoc()))
+      at = " at " + l.getFilename().str() + ":" + std::to_string(l.getLine());
+    std::string why = "this operand was computed inside the body of the " + what + at +
+                      ", which has ended; a variable assigned in a body keeps that value "
+                      "afterwards only if it is carried (list it among the " + what +
+                      "'s carried values)";
+    if (gSiteOp)
+      throw DslError(gSite, gSiteOp, why);
+    throw Error(why);
+  }
   return v;
 }
 

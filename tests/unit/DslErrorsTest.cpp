@@ -95,6 +95,26 @@ TEST_CASE("loop-carried value whose type changes", "[dsl][errors]") {
                    "became f32 128");
 }
 
+TEST_CASE("a variable assigned in a body but not carried is named at its use", "[dsl][errors]") {
+  int line = 0, loopLine = 0;
+  std::string msg = traceError([&](Kernel &k) {
+    Ptr out = k.ptr("out", f32);
+    Scalar n = k.i32("n");
+    Tile acc = zeros({64}, f32), other = zeros({64}, f32);
+    loopLine = __LINE__; forRange(0, n, 1, {acc}, [&](Scalar) {
+      acc = acc + 1.0;
+      other = acc * 2.0; // not carried
+    });
+    line = __LINE__; store(out + arange(0, 64), other);
+  });
+  CHECK(msg == at(__FILE__, line) + "store: this operand was computed inside the body of the "
+                                    "forRange at " + std::string(__FILE__) + ":" +
+                   std::to_string(loopLine) +
+                   ", which has ended; a variable assigned in a body keeps that value "
+                   "afterwards only if it is carried (list it among the forRange's carried "
+                   "values)");
+}
+
 TEST_CASE("branch-carried value whose type changes", "[dsl][errors]") {
   int line = 0;
   std::string msg = traceError([&](Kernel &k) {
