@@ -54,3 +54,16 @@ func.func @mixed_layouts(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_w
   %p = tile.addptr %px, %c : tensor<256x!tile.ptr<f32>, #B>, tensor<256xi32, #A>
   return
 }
+
+// -----
+
+#B = #tile.blocked<vec = 4, threads = 128>
+// A tile of 2^40 elements is refused by its register count (counted in 64
+// bits: a 32-bit count wraps to 0 and would lower nothing).
+func.func @huge_tile(%x: !tile.ptr<f32>, %s: f32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  // expected-error @+1 {{'tile.splat' op result 'tensor<1099511627776x!tile.ptr<f32>, #tile.blocked<vec = 4, threads = 128>>' would need 8589934592 registers per thread (at most 1024); use smaller tiles or more warps}}
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<1099511627776x!tile.ptr<f32>, #B>
+  %v = tile.splat %s : f32 -> tensor<1099511627776xf32, #B>
+  tile.store %px, %v : (tensor<1099511627776x!tile.ptr<f32>, #B>, tensor<1099511627776xf32, #B>) -> ()
+  return
+}
