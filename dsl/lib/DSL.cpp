@@ -146,33 +146,32 @@ static Kernel::Impl &current(const SrcLoc &where, const char *op) {
 Handle::Handle(mlir::Value v) : v(v), trace(v && gCurrent ? gCurrent->id : 0) {}
 
 mlir::Value Handle::value() const {
-  // Its IR may be gone (a finished trace) or in another module or context:
-  // using it would crash in MLIR, so it is refused where it is used.
-  if (v && (!gCurrent || trace != gCurrent->id)) {
-    std::string why = "a handle from another trace (a finished one, or another kernel's) was "
-                      "used; handles live only inside the kernel body that made them";
+  auto refuse = [](const std::string &why) {
     if (gCurrent && gSiteOp)
       throw DslError(gSite, gSiteOp, why);
     throw Error(why);
-  }
+  };
+  if (!v)
+    return v;
+  // Its IR may be gone (a finished trace) or in another module or context:
+  // using it would crash in MLIR, so it is refused where it is used.
+  if (!gCurrent || trace != gCurrent->id)
+    refuse("a handle from another trace (a finished one, or another kernel's) was used; "
+           "handles live only inside the kernel body that made them");
   // Computed in a loop or branch body that has ended (a variable assigned
   // there without being carried): MLIR would only say that the operand
   // does not dominate its use.
-  Block *here = v ? gCurrent->b.getInsertionBlock() : nullptr;
-  Region *made = v ? mlir::Value(v).getParentRegion() : nullptr;
+  Block *here = gCurrent->b.getInsertionBlock();
+  Region *made = mlir::Value(v).getParentRegion();
   if (here && made && !made->isAncestor(here->getParent())) {
     Operation *body = made->getParentOp();
     std::string what = isa<scf::ForOp>(body) ? "forRange" : "ifThen/ifThenElse";
     std::string at;
     if (auto l = dyn_cast<FileLineColLoc>(body->getLoc()))
       at = " at " + l.getFilename().str() + ":" + std::to_string(l.getLine());
-    std::string why = "this operand was computed inside the body of the " + what + at +
-                      ", which has ended; a variable assigned in a body keeps that value "
-                      "afterwards only if it is carried (list it among the " + what +
-                      "'s carried values)";
-    if (gSiteOp)
-      throw DslError(gSite, gSiteOp, why);
-    throw Error(why);
+    refuse("this operand was computed inside the body of the " + what + at +
+           ", which has ended; a variable assigned in a body keeps that value afterwards only "
+           "if it is carried (list it among the " + what + "'s carried values)");
   }
   return v;
 }

@@ -288,7 +288,6 @@ private:
   LogicalResult lowerStore(StoreOp op);
   LogicalResult lowerAtomicRMW(AtomicRMWOp op);
   Value writeOwner(Value ptrs);
-  bool hasReplicas(Value v);
   unsigned accessWidth(Value ptrs, Value mask, unsigned bytes);
   SmallVector<Value> loadVector(Value ptr, Type elt, unsigned w);
   SmallVector<Value> loadChunk(LoadOp op, unsigned r, unsigned w);

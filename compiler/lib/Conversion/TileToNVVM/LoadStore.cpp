@@ -117,7 +117,8 @@ LogicalResult KernelLowering::lowerLoadToShared(LoadOp op) {
 }
 
 /// The condition under which this thread writes the elements of `ptrs`
-/// (null: always): replicated elements (and scalars) have one owner.
+/// (null: always, as no other thread holds them): replicated elements (and
+/// scalars) have one owner.
 Value KernelLowering::writeOwner(Value ptrs) {
   auto t = dyn_cast<RankedTensorType>(ptrs.getType());
   if (!t)
@@ -135,16 +136,6 @@ Value KernelLowering::writeOwner(Value ptrs) {
   if (l.replicated())
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid, i32(l.numel));
   return Value();
-}
-
-/// Whether the owners of `v`'s elements are not all the threads holding
-/// them (what writeOwner guards against).
-bool KernelLowering::hasReplicas(Value v) {
-  auto t = dyn_cast<RankedTensorType>(v.getType());
-  if (!t)
-    return true;
-  LayoutInfo l = layoutOf(v);
-  return l.rowSlice || l.replicated();
 }
 
 LogicalResult KernelLowering::lowerStore(StoreOp op) {
@@ -222,7 +213,7 @@ LogicalResult KernelLowering::lowerAtomicRMW(AtomicRMWOp op) {
   // sm_90 adds two or four contiguous f32 with one `red` (PTX ISA, "red":
   // .v2/.v4.f32 need sm_90): a wgmma accumulator holds column pairs.
   unsigned w = 1;
-  if (!needResult && vectorRed && kind == AtomicKind::Add && isFloat && !hasReplicas(ptrs))
+  if (!needResult && vectorRed && kind == AtomicKind::Add && isFloat && !owner)
     w = accessWidth(ptrs, op.getMask(), 4);
   if (w > 1) {
     std::string text = "red.relaxed.gpu.global.add.v" + std::to_string(w) + ".f32 [$0], {";
@@ -267,7 +258,7 @@ LogicalResult KernelLowering::lowerAtomicRMW(AtomicRMWOp op) {
     scf::YieldOp::create(b, loc, zeroOf(elt));
     olds.push_back(ifOp.getResult(0));
   }
-  if (needResult && hasReplicas(ptrs)) {
+  if (needResult && owner) {
     // Owners publish the old values; every holder reads its copy.
     auto t = dyn_cast<RankedTensorType>(ptrs.getType());
     std::optional<LayoutInfo> l;

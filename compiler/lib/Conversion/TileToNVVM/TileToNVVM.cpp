@@ -87,8 +87,7 @@ static int64_t scratchBytes(Operation *op) {
         auto t = dyn_cast<RankedTensorType>(o.getType());
         if (!t)
           return 4;
-        LayoutInfo l = *getLayoutInfo(t);
-        return l.rowSlice || l.replicated() ? bytesOf(o.getResult()) : 0;
+        return getLayoutInfo(t)->replicated() ? bytesOf(o.getResult()) : 0;
       })
       .Case<DotOp>([&](DotOp o) -> int64_t {
         if (isShared(o.getB()))
@@ -210,12 +209,8 @@ LogicalResult KernelLowering::checkLayouts(Operation *op) {
     if (l->threads != threads || !fits)
       return op->emitOpError(what) << " layout " << t.getEncoding() << " does not fit " << t
                                    << " in a block of " << threads << " threads";
-    // In 64 bits: regs() is 32-bit and a tile of 2^40 elements would wrap
-    // it to a small count (and silently lower a fraction of the tile).
-    int64_t perThread = l->rowSlice ? int64_t(l->regs())
-                                    : std::max<int64_t>(1, l->numel / int64_t(l->threads));
-    if (perThread > int64_t(kMaxRegsPerThread))
-      return op->emitOpError(what) << " " << t << " would need " << perThread
+    if (l->regs() > int64_t(kMaxRegsPerThread))
+      return op->emitOpError(what) << " " << t << " would need " << l->regs()
                                    << " registers per thread (at most " << kMaxRegsPerThread
                                    << "); use smaller tiles or more warps";
     return success();

@@ -20,11 +20,12 @@ struct LayoutInfo {
   /// #tile.mma on an [M] or [M, 1] tensor: one value per accumulator row,
   /// held by every thread that holds that row (a row reduction's result).
   bool rowSlice = false;
-  /// Elements each thread holds in registers (1 when replicated).
-  unsigned regs() const {
+  /// Elements each thread holds in registers (1 when replicated); 64-bit,
+  /// so that an absurd tile (2^40 elements) is counted, not wrapped.
+  int64_t regs() const {
     if (rowSlice)
-      return unsigned(2 * rows / (16 * warpsM));
-    return numel >= threads ? unsigned(numel / threads) : 1;
+      return 2 * rows / (16 * warpsM);
+    return numel >= threads ? numel / threads : 1;
   }
   /// Several threads hold the same element.
   bool replicated() const { return rowSlice || numel < int64_t(threads); }
