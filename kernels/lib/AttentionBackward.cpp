@@ -183,30 +183,37 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   Scalar firstM = causal ? startN / bm * bm : scalar(0, i32);
   // Packed sequences: a key block past its sequence's end has nothing to do.
   Scalar endM = a.varlen ? ifInside(startN, seq.lenK, seq.lenQ) : seq.lenQ;
-  forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
-    Scalar head = kvHead * group + g, bh = batch * a.heads + head;
+  // One loop over (query head of the group, query block) pairs rather than
+  // two nested loops: tile-pipeline refills Q and dO across head
+  // boundaries, and on sm_90a a warp-specialized kernel's producer
+  // warpgroup can own the loop (it must sit at the top of the kernel).
+  // The divisor is clamped to 1 so that the pipeliner may compute a later
+  // iteration's addresses ahead of time (no division by zero).
+  Scalar blocksM = maximum(endM - firstM + scalar(bm - 1, i32), scalar(0, i32)) / bm;
+  Scalar divisor = maximum(blocksM, scalar(1, i32));
+  forRange(0, group * blocksM, 1, {dkAcc, dvAcc}, [&](Scalar t) {
+    Scalar head = kvHead * group + t / divisor, bh = batch * a.heads + head;
+    Scalar m0 = firstM + t % divisor * bm;
     Ptr qBase = sq.at(batch, head, seq.rowQ), doBase = sdo.at(batch, head, seq.rowQ);
-    forRange(firstM, endM, bm, {dkAcc, dvAcc}, [&](Scalar m0) {
-      Tile offM = m0 + rowsM;
-      Tile queryRows = offM.col() < seq.lenQ;
-      Tile qTile = load(qBase + offM.col() * sq.s + offD.row(), queryRows);
-      Tile doTile = load(doBase + offM.col() * sdo.s + offD.row(), queryRows);
-      Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
-      Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
-      // P^T [bn, bm]: the scores transposed, in the exp2 domain.
-      Tile pT = exp2(dot(kTile, trans(qTile)) * qkScale - lse2.row());
-      Tile valid = offM.row() < seq.lenQ;
-      if (causal)
-        valid = valid & (offN.col() <= offM.row());
-      pT = where(valid, pT, 0.0);
-      dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
-      Tile dpT = dot(vTile, trans(doTile));
-      Tile dsT = (pT * (dpT - dRow.row())).to(a.dt);
-      dkAcc = dot(dsT, qTile, dkAcc);
-      if (atomicDq)
-        atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
-                  dot(trans(dsT), kTile), queryRows);
-    });
+    Tile offM = m0 + rowsM;
+    Tile queryRows = offM.col() < seq.lenQ;
+    Tile qTile = load(qBase + offM.col() * sq.s + offD.row(), queryRows);
+    Tile doTile = load(doBase + offM.col() * sdo.s + offD.row(), queryRows);
+    Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
+    Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
+    // P^T [bn, bm]: the scores transposed, in the exp2 domain.
+    Tile pT = exp2(dot(kTile, trans(qTile)) * qkScale - lse2.row());
+    Tile valid = offM.row() < seq.lenQ;
+    if (causal)
+      valid = valid & (offN.col() <= offM.row());
+    pT = where(valid, pT, 0.0);
+    dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
+    Tile dpT = dot(vTile, trans(doTile));
+    Tile dsT = (pT * (dpT - dRow.row())).to(a.dt);
+    dkAcc = dot(dsT, qTile, dkAcc);
+    if (atomicDq)
+      atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
+                dot(trans(dsT), kTile), queryRows);
   });
   store(sdk.at(batch, kvHead, seq.rowK) + offN.col() * sdk.s + offD.row(),
         (dkAcc * a.scale).to(a.dt), keyRows);
@@ -312,7 +319,8 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"BLOCK_M", std::to_string(s.blockM)},
           {"BLOCK_N", std::to_string(s.blockN)},
           {"num_warps", std::to_string(s.numWarps)},
-          {"num_stages", std::to_string(s.numStages)}};
+          {"num_stages", std::to_string(s.numStages)},
+          {"warp_specialize", s.warpSpecialize ? "1" : "0"}};
 }
 Params AttentionBackwardConfig::dkdvParams() const {
   return scheduleParams(*this, dkdv).set("ATOMIC_DQ", deterministic ? "0" : "1");
@@ -348,7 +356,8 @@ KernelDef attentionBwdDkDvKernel() {
   return {"attention_bwd_dkdv", "attention backward: dK, dV per key block (FA2 structure)",
           AttentionBackwardConfig{}.dkdvParams(), attentionBwdDkDv,
           configSpace({{"BLOCK_M", {"32", "64", "128"}}, {"BLOCK_N", {"32", "64", "128"}},
-                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}}}),
+                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}},
+                       {"warp_specialize", {"0", "1"}}}),
           {"seq_q", "seq_k"}};
 }
 
@@ -361,7 +370,8 @@ KernelDef attentionBwdDqKernel() {
   return {"attention_bwd_dq", "attention backward: dQ per query block (deterministic)",
           AttentionBackwardConfig{}.dqParams(), attentionBwdDq,
           configSpace({{"BLOCK_M", {"32", "64", "128"}}, {"BLOCK_N", {"32", "64", "128"}},
-                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}}}),
+                       {"num_warps", {"4", "8"}}, {"num_stages", {"1", "2"}},
+                       {"warp_specialize", {"0", "1"}}}),
           {"seq_q", "seq_k"}};
 }
 

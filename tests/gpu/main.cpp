@@ -1,10 +1,13 @@
 //===- main.cpp - tessera-gpu-check: every library kernel on a GPU, checked ===//
 //
-//   tessera-gpu-check [--json FILE] [--kind KIND[,KIND...]] [--only SUBSTRING]
+//   tessera-gpu-check [--json FILE] [--kind KIND[,KIND...]] [--pick I[,J...]]
+//                     [--only SUBSTRING]
 //
 // --kind runs only the checks of those kinds (vector_add, softmax,
-// layer_norm, atomics, matmul, attention, attention_bwd, launch); --only keeps the results whose
-// name contains SUBSTRING (every selected check still runs).
+// layer_norm, atomics, matmul, attention, attention_bwd, launch); --pick
+// runs only the I-th, J-th... of those (from 0; e.g. one small case under
+// compute-sanitizer, which slows every launch); --only keeps the results
+// whose name contains SUBSTRING (every selected check still runs).
 //
 // Through the JIT (trace -> compile -> cache -> checked launch), runs each
 // library kernel on fresh random inputs with poisoned outputs, over shapes
@@ -24,7 +27,7 @@ using namespace gpucheck;
 int main(int argc, char **argv) {
   // Line-buffered, so a crash still leaves the lines before it.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::string jsonPath, only, kinds;
+  std::string jsonPath, only, kinds, pick;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--json")
@@ -33,6 +36,8 @@ int main(int argc, char **argv) {
       only = argv[i + 1];
     else if (a == "--kind")
       kinds = argv[i + 1];
+    else if (a == "--pick")
+      pick = argv[i + 1];
   }
   std::unique_ptr<jit::Jit> jitPtr;
   try {
@@ -65,8 +70,12 @@ int main(int argc, char **argv) {
   std::vector<Result> results;
   std::printf("%-50s %12s %10s %9s %9s  %s\n", "check", "rel. error", "max |err|", "tolerance",
               "ms", "result");
+  size_t selected = 0;
   for (auto &[kind, c] : checks) {
     if (!kinds.empty() && ("," + kinds + ",").find("," + kind + ",") == std::string::npos)
+      continue;
+    if (!pick.empty() &&
+        ("," + pick + ",").find("," + std::to_string(selected++) + ",") == std::string::npos)
       continue;
     Result r;
     try {

@@ -198,7 +198,9 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoic
 /// schedules (the other kernel keeping the library's) and prints the
 /// fastest of each: how attentionBackwardConfigFor is chosen.
 void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
-  const int B = 8, S = 2048;
+  // TESSERA_BENCH_BWD_S: another sequence length (b * s stays 16k tokens).
+  const char *envS = std::getenv("TESSERA_BENCH_BWD_S");
+  const int S = envS ? std::max(128, std::atoi(envS)) : 2048, B = std::max(1, 16384 / S);
   for (int D : {64, 128}) {
     const int H = 2048 / D;
     size_t elems = size_t(B) * H * S * D;
@@ -242,9 +244,29 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       if (!sweep)
         continue;
       using Schedule = kernels::AttentionBackwardConfig::Schedule;
-      const Schedule candidates[] = {{64, 64, 4, 2},  {64, 64, 8, 2},  {32, 64, 4, 2},
-                                     {64, 128, 8, 2}, {128, 64, 8, 2}, {32, 128, 8, 2},
-                                     {64, 64, 4, 1},  {128, 128, 8, 2}, {32, 64, 8, 2}};
+      // The last six: a producer warpgroup issues the loop's TMA copies
+      // (sm_90a; elsewhere they compile as the plain schedule).
+      const Schedule candidates[] = {
+          {64, 64, 4, 2},         {64, 64, 8, 2},          {32, 64, 4, 2},
+          {64, 128, 8, 2},        {128, 64, 8, 2},         {32, 128, 8, 2},
+          {64, 64, 4, 1},         {128, 128, 8, 2},        {32, 64, 8, 2},
+          {64, 64, 4, 2, true},   {64, 64, 8, 2, true},    {64, 128, 8, 2, true},
+          {128, 64, 8, 2, true},  {64, 64, 4, 3, true},    {128, 128, 8, 2, true}};
+      // Every candidate's gradients must match the library schedule's (up
+      // to f16 rounding of differently ordered f32 sums): a schedule that
+      // runs fast but wrong is reported and left out.
+      auto gradients = [&] {
+        std::vector<float> g;
+        for (rt::Buffer *b : {&dq, &dk, &dv})
+          for (uint16_t h : b->download<uint16_t>(elems))
+            g.push_back(fromHalf(h));
+        return g;
+      };
+      backward({});
+      const std::vector<float> reference = gradients();
+      float scaleRef = 0;
+      for (float x : reference)
+        scaleRef = std::max(scaleRef, std::fabs(x));
       for (bool dkdv : {true, false}) {
         std::vector<std::function<void()>> runs;
         std::vector<Schedule> built;
@@ -252,8 +274,21 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
           jit::AttentionBackwardOptions opt;
           (dkdv ? opt.dkdv : opt.dq) = c;
           try { // compile (a schedule may not fit the target) and run once
+            for (rt::Buffer *b : {&dq, &dk, &dv})
+              b->fill(0xff);
             backward(opt);
           } catch (const Error &e) {
+            continue;
+          }
+          std::vector<float> g = gradients();
+          float worst = 0;
+          for (size_t i = 0; i < g.size(); ++i)
+            worst = std::max(worst, std::isfinite(g[i]) ? std::fabs(g[i] - reference[i]) : 1e30f);
+          if (worst > 2e-2f * scaleRef) {
+            std::printf("  WRONG %s schedule BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d%s: "
+                        "max |diff| %g (max |gradient| %g)\n",
+                        dkdv ? "dK/dV" : "dQ", c.blockM, c.blockN, c.numWarps, c.numStages,
+                        c.warpSpecialize ? " warp-specialized" : "", worst, scaleRef);
             continue;
           }
           built.push_back(c);
@@ -263,9 +298,10 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
           continue;
         auto [best, at] = fastest(runs);
         std::printf("  fastest %s schedule: BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d -> "
-                    "%.3f ms, %.1f TFLOP/s (of %zu)\n",
+                    "%.3f ms, %.1f TFLOP/s (of %zu)%s\n",
                     dkdv ? "dK/dV" : "dQ", built[at].blockM, built[at].blockN, built[at].numWarps,
-                    built[at].numStages, best, flops / (best * 1e-3) / 1e12, runs.size());
+                    built[at].numStages, best, flops / (best * 1e-3) / 1e12, runs.size(),
+                    built[at].warpSpecialize ? ", warp-specialized" : "");
       }
     }
   }
@@ -496,7 +532,8 @@ int attentionSpeed() {
   if (!jit)
     return 77;
   // The configuration jit::attentionForward picks on this device.
-  benchAttention(*jit, {}, /*apiChoice=*/true);
+  if (!std::getenv("TESSERA_BENCH_BWD_ONLY"))
+    benchAttention(*jit, {}, /*apiChoice=*/true);
   benchAttentionBackward(*jit, std::getenv("TESSERA_BENCH_BWD_SWEEP") != nullptr);
   if (std::getenv("TESSERA_BENCH_ATTENTION_CONFIGS")) // exploration, not the main job
     for (dsl::Params c : {dsl::Params{{"BLOCK_M", "128"}, {"num_warps", "8"}},

@@ -79,6 +79,82 @@ func.func @address_carried(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attr
 
 // -----
 
+// Two loops flattened into one (attention backward's loop over (query head,
+// query block) pairs): the address divides the induction variable by a trip
+// count clamped to at least 1, so the division may run for an iteration
+// past the end and the load is pipelined.
+// CHECK-LABEL: func.func @flattened_clamped_divisor
+// CHECK: tile.alloc_shared
+// CHECK: tile.async_load
+// CHECK: scf.for
+// CHECK:   arith.divsi
+// CHECK:   arith.remsi
+// CHECK:   tile.async_load
+// AMPERE-LABEL: func.func @flattened_clamped_divisor
+// AMPERE: tile.async_load
+func.func @flattened_clamped_divisor(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32, %inner: i32, %ld: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %div = arith.maxsi %inner, %c1 : i32
+  %res = scf.for %t = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %outer = arith.divsi %t, %div : i32
+    %blk = arith.remsi %t, %div : i32
+    %row0 = arith.muli %blk, %c64 : i32
+    %head = arith.muli %outer, %ld : i32
+    %base = tile.addptr %x, %head : !tile.ptr<f16>, i32
+    %px = tile.splat %base : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+    %rs = tile.splat %row0 : i32 -> tensor<64xi32>
+    %rr = arith.addi %rs, %r : tensor<64xi32>
+    %re = tile.expand_dims %rr {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %rb = tile.broadcast %re : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %px, %rb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %a, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not fire: the divisor is an argument that may be 0, and a refill
+// computes the address of an iteration the loop may never reach.
+// CHECK-LABEL: func.func @unclamped_divisor
+// CHECK-NOT: tile.async_load
+// CHECK: tile.load
+// AMPERE-LABEL: func.func @unclamped_divisor
+// AMPERE-NOT: tile.async_load
+func.func @unclamped_divisor(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32, %inner: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %res = scf.for %t = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %blk = arith.divsi %t, %inner : i32
+    %row0 = arith.muli %blk, %c64 : i32
+    %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+    %rs = tile.splat %row0 : i32 -> tensor<64xi32>
+    %rr = arith.addi %rs, %r : tensor<64xi32>
+    %re = tile.expand_dims %rr {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %rb = tile.broadcast %re : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %px, %rb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %a, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
 // On sm_90a a load whose pointers are a 2-D window of a strided tensor the
 // host can describe (base: an aligned pointer argument; row stride: an
 // argument promised to be a multiple of 8 elements; column stride 1; masks

@@ -57,6 +57,7 @@ struct AttentionBackwardConfig {
   /// One kernel's tiles: BLOCK_M query rows, BLOCK_N keys.
   struct Schedule {
     int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;
+    bool warpSpecialize = false; ///< a producer warpgroup issues the TMA copies (sm_90a)
   };
   Schedule dkdv, dq;
   int preprocessBlockM = 64;

@@ -61,8 +61,34 @@ using namespace tessera::tile;
 
 namespace {
 
+/// Whether scalar `v` is at least 1 by construction: a positive constant, or
+/// max(x, c) with a positive constant c.
+bool positive(Value v) {
+  APInt c;
+  if (matchPattern(v, m_ConstantInt(&c)))
+    return c.isStrictlyPositive();
+  if (auto max = v.getDefiningOp<arith::MaxSIOp>())
+    return positive(max.getLhs()) || positive(max.getRhs());
+  return false;
+}
+
+/// Whether `op` may run for an iteration the loop never reaches (the
+/// refills compute the addresses of later iterations): pure, or an integer
+/// division whose divisor is positive by construction (MLIR counts any
+/// division by a non-constant as possibly trapping; a kernel that flattens
+/// two loops into one divides its induction variable by a trip count it
+/// clamps to 1).
+bool speculatable(Operation *op) {
+  if (isPure(op))
+    return true;
+  if (isa<arith::DivSIOp, arith::RemSIOp, arith::DivUIOp, arith::RemUIOp>(op))
+    return positive(op->getOperand(1)) && isMemoryEffectFree(op);
+  return false;
+}
+
 /// Adds to `slice` (in body order) the ops of `loop`'s body that `v`
-/// depends on; fails if any is not pure or depends on a loop-carried value.
+/// depends on; fails if any cannot be speculated or depends on a
+/// loop-carried value.
 bool collectSlice(scf::ForOp loop, Value v, llvm::SetVector<Operation *> &slice) {
   if (auto arg = dyn_cast<BlockArgument>(v)) {
     if (arg.getOwner() != loop.getBody())
@@ -72,7 +98,7 @@ bool collectSlice(scf::ForOp loop, Value v, llvm::SetVector<Operation *> &slice)
   Operation *def = v.getDefiningOp();
   if (!loop.getBody()->findAncestorOpInBlock(*def))
     return true; // defined outside the loop
-  if (def->getBlock() != loop.getBody() || def->getNumRegions() != 0 || !isPure(def))
+  if (def->getBlock() != loop.getBody() || def->getNumRegions() != 0 || !speculatable(def))
     return false;
   if (slice.contains(def))
     return true;
