@@ -25,7 +25,7 @@ static constexpr double kVeryNegative = -1e30;
 /// (dividing heads), each shared by heads / kv_heads query heads.
 /// Tensors are [batch, heads, seq, HEAD_DIM] under arbitrary batch/head/seq
 /// strides (the last dimension contiguous).
-/// Grid: (ceil(seq_q / BLOCK_M), batch * heads).  INT_MULTIPLE promises the
+/// Grid: (ceil(seq_q / BLOCK_M), heads, batch).  INT_MULTIPLE promises the
 /// strides are multiples of it.  The scale must be positive (it is applied
 /// to row maxima; jit::attentionForward refuses others).
 static void attentionFwd(Kernel &k, const Params &p) {
@@ -57,8 +57,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
   // count of batch * head pairs (num_bh) come from the launcher.
   bool persistent = p.flag("PERSISTENT");
   Scalar numBH = persistent ? k.i32("num_bh") : Scalar();
-  auto tile = [&](Scalar startM, Scalar bh) {
-    Scalar batch = bh / heads, head = bh % heads;
+  auto tile = [&](Scalar startM, Scalar batch, Scalar head) {
+    Scalar bh = batch * heads + head;
     Scalar kvHead = head / (heads / kvHeads); // grouped-query: heads/kv_heads Q heads per K/V head
     Scalar seqQ = seqQMax, seqK = seqKMax;
     Scalar qOff = batch * sqb, kOff = batch * skb, vOff = batch * svb, oOff = batch * sob;
@@ -177,13 +177,15 @@ static void attentionFwd(Kernel &k, const Params &p) {
       if (causal) {
         Scalar group = t / (g * mBlocks), r = t % (g * mBlocks);
         Scalar inGroup = minimum(g, numBH - group * g); // the last group may be smaller
-        tile((mBlocks - 1 - r / inGroup) * bm, group * g + r % inGroup);
+        Scalar bh = group * g + r % inGroup;
+        tile((mBlocks - 1 - r / inGroup) * bm, bh / heads, bh % heads);
       } else {
-        tile(t % mBlocks * bm, t / mBlocks);
+        Scalar bh = t / mBlocks;
+        tile(t % mBlocks * bm, bh / heads, bh % heads);
       }
     });
   } else {
-    tile(programId(0) * bm, programId(1));
+    tile(programId(0) * bm, programId(2), programId(1));
   }
 }
 

@@ -129,7 +129,7 @@ Scalar ifInside(const Scalar &first, const Scalar &len, const Scalar &n) {
 
 /// D = rowsum(dO * O) in f32 for BLOCK_M query rows of one (batch, head);
 /// ATOMIC_DQ: also zeroes those rows of the dQ accumulator.
-/// Grid: (ceil(seq_q / BLOCK_M), batch * heads).
+/// Grid: (ceil(seq_q / BLOCK_M), heads, batch).
 static void attentionBwdPreprocess(Kernel &k, const Params &p) {
   BwdArgs a(k, p);
   int64_t bm = p.i("BLOCK_M");
@@ -139,7 +139,7 @@ static void attentionBwdPreprocess(Kernel &k, const Params &p) {
   a.scalars(false);
   Strided so = a.strides(o, "o"), sdo = a.strides(dO, "do");
   a.offsets(false);
-  Scalar bh = programId(1), batch = bh / a.heads, head = bh % a.heads;
+  Scalar batch = programId(2), head = programId(1), bh = batch * a.heads + head;
   Sequence seq = a.sequence(batch);
   Tile offM = programId(0) * bm + arange(0, bm), offD = arange(0, a.d);
   Tile rows = offM.col() < seq.lenQ;
@@ -155,7 +155,7 @@ static void attentionBwdPreprocess(Kernel &k, const Params &p) {
 /// dK and dV for BLOCK_N keys of one (batch, K/V head), over every query
 /// block of every query head that shares the K/V head; ATOMIC_DQ: each
 /// query block's share of dQ / scale added into the accumulator.
-/// Grid: (ceil(seq_k / BLOCK_N), batch * kv_heads).
+/// Grid: (ceil(seq_k / BLOCK_N), kv_heads, batch).
 static void attentionBwdDkDv(Kernel &k, const Params &p) {
   BwdArgs a(k, p);
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N");
@@ -169,8 +169,7 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   Strided sdo = a.strides(dO, "do"), sdk = a.strides(dk, "dk"), sdv = a.strides(dv, "dv");
   a.offsets(true);
 
-  Scalar startN = programId(0) * bn, bkv = programId(1);
-  Scalar batch = bkv / a.kvHeads, kvHead = bkv % a.kvHeads;
+  Scalar startN = programId(0) * bn, batch = programId(2), kvHead = programId(1);
   Scalar group = a.heads / a.kvHeads;
   Sequence seq = a.sequence(batch);
   Tile offN = startN + arange(0, bn), offD = arange(0, a.d), rowsM = arange(0, bm);
@@ -222,7 +221,7 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
 }
 
 /// dQ for BLOCK_M queries of one (batch, head), over every key block.
-/// Grid: (ceil(seq_q / BLOCK_M), batch * heads).
+/// Grid: (ceil(seq_q / BLOCK_M), heads, batch).
 static void attentionBwdDq(Kernel &k, const Params &p) {
   BwdArgs a(k, p);
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N");
@@ -235,8 +234,8 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
   Strided sdo = a.strides(dO, "do"), sdq = a.strides(dq, "dq");
   a.offsets(true);
 
-  Scalar startM = programId(0) * bm, bh = programId(1);
-  Scalar batch = bh / a.heads, head = bh % a.heads;
+  Scalar startM = programId(0) * bm, batch = programId(2), head = programId(1);
+  Scalar bh = batch * a.heads + head;
   Scalar kvHead = head / (a.heads / a.kvHeads);
   Sequence seq = a.sequence(batch);
   Tile offM = startM + arange(0, bm), offD = arange(0, a.d), colsN = arange(0, bn);
@@ -271,7 +270,7 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
 }
 
 /// dq = scale * the dQ accumulator, for BLOCK_M query rows of one
-/// (batch, head).  Grid: (ceil(seq_q / BLOCK_M), batch * heads).
+/// (batch, head).  Grid: (ceil(seq_q / BLOCK_M), heads, batch).
 static void attentionBwdDqConvert(Kernel &k, const Params &p) {
   BwdArgs a(k, p);
   int64_t bm = p.i("BLOCK_M");
@@ -280,7 +279,7 @@ static void attentionBwdDqConvert(Kernel &k, const Params &p) {
   a.scale = k.f32("scale");
   Strided sdq = a.strides(dq, "dq");
   a.offsets(false);
-  Scalar bh = programId(1), batch = bh / a.heads, head = bh % a.heads;
+  Scalar batch = programId(2), head = programId(1), bh = batch * a.heads + head;
   Sequence seq = a.sequence(batch);
   Tile offM = programId(0) * bm + arange(0, bm), offD = arange(0, a.d);
   Tile rows = offM.col() < seq.lenQ;

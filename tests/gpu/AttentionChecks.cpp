@@ -168,8 +168,8 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
 
 /// Attention through jit::attentionForward (shape checks, config choice,
 /// stride specialization), [b, h, s, d] contiguous.
-Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::string &dtype = "f16") {
-  const int B = 2, H = 2;
+Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::string &dtype = "f16",
+                         int B = 2, int H = 2) {
   bool bf = dtype == "bf16";
   auto q = randomValues(size_t(B) * H * seqQ * d, bf), kk = randomValues(size_t(B) * H * seqK * d, bf),
        v = randomValues(size_t(B) * H * seqK * d, bf);
@@ -191,7 +191,8 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::stri
   // bf16 keeps 8 bits of mantissa (P and the output are rounded to it): the
   // tolerance of the bf16 matmul checks.
   return compare("attentionForward API " + (bf ? dtype + " " : std::string()) + "d=" +
-                     std::to_string(d) + (causal ? " causal" : "") + " b=2 h=2 sq=" +
+                     std::to_string(d) + (causal ? " causal" : "") + " b=" + std::to_string(B) + " h=" +
+                     std::to_string(H) + " sq=" +
                      std::to_string(seqQ) + " sk=" + std::to_string(seqK),
                  out, ref, bf ? 1e-2 : 3e-3, 0);
 }
@@ -443,6 +444,9 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"attention", [] { return checkAttentionApi(128, true, 300, 517, "bf16"); }},
       {"attention", [] { return checkAttentionApi(256, false, 130, 190, "bf16"); }},
       {"attention", [] { return checkAttention(16, 2, 3, 100, 130, false); }},
+      // More (batch, head) pairs than one grid dimension holds (65535): the
+      // grid is (row blocks, heads, batch).
+      {"attention", [] { return checkAttentionApi(64, false, 9, 13, "f16", 320, 256); }},
       // The backward (D, dK/dV, dQ kernels) through the API: each head dim,
       // causal both ways round (seq_q above and below seq_k), odd lengths,
       // grouped- and multi-query, [b, s, h, d], bf16.
@@ -458,6 +462,7 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"attention_bwd", [] { return checkAttentionBackward(128, true, 2, 2, 1000, 1000, "bf16", true); }},
       {"attention_bwd", [] { return checkAttentionBackward(256, true, 2, 1, 300, 301, "bf16"); }},
       {"attention_bwd", [] { return checkAttentionBackward(128, true, 32, 8, 257, 257); }},
+      {"attention_bwd", [] { return checkAttentionBackward(64, true, 40000, 40000, 5, 7); }},
       // dQ summed with atomics inside the dK/dV pass (not the default).
       {"attention_bwd", [] { return checkAttentionBackward(64, true, 2, 2, 1000, 1100, "f16", false, true); }},
       {"attention_bwd", [] { return checkAttentionBackward(128, true, 4, 1, 300, 517, "f16", false, true); }},

@@ -150,7 +150,11 @@ TEST_CASE("attentionForward refuses bad input before launch", "[attention][error
                                        "(0: 1/sqrt(head dim)), got -0.500000");
   // Shapes the kernels cannot address or launch: refused, not wrapped.
   CHECK(run({70000, 1, 1, S, S, D}, q, s, k, lse) ==
-        "attention: batch * heads = 70000 is more than the 65535 programs a grid column holds");
+        "attention: heads = 1 and batch = 70000 must each be at most 65535 (one grid dimension "
+        "each)");
+  // More (batch, head) pairs than one grid dimension holds is fine (the
+  // grid is (row blocks, heads, batch)): refused here only for the buffers.
+  CHECK(run({300, 256, 256, S, S, D}, q, s, k, lse).find("attention: q: shape and strides") == 0);
   CHECK(run(ok, q, {int64_t(1) << 30, int64_t(1) << 30, D, 1}, k, lse) ==
         "attention: q: shape and strides reach element 3221229567; the kernels address at most "
         "2^31 elements per tensor");

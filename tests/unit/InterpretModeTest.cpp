@@ -29,6 +29,11 @@ TEST_CASE("with TESSERA_INTERPRET=1 the JIT runs kernels without a GPU", "[inter
   // Launch checks still apply.
   CHECK(test::errorOf([&] { add->launch({1}, {bx, by, bo, int64_t(n)}); }) ==
         "vector_add: argument 'n' (#4) is i32 but i64 was passed");
+  // So do CUDA's grid limits, which the driver would enforce only at launch.
+  CHECK(test::errorOf([&] { add->launch({1, 65536}, {bx, by, bo, n}); }) ==
+        "vector_add: grid (1, 65536, 1) is larger than CUDA allows (2147483647, 65535, 65535)");
+  CHECK(test::errorOf([&] { add->launch({1, 1, 70000}, {bx, by, bo, n}); }).find(
+            "grid (1, 1, 70000) is larger") != std::string::npos);
 }
 
 TEST_CASE("in interpret mode an out-of-bounds launch is reported at the DSL line",

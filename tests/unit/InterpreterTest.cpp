@@ -169,7 +169,7 @@ TEST_CASE("interpreter: attention forward causal and not and grouped-query", "[i
     if (c.persistent)
       args.push_back(bh); // num_bh; fewer programs than tiles, not dividing them
     // (7 programs over 3 query blocks: causal tiles in groups of 2 heads.)
-    interp::run(*m, c.persistent ? interp::Grid{7} : interp::Grid{unsigned((sq + 15) / 16), unsigned(bh)},
+    interp::run(*m, c.persistent ? interp::Grid{7} : interp::Grid{unsigned((sq + 15) / 16), unsigned(heads), unsigned(batch)},
                 args);
     std::vector<double> ref(q.v.size()), rl(lse.size());
     kernels::ref::attention(q.v.data(), k.v.data(), v.v.data(), ref.data(), rl.data(), bh, sq, sk,
@@ -218,7 +218,7 @@ TEST_CASE("interpreter: attention backward (dQ, dK, dV) against the float64 grad
     std::vector<interp::Arg> fwd{q.buf(), k.buf(), v.buf(), bo, blse, c.sq, c.sk, c.heads,
                                  c.kvHeads, scale};
     strides({Q, KV, KV, Q}, fwd);
-    interp::Grid qGrid{unsigned((c.sq + 15) / 16), unsigned(bh)};
+    interp::Grid qGrid{unsigned((c.sq + 15) / 16), unsigned(c.heads), unsigned(batch)};
     interp::run(*traced(*ctx, "attention_fwd", shape), qGrid, fwd);
 
     std::vector<interp::Arg> pre{bo, dO.buf(), bdelta};
@@ -238,7 +238,7 @@ TEST_CASE("interpreter: attention backward (dQ, dK, dV) against the float64 grad
     dkdv.insert(dkdv.end(), {c.sq, c.sk, c.heads, c.kvHeads, scale});
     strides({Q, KV, KV, Q, KV, KV}, dkdv);
     interp::run(*traced(*ctx, "attention_bwd_dkdv", withAtomics.over(shape)),
-                {unsigned((c.sk + 15) / 16), unsigned(kvbh)}, dkdv);
+                {unsigned((c.sk + 15) / 16), unsigned(c.kvHeads), unsigned(batch)}, dkdv);
     if (atomic) {
       std::vector<interp::Arg> convert{baccum, bdq, c.sq, c.heads, scale};
       strides({Q}, convert);
@@ -277,7 +277,7 @@ TEST_CASE("interpreter: variable-length attention over packed sequences", "[inte
     std::vector<float> lse(size_t(batch) * heads * maxQ, NAN);
     float scale = 0.25f;
     int ss = heads * d; // row stride of the packed layout
-    interp::run(*m, {unsigned((maxQ + 15) / 16), unsigned(batch * heads)},
+    interp::run(*m, {unsigned((maxQ + 15) / 16), unsigned(heads), unsigned(batch)},
                 {q.buf(), k.buf(), v.buf(), Buffer{o.data(), o.size() * 2, "f16"},
                  Buffer{lse.data(), lse.size() * 4, "f32"}, maxQ, maxK, heads, heads, scale, 0, d,
                  ss, 0, d, ss, 0, d, ss, 0, d, ss, Buffer{cuQ.data(), cuQ.size() * 4, "i32"},

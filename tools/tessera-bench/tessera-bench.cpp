@@ -177,7 +177,7 @@ void benchAttention(jit::Jit &jit, const dsl::Params &config = {}, bool apiChoic
     float scale = 0.125f;
     // Timed as the table and the anchors are (do_bench's method).
     double ms = fastest({[&] {
-      kern->launch({unsigned(S / bm), unsigned(B * H)},
+      kern->launch({unsigned(S / bm), unsigned(H), unsigned(B)},
                    {q, k, v, o, lse, S, S, H, H, scale, sb, sh, ss, sb, sh, ss, sb, sh, ss, sb, sh, ss});
     }}).first;
     double tflops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1) / (ms * 1e-3) / 1e12;
@@ -465,7 +465,7 @@ int attentionTable(const std::string &only) {
         continue;
       }
       runs.push_back([&, kern, blocks] {
-        kern->launch({blocks, unsigned(B * H)}, {q, k, v, o, lse, S, S, H, KV, scale, sb, sh_, ss,
+        kern->launch({blocks, unsigned(H), unsigned(B)}, {q, k, v, o, lse, S, S, H, KV, scale, sb, sh_, ss,
                                                  kb, sh_, ss, kb, sh_, ss, sb, sh_, ss});
       });
     }

@@ -70,11 +70,12 @@ Checked checkProblem(const AttentionProblem &p, rt::Buffer &q, AttentionStrides 
   if (p.heads % kvHeads != 0)
     throw Error("attention: kv_heads (" + std::to_string(kvHeads) + ") must divide heads (" +
                 std::to_string(p.heads) + ")");
-  // One program row per (batch, head) pair: the grid's second dimension
-  // (folding it into the first: issue 19); the logsumexp is indexed in 32 bits.
-  if (int64_t(p.batch) * p.heads > 65535)
-    throw Error("attention: batch * heads = " + std::to_string(int64_t(p.batch) * p.heads) +
-                " is more than the 65535 programs a grid column holds");
+  // The grid is (row blocks, heads, batch): CUDA's second and third grid
+  // dimensions hold 65535 programs each.  The logsumexp is indexed in 32 bits.
+  if (p.heads > rt::kMaxGridYZ || p.batch > rt::kMaxGridYZ)
+    throw Error("attention: heads = " + std::to_string(p.heads) + " and batch = " +
+                std::to_string(p.batch) + " must each be at most " + std::to_string(rt::kMaxGridYZ) +
+                " (one grid dimension each)");
   if (int64_t(p.batch) * p.heads * p.seqQ > std::numeric_limits<int32_t>::max())
     throw Error("attention: batch * heads * seq_q = " +
                 std::to_string(int64_t(p.batch) * p.heads * p.seqQ) +
@@ -136,6 +137,7 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   args.insert(args.end(), tail.begin(), tail.end());
   unsigned mBlocks = unsigned((p.seqQ + cfg.blockM - 1) / cfg.blockM);
   unsigned pairs = unsigned(p.batch * p.heads);
+  rt::Grid grid{mBlocks, unsigned(p.heads), unsigned(p.batch)};
   if (cfg.persistent) {
     // As many programs as fit at once, each looping over tiles.
     args.push_back(int(pairs));
@@ -144,7 +146,7 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
                    stream);
     return;
   }
-  kernel->launch({mBlocks, pairs}, args, stream);
+  kernel->launch(grid, args, stream);
 }
 
 /// The batch + 1 offsets in `cu`, checked: non-decreasing from 0 or more,
@@ -279,7 +281,7 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   cfg.dkdv = options.dkdv.value_or(cfg.dkdv);
   cfg.dq = options.dq.value_or(cfg.dq);
   cfg.deterministic = !atomicDq(p, options);
-  unsigned pairs = unsigned(p.batch * p.heads), kvPairs = unsigned(p.batch * kvHeads);
+  unsigned heads = unsigned(p.heads), batch = unsigned(p.batch);
   unsigned rowBlocks = unsigned((p.seqQ + cfg.preprocessBlockM - 1) / cfg.preprocessBlockM);
   rt::DevicePtr accumulator{workspace.ptr() + CUdeviceptr(accumulatorOffset(p)) * 4, "f32"};
 
@@ -291,7 +293,7 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   pushStrides(preArgs, {so, sdo});
   if (varlen)
     preArgs.push_back(tail.front()); // cu_seqlens_q
-  pre->launch({rowBlocks, pairs}, preArgs, stream);
+  pre->launch({rowBlocks, heads, batch}, preArgs, stream);
 
   auto dkdv = jit.get(kernels::findKernel("attention_bwd_dkdv"), cfg.dkdvParams());
   std::vector<rt::Arg> dkdvArgs{q, k, v, dO, lse, workspace, dk, dv};
@@ -300,8 +302,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   dkdvArgs.insert(dkdvArgs.end(), {p.seqQ, p.seqK, p.heads, kvHeads, scale});
   pushStrides(dkdvArgs, {sq, sk, sv, sdo, sdk, sdv});
   dkdvArgs.insert(dkdvArgs.end(), tail.begin(), tail.end());
-  dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), kvPairs}, dkdvArgs,
-               stream);
+  dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), unsigned(kvHeads), batch},
+               dkdvArgs, stream);
 
   if (!cfg.deterministic) {
     auto convert = jit.get(kernels::findKernel("attention_bwd_dq_convert"), cfg.dqConvertParams());
@@ -309,7 +311,7 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
     pushStrides(convertArgs, {sdq});
     if (varlen)
       convertArgs.push_back(tail.front()); // cu_seqlens_q
-    convert->launch({rowBlocks, pairs}, convertArgs, stream);
+    convert->launch({rowBlocks, heads, batch}, convertArgs, stream);
     return;
   }
   auto dqKernel = jit.get(kernels::findKernel("attention_bwd_dq"), cfg.dqParams());
@@ -317,8 +319,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                               kvHeads, scale};
   pushStrides(dqArgs, {sq, sk, sv, sdo, sdq});
   dqArgs.insert(dqArgs.end(), tail.begin(), tail.end());
-  dqKernel->launch({unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), pairs}, dqArgs,
-                   stream);
+  dqKernel->launch({unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), heads, batch},
+                   dqArgs, stream);
 }
 } // namespace
 

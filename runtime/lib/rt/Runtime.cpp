@@ -296,6 +296,13 @@ void Kernel::launch(Grid grid, const Arg *args, size_t nargs, CUstream stream,
   if (grid.x == 0 || grid.y == 0 || grid.z == 0)
     throw LaunchError(info_.name + ": empty grid (" + std::to_string(grid.x) + ", " +
                       std::to_string(grid.y) + ", " + std::to_string(grid.z) + ")");
+  // The driver would fail the launch (CUDA_ERROR_INVALID_VALUE) after the
+  // arguments were accepted; the interpreter must refuse what the GPU does.
+  if (grid.x > kMaxGridX || grid.y > kMaxGridYZ || grid.z > kMaxGridYZ)
+    throw LaunchError(info_.name + ": grid (" + std::to_string(grid.x) + ", " +
+                      std::to_string(grid.y) + ", " + std::to_string(grid.z) +
+                      ") is larger than CUDA allows (" + std::to_string(kMaxGridX) + ", " +
+                      std::to_string(kMaxGridYZ) + ", " + std::to_string(kMaxGridYZ) + ")");
   if (hostRun) {
     hostRun(grid, args, nargs);
     return;

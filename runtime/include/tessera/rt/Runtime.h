@@ -121,6 +121,8 @@ public:
 struct Grid {
   unsigned x = 1, y = 1, z = 1;
 };
+/// CUDA's grid limits (every GPU since sm_30): Kernel::launch refuses more.
+inline constexpr unsigned kMaxGridX = 0x7fffffff, kMaxGridYZ = 65535;
 
 /// A loaded module (from a cubin or PTX image).
 class Module {
