@@ -12,6 +12,13 @@ mkdir -p "$OUT"
 source "$(dirname "$0")/gpu-unpack.sh"
 export TESSERA_CACHE_DIR=/tmp/tessera-cache
 { nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv; date -u; } > "$OUT/device.txt"
+# CHECK=KINDS: the GPU checks of those kinds first (e.g. attention,attention_bwd).
+if [ -n "${CHECK:-}" ]; then
+  timeout ${CHECK_TIMEOUT:-180} /tmp/tessera-bin/tessera-gpu-check --kind "$CHECK" \
+    --json "$OUT/gpu-check.json" > "$OUT/gpu-check.log" 2>&1
+  echo "gpu-check rc=$?" >> "$OUT/gpu-check.log"
+  grep -v " ok$" "$OUT/gpu-check.log" | tail -15
+fi
 for S in "${@:-2048}"; do
   TESSERA_BENCH_BWD_ONLY=1 TESSERA_BENCH_BWD_SWEEP=1 TESSERA_BENCH_BWD_S=$S \
     timeout ${SWEEP_TIMEOUT:-200} /tmp/tessera-bin/tessera-bench --attention > "$OUT/sweep-s$S.txt" 2>&1
