@@ -197,6 +197,44 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::stri
                  out, ref, bf ? 1e-2 : 3e-3, 0);
 }
 
+/// K and V expanded over the heads (head stride 0, torch's `expand`):
+/// `bothExpanded` passes both so (the runtime runs it as multi-query
+/// attention, through TMA); otherwise only K is expanded and V holds a copy
+/// per head (the kernels then load without TMA, which cannot describe a
+/// stride of 0).  Against the float64 multi-query reference.
+Result checkAttentionExpanded(int d, bool causal, bool bothExpanded) {
+  const int B = 2, H = 4, S = 300;
+  auto q = randomValues(size_t(B) * H * S * d, false), kk = randomValues(size_t(B) * S * d, false),
+       v = randomValues(size_t(B) * S * d, false);
+  std::vector<double> vCopies; // [b, h, s, d]: each batch entry's V, once per head
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h)
+      vCopies.insert(vCopies.end(), v.begin() + size_t(b) * S * d, v.begin() + size_t(b + 1) * S * d);
+  Buffer bq(q.size() * 2, "f16"), bk(kk.size() * 2, "f16"),
+      bv((bothExpanded ? v.size() : vCopies.size()) * 2, "f16"), bo(q.size() * 2, "f16"),
+      bl(size_t(B) * H * S * 4, "f32");
+  bq.upload(as16(q, false));
+  bk.upload(as16(kk, false));
+  bv.upload(as16(bothExpanded ? v : vCopies, false));
+  bo.fill(0xff);
+  jit::AttentionStrides sq{int64_t(H) * S * d, int64_t(S) * d, d, 1},
+      expanded{int64_t(S) * d, 0, d, 1};
+  jit::attentionForward(*gJit, {B, H, H, S, S, d, causal}, bq, sq, bk, expanded, bv,
+                        bothExpanded ? expanded : sq, bo, sq, bl);
+  check(driver().ctxSynchronize(), "cuCtxSynchronize");
+  auto out = from16(bo.download<uint16_t>(q.size()), false);
+  std::vector<double> ref(q.size()), rl(size_t(B) * H * S);
+  for (int b = 0; b < B; ++b) // one K/V head per batch entry: groups = H
+    kernels::ref::attention(q.data() + size_t(b) * H * S * d, kk.data() + size_t(b) * S * d,
+                            v.data() + size_t(b) * S * d, ref.data() + size_t(b) * H * S * d,
+                            rl.data() + size_t(b) * H * S, H, S, S, d, 1.0 / std::sqrt(double(d)),
+                            causal, H);
+  return compare(std::string("attentionForward K") + (bothExpanded ? "/V" : "") +
+                     " expanded (head stride 0) d=" + std::to_string(d) +
+                     (causal ? " causal" : "") + " b=2 h=4 s=300",
+                 out, ref, 3e-3, 0);
+}
+
 /// The backward through jit::attentionForward + jit::attentionBackward
 /// against the float64 gradients: dq, dk, dv each compared (the worst is
 /// reported), and a second backward must give the same bits: all three
@@ -444,6 +482,8 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"attention", [] { return checkAttentionApi(128, true, 300, 517, "bf16"); }},
       {"attention", [] { return checkAttentionApi(256, false, 130, 190, "bf16"); }},
       {"attention", [] { return checkAttention(16, 2, 3, 100, 130, false); }},
+      {"attention", [] { return checkAttentionExpanded(128, false, true); }},
+      {"attention", [] { return checkAttentionExpanded(64, true, false); }},
       // More (batch, head) pairs than one grid dimension holds (65535): the
       // grid is (row blocks, heads, batch).
       {"attention", [] { return checkAttentionApi(64, false, 9, 13, "f16", 320, 256); }},

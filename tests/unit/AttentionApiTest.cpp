@@ -395,3 +395,84 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
                                        sq, bdk, sk, bdv, sk, bcq, bck, ws);
         }) == "attention: cu_seqlens_q: sequence 0 has length 21, outside [0, seq_q = 20]");
 }
+
+TEST_CASE("attention takes K and V expanded over the heads (head stride 0) and refuses outputs "
+          "that broadcast", "[attention][interp]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  const int H = 3, SQ = 11, SK = 14, D = 64;
+  std::mt19937 rng(17);
+  auto make = [&](int h, int s) { return randomBshd(h, s, D, rng); };
+  auto upload = [](const std::vector<uint16_t> &x) {
+    rt::Buffer b(x.size() * 2, "f16");
+    b.upload(x);
+    return b;
+  };
+  // One K/V head in memory, passed as H heads with head stride 0 (what
+  // torch's k.expand(b, h, s, d) is): multi-query attention.
+  auto [q, qd] = make(H, SQ);
+  auto [k, kd] = make(1, SK);
+  auto [v, vd] = make(1, SK);
+  auto [dO, dOd] = make(H, SQ);
+  rt::Buffer bq = upload(qd), bk = upload(kd), bv = upload(vd), bdo = upload(dOd);
+  rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32"), bdq(qd.size() * 2, "f16"),
+      bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16");
+  jit::AttentionProblem p{1, H, H, SQ, SK, D, /*causal=*/false};
+  auto sq = bshd(H, SQ, D);
+  jit::AttentionStrides expanded{int64_t(SK) * D, 0, D, 1};
+  jit::attentionForward(jit, p, bq, sq, bk, expanded, bv, expanded, bo, sq, bl);
+  std::vector<double> ro(q.size()), rl(size_t(H) * SQ);
+  double scale = 1.0 / std::sqrt(double(D));
+  kernels::ref::attention(q.data(), k.data(), v.data(), ro.data(), rl.data(), H, SQ, SK, D, scale,
+                          false, H);
+  auto check = [&](const std::vector<double> &ref, const rt::Buffer &g, int h, int s) {
+    auto out = g.download<uint16_t>(ref.size());
+    return test::relativeL2(ref, [&](size_t i) {
+      size_t ih = i / (size_t(s) * D), is = i / D % s, id = i % D;
+      return double(fromHalf(out[(is * h + ih) * D + id]));
+    });
+  };
+  CHECK(check(ro, bo, H, SQ) < 3e-3);
+
+  // The gradient of an expanded tensor sums over its copies: dK and dV
+  // expanded too get the multi-query gradients.
+  rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
+  for (rt::Buffer *g : {&bdq, &bdk, &bdv})
+    g->fill(0xff);
+  jit::attentionBackward(jit, p, bq, sq, bk, expanded, bv, expanded, bo, sq, bdo, sq, bl, bdq, sq,
+                         bdk, expanded, bdv, expanded, ws);
+  std::vector<double> rq(q.size()), rk(k.size()), rv(v.size());
+  kernels::ref::attentionBackward(q.data(), k.data(), v.data(), dO.data(), rq.data(), rk.data(),
+                                  rv.data(), H, SQ, SK, D, scale, false, H);
+  CHECK(check(rq, bdq, H, SQ) < 5e-3);
+  CHECK(check(rk, bdk, 1, SK) < 5e-3);
+  CHECK(check(rv, bdv, 1, SK) < 5e-3);
+
+  // Per-head gradients of expanded K/V: each head's dK is its own query
+  // head's share (the reference with K/V copied H times).
+  std::vector<double> kH, vH;
+  for (int h = 0; h < H; ++h) {
+    kH.insert(kH.end(), k.begin(), k.end());
+    vH.insert(vH.end(), v.begin(), v.end());
+  }
+  rt::Buffer bdkH(size_t(H) * SK * D * 2, "f16"), bdvH(size_t(H) * SK * D * 2, "f16");
+  std::vector<double> rkH(kH.size()), rvH(vH.size());
+  kernels::ref::attentionBackward(q.data(), kH.data(), vH.data(), dO.data(), rq.data(), rkH.data(),
+                                  rvH.data(), H, SQ, SK, D, scale, false, 1);
+  jit::attentionBackward(jit, p, bq, sq, bk, expanded, bv, expanded, bo, sq, bdo, sq, bl, bdq, sq,
+                         bdkH, bshd(H, SK, D), bdvH, bshd(H, SK, D), ws);
+  CHECK(check(rq, bdq, H, SQ) < 5e-3);
+  CHECK(check(rkH, bdkH, H, SK) < 5e-3);
+  CHECK(check(rvH, bdvH, H, SK) < 5e-3);
+
+  // An output with a stride of 0 would have programs overwrite each other.
+  CHECK(test::errorOf([&] {
+          jit::attentionForward(jit, p, bq, sq, bk, expanded, bv, expanded, bo,
+                                {int64_t(SQ) * D, 0, D, 1}, bl);
+        }) == "attention: o has a stride of 0 (batch 704, head 0, seq 64) along an axis of more "
+              "than one entry; an output needs a place for every row");
+  CHECK(test::errorOf([&] {
+          jit::attentionBackward(jit, p, bq, sq, bk, expanded, bv, expanded, bo, sq, bdo, sq, bl,
+                                 bdq, sq, bdkH, expanded, bdvH, bshd(H, SK, D), ws);
+        }).find("attention: dk has a stride of 0") == 0);
+}

@@ -24,6 +24,28 @@ unsigned commonPow2(std::initializer_list<AttentionStrides> ss) {
   return m;
 }
 
+/// Whether `s` repeats data: a stride of 0 along an axis of more than one
+/// entry (what torch's `expand` makes).
+bool broadcasts(AttentionStrides s, int64_t b, int64_t h, int64_t n) {
+  return (s.batch == 0 && b > 1) || (s.head == 0 && h > 1) || (s.seq == 0 && n > 1);
+}
+
+/// INT_MULTIPLE for tensors read with strides `ss`: commonPow2, except that
+/// TMA cannot describe a stride of 0, so inputs that broadcast get kernels
+/// that promise less than 16 bytes of stride alignment and load without it.
+unsigned intMultiple(std::initializer_list<AttentionStrides> ss, bool broadcastInput) {
+  return broadcastInput ? std::min(commonPow2(ss), 4u) : commonPow2(ss);
+}
+
+/// An output that broadcasts would have programs write each other's rows.
+void checkWritable(const char *name, AttentionStrides s, int64_t b, int64_t h, int64_t n) {
+  if (broadcasts(s, b, h, n))
+    throw Error(std::string("attention: ") + name + " has a stride of 0 (batch " +
+                std::to_string(s.batch) + ", head " + std::to_string(s.head) + ", seq " +
+                std::to_string(s.seq) + ") along an axis of more than one entry; an output "
+                "needs a place for every row");
+}
+
 void checkTensor(const char *name, const rt::Buffer &buf, const std::string &dtype,
                  AttentionStrides s, int64_t b, int64_t h, int64_t n, int64_t d) {
   std::string what = std::string("attention: ") + name;
@@ -125,9 +147,17 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
                     int64_t rowsQ, int64_t rowsK, bool varlen, std::vector<rt::Arg> tail,
                     CUstream stream) {
   auto [kvHeads, dt, scale] = checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
+  checkWritable("o", so, batches, p.heads, rowsQ);
+  // K and V expanded over their heads (head stride 0): every query head
+  // reads the same K/V, which is multi-query attention.
+  if (sk.head == 0 && sv.head == 0)
+    kvHeads = 1;
   kernels::AttentionConfig cfg =
       kernels::attentionConfigFor(jit.device().major, dt, p.headDim, p.causal, p.seqQ, p.seqK);
-  cfg.intMultiple = int(commonPow2({sq, sk, sv, so}));
+  cfg.intMultiple = int(intMultiple({sq, sk, sv, so},
+                                    broadcasts(sq, batches, p.heads, rowsQ) ||
+                                        broadcasts(sk, batches, kvHeads, rowsK) ||
+                                        broadcasts(sv, batches, kvHeads, rowsK)));
   cfg.varlen = varlen;
   if (varlen) // sequences of their own lengths: one program per query block
     cfg.persistent = false;
@@ -253,6 +283,14 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   checkTensor("dq", dq, dt, sdq, batches, p.heads, rowsQ, p.headDim);
   checkTensor("dk", dk, dt, sdk, batches, kvHeads, rowsK, p.headDim);
   checkTensor("dv", dv, dt, sdv, batches, kvHeads, rowsK, p.headDim);
+  // K, V and their gradients expanded over the heads (head stride 0, as
+  // torch's `expand` and its gradient): multi-query attention, whose dK and
+  // dV sum over every query head.
+  if (sk.head == 0 && sv.head == 0 && sdk.head == 0 && sdv.head == 0)
+    kvHeads = 1;
+  checkWritable("dq", sdq, batches, p.heads, rowsQ);
+  checkWritable("dk", sdk, batches, kvHeads, rowsK);
+  checkWritable("dv", sdv, batches, kvHeads, rowsK);
   if (workspace.dtype() != "f32")
     throw Error("attention backward: the workspace must be an f32 buffer, got " +
                 (workspace.dtype().empty() ? "untyped" : workspace.dtype()));
@@ -276,7 +314,12 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
 
   kernels::AttentionBackwardConfig cfg =
       kernels::attentionBackwardConfigFor(jit.device().major, dt, p.headDim, p.causal);
-  cfg.intMultiple = int(commonPow2({sq, sk, sv, so, sdo, sdq, sdk, sdv}));
+  cfg.intMultiple = int(intMultiple({sq, sk, sv, so, sdo, sdq, sdk, sdv},
+                                    broadcasts(sq, batches, p.heads, rowsQ) ||
+                                        broadcasts(sk, batches, kvHeads, rowsK) ||
+                                        broadcasts(sv, batches, kvHeads, rowsK) ||
+                                        broadcasts(so, batches, p.heads, rowsQ) ||
+                                        broadcasts(sdo, batches, p.heads, rowsQ)));
   cfg.varlen = varlen;
   cfg.dkdv = options.dkdv.value_or(cfg.dkdv);
   cfg.dq = options.dq.value_or(cfg.dq);
