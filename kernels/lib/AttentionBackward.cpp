@@ -182,17 +182,9 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   Scalar firstM = causal ? startN / bm * bm : scalar(0, i32);
   // Packed sequences: a key block past its sequence's end has nothing to do.
   Scalar endM = a.varlen ? ifInside(startN, seq.lenK, seq.lenQ) : seq.lenQ;
-  // One loop over (query head of the group, query block) pairs rather than
-  // two nested loops: tile-pipeline refills Q and dO across head
-  // boundaries, and on sm_90a a warp-specialized kernel's producer
-  // warpgroup can own the loop (it must sit at the top of the kernel).
-  // The divisor is clamped to 1 so that the pipeliner may compute a later
-  // iteration's addresses ahead of time (no division by zero).
-  Scalar blocksM = maximum(endM - firstM + scalar(bm - 1, i32), scalar(0, i32)) / bm;
-  Scalar divisor = maximum(blocksM, scalar(1, i32));
-  forRange(0, group * blocksM, 1, {dkAcc, dvAcc}, [&](Scalar t) {
-    Scalar head = kvHead * group + t / divisor, bh = batch * a.heads + head;
-    Scalar m0 = firstM + t % divisor * bm;
+  // One query block of query head `head` (of the K/V head's group).
+  auto step = [&](const Scalar &head, const Scalar &m0) {
+    Scalar bh = batch * a.heads + head;
     Ptr qBase = sq.at(batch, head, seq.rowQ), doBase = sdo.at(batch, head, seq.rowQ);
     Tile offM = m0 + rowsM;
     Tile queryRows = offM.col() < seq.lenQ;
@@ -213,7 +205,25 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     if (atomicDq)
       atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
                 dot(trans(dsT), kTile), queryRows);
-  });
+  };
+  if (p.flag("warp_specialize")) {
+    // A producer warpgroup must own the loop, which must then sit at the
+    // top of the kernel: one loop over (query head, query block) pairs.
+    // Its divisor is clamped to 1 so that the pipeliner may compute a later
+    // iteration's addresses ahead (no division by zero).  Without a
+    // producer the two nested loops below avoid a division per iteration
+    // (the flattened loop ran 1.6-3.5% slower on the H200, 2026-12-03).
+    Scalar blocksM = maximum(endM - firstM + scalar(bm - 1, i32), scalar(0, i32)) / bm;
+    Scalar divisor = maximum(blocksM, scalar(1, i32));
+    forRange(0, group * blocksM, 1, {dkAcc, dvAcc}, [&](Scalar t) {
+      step(kvHead * group + t / divisor, firstM + t % divisor * bm);
+    });
+  } else {
+    forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
+      forRange(firstM, endM, bm, {dkAcc, dvAcc},
+               [&](Scalar m0) { step(kvHead * group + g, m0); });
+    });
+  }
   store(sdk.at(batch, kvHead, seq.rowK) + offN.col() * sdk.s + offD.row(),
         (dkAcc * a.scale).to(a.dt), keyRows);
   store(sdv.at(batch, kvHead, seq.rowK) + offN.col() * sdv.s + offD.row(), dvAcc.to(a.dt),

@@ -56,7 +56,7 @@ Result checkAttention(int mult, int batch, int heads, int seqQ, int seqK, bool c
   unsigned mBlocks = unsigned((seqQ + bm - 1) / bm);
   std::vector<rt::Arg> args{bq,  bk,  bv,  bo,  bl,  seqQ, seqK, heads, kvHeads, scale, sqb,
                             sqh, sqs, skb, skh, sks, skb,  skh,  sks,   sqb,     sqh,   sqs};
-  rt::Grid grid{mBlocks, unsigned(bh)};
+  rt::Grid grid{mBlocks, unsigned(heads), unsigned(batch)};
   if (extra.has("PERSISTENT")) { // fewer programs than tiles, not dividing them
     args.push_back(bh);
     grid = {std::min(programs, mBlocks * unsigned(bh)), 1};
@@ -132,7 +132,7 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
                                 bck);
     check(driver().ctxSynchronize(), "cuCtxSynchronize");
   } else {
-    ms = launch(*k, {unsigned((maxQ + bm - 1) / bm), unsigned(batch * heads)},
+    ms = launch(*k, {unsigned((maxQ + bm - 1) / bm), unsigned(heads), unsigned(batch)},
                 {bq, bk, bv, bo, bl, maxQ, maxK, heads, heads, scale, 0, d, ss, 0, d, ss, 0, d, ss,
                  0, d, ss, bcq, bck});
   }
