@@ -318,10 +318,14 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
 /// `matches`); TESSERA_ATTENTION_CONFIG="BLOCK_M=128,..." replaces the
 /// tilings by one (with its split / overlap variants), e.g. to profile it.
 /// Whether a table row is selected by `only`: empty (all), a kind ("fa2",
-/// "d256", "gqa"), a head dim, or KIND:D:CAUSAL:S with '*' for any field.
+/// "d256", "gqa"), a head dim, or KIND:D:CAUSAL:S with '*' for any field;
+/// or a comma list of those (any).
 bool matches(const std::string &only, const std::string &kind, int d, int causal, int s) {
   if (only.empty())
     return true;
+  if (size_t comma = only.find(','); comma != std::string::npos) // any of a list
+    return matches(only.substr(0, comma), kind, d, causal, s) ||
+           matches(only.substr(comma + 1), kind, d, causal, s);
   if (only.find(':') == std::string::npos)
     return only == kind || only == std::to_string(d);
   std::vector<std::string> f;
