@@ -196,16 +196,30 @@ const std::vector<std::string> kBad = {"none", "none", "none", "none", "qstride"
                                        "lse_dtype", "short_ws"};
 
 std::string generateAttention(Rng &rng) {
-  auto small = [&](std::vector<int64_t> v) { return rng.pick(v); };
-  int64_t h = small({1, 2, 2, 3, 4, 0}), kv = small({0, 1, 1, 2, 3});
+  // Mostly valid problems (the interesting answers are the accepted ones),
+  // then one field set to an odd value.
+  int64_t h = rng.pick(std::vector<int64_t>{1, 2, 4}), kv = rng.pick(std::vector<int64_t>{0, 1, h});
+  int64_t b = rng.pick(std::vector<int64_t>{1, 1, 2}), sq = rng.pick(std::vector<int64_t>{1, 2, 5, 16, 17, 33});
+  int64_t sk = rng.pick(std::vector<int64_t>{1, 3, 16, 23, 40, 65});
+  int64_t d = rng.chance(85) ? 64 : 128;
+  std::string dt = rng.chance(50) ? "f16" : "bf16";
+  if (rng.chance(25)) {
+    switch (rng.below(7)) {
+    case 0: b = rng.pick(std::vector<int64_t>{0, -1}); break;
+    case 1: h = rng.pick(std::vector<int64_t>{0, -2, 3}); break;
+    case 2: kv = rng.pick(std::vector<int64_t>{3, -1, 8}); break;
+    case 3: sq = rng.pick(std::vector<int64_t>{0, -1}); break;
+    case 4: sk = rng.pick(std::vector<int64_t>{0, -1}); break;
+    case 5: d = rng.pick(std::vector<int64_t>{0, 17, 32, 512, -64}); break;
+    default: dt = rng.pick(std::vector<std::string>{"f32", "i32", ""}); break;
+    }
+  }
   std::ostringstream s;
-  s << "op=" << (rng.chance(25) ? "bwd" : "fwd") << "\nb=" << small({1, 1, 2, 0, -1})
-    << "\nh=" << h << "\nkv=" << kv << "\nsq=" << small({1, 2, 5, 16, 17, 33, 0})
-    << "\nsk=" << small({1, 3, 16, 23, 40, 65, 0}) << "\nd=" << small({64, 64, 64, 128, 0, 17, 32, 512})
-    << "\ncausal=" << rng.below(2) << "\nscale=" << (rng.chance(80) ? 0.0 : rng.uniform() * 2 - 0.5)
-    << "\ndtype=" << rng.pick(std::vector<std::string>{"f16", "bf16", "f16", "f32", "i32"})
-    << "\nlayout=" << (rng.chance(50) ? "bshd" : "bhsd") << "\nbad=" << rng.pick(kBad)
-    << "\nseed=" << rng.below(1000000);
+  s << "op=" << (rng.chance(25) ? "bwd" : "fwd") << "\nb=" << b << "\nh=" << h << "\nkv=" << kv
+    << "\nsq=" << sq << "\nsk=" << sk << "\nd=" << d << "\ncausal=" << rng.below(2)
+    << "\nscale=" << (rng.chance(80) ? 0.0 : rng.uniform() * 2 - 0.5) << "\ndtype=" << dt
+    << "\nlayout=" << (rng.chance(50) ? "bshd" : "bhsd")
+    << "\nbad=" << (rng.chance(60) ? "none" : rng.pick(kBad)) << "\nseed=" << rng.below(1000000);
   return s.str();
 }
 
@@ -216,6 +230,22 @@ struct Tensor {
 };
 
 double toDouble(uint16_t x, const std::string &dt) { return dt == "bf16" ? fromBF16(x) : fromHalf(x); }
+
+} // namespace
+
+/// Findings not fixed yet, kept out of generated cases (--no-skip runs
+/// them); each has a reproducer under tests/fuzz/known-issues/.
+const char *attentionKnownIssue(const std::string &input) {
+  auto spec = parseSpec(input);
+  // The backward returns NaN rows of dQ when the scaled scores are large
+  // (scale >= 0.9 in the reproducers, with seq_k = 1; skipped from 0.5 on); the forward's
+  // O and lse are right.  known-issues/attention-bwd-nan-dq-*.txt.
+  if (specStr(spec, "op") == "bwd" && std::stod(specStr(spec, "scale", "0")) >= 0.5)
+    return "attention-bwd-nan-dq";
+  return nullptr;
+}
+
+namespace {
 
 bool runAttention(const std::string &input) {
   auto spec = parseSpec(input);
@@ -306,14 +336,21 @@ bool runAttention(const std::string &input) {
   std::vector<double> ro(rq.size()), rl(lseN);
   kernels::ref::attention(rq.data(), rk.data(), rv.data(), ro.data(), rl.data(), B * p.heads,
                           p.seqQ, p.seqK, D, scale, p.causal, p.heads / kvh);
+  // Relative L2 error, with every element's reference counted as at least
+  // 1e-2 in the norm: a gradient that is all but zero (a saturated softmax,
+  // one key) is a difference of nearly equal terms, and f16/bf16 cannot
+  // give it to a relative precision.  A value that is not finite never
+  // passes.
   auto relL2 = [](const std::vector<double> &ref, const std::vector<double> &got) {
     double err = 0, norm = 0;
     for (size_t i = 0; i < ref.size(); ++i) {
+      if (!std::isfinite(got[i]))
+        return double(NAN);
       double d = got[i] - ref[i];
       err += d * d;
-      norm += ref[i] * ref[i];
+      norm += std::max(ref[i] * ref[i], 1e-4);
     }
-    return norm == 0 ? std::sqrt(err) : std::sqrt(err / norm);
+    return ref.empty() ? 0.0 : std::sqrt(err / norm);
   };
   double tol = dt == "bf16" ? 2e-2 : 5e-3;
   auto outHost = oBuf->download<uint16_t>(oBuf->bytes() / 2);
@@ -351,10 +388,20 @@ bool runAttention(const std::string &input) {
     int64_t h, s;
   } grads[] = {{"dQ", dq, gq, p.heads, p.seqQ}, {"dK", dk, gk, kvh, p.seqK}, {"dV", dv, gv, kvh, p.seqK}};
   for (auto &g : grads) {
-    double ge = relL2(g.ref, gather(g.t.buf.download<uint16_t>(g.t.host.size()), g.t.st, g.h, g.s));
-    if (!(ge < gtol))
+    auto got = gather(g.t.buf.download<uint16_t>(g.t.host.size()), g.t.st, g.h, g.s);
+    double ge = relL2(g.ref, got);
+    if (!(ge < gtol)) {
+      size_t bad = 0;
+      double refMax = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        bad += !std::isfinite(got[i]);
+        refMax = std::max(refMax, std::fabs(g.ref[i]));
+      }
       throw Finding(std::string("attentionBackward accepted the call and returned ") + g.name +
-                    " with relative L2 error " + std::to_string(ge));
+                    " with relative L2 error " + std::to_string(ge) + " (" + std::to_string(bad) +
+                    " of " + std::to_string(got.size()) + " not finite; largest |reference| " +
+                    std::to_string(refMax) + ")");
+    }
   }
   return true;
 }
@@ -376,6 +423,7 @@ Target attentionTarget() {
   t.summary = "random attention problems through the API in the interpreter, checked against float64";
   t.generate = generateAttention;
   t.run = runAttention;
+  t.knownIssue = attentionKnownIssue;
   return t;
 }
 

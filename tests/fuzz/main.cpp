@@ -1,7 +1,7 @@
 //===- main.cpp - tessera-fuzz: never abort, never hang (issue 19) --------===//
 //
 //   tessera-fuzz [--seed N] [--seconds S] [--target NAME]... [--out DIR]
-//                [--timeout S] [--replay FILE|DIR]... [--list] [-v]
+//                [--timeout S] [--replay FILE|DIR]... [--no-skip] [--list] [-v]
 //
 // Each target generates text inputs from a seeded generator; each batch of
 // inputs runs in a forked child, so a crash (a signal, `LLVM ERROR`, an
@@ -100,6 +100,7 @@ struct Options {
   std::string outDir;
   std::vector<std::string> targets, replay;
   bool verbose = false;
+  bool noSkip = false;
 };
 
 constexpr int kFindingExit = 3;
@@ -275,7 +276,7 @@ size_t batchSize(const std::string &target) {
 
 int usage() {
   std::cerr << "usage: tessera-fuzz [--seed N] [--seconds S] [--target NAME]... [--out DIR]\n"
-               "                    [--timeout S] [--replay FILE|DIR]... [--list] [-v]\n";
+               "                    [--timeout S] [--replay FILE|DIR]... [--no-skip] [--list] [-v]\n";
   return 2;
 }
 
@@ -307,6 +308,8 @@ int main(int argc, char **argv) {
       opts.replay.push_back(value());
     else if (a == "--list")
       list = true;
+    else if (a == "--no-skip")
+      opts.noSkip = true;
     else if (a == "-v")
       opts.verbose = true;
     else
@@ -371,25 +374,38 @@ int main(int argc, char **argv) {
 
   // Then the generators, each for an equal share of the time.
   double share = opts.seconds / double(opts.targets.size());
-  std::map<std::string, uint64_t> ran;
+  std::map<std::string, uint64_t> ran, skipped;
   for (auto &name : opts.targets) {
     const Target &t = byName.at(name);
     auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(share);
-    uint64_t n = 0;
+    uint64_t next = 0, n = 0; // the next case number; cases run
     while (std::chrono::steady_clock::now() < end) {
       std::vector<Case> batch;
-      for (size_t i = 0; i < batchSize(name); ++i) {
-        Rng rng(caseSeed(opts.seed, name, n + i));
-        batch.push_back({name, t.generate(rng),
-                         "seed " + std::to_string(opts.seed) + " case " + std::to_string(n + i)});
+      std::vector<uint64_t> numbers;
+      while (batch.size() < batchSize(name)) {
+        uint64_t number = next++;
+        Rng rng(caseSeed(opts.seed, name, number));
+        std::string input = t.generate(rng);
+        if (!opts.noSkip && t.knownIssue && t.knownIssue(input)) {
+          ++skipped[name];
+          continue;
+        }
+        numbers.push_back(number);
+        batch.push_back({name, input,
+                         "seed " + std::to_string(opts.seed) + " case " + std::to_string(number)});
       }
-      n += runner.runBatch(batch);
+      size_t done = runner.runBatch(batch);
+      n += done;
+      // A finding ends its child: the cases after it run in the next one.
+      if (done < batch.size())
+        next = numbers[done];
     }
     ran[name] = n;
   }
   for (auto &name : opts.targets)
     std::cout << name << ": " << ran[name] << " generated inputs (" << runner.accepted[name]
-              << " accepted, " << runner.refused[name] << " refused cleanly)\n";
+              << " accepted, " << runner.refused[name] << " refused cleanly, " << skipped[name]
+              << " skipped as known issues)\n";
   std::cout << runner.findings << " findings (seed " << opts.seed << ")\n";
   return runner.findings ? 1 : 0;
 }
