@@ -195,6 +195,12 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     // P^T [bn, bm]: the scores transposed, in the exp2 domain.
     Tile pT = exp2(dot(kTile, trans(qTile)) * qkScale - lse2.row());
     Tile valid = offM.row() < seq.lenQ;
+    // Keys past seq_k score 0 (K is loaded as 0), so their P is 2^-lse2,
+    // past f16's range once every score of the row is below about -11: in
+    // dK and dV those rows are never stored, but the atomic dQ multiplies
+    // them by the zero K rows, and inf * 0 is NaN (found by tessera-fuzz).
+    if (atomicDq)
+      valid = valid & keyRows;
     if (causal)
       valid = valid & (offN.col() <= offM.row());
     pT = where(valid, pT, 0.0);

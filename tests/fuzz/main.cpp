@@ -109,13 +109,16 @@ constexpr int kFindingExit = 3;
 constexpr rlim_t kChildAddressSpace = rlim_t(8) << 30;
 
 /// Runs one input in the child: true when accepted.
-bool runOne(const Target &t, const std::string &input) {
+bool runOne(const Target &t, const std::string &input, bool verbose) {
   try {
     return t.run(input);
   } catch (const Finding &) {
     throw;
-  } catch (const tessera::Error &) {
-    return false; // a clean refusal (DslError, LaunchError, ...)
+  } catch (const tessera::Error &e) {
+    // A clean refusal (DslError, LaunchError, ...).
+    if (verbose)
+      std::cerr << "refused: " << e.what() << "\n";
+    return false;
   } catch (const std::exception &e) {
     throw Finding(std::string("exception that is not tessera::Error: ") + typeid(e).name() +
                   ": " + e.what());
@@ -235,7 +238,7 @@ public:
       shared->current = int64_t(i);
       alarm(opts.timeout);
       try {
-        if (runOne(targets.at(batch[i].target), batch[i].input))
+        if (runOne(targets.at(batch[i].target), batch[i].input, opts.verbose))
           shared->accepted = shared->accepted + 1;
         else
           shared->refused = shared->refused + 1;

@@ -476,3 +476,44 @@ TEST_CASE("attention takes K and V expanded over the heads (head stride 0) and r
                                  bdq, sq, bdkH, expanded, bdvH, bshd(H, SK, D), ws);
         }).find("attention: dk has a stride of 0") == 0);
 }
+
+TEST_CASE("attentionBackward's atomic dQ stays finite when every score of a row is very negative",
+          "[attention][interp]") {
+  // Found by tessera-fuzz (attention): keys past seq_k score 0 in the dK/dV
+  // pass, so their P was 2^-lse2, past f16's range when every real score of
+  // the row is below about -11 (one key, a large scale); the atomic dQ then
+  // multiplied it by the zero K rows: NaN rows in dQ.
+  test::InterpretMode mode;
+  jit::Jit jit;
+  const int H = 1, SQ = 5, SK = 1, D = 64;
+  const float scale = 2.0f;
+  // q = 1, k = -1: the one score is -128 (scaled), lse = -128.
+  std::vector<uint16_t> qd(size_t(SQ) * D, toHalf(1.0f)), kd(size_t(SK) * D, toHalf(-1.0f));
+  std::mt19937 rng(14);
+  auto [v, vd] = randomBshd(H, SK, D, rng);
+  auto [dO, dOd] = randomBshd(H, SQ, D, rng);
+  auto upload = [](const std::vector<uint16_t> &x) {
+    rt::Buffer b(x.size() * 2, "f16");
+    b.upload(x);
+    return b;
+  };
+  rt::Buffer bq = upload(qd), bk = upload(kd), bv = upload(vd), bdo = upload(dOd);
+  rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32"), bdq(qd.size() * 2, "f16"),
+      bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16");
+  jit::AttentionProblem p{1, H, H, SQ, SK, D, /*causal=*/false, scale};
+  auto sq = bshd(H, SQ, D), sk = bshd(H, SK, D);
+  jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+  jit::AttentionBackwardOptions atomic;
+  atomic.deterministic = false;
+  rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, atomic), "f32");
+  bdq.fill(0xff);
+  jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk, sk, bdv,
+                         sk, ws, nullptr, atomic);
+  // One key: P = 1, so dS = dP - D = 0 and dQ is 0 (up to O's rounding in D).
+  auto dq = bdq.download<uint16_t>(qd.size());
+  for (size_t i = 0; i < dq.size(); ++i) {
+    INFO("dq[" << i << "]");
+    REQUIRE(std::isfinite(fromHalf(dq[i])));
+    CHECK(std::fabs(fromHalf(dq[i])) < 0.05);
+  }
+}
