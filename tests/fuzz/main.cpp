@@ -84,6 +84,7 @@ struct Shared {
   volatile int64_t current;
   volatile int64_t accepted;
   volatile int64_t refused;
+  volatile int64_t ran; // cases finished (a child stops at the deadline)
   char message[4096];
 };
 
@@ -146,9 +147,11 @@ public:
 
   /// Runs `batch` in one child; returns how many of it ran (a finding ends
   /// the child early: the cases after it are run again by the caller).
-  size_t runBatch(const std::vector<Case> &batch) {
+  size_t runBatch(const std::vector<Case> &batch,
+                  std::chrono::steady_clock::time_point deadline =
+                      std::chrono::steady_clock::time_point::max()) {
     shared->current = -1;
-    shared->accepted = shared->refused = 0;
+    shared->accepted = shared->refused = shared->ran = 0;
     shared->message[0] = 0;
     std::string errPath = (fs::temp_directory_path() /
                            ("tessera-fuzz-" + std::to_string(getpid()) + ".stderr")).string();
@@ -159,7 +162,7 @@ public:
       std::exit(2);
     }
     if (pid == 0)
-      child(batch, errPath);
+      child(batch, errPath, deadline);
     int status = 0;
     auto start = std::chrono::steady_clock::now();
     int64_t lastCase = -2;
@@ -185,7 +188,7 @@ public:
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (clean) {
       fs::remove(errPath);
-      return batch.size();
+      return size_t(shared->ran);
     }
     size_t at = shared->current < 0 ? 0 : size_t(shared->current);
     const Case &c = batch[std::min(at, batch.size() - 1)];
@@ -226,7 +229,8 @@ public:
     std::cout.flush();
   }
 
-  [[noreturn]] void child(const std::vector<Case> &batch, const std::string &errPath) {
+  [[noreturn]] void child(const std::vector<Case> &batch, const std::string &errPath,
+                          std::chrono::steady_clock::time_point deadline) {
     int fd = open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0 && !opts.verbose) {
       dup2(fd, 2);
@@ -234,7 +238,10 @@ public:
     }
     rlimit lim{kChildAddressSpace, kChildAddressSpace};
     setrlimit(RLIMIT_AS, &lim);
-    for (size_t i = 0; i < batch.size(); ++i) {
+    // The first case always runs; the others only before the deadline, so
+    // that a slow batch does not stretch the time budget.
+    for (size_t i = 0; i < batch.size() && (i == 0 || std::chrono::steady_clock::now() < deadline);
+         ++i) {
       shared->current = int64_t(i);
       alarm(opts.timeout);
       try {
@@ -248,6 +255,7 @@ public:
         _exit(kFindingExit);
       }
       alarm(0);
+      shared->ran = int64_t(i + 1);
     }
     std::fflush(nullptr);
     _exit(0);
@@ -380,7 +388,9 @@ int main(int argc, char **argv) {
   std::map<std::string, uint64_t> ran, skipped;
   for (auto &name : opts.targets) {
     const Target &t = byName.at(name);
-    auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(share);
+    auto end = std::chrono::steady_clock::now() +
+               std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                   std::chrono::duration<double>(share));
     uint64_t next = 0, n = 0; // the next case number; cases run
     while (std::chrono::steady_clock::now() < end) {
       std::vector<Case> batch;
@@ -397,7 +407,7 @@ int main(int argc, char **argv) {
         batch.push_back({name, input,
                          "seed " + std::to_string(opts.seed) + " case " + std::to_string(number)});
       }
-      size_t done = runner.runBatch(batch);
+      size_t done = runner.runBatch(batch, end);
       n += done;
       // A finding ends its child: the cases after it run in the next one.
       if (done < batch.size())
