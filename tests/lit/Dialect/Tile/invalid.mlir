@@ -85,6 +85,33 @@ func.func @blocked_threads_zero(
 
 // -----
 
+// More threads than a block runs (32 warps).
+func.func @blocked_threads_over_1024(
+    // expected-error @+1 {{threads must be at most 1024 (32 warps), got 2048}}
+    %a: tensor<64xf32, #tile.blocked<vec = 1, threads = 2048>>) {
+  return
+}
+
+// -----
+
+// 2^31 x 2 warps: the product wraps to 0 in 32 bits (found by tessera-fuzz;
+// the passes then divided by zero).
+func.func @mma_warps_product_wraps(
+    // expected-error @+1 {{warpsM and warpsN must be powers of two with at most 32 warps, got 2147483648 x 2}}
+    %a: tensor<64x64xf32, #tile.mma<warpsM = 2147483648, warpsN = 2>>) {
+  return
+}
+
+// -----
+
+func.func @mma_too_many_warps(
+    // expected-error @+1 {{warpsM and warpsN must be powers of two with at most 32 warps, got 8 x 8}}
+    %a: tensor<64x64xf32, #tile.mma<warpsM = 8, warpsN = 8>>) {
+  return
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // arange
 //===----------------------------------------------------------------------===//

@@ -49,6 +49,10 @@ BlockedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (threads == 0 || threads % 32 != 0 || !llvm::isPowerOf2_32(threads))
     return emitError() << "threads must be a power-of-two multiple of 32, got "
                        << threads;
+  // A block runs at most 32 warps; layouts' thread counts are multiplied
+  // and divided in 32 bits by the passes.
+  if (threads > 1024)
+    return emitError() << "threads must be at most 1024 (32 warps), got " << threads;
   return success();
 }
 
@@ -85,10 +89,12 @@ Operation *TileDialect::materializeConstant(OpBuilder &builder, Attribute value,
   return nullptr;
 }
 
+/// The product in 64 bits: 2^31 x 2 warps wrapped to 0 and passed, and the
+/// passes then divided by 16 * warpsM = 0 (found by tessera-fuzz).
 LogicalResult MmaLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                     unsigned warpsM, unsigned warpsN) {
   if (warpsM == 0 || warpsN == 0 || !llvm::isPowerOf2_32(warpsM) ||
-      !llvm::isPowerOf2_32(warpsN) || warpsM * warpsN > 32)
+      !llvm::isPowerOf2_32(warpsN) || uint64_t(warpsM) * warpsN > 32)
     return emitError() << "warpsM and warpsN must be powers of two with at most 32 warps, got "
                        << warpsM << " x " << warpsN;
   return success();
