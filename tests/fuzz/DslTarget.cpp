@@ -293,6 +293,26 @@ bool runDsl(const std::string &input) {
   return true;
 }
 
+/// The skip list (see Target::knownIssue): findings not fixed yet, each
+/// with its input under tests/fuzz/known-issues/.
+const char *dslKnownIssue(const std::string &input) {
+  auto spec = parseSpec(input);
+  std::string kernel = specStr(spec, "kernel");
+  if (kernel != "matmul" && kernel.rfind("attention", 0) != 0)
+    return nullptr;
+  try {
+    // A tensor-core kernel on one warp holds a whole block's tiles per
+    // thread (matmul 128x64 with BLOCK_K 64: over 600 values) and compiles
+    // for 30 s or more, past the fuzzer's 20 s: the per-tile register bound
+    // (1024) does not bound a kernel's sum.  known-issues/dsl-one-warp-slow-compile.txt.
+    if (Params::parse(specStr(spec, "params")).over(kernels::findKernel(kernel).defaults).s(
+            "num_warps") == "1")
+      return "dsl-one-warp-slow-compile";
+  } catch (const Error &) {
+  }
+  return nullptr;
+}
+
 } // namespace
 
 Target dslTarget() {
@@ -315,6 +335,7 @@ Target dslTarget() {
     return "program=" + program + "\nwarps=" + std::to_string(warps) + "\ntarget=" + target;
   };
   t.run = runDsl;
+  t.knownIssue = dslKnownIssue;
   return t;
 }
 
