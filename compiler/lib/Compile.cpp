@@ -64,7 +64,7 @@ static func::FuncOp theKernel(ModuleOp module) {
 KernelInfo describeKernel(ModuleOp module) { return describeKernel(theKernel(module)); }
 
 CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &opts) {
-  validateTarget(opts.target);
+  validateOptions(opts);
   MLIRContext *ctx = module.getContext();
   // The lowering needs dialects and LLVM IR translations the caller's
   // context may not have registered.

@@ -50,3 +50,18 @@ TEST_CASE("in interpret mode an out-of-bounds launch is reported at the DSL line
   CHECK(msg.find("load: program (0, 0, 0) reads element 64 of argument '") != std::string::npos);
   CHECK(msg.find("', which has 64 elements: out of bounds") != std::string::npos);
 }
+
+TEST_CASE("in interpret mode a compiled (AOT) image refuses to run and says why",
+          "[interp][aot][errors]") {
+  test::InterpretMode mode;
+  static const unsigned char ptx[] = ".version 8.0\n.target sm_90a\n";
+  rt::KernelImage image{"sm_90a", false, ptx, sizeof ptx};
+  KernelInfo info;
+  info.name = "my_kernel";
+  rt::Device device;
+  device.major = 9;
+  device.minor = 0;
+  std::string msg = test::errorOf([&] { rt::loadKernelImage(&image, 1, info, device); });
+  CHECK(msg.find("my_kernel: TESSERA_INTERPRET=1, but this kernel is a compiled image "
+                 "(tessera-aot)") == 0);
+}

@@ -58,6 +58,23 @@ TEST_CASE("an unsupported target is an error before code generation", "[pipeline
   CHECK(test::errorOf([&] { compileToPTX(*module, opts); }).find("unsupported GPU target") == 0);
 }
 
+TEST_CASE("CompileOptions outside their range are errors", "[pipeline][errors]") {
+  auto ctx = test::makeContext();
+  auto module = dsl::traceKernel(*ctx, kernels::findKernel("vector_add"));
+  CompileOptions opts;
+  opts.optLevel = 7;
+  CHECK(test::errorOf([&] { compileToPTX(*module, opts); }) == "optLevel must be 0-3, got 7");
+  opts.optLevel = 3;
+  opts.ptxVersion = 999;
+  CHECK(test::errorOf([&] { compileToPTX(*module, opts); }) ==
+        "ptxVersion 999 is not a PTX ISA version the NVPTX back end writes (e.g. 80 for PTX 8.0)");
+  opts.ptxVersion = 78; // wgmma and sm_90a need PTX 8.0
+  CHECK(test::errorOf([&] { compileToPTX(*module, opts); }) ==
+        "ptxVersion 78 is too old for sm_90a (PTX ISA 8.0 or later)");
+  opts.target = "sm_80"; // ...which sm_80 does not
+  CHECK(compileToPTX(*module, opts).ptx.find(".version 7.8") != std::string::npos);
+}
+
 TEST_CASE("a lowering limit is reported at the user's line", "[pipeline][errors]") {
   auto ctx = test::makeContext();
   int line = 0;

@@ -57,6 +57,36 @@ createTargetMachine(const CompileOptions &opts) {
   return tm;
 }
 
+/// The oldest PTX ISA each chip's code may be written in (the PTX ISA's
+/// target table), for the chips whose minimum is not LLVM's business.
+static unsigned minPtxVersion(const std::string &target) {
+  static const std::pair<const char *, unsigned> table[] = {
+      {"sm_80", 70}, {"sm_86", 71}, {"sm_87", 74}, {"sm_89", 78}, {"sm_90", 78}, {"sm_90a", 80}};
+  for (auto [chip, v] : table)
+    if (target == chip)
+      return v;
+  return 0;
+}
+
+void validateOptions(const CompileOptions &opts) {
+  validateTarget(opts.target);
+  if (opts.optLevel > 3)
+    throw Error("optLevel must be 0-3, got " + std::to_string(opts.optLevel));
+  auto tm = createTargetMachine(CompileOptions{});
+  // An unknown "+ptxNN" feature is ignored by LLVM with a warning on
+  // stderr, and the PTX then says whatever the default is.
+  bool known = false;
+  for (const llvm::SubtargetFeatureKV &f : tm->getMCSubtargetInfo()->getAllProcessorFeatures())
+    known |= std::string(f.Key) == "ptx" + std::to_string(opts.ptxVersion);
+  if (!known)
+    throw Error("ptxVersion " + std::to_string(opts.ptxVersion) +
+                " is not a PTX ISA version the NVPTX back end writes (e.g. 80 for PTX 8.0)");
+  if (unsigned min = minPtxVersion(opts.target); opts.ptxVersion < min)
+    throw Error("ptxVersion " + std::to_string(opts.ptxVersion) + " is too old for " +
+                opts.target + " (PTX ISA " + std::to_string(min / 10) + "." +
+                std::to_string(min % 10) + " or later)");
+}
+
 void validateTarget(const std::string &target) {
   // Ask a machine for a known chip, so LLVM prints no warning of its own.
   CompileOptions o;

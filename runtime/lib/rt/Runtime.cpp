@@ -340,6 +340,14 @@ unsigned Kernel::blocksPerSM() const {
 
 std::shared_ptr<Kernel> loadKernelImage(const KernelImage *images, size_t count, KernelInfo info,
                                         const Device &device) {
+  // Interpret mode's buffers live in host memory and its kernels are traced
+  // from the DSL; a compiled image can run on neither (on a GPU it would be
+  // handed host addresses).
+  if (interpretMode())
+    throw Error(info.name + ": TESSERA_INTERPRET=1, but this kernel is a compiled image "
+                "(tessera-aot); the interpreter runs kernels the JIT traces from their DSL "
+                "source. Unset TESSERA_INTERPRET to run it on the GPU, or get the kernel "
+                "through jit::Jit to interpret it");
   std::string want = device.target();
   const KernelImage *best = nullptr;
   for (size_t i = 0; i < count; ++i)

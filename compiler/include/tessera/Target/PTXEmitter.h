@@ -13,6 +13,11 @@ namespace tessera {
 /// (sm_XY or sm_XYa); throws tessera::Error otherwise.
 void validateTarget(const std::string &target);
 
+/// Checks every field of `opts` that code generation reads: the target,
+/// optLevel (0-3), and ptxVersion (a PTX ISA the back end writes, and not
+/// older than the target needs); throws tessera::Error otherwise.
+void validateOptions(const CompileOptions &opts);
+
 /// LLVM IR -> PTX for an already lowered module (LLVM + NVVM dialects):
 /// translated to LLVM IR, optimized at `opts.optLevel`, emitted for
 /// `opts.target` with PTX ISA `opts.ptxVersion`.  With `opts.dumpDir`,
