@@ -11,6 +11,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <filesystem>
+
 using namespace mlir;
 
 namespace tessera {
@@ -63,8 +65,24 @@ static func::FuncOp theKernel(ModuleOp module) {
 
 KernelInfo describeKernel(ModuleOp module) { return describeKernel(theKernel(module)); }
 
-CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &opts) {
-  validateOptions(opts);
+/// A folder of its own under `base` for one compile of kernel `name`:
+/// base/name, or base/name.2, .3, ... when that is taken (an earlier
+/// compile of the kernel, e.g. another configuration the JIT or the
+/// autotuner tried), so no compile overwrites another's dumps.
+/// create_directory reports whether this call made the folder, so two
+/// threads never share one.
+static std::string dumpFolder(const std::string &base, const std::string &name) {
+  std::filesystem::create_directories(base);
+  for (int n = 1;; ++n) {
+    auto dir = std::filesystem::path(base) / (n == 1 ? name : name + "." + std::to_string(n));
+    if (std::filesystem::create_directory(dir))
+      return dir.string();
+  }
+}
+
+CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &options) {
+  validateOptions(options);
+  CompileOptions opts = options;
   MLIRContext *ctx = module.getContext();
   // The lowering needs dialects and LLVM IR translations the caller's
   // context may not have registered.
@@ -72,6 +90,8 @@ CompiledKernel compileToPTX(ModuleOp module, const CompileOptions &opts) {
   registerAllDialects(registry);
   ctx->appendDialectRegistry(registry);
   func::FuncOp kernel = theKernel(module);
+  if (!opts.dumpDir.empty())
+    opts.dumpDir = dumpFolder(opts.dumpDir, kernel.getName().str());
   CompiledKernel result;
   result.target = opts.target;
   result.info = describeKernel(kernel);

@@ -97,13 +97,20 @@ TEST_CASE("TESSERA_DUMP_DIR-style dumps write every stage", "[pipeline]") {
   CompileOptions opts;
   opts.dumpDir = dir.string();
   compileToPTX(*module, opts);
-  CHECK(std::filesystem::exists(dir / "traced.mlir"));
-  CHECK(std::filesystem::exists(dir / "llvm.ll"));
-  CHECK(std::filesystem::exists(dir / "kernel.ptx"));
+  CHECK(std::filesystem::exists(dir / "vector_add" / "traced.mlir"));
+  CHECK(std::filesystem::exists(dir / "vector_add" / "llvm.ll"));
+  CHECK(std::filesystem::exists(dir / "vector_add" / "kernel.ptx"));
   size_t stages = 0;
-  for (auto &e : std::filesystem::recursive_directory_iterator(dir / "passes"))
+  for (auto &e : std::filesystem::recursive_directory_iterator(dir / "vector_add" / "passes"))
     stages += e.is_regular_file();
   CHECK(stages >= 8); // one file per pass of buildPipeline
+  // A second compile of the kernel (e.g. another configuration) keeps the
+  // first one's dumps and writes its own (compileToPTX lowers the module
+  // in place: trace it again).
+  auto again = dsl::traceKernel(*ctx, kernels::findKernel("vector_add"));
+  compileToPTX(*again, opts);
+  CHECK(std::filesystem::exists(dir / "vector_add" / "kernel.ptx"));
+  CHECK(std::filesystem::exists(dir / "vector_add.2" / "kernel.ptx"));
   std::filesystem::remove_all(dir);
 }
 
@@ -134,7 +141,7 @@ TEST_CASE("every pass's output parses back and verifies, for every library kerne
       opts.dumpDir = dir.string();
       compileToPTX(*module, opts);
       size_t stages = 0;
-      for (auto &e : std::filesystem::recursive_directory_iterator(dir / "passes")) {
+      for (auto &e : std::filesystem::recursive_directory_iterator(dir / name / "passes")) {
         if (!e.is_regular_file())
           continue;
         ++stages;

@@ -28,7 +28,8 @@ struct CompileOptions {
   /// TESSERA_EXP2_FTZ=0 turns it off (see fromEnvironment).
   bool exp2Ftz = true;
   /// When non-empty, every stage's IR is written under this folder
-  /// ($TESSERA_DUMP_DIR through fromEnvironment).
+  /// ($TESSERA_DUMP_DIR through fromEnvironment), one subfolder per compile:
+  /// <kernel>, then <kernel>.2, <kernel>.3, ... (never overwritten).
   std::string dumpDir;
 
   /// The defaults with the environment applied: TESSERA_DUMP_DIR into
