@@ -15,6 +15,25 @@
 // RUN: FileCheck %s --check-prefix=ATOMIC --input-file=%t/atomic/attention_bwd_dkdv.sm_90a.ptx
 // RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t/atomic.json
 
+// RUN: tessera-kernels --require-ptxas --target sm_90a --kernel attention_bwd_dkdv -D INT_MULTIPLE=16 -D warp_specialize=1 --out %t/ws --json %t/ws.json
+// RUN: FileCheck %s --check-prefix=WS --input-file=%t/ws/attention_bwd_dkdv.sm_90a.ptx
+// RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t/ws.json
+// RUN: tessera-kernels --require-ptxas --target sm_90a --kernel attention_bwd_dq -D INT_MULTIPLE=16 -D warp_specialize=1 --out %t/wsdq --json %t/wsdq.json
+// RUN: FileCheck %s --check-prefix=WS --input-file=%t/wsdq/attention_bwd_dq.sm_90a.ptx
+// RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t/wsdq.json
+
+// Warp-specialized (warp_specialize=1): a producer warpgroup on top of the
+// consumer warps; the consumers raise their register budget, the producer
+// lowers its own and issues the loop's copies (Q and dO, or K and V) by TMA,
+// waiting on the consumers' "empty" barriers.  (The dK/dV kernel's loop over
+// query heads and query blocks is one loop so that the producer can own it.)
+// WS: .maxntid 256, 1, 1
+// WS: setmaxnreg.inc.sync.aligned.u32
+// WS: setmaxnreg.dec.sync.aligned.u32 24
+// WS: mbarrier.try_wait.parity
+// WS: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
+// WS: cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes
+
 // DET-NOT: red.relaxed
 // DET-NOT: atom.global
 // DET-COUNT-16: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16
