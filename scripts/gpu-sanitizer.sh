@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine, over ./bundle: compute-sanitizer (memcheck,
+# racecheck, synccheck) over every library kernel at small shapes, through
+# tessera-gpu-check (issue 19).  Each tool's run is one process per kernel
+# family with its own timeout; --pick chooses small checks by their index
+# among the family's (tests/gpu/*Checks.cpp, in order; re-derive them if the
+# lists change): the attention picks cover plain, masked-split, overlap,
+# varlen, warp-specialized (d=64/128/256, min_blocks=2), persistent (plain
+# and warp-specialized) and expanded-K/V kernels; the backward picks both
+# schedules, GQA, d=256, bf16 and varlen.  The summary lines land in
+# OUT/summary.txt ("ERROR SUMMARY: 0 errors", "0 hazards").
+#   TOOLS="memcheck racecheck" bash scripts/gpu-sanitizer.sh OUT
+set -uo pipefail
+OUT=${1:?usage: gpu-sanitizer.sh OUT_DIR}
+mkdir -p "$OUT"
+source "$(dirname "$0")/gpu-unpack.sh"
+export TESSERA_CACHE_DIR=/tmp/tessera-cache
+CHECK=/tmp/tessera-bin/tessera-gpu-check
+# Compile everything once without the sanitizer, so its runs load from disk.
+timeout ${WARM_TIMEOUT:-240} $CHECK > "$OUT/warm.log" 2>&1
+echo "warm rc=$?" >> "$OUT/warm.log"
+declare -A PICK=(
+  [vector_add]="" [softmax]="" [layer_norm]="" [atomics]=""
+  [matmul]="0,2,3,4,5,9,12,13,22"
+  [attention]="0,1,3,6,13,15,16,18,21,26,28,31,32,34,36,40,42,43,57,58,59"
+  [attention_bwd]="0,4,5,8,11,13,14,15,17,18"
+  [launch]=""
+)
+for tool in ${TOOLS:-memcheck racecheck synccheck}; do
+  for kind in vector_add softmax layer_norm atomics matmul attention attention_bwd launch; do
+    pick=${PICK[$kind]}
+    log="$OUT/$tool-$kind.log"
+    timeout ${KIND_TIMEOUT:-300} compute-sanitizer --tool "$tool" --error-exitcode 9 \
+      $CHECK --kind "$kind" ${pick:+--pick "$pick"} > "$log" 2>&1
+    rc=$?
+    echo "$tool $kind rc=$rc: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|SYNCCHECK SUMMARY|GPU CHECKS|all GPU checks' "$log" | tr '\n' ' ')" \
+      | tee -a "$OUT/summary.txt"
+  done
+done
