@@ -48,6 +48,22 @@ std::pair<std::vector<double>, std::vector<uint16_t>> randomBshd(int h, int s, i
       }
   return {ref, dev};
 }
+/// An f16 buffer holding `x`.
+rt::Buffer uploadHalves(const std::vector<uint16_t> &x) {
+  rt::Buffer b(x.size() * 2, "f16");
+  b.upload(x);
+  return b;
+}
+
+/// Relative L2 error of f16 buffer `g`, laid out [s, h, d], against `ref`
+/// in the reference layout [h, s, d] (batch 1).
+double bshdError(const std::vector<double> &ref, const rt::Buffer &g, int h, int s, int d) {
+  auto out = g.download<uint16_t>(ref.size());
+  return test::relativeL2(ref, [&](size_t i) {
+    size_t ih = i / (size_t(s) * d), is = i / d % s, id = i % d;
+    return double(fromHalf(out[(is * h + ih) * d + id]));
+  });
+}
 } // namespace
 
 TEST_CASE("attentionForward runs grouped-query attention in the [b s h d] layout", "[attention][interp]") {
@@ -71,12 +87,7 @@ TEST_CASE("attentionForward runs grouped-query attention in the [b s h d] layout
   std::vector<double> ref(q.size()), rl(size_t(H) * SQ);
   kernels::ref::attention(q.data(), k.data(), v.data(), ref.data(), rl.data(), H, SQ, SK, D,
                           1.0 / std::sqrt(double(D)), true, H / KV);
-  auto out = bo.download<uint16_t>(qd.size());
-  // ref is [h, s, d], out [s, h, d].
-  CHECK(test::relativeL2(ref, [&](size_t i) {
-          size_t ih = i / (size_t(SQ) * D), is = i / D % SQ, id = i % D;
-          return double(fromHalf(out[(is * H + ih) * D + id]));
-        }) < 3e-3);
+  CHECK(bshdError(ref, bo, H, SQ, D) < 3e-3);
 }
 
 TEST_CASE("attentionForward runs bf16 multi-query attention", "[attention][interp]") {
@@ -245,16 +256,12 @@ TEST_CASE("attentionBackward gives the float64 gradients ([b s h d], grouped-que
   const int H = 4, KV = 2, SQ = 19, SK = 27, D = 64;
   std::mt19937 rng(13);
   auto make = [&](int h, int s) { return randomBshd(h, s, D, rng); };
-  auto upload = [](const std::vector<uint16_t> &x) {
-    rt::Buffer b(x.size() * 2, "f16");
-    b.upload(x);
-    return b;
-  };
   auto [q, qd] = make(H, SQ);
   auto [k, kd] = make(KV, SK);
   auto [v, vd] = make(KV, SK);
   auto [dO, dOd] = make(H, SQ);
-  rt::Buffer bq = upload(qd), bk = upload(kd), bv = upload(vd), bdo = upload(dOd);
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd),
+             bdo = uploadHalves(dOd);
   rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32"), bdq(qd.size() * 2, "f16"),
       bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16");
   jit::AttentionProblem p{1, H, KV, SQ, SK, D, /*causal=*/true};
@@ -270,11 +277,7 @@ TEST_CASE("attentionBackward gives the float64 gradients ([b s h d], grouped-que
                                   rv.data(), H, SQ, SK, D, 1.0 / std::sqrt(double(D)), true, H / KV);
   // ref is [h, s, d], the gradients [s, h, d].
   auto check = [&](const std::vector<double> &ref, const rt::Buffer &g, int h, int s) {
-    auto out = g.download<uint16_t>(ref.size());
-    return test::relativeL2(ref, [&](size_t i) {
-      size_t ih = i / (size_t(s) * D), is = i / D % s, id = i % D;
-      return double(fromHalf(out[(is * h + ih) * D + id]));
-    });
+    return bshdError(ref, g, h, s, D);
   };
   CHECK(check(rq, bdq, H, SQ) < 5e-3);
   CHECK(check(rk, bdk, KV, SK) < 5e-3);
@@ -325,14 +328,10 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
   std::vector<int32_t> cuQ{0, 1, 19, 39}, cuK{0, 25, 32, 55};
   std::mt19937 rng(14);
   auto make = [&](size_t n) { return randomHalves(n, rng); };
-  auto upload = [](const std::vector<uint16_t> &x) {
-    rt::Buffer b(x.size() * 2, "f16");
-    b.upload(x);
-    return b;
-  };
   auto qd = make(size_t(cuQ.back()) * H * D), kd = make(size_t(cuK.back()) * KV * D),
        vd = make(size_t(cuK.back()) * KV * D), dOd = make(qd.size());
-  rt::Buffer bq = upload(qd), bk = upload(kd), bv = upload(vd), bdo = upload(dOd);
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd),
+             bdo = uploadHalves(dOd);
   rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(B) * H * MAXQ * 4, "f32"),
       bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16"),
       bcq(cuQ.size() * 4, "i32"), bck(cuK.size() * 4, "i32");
@@ -403,18 +402,14 @@ TEST_CASE("attention takes K and V expanded over the heads (head stride 0) and r
   const int H = 3, SQ = 11, SK = 14, D = 64;
   std::mt19937 rng(17);
   auto make = [&](int h, int s) { return randomBshd(h, s, D, rng); };
-  auto upload = [](const std::vector<uint16_t> &x) {
-    rt::Buffer b(x.size() * 2, "f16");
-    b.upload(x);
-    return b;
-  };
   // One K/V head in memory, passed as H heads with head stride 0 (what
   // torch's k.expand(b, h, s, d) is): multi-query attention.
   auto [q, qd] = make(H, SQ);
   auto [k, kd] = make(1, SK);
   auto [v, vd] = make(1, SK);
   auto [dO, dOd] = make(H, SQ);
-  rt::Buffer bq = upload(qd), bk = upload(kd), bv = upload(vd), bdo = upload(dOd);
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd),
+             bdo = uploadHalves(dOd);
   rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32"), bdq(qd.size() * 2, "f16"),
       bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16");
   jit::AttentionProblem p{1, H, H, SQ, SK, D, /*causal=*/false};
@@ -426,11 +421,7 @@ TEST_CASE("attention takes K and V expanded over the heads (head stride 0) and r
   kernels::ref::attention(q.data(), k.data(), v.data(), ro.data(), rl.data(), H, SQ, SK, D, scale,
                           false, H);
   auto check = [&](const std::vector<double> &ref, const rt::Buffer &g, int h, int s) {
-    auto out = g.download<uint16_t>(ref.size());
-    return test::relativeL2(ref, [&](size_t i) {
-      size_t ih = i / (size_t(s) * D), is = i / D % s, id = i % D;
-      return double(fromHalf(out[(is * h + ih) * D + id]));
-    });
+    return bshdError(ref, g, h, s, D);
   };
   CHECK(check(ro, bo, H, SQ) < 3e-3);
 
@@ -492,12 +483,8 @@ TEST_CASE("attentionBackward's atomic dQ stays finite when every score of a row 
   std::mt19937 rng(14);
   auto [v, vd] = randomBshd(H, SK, D, rng);
   auto [dO, dOd] = randomBshd(H, SQ, D, rng);
-  auto upload = [](const std::vector<uint16_t> &x) {
-    rt::Buffer b(x.size() * 2, "f16");
-    b.upload(x);
-    return b;
-  };
-  rt::Buffer bq = upload(qd), bk = upload(kd), bv = upload(vd), bdo = upload(dOd);
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd),
+             bdo = uploadHalves(dOd);
   rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32"), bdq(qd.size() * 2, "f16"),
       bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16");
   jit::AttentionProblem p{1, H, H, SQ, SK, D, /*causal=*/false, scale};

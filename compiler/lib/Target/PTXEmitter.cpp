@@ -18,6 +18,7 @@
 #include "llvm/TargetParser/Triple.h"
 
 #include <mutex>
+#include <set>
 
 using namespace mlir;
 
@@ -72,13 +73,18 @@ void validateOptions(const CompileOptions &opts) {
   validateTarget(opts.target);
   if (opts.optLevel > 3)
     throw Error("optLevel must be 0-3, got " + std::to_string(opts.optLevel));
-  auto tm = createTargetMachine(CompileOptions{});
   // An unknown "+ptxNN" feature is ignored by LLVM with a warning on
-  // stderr, and the PTX then says whatever the default is.
-  bool known = false;
-  for (const llvm::SubtargetFeatureKV &f : tm->getMCSubtargetInfo()->getAllProcessorFeatures())
-    known |= std::string(f.Key) == "ptx" + std::to_string(opts.ptxVersion);
-  if (!known)
+  // stderr, and the PTX then says whatever the default is.  The back end's
+  // feature list is read once.
+  static const std::set<std::string> ptxFeatures = [] {
+    std::set<std::string> keys;
+    auto tm = createTargetMachine(CompileOptions{});
+    for (const llvm::SubtargetFeatureKV &f : tm->getMCSubtargetInfo()->getAllProcessorFeatures())
+      if (llvm::StringRef(f.Key).starts_with("ptx"))
+        keys.insert(f.Key);
+    return keys;
+  }();
+  if (!ptxFeatures.count("ptx" + std::to_string(opts.ptxVersion)))
     throw Error("ptxVersion " + std::to_string(opts.ptxVersion) +
                 " is not a PTX ISA version the NVPTX back end writes (e.g. 80 for PTX 8.0)");
   if (unsigned min = minPtxVersion(opts.target); opts.ptxVersion < min)

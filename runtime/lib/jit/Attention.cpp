@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -38,10 +37,11 @@ unsigned intMultiple(std::initializer_list<AttentionStrides> ss, bool broadcastI
   return broadcastInput ? std::min(commonPow2(ss), 4u) : commonPow2(ss);
 }
 
-/// Expanded K/V as multi-query attention: one K/V head, whose head stride
-/// is never multiplied by anything but 0 -- any positive value that keeps
-/// INT_MULTIPLE's promise will do (TMA refuses a stride of 0).
-std::tuple<int, int64_t, int64_t> multiQuery() { return {1, 16, 16}; }
+/// The head stride given to K/V expanded over the heads once they run as
+/// multi-query attention: with one K/V head it is only ever multiplied by
+/// 0, so any positive value keeping INT_MULTIPLE's promise will do (TMA
+/// refuses a stride of 0).
+constexpr int64_t kSingleHeadStride = 16;
 
 /// An output that broadcasts would have programs write each other's rows.
 void checkWritable(const char *name, AttentionStrides s, int64_t b, int64_t h, int64_t n) {
@@ -156,8 +156,10 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   checkWritable("o", so, batches, p.heads, rowsQ);
   // K and V expanded over their heads (head stride 0): every query head
   // reads the same K/V, which is multi-query attention.
-  if (sk.head == 0 && sv.head == 0 && kvHeads > 1)
-    std::tie(kvHeads, sk.head, sv.head) = multiQuery();
+  if (sk.head == 0 && sv.head == 0 && kvHeads > 1) {
+    kvHeads = 1;
+    sk.head = sv.head = kSingleHeadStride;
+  }
   kernels::AttentionConfig cfg =
       kernels::attentionConfigFor(jit.device().major, dt, p.headDim, p.causal, p.seqQ, p.seqK);
   cfg.intMultiple = int(intMultiple({sq, sk, sv, so},
@@ -293,8 +295,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   // torch's `expand` and its gradient): multi-query attention, whose dK and
   // dV sum over every query head.
   if (sk.head == 0 && sv.head == 0 && sdk.head == 0 && sdv.head == 0 && kvHeads > 1) {
-    std::tie(kvHeads, sk.head, sv.head) = multiQuery();
-    sdk.head = sdv.head = sk.head;
+    kvHeads = 1;
+    sk.head = sv.head = sdk.head = sdv.head = kSingleHeadStride;
   }
   checkWritable("dq", sdq, batches, p.heads, rowsQ);
   checkWritable("dk", sdk, batches, kvHeads, rowsK);
