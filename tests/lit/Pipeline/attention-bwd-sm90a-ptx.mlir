@@ -28,6 +28,7 @@
 // waiting on the consumers' "empty" barriers.  (The dK/dV kernel's loop over
 // query heads and query blocks is one loop so that the producer can own it.)
 // WS: .maxntid 256, 1, 1
+// WS-NEXT: .minnctapersm 1
 // WS: setmaxnreg.inc.sync.aligned.u32
 // WS: setmaxnreg.dec.sync.aligned.u32 24
 // WS: mbarrier.try_wait.parity

@@ -33,6 +33,7 @@
 // RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t/d256.json
 
 // CHECK: .maxntid 384, 1, 1
+// CHECK-NEXT: .minnctapersm 1
 // CHECK: mbarrier.init.shared::cta.b64 [%r{{[0-9]+}}], 8;
 // CHECK: bar.sync 0;
 // CHECK: setmaxnreg.inc.sync.aligned.u32 240;
