@@ -14,6 +14,7 @@
 #include "tessera/Compile.h"
 #include "tessera/Pipeline.h"
 #include "tessera/Support/Error.h"
+#include "tessera/Support/ParseGuard.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -224,6 +225,9 @@ bool runOpt(const std::string &input) {
     diags += d.str() + "\n";
     return mlir::success();
   });
+  // What tessera-opt refuses before parsing (MLIR's parser would abort).
+  if (checkParserInput(spec["body"]))
+    return false;
   mlir::ParserConfig config(ctx.get());
   auto module = mlir::parseSourceString<mlir::ModuleOp>(spec["body"], config);
   if (!module || failed(mlir::verify(*module)))
@@ -261,19 +265,6 @@ bool runOpt(const std::string &input) {
   return true;
 }
 
-/// The skip list (see Target::knownIssue).
-const char *optKnownIssue(const std::string &input) {
-  // MLIR's parser (LLVM 22, upstream) treats `%r#N` past %r's results as a
-  // forward reference and resizes its value table to N + 1 entries before
-  // reporting "reference to invalid result number": N = 2^31 allocates
-  // tens of GB (`LLVM ERROR: out of memory` under the child's limit).
-  // mlir-opt does the same; known-issues/mlir-parser-huge-result-number.txt.
-  static const std::regex hugeResult(R"(%[A-Za-z0-9_$.-]+#[0-9]{7,})");
-  if (std::regex_search(input, hugeResult))
-    return "mlir-parser-huge-result-number";
-  return nullptr;
-}
-
 } // namespace
 
 Target optTarget(const std::string &litDir) {
@@ -292,7 +283,6 @@ Target optTarget(const std::string &litDir) {
     return "pipeline=" + pipeline + "\ntarget=" + target + "\n\n" + text;
   };
   t.run = runOpt;
-  t.knownIssue = optKnownIssue;
   return t;
 }
 

@@ -100,7 +100,7 @@ Checked checkProblem(const AttentionProblem &p, rt::Buffer &q, AttentionStrides 
                 std::to_string(p.heads) + ")");
   // The grid is (row blocks, heads, batch): CUDA's second and third grid
   // dimensions hold 65535 programs each.  The logsumexp is indexed in 32 bits.
-  if (p.heads > rt::kMaxGridYZ || p.batch > rt::kMaxGridYZ)
+  if (int64_t(p.heads) > int64_t(rt::kMaxGridYZ) || int64_t(p.batch) > int64_t(rt::kMaxGridYZ))
     throw Error("attention: heads = " + std::to_string(p.heads) + " and batch = " +
                 std::to_string(p.batch) + " must each be at most " + std::to_string(rt::kMaxGridYZ) +
                 " (one grid dimension each)");
