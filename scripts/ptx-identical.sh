@@ -22,7 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-CONFIGS=$ROOT/scripts/ptx-configs.txt
+# PTX_CONFIGS: another list in the same form (e.g. a sample of this one).
+CONFIGS=${PTX_CONFIGS:-$ROOT/scripts/ptx-configs.txt}
 JOBS=${TESSERA_JOBS:-2}
 
 # snapshot BUILD_DIR OUT_DIR: NNNN/<kernel>.<target>.ptx per line of ptx-configs.txt,

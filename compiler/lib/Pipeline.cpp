@@ -42,7 +42,7 @@ void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
     pm.addPass(tile::createTileWarpSpecialize({opts.target}));
   // Thread level: per-thread scalars, then the standard conversions to LLVM.
   pm.addPass(createConvertTileToNVVM({opts.target, 0, opts.exp2Ftz, opts.ptxVersion}));
-  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertSCFToCFBottomUp());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());

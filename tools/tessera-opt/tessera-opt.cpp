@@ -8,6 +8,7 @@
 #include "tessera/Pipeline.h"
 #include "tessera/Support/ParseGuard.h"
 
+#include "mlir/Conversion/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -20,6 +21,8 @@
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::registerTransformsPasses();
+  // Upstream's scf-to-cf, for comparing convert-scf-to-cf-bottom-up with it.
+  mlir::registerSCFToControlFlowPass();
   tessera::registerAllPasses();
   mlir::DialectRegistry registry;
   tessera::registerAllDialects(registry);

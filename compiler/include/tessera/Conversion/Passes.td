@@ -37,4 +37,20 @@ def ConvertTileToNVVM : Pass<"convert-tile-to-nvvm", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
 }
 
+def ConvertSCFToCFBottomUp : Pass<"convert-scf-to-cf-bottom-up", "::mlir::ModuleOp"> {
+  let summary = "Lower scf to cf with upstream's patterns, last operation first";
+  let description = [{
+    The same rewrites as MLIR's `convert-scf-to-cf` (its pattern set), applied
+    by the greedy driver, which visits a block's operations from its end,
+    instead of the dialect conversion, which visits them from its start.
+    Lowering an `scf.if` splits its block, moving every operation after it
+    into a new block: from the start, a kernel body with n masked loads and
+    m operations moves O(n * m) operations (a one-warp matmul with 1408
+    `scf.if` in 200k operations took 16 s); from the end, each operation
+    moves at most once.  The blocks come out in the same order either way.
+    No folding or region simplification: nothing but the lowering.
+  }];
+  let dependentDialects = ["::mlir::cf::ControlFlowDialect"];
+}
+
 #endif // TESSERA_CONVERSION_PASSES
