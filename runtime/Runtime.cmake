@@ -11,12 +11,14 @@ endif()
 set(TESSERA_CUDA_INCLUDE /usr/local/cuda/include CACHE PATH "Folder holding cuda.h")
 
 add_library(TesseraSupport ${TESSERA_SOURCE_DIR}/compiler/lib/Support/Sha256.cpp)
-target_include_directories(TesseraSupport PUBLIC ${TESSERA_SOURCE_DIR}/compiler/include)
+target_include_directories(TesseraSupport PUBLIC $<BUILD_INTERFACE:${TESSERA_SOURCE_DIR}/compiler/include>
+  $<INSTALL_INTERFACE:include>)
 target_compile_features(TesseraSupport PUBLIC cxx_std_20)
 
 add_library(TesseraTarget ${TESSERA_SOURCE_DIR}/compiler/lib/Target/Target.cpp
   ${TESSERA_SOURCE_DIR}/compiler/lib/Target/Ptxas.cpp)
-target_include_directories(TesseraTarget PUBLIC ${TESSERA_SOURCE_DIR}/compiler/include)
+target_include_directories(TesseraTarget PUBLIC $<BUILD_INTERFACE:${TESSERA_SOURCE_DIR}/compiler/include>
+  $<INSTALL_INTERFACE:include>)
 target_compile_features(TesseraTarget PUBLIC cxx_std_20)
 
 if(NOT EXISTS ${TESSERA_CUDA_INCLUDE}/cuda.h)
@@ -24,8 +26,8 @@ if(NOT EXISTS ${TESSERA_CUDA_INCLUDE}/cuda.h)
 endif()
 
 add_library(TesseraDriver ${TESSERA_SOURCE_DIR}/runtime/lib/rt/Driver.cpp)
-target_include_directories(TesseraDriver PUBLIC ${TESSERA_SOURCE_DIR}/runtime/include
-  ${TESSERA_SOURCE_DIR}/compiler/include)
+target_include_directories(TesseraDriver PUBLIC $<BUILD_INTERFACE:${TESSERA_SOURCE_DIR}/runtime/include>
+  $<BUILD_INTERFACE:${TESSERA_SOURCE_DIR}/compiler/include> $<INSTALL_INTERFACE:include>)
 target_include_directories(TesseraDriver SYSTEM PUBLIC ${TESSERA_CUDA_INCLUDE})
 target_link_libraries(TesseraDriver PUBLIC TesseraTarget ${CMAKE_DL_LIBS})
 target_compile_features(TesseraDriver PUBLIC cxx_std_20)
