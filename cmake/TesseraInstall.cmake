@@ -8,7 +8,8 @@
 #   Tessera::Jit      the DSL, the kernel library, the compiler, the
 #                     interpreter and the JIT; carries LLVM/MLIR's include
 #                     paths and definitions (TesseraConfig.cmake finds MLIR)
-# plus the tools (Tessera::tessera-aot, Tessera::tessera-opt) and
+# plus Tessera::CApi (libtessera.so, tessera.h), the Python package
+# (lib/python/tessera), the tools (Tessera::tessera-aot, Tessera::tessera-opt) and
 # tessera_add_kernels (cmake/TesseraAOT.cmake).  Included by the top-level
 # CMakeLists after every target exists.
 include(GNUInstallDirs)
@@ -30,7 +31,14 @@ if(TESSERA_HAVE_CUDA_H)
     add_library(Tessera::${t} ALIAS Tessera${t})
   endforeach()
   list(APPEND runtime_libs TesseraDriver TesseraRuntime)
-  list(APPEND jit_libs TesseraJit)
+  # libtessera.so: the C API (tessera.h) over the JIT.
+  set_target_properties(tessera PROPERTIES EXPORT_NAME CApi)
+  add_library(Tessera::CApi ALIAS tessera)
+  list(APPEND jit_libs TesseraJit tessera)
+  # The Python package (ctypes over libtessera.so): lib/python/tessera, which
+  # finds ../../libtessera.so.
+  install(DIRECTORY ${TESSERA_SOURCE_DIR}/python/tessera DESTINATION ${CMAKE_INSTALL_LIBDIR}/python
+    PATTERN __pycache__ EXCLUDE)
 endif()
 add_executable(Tessera::tessera-aot ALIAS tessera-aot)
 add_executable(Tessera::tessera-opt ALIAS tessera-opt)

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake ninja-build g++ ccache llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
-          libzstd-dev libfmt-dev catch2)
+          libzstd-dev libfmt-dev catch2 libdlpack-dev python3-numpy)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

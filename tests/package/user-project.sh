@@ -34,6 +34,20 @@ if grep -A2 "^build user_aot:" "$WORK/user/build.ninja" | grep -qE "LLVM|MLIR|ll
   echo "FAIL: LLVM/MLIR on user_aot's link line"; exit 1
 fi
 echo "user_aot: links Tessera::Runtime only (no LLVM/MLIR)"
+# The installed Python package finds the installed libtessera.so by itself.
+if /usr/bin/python3 -c "import numpy" 2> /dev/null; then
+  TESSERA_INTERPRET=1 PYTHONPATH="$WORK/prefix/lib/python" /usr/bin/python3 - "$WORK/prefix" <<'PY'
+import sys
+import numpy as np
+import tessera
+assert tessera.__file__.startswith(sys.argv[1]), tessera.__file__
+q = np.random.default_rng(1).standard_normal((1, 8, 1, 64)).astype(np.float16)
+o, lse = np.empty_like(q), np.empty((1, 1, 8), np.float32)
+tessera.attention_forward(q, q, q, o, lse, causal=True)
+assert np.abs(o[0, 0, 0].astype(np.float32) - q[0, 0, 0]).max() < 1e-3  # row 0 sees key 0 only
+print("installed python package: ok (" + tessera.__file__ + ")")
+PY
+fi
 
 mkdir -p "$WORK/parent"
 cat > "$WORK/parent/CMakeLists.txt" <<CMAKE

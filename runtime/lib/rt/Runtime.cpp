@@ -29,18 +29,33 @@ std::map<CUdeviceptr, size_t> &allocations() {
   static std::map<CUdeviceptr, size_t> m;
   return m;
 }
-} // namespace
 
-std::pair<CUdeviceptr, size_t> hostAllocationOf(CUdeviceptr address) {
-  std::lock_guard<std::mutex> lock(allocationsMu);
-  auto &m = allocations();
+/// Host memory borrowed by Buffer::borrow in interpret mode: start ->
+/// (largest size borrowed, number of live views).
+std::map<CUdeviceptr, std::pair<size_t, int>> &borrowed() {
+  static std::map<CUdeviceptr, std::pair<size_t, int>> m;
+  return m;
+}
+
+/// The entry of `m` whose [start, start + size) holds `address`.
+template <class Map, class Size>
+std::pair<CUdeviceptr, size_t> containing(const Map &m, CUdeviceptr address, Size size) {
   auto it = m.upper_bound(address);
   if (it == m.begin())
     return {0, 0};
   --it;
-  if (address >= it->first + it->second)
+  if (address >= it->first + size(it->second))
     return {0, 0};
-  return *it;
+  return {it->first, size(it->second)};
+}
+} // namespace
+
+std::pair<CUdeviceptr, size_t> hostAllocationOf(CUdeviceptr address) {
+  std::lock_guard<std::mutex> lock(allocationsMu);
+  auto owned = containing(allocations(), address, [](size_t n) { return n; });
+  if (owned.second)
+    return owned;
+  return containing(borrowed(), address, [](const std::pair<size_t, int> &e) { return e.first; });
 }
 
 // --- buffers and streams --------------------------------------------------------
@@ -57,9 +72,26 @@ Buffer::Buffer(size_t bytes, std::string dtype) : bytes_(bytes), dtype_(std::mov
   }
   check(driver().memAlloc(&ptr_, bytes ? bytes : 1), "cuMemAlloc");
 }
+Buffer Buffer::borrow(CUdeviceptr ptr, size_t bytes, std::string dtype) {
+  Buffer b;
+  b.ptr_ = ptr, b.bytes_ = bytes, b.dtype_ = std::move(dtype), b.owned_ = false;
+  if (interpretMode() && ptr) {
+    std::lock_guard<std::mutex> lock(allocationsMu);
+    auto &e = borrowed()[ptr];
+    e.first = std::max(e.first, bytes), ++e.second;
+  }
+  return b;
+}
 Buffer::~Buffer() {
   if (!ptr_)
     return;
+  if (!owned_) {
+    std::lock_guard<std::mutex> lock(allocationsMu);
+    auto it = borrowed().find(ptr_);
+    if (it != borrowed().end() && --it->second.second == 0)
+      borrowed().erase(it);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(allocationsMu);
     if (allocations().erase(ptr_)) {
@@ -69,13 +101,15 @@ Buffer::~Buffer() {
   }
   driver().memFree(ptr_);
 }
-Buffer::Buffer(Buffer &&o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_), dtype_(std::move(o.dtype_)) {
+Buffer::Buffer(Buffer &&o) noexcept
+    : ptr_(o.ptr_), bytes_(o.bytes_), dtype_(std::move(o.dtype_)), owned_(o.owned_) {
   o.ptr_ = 0;
 }
 Buffer &Buffer::operator=(Buffer &&o) noexcept {
   std::swap(ptr_, o.ptr_);
   std::swap(bytes_, o.bytes_);
   std::swap(dtype_, o.dtype_);
+  std::swap(owned_, o.owned_);
   return *this;
 }
 void Buffer::upload(const void *host, size_t n) {

@@ -60,10 +60,17 @@ public:
   /// Fills every byte with `byte` (0xff: NaN in f16/bf16/f32).
   void fill(uint8_t byte);
 
+  /// A view of `bytes` at `ptr`, memory allocated elsewhere (a DLPack
+  /// tensor, a framework's allocator): never freed here.  In interpret mode
+  /// `ptr` is a host address, known to the interpreter's bounds checks while
+  /// the view lives.
+  static Buffer borrow(CUdeviceptr ptr, size_t bytes, std::string dtype = "");
+
 private:
   CUdeviceptr ptr_ = 0;
   size_t bytes_ = 0;
   std::string dtype_;
+  bool owned_ = true;
 };
 
 /// A stream of the current context, destroyed with the object.

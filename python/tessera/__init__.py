@@ -1,0 +1,83 @@
+"""Tessera's FlashAttention from Python: a thin adapter over the C API.
+
+    import tessera
+    out = tessera.attention(q, k, v, causal=True)      # torch tensors, autograd
+
+Tensors are passed by DLPack (no copies): PyTorch CUDA tensors on the
+current stream, or NumPy arrays when Tessera runs in its CPU interpreter
+(TESSERA_INTERPRET=1).  Layout "bshd" ([batch, seq, heads, head_dim], what
+torch.nn.functional.scaled_dot_product_attention's callers often hold
+transposed) or "bhsd"; any strides; float16 or bfloat16; k/v may have fewer
+heads than q (grouped-query attention).  Every check is the library's own:
+a bad argument raises tessera.Error with its message.  No kernel logic here.
+"""
+import ctypes
+import os
+
+from . import _capi
+
+Error = _capi.Error
+
+__all__ = ["attention", "attention_forward", "attention_backward", "Error", "interpreted"]
+
+
+def interpreted():
+    """True when kernels run in Tessera's CPU interpreter (TESSERA_INTERPRET=1)."""
+    return bool(_capi.lib().tessera_interpreted(_capi.context()))
+
+
+def _options(causal, scale, layout, deterministic=True):
+    if layout not in ("bshd", "bhsd"):
+        raise Error(f'layout must be "bshd" or "bhsd", got {layout!r}')
+    o = _capi.Options()
+    o.causal = 1 if causal else 0
+    o.scale = float(scale or 0.0)
+    o.layout = 0 if layout == "bshd" else 1
+    o.deterministic = 1 if deterministic else 0
+    return o
+
+
+def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd", stream=None):
+    """o = softmax(q k^T * scale) v into `o`, the rows' logsumexp into `lse`
+    (float32 [batch, heads, seq_q]).  Any DLPack-exporting arrays."""
+    opts = _options(causal, scale, layout)
+    with _capi.Tensors(q, k, v, o, lse) as t:
+        _capi.check(_capi.lib().tessera_attention_forward(
+            _capi.context(), t[0], t[1], t[2], t[3], t[4], ctypes.byref(opts),
+            _capi.stream_of(stream, q)))
+
+
+def attention_backward(q, k, v, o, dout, lse, dq, dk, dv, *, causal=False, scale=None,
+                       layout="bshd", deterministic=True, stream=None):
+    """dq, dk, dv (written in place) from the forward's inputs, output, lse and dout."""
+    opts = _options(causal, scale, layout, deterministic)
+    with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv) as t:
+        _capi.check(_capi.lib().tessera_attention_backward(
+            _capi.context(), *t, ctypes.byref(opts), _capi.stream_of(stream, q)))
+
+
+def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic=True):
+    """FlashAttention on PyTorch tensors with autograd: returns softmax(q k^T * scale) v
+    shaped like q; its backward is Tessera's."""
+    import torch
+
+    class _Attention(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, q, k, v):
+            o = torch.empty_like(q)
+            b = q.shape[0]
+            h, s = (q.shape[2], q.shape[1]) if layout == "bshd" else (q.shape[1], q.shape[2])
+            lse = torch.empty((b, h, s), dtype=torch.float32, device=q.device)
+            attention_forward(q, k, v, o, lse, causal=causal, scale=scale, layout=layout)
+            ctx.save_for_backward(q, k, v, o, lse)
+            return o
+
+        @staticmethod
+        def backward(ctx, dout):
+            q, k, v, o, lse = ctx.saved_tensors
+            dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+            attention_backward(q, k, v, o, dout, lse, dq, dk, dv, causal=causal, scale=scale,
+                               layout=layout, deterministic=deterministic)
+            return dq, dk, dv
+
+    return _Attention.apply(q, k, v)

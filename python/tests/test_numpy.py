@@ -1,0 +1,112 @@
+"""The Python package over the C API, on NumPy arrays in Tessera's CPU
+interpreter: forward and backward against float64 references, both layouts,
+strided views, grouped-query attention, and errors raised as tessera.Error.
+Run by ctest (python-package) with TESSERA_INTERPRET=1 and TESSERA_LIBRARY."""
+import math
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import tessera  # noqa: E402
+
+rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
+
+
+def reference(q, k, v, do, causal, scale):
+    """float64 attention and its gradients, [b, h, s, d] arrays."""
+    q, k, v, do = (x.astype(np.float64) for x in (q, k, v, do))
+    group = q.shape[1] // k.shape[1]
+    k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+    s = np.einsum("bhqd,bhkd->bhqk", q, k) * scale
+    if causal:
+        sq, sk = s.shape[2], s.shape[3]
+        s = np.where(np.arange(sk)[None, :] <= np.arange(sq)[:, None], s, -np.inf)
+    m = s.max(-1, keepdims=True)
+    p = np.exp(s - m)
+    l = p.sum(-1, keepdims=True)
+    p /= l
+    o = np.einsum("bhqk,bhkd->bhqd", p, v)
+    lse = (m + np.log(l))[..., 0]
+    dv = np.einsum("bhqk,bhqd->bhkd", p, do)
+    dp = np.einsum("bhqd,bhkd->bhqk", do, v)
+    ds = p * (dp - (dp * p).sum(-1, keepdims=True))
+    dq = np.einsum("bhqk,bhkd->bhqd", ds, k) * scale
+    dk = np.einsum("bhqk,bhqd->bhkd", ds, q) * scale
+    b, hk = dk.shape[0], dk.shape[1] // group
+    dk = dk.reshape(b, hk, group, *dk.shape[2:]).sum(2)
+    dv = dv.reshape(b, hk, group, *dv.shape[2:]).sum(2)
+    return o, lse, dq, dk, dv
+
+
+def close(name, got, want, tol):
+    err = np.abs(got.astype(np.float64) - want).max() / max(1.0, np.abs(want).max())
+    assert err < tol, f"{name}: relative error {err:.2e} >= {tol}"
+    return err
+
+
+def run(b, h, hk, sq, sk, d, causal, layout):
+    scale = 1 / math.sqrt(d)
+    shape = lambda hh, s: (b, s, hh, d) if layout == "bshd" else (b, hh, s, d)
+    q = rng.standard_normal(shape(h, sq)).astype(np.float16)
+    k = rng.standard_normal(shape(hk, sk)).astype(np.float16)
+    v = rng.standard_normal(shape(hk, sk)).astype(np.float16)
+    do = rng.standard_normal(shape(h, sq)).astype(np.float16)
+    o, lse = np.empty_like(q), np.empty((b, h, sq), np.float32)
+    tessera.attention_forward(q, k, v, o, lse, causal=causal, layout=layout)
+    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    tessera.attention_backward(q, k, v, o, do, lse, dq, dk, dv, causal=causal, layout=layout)
+    bhsd = (lambda x: x.transpose(0, 2, 1, 3)) if layout == "bshd" else (lambda x: x)
+    ro, rlse, rdq, rdk, rdv = reference(bhsd(q), bhsd(k), bhsd(v), bhsd(do), causal, scale)
+    errs = [close("o", bhsd(o), ro, 2e-2), close("lse", lse, rlse, 1e-3),
+            close("dq", bhsd(dq), rdq, 3e-2), close("dk", bhsd(dk), rdk, 3e-2),
+            close("dv", bhsd(dv), rdv, 3e-2)]
+    print(f"b={b} h={h} kv={hk} sq={sq} sk={sk} d={d} causal={causal} {layout}: "
+          + " ".join(f"{e:.1e}" for e in errs) + " ok")
+
+
+def strided_view():
+    """q/k/v as views into one packed [b, s, 3, h, d] array (non-contiguous)."""
+    b, s, h, d = 1, 33, 2, 64
+    qkv = rng.standard_normal((b, s, 3, h, d)).astype(np.float16)
+    q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+    o, lse = np.empty_like(q), np.empty((b, h, s), np.float32)
+    tessera.attention_forward(q, k, v, o, lse, layout="bshd")
+    t = lambda x: x.transpose(0, 2, 1, 3)
+    ro = reference(t(q), t(k), t(v), t(q), False, 1 / math.sqrt(d))[0]
+    print(f"packed qkv views: o error {close('o', t(o), ro, 2e-2):.1e} ok")
+
+
+def errors():
+    q = np.zeros((1, 16, 2, 64), np.float16)
+    lse = np.zeros((1, 2, 16), np.float32)
+    cases = {
+        "float32 inputs": (q.astype(np.float32), q, q, q, lse),
+        "3-D q": (q[0], q, q, q, lse),
+        "lse shape": (q, q, q, np.empty_like(q), np.zeros((1, 2, 15), np.float32)),
+        "head_dim mismatch": (q, q[..., :32], q[..., :32], np.empty_like(q), lse),
+        "not an array": (q, [1, 2], q, np.empty_like(q), lse),
+    }
+    for what, args in cases.items():
+        try:
+            tessera.attention_forward(*args)
+        except tessera.Error as e:
+            print(f"refused ({what}): {e}")
+        else:
+            raise AssertionError(f"{what}: accepted")
+    try:
+        tessera.attention_forward(q, q, q, np.empty_like(q), lse, layout="sbhd")
+    except tessera.Error as e:
+        print(f"refused (layout): {e}")
+    else:
+        raise AssertionError("bad layout accepted")
+
+
+assert tessera.interpreted(), "run with TESSERA_INTERPRET=1"
+run(2, 2, 2, 17, 40, 64, False, "bshd")
+run(1, 4, 2, 40, 40, 64, True, "bhsd")
+run(1, 2, 1, 65, 33, 128, True, "bshd")
+strided_view()
+errors()
+print("python package: ok")

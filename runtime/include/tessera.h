@@ -1,0 +1,80 @@
+/*===- tessera.h - Tessera's C API: attention over DLPack tensors -----------===
+ *
+ * A C ABI for programs in any language (C, C++, Rust, Julia, Python through
+ * ctypes): FlashAttention forward and backward on DLPack tensors (DLTensor,
+ * dlpack/dlpack.h), on the caller's stream.  Every function returns a
+ * tessera_status; on failure tessera_last_error() (per thread) says why.  No
+ * C++ exception crosses this boundary.  Library: libtessera.so.
+ *
+ * Tensors: q, o, dout, dq [batch, seq_q, heads, head_dim] (TESSERA_LAYOUT_BSHD)
+ * or [batch, heads, seq_q, head_dim] (TESSERA_LAYOUT_BHSD); k, v, dk, dv the
+ * same with kv_heads and seq_k (kv_heads dividing heads: grouped-query; a
+ * head stride of 0: multi-query); f16 or bf16, any strides (in elements;
+ * NULL = row-major); lse float32 [batch, heads, seq_q] row-major.  Device
+ * memory (kDLCUDA) on a GPU; host memory (kDLCPU) when the context runs in
+ * the interpreter (TESSERA_INTERPRET=1).
+ *===----------------------------------------------------------------------===*/
+#ifndef TESSERA_H
+#define TESSERA_H
+
+#include <dlpack/dlpack.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TESSERA_API __attribute__((visibility("default")))
+#define TESSERA_C_API_VERSION 1
+
+typedef enum {
+  TESSERA_OK = 0,
+  TESSERA_ERROR_INVALID_ARGUMENT = 1, /* shapes, dtypes, strides, devices, aliasing */
+  TESSERA_ERROR_NO_GPU = 2,           /* no driver or no device */
+  TESSERA_ERROR_DRIVER = 3,           /* a CUDA driver call failed */
+  TESSERA_ERROR_COMPILE = 4,          /* a kernel could not be built */
+  TESSERA_ERROR_INTERNAL = 5
+} tessera_status;
+
+typedef enum { TESSERA_LAYOUT_BSHD = 0, TESSERA_LAYOUT_BHSD = 1 } tessera_layout;
+
+typedef struct {
+  int causal;            /* top-left aligned (query i sees keys j <= i) */
+  float scale;           /* 0: 1 / sqrt(head_dim) */
+  tessera_layout layout;
+  int deterministic;     /* backward: bit-identical gradients run to run */
+} tessera_attention_options;
+
+/* A JIT for one device (or the CPU interpreter), with its kernel cache. */
+typedef struct tessera_context tessera_context;
+
+TESSERA_API int tessera_c_api_version(void);
+/* The message of the last failure on this thread ("" if none). */
+TESSERA_API const char *tessera_last_error(void);
+/* Defaults: not causal, scale 1/sqrt(d), BSHD, deterministic. */
+TESSERA_API tessera_attention_options tessera_attention_options_default(void);
+
+TESSERA_API tessera_status tessera_open(int device_ordinal, tessera_context **out);
+TESSERA_API void tessera_close(tessera_context *ctx);
+/* 1 if the context runs kernels in the CPU interpreter (host tensors). */
+TESSERA_API int tessera_interpreted(const tessera_context *ctx);
+
+/* o = softmax(q k^T * scale) v, and lse = the rows' logsumexp (for the
+ * backward).  `stream`: a CUstream, NULL for the default stream. */
+TESSERA_API tessera_status tessera_attention_forward(tessera_context *ctx, const DLTensor *q,
+                                                     const DLTensor *k, const DLTensor *v,
+                                                     DLTensor *o, DLTensor *lse,
+                                                     const tessera_attention_options *options,
+                                                     void *stream);
+
+/* dq, dk, dv from the forward's q, k, v, o, lse and the output's gradient
+ * dout (its workspace is allocated and freed inside). */
+TESSERA_API tessera_status tessera_attention_backward(
+    tessera_context *ctx, const DLTensor *q, const DLTensor *k, const DLTensor *v,
+    const DLTensor *o, const DLTensor *dout, const DLTensor *lse, DLTensor *dq, DLTensor *dk,
+    DLTensor *dv, const tessera_attention_options *options, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TESSERA_H */

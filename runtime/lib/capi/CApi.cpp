@@ -1,0 +1,243 @@
+//===- CApi.cpp - tessera.h: attention over DLPack tensors ----------------===//
+//
+// Each entry point turns DLTensors into borrowed rt::Buffers and
+// AttentionStrides, calls jit::attentionForward / attentionBackward (which
+// check everything else before launch), and turns every exception into a
+// status and a per-thread message.
+//
+//===----------------------------------------------------------------------===//
+#include "tessera.h"
+
+#include "tessera/jit/Attention.h"
+#include "tessera/rt/Driver.h"
+#include "tessera/rt/Runtime.h"
+
+#include <memory>
+#include <string>
+
+using namespace tessera;
+
+struct tessera_context {
+  int ordinal = 0;
+  std::unique_ptr<jit::Jit> jit;
+};
+
+namespace {
+
+thread_local std::string lastError;
+
+tessera_status fail(tessera_status status, const std::string &message) {
+  lastError = message;
+  return status;
+}
+
+/// Runs `body`, mapping what it throws to a status.
+template <class F> tessera_status guarded(F &&body) {
+  try {
+    body();
+    lastError.clear();
+    return TESSERA_OK;
+  } catch (const rt::DriverError &e) {
+    return fail(e.kind == rt::DriverError::Kind::Call ? TESSERA_ERROR_DRIVER
+                                                      : TESSERA_ERROR_NO_GPU,
+                e.what());
+  } catch (const dsl::DslError &e) {
+    return fail(TESSERA_ERROR_COMPILE, e.what());
+  } catch (const Error &e) {
+    return fail(TESSERA_ERROR_INVALID_ARGUMENT, e.what());
+  } catch (const std::exception &e) {
+    return fail(TESSERA_ERROR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(TESSERA_ERROR_INTERNAL, "internal error: an unknown exception");
+  }
+}
+
+/// One tensor argument: a borrowed buffer and its strides as
+/// [batch, heads, seq, head_dim].
+struct Tensor {
+  rt::Buffer buffer;
+  jit::AttentionStrides strides;
+  int64_t shape[4] = {0, 0, 0, 0}; // batch, heads, seq, head_dim
+};
+
+std::string dtypeName(DLDataType t) {
+  if (t.lanes == 1 && t.bits == 16 && t.code == kDLFloat)
+    return "f16";
+  if (t.lanes == 1 && t.bits == 16 && t.code == kDLBfloat)
+    return "bf16";
+  if (t.lanes == 1 && t.bits == 32 && t.code == kDLFloat)
+    return "f32";
+  return "";
+}
+
+void checkDevice(const tessera_context *ctx, const DLTensor *t, const char *name) {
+  bool host = rt::interpretMode();
+  bool ok = host ? t->device.device_type == kDLCPU
+                 : t->device.device_type == kDLCUDA || t->device.device_type == kDLCUDAManaged;
+  if (!ok)
+    throw Error(std::string(name) + ": " +
+                (host ? "the interpreter (TESSERA_INTERPRET=1) takes host tensors (kDLCPU)"
+                      : "a GPU context takes CUDA tensors (kDLCUDA)") +
+                ", got device type " + std::to_string(int(t->device.device_type)));
+  if (!host && t->device.device_id != ctx->ordinal)
+    throw Error(std::string(name) + ": on device " + std::to_string(t->device.device_id) +
+                ", the context is on device " + std::to_string(ctx->ordinal));
+}
+
+/// A 4-D attention tensor in `layout`.
+Tensor attentionTensor(const tessera_context *ctx, const DLTensor *t, const char *name,
+                       tessera_layout layout) {
+  if (!t)
+    throw Error(std::string(name) + ": null tensor");
+  checkDevice(ctx, t, name);
+  if (t->ndim != 4)
+    throw Error(std::string(name) + ": 4 dimensions expected (" +
+                (layout == TESSERA_LAYOUT_BSHD ? "[batch, seq, heads, head_dim]"
+                                               : "[batch, heads, seq, head_dim]") +
+                "), got " + std::to_string(t->ndim));
+  std::string dtype = dtypeName(t->dtype);
+  if (dtype != "f16" && dtype != "bf16")
+    throw Error(std::string(name) + ": float16 or bfloat16 expected");
+  int64_t st[4];
+  for (int i = 3, run = 1; i >= 0; --i) {
+    if (t->shape[i] <= 0)
+      throw Error(std::string(name) + ": dimension " + std::to_string(i) + " is " +
+                  std::to_string(t->shape[i]) + "; every dimension must be positive");
+    st[i] = t->strides ? t->strides[i] : run;
+    if (st[i] < 0)
+      throw Error(std::string(name) + ": negative strides are not supported");
+    run *= int(t->shape[i]);
+  }
+  // Bytes the view spans: the last element's offset + 1.
+  int64_t last = 0;
+  for (int i = 0; i < 4; ++i)
+    last += (t->shape[i] - 1) * st[i];
+  Tensor out;
+  out.buffer = rt::Buffer::borrow(reinterpret_cast<CUdeviceptr>(static_cast<char *>(t->data) + t->byte_offset),
+                                  size_t(last + 1) * 2, dtype);
+  int s = layout == TESSERA_LAYOUT_BSHD ? 1 : 2, h = layout == TESSERA_LAYOUT_BSHD ? 2 : 1;
+  out.strides = {st[0], st[h], st[s], st[3]};
+  out.shape[0] = t->shape[0], out.shape[1] = t->shape[h], out.shape[2] = t->shape[s],
+  out.shape[3] = t->shape[3];
+  return out;
+}
+
+/// lse: float32 [batch, heads, seq_q], row-major.
+rt::Buffer lseBuffer(const tessera_context *ctx, const DLTensor *t, const jit::AttentionProblem &p) {
+  if (!t)
+    throw Error("lse: null tensor");
+  checkDevice(ctx, t, "lse");
+  if (dtypeName(t->dtype) != "f32")
+    throw Error("lse: float32 expected");
+  int64_t want[3] = {p.batch, p.heads, p.seqQ};
+  if (t->ndim != 3 || t->shape[0] != want[0] || t->shape[1] != want[1] || t->shape[2] != want[2])
+    throw Error("lse: shape [" + std::to_string(p.batch) + ", " + std::to_string(p.heads) + ", " +
+                std::to_string(p.seqQ) + "] expected");
+  if (t->strides && (t->strides[2] != 1 || t->strides[1] != p.seqQ ||
+                     t->strides[0] != int64_t(p.heads) * p.seqQ))
+    throw Error("lse: must be row-major (contiguous)");
+  return rt::Buffer::borrow(reinterpret_cast<CUdeviceptr>(static_cast<char *>(t->data) + t->byte_offset),
+                            size_t(p.batch) * p.heads * p.seqQ * 4, "f32");
+}
+
+jit::AttentionProblem problemOf(const Tensor &q, const Tensor &k,
+                                const tessera_attention_options &o) {
+  for (int64_t x : {q.shape[0], q.shape[1], q.shape[2], q.shape[3], k.shape[1], k.shape[2]})
+    if (x > INT32_MAX)
+      throw Error("a dimension past 2^31 - 1");
+  if (k.shape[0] != q.shape[0] || k.shape[3] != q.shape[3])
+    throw Error("k: batch and head_dim must match q's");
+  jit::AttentionProblem p;
+  p.batch = int(q.shape[0]), p.heads = int(q.shape[1]), p.kvHeads = int(k.shape[1]);
+  p.seqQ = int(q.shape[2]), p.seqK = int(k.shape[2]), p.headDim = int(q.shape[3]);
+  p.causal = o.causal != 0;
+  p.scale = o.scale;
+  return p;
+}
+
+void sameShape(const Tensor &a, const Tensor &ref, const char *name, const char *refName) {
+  for (int i = 0; i < 4; ++i)
+    if (a.shape[i] != ref.shape[i])
+      throw Error(std::string(name) + ": must have " + refName + "'s shape");
+}
+
+} // namespace
+
+extern "C" {
+
+int tessera_c_api_version(void) { return TESSERA_C_API_VERSION; }
+
+const char *tessera_last_error(void) { return lastError.c_str(); }
+
+tessera_attention_options tessera_attention_options_default(void) {
+  return {0, 0.0f, TESSERA_LAYOUT_BSHD, 1};
+}
+
+tessera_status tessera_open(int device_ordinal, tessera_context **out) {
+  if (!out)
+    return fail(TESSERA_ERROR_INVALID_ARGUMENT, "tessera_open: null output pointer");
+  *out = nullptr;
+  return guarded([&] {
+    auto ctx = std::make_unique<tessera_context>();
+    ctx->ordinal = device_ordinal;
+    ctx->jit = std::make_unique<jit::Jit>(device_ordinal);
+    *out = ctx.release();
+  });
+}
+
+void tessera_close(tessera_context *ctx) { delete ctx; }
+
+int tessera_interpreted(const tessera_context *) { return rt::interpretMode() ? 1 : 0; }
+
+tessera_status tessera_attention_forward(tessera_context *ctx, const DLTensor *q,
+                                         const DLTensor *k, const DLTensor *v, DLTensor *o,
+                                         DLTensor *lse, const tessera_attention_options *options,
+                                         void *stream) {
+  if (!ctx)
+    return fail(TESSERA_ERROR_INVALID_ARGUMENT, "attention forward: null context");
+  return guarded([&] {
+    tessera_attention_options opt = options ? *options : tessera_attention_options_default();
+    Tensor tq = attentionTensor(ctx, q, "q", opt.layout), tk = attentionTensor(ctx, k, "k", opt.layout),
+           tv = attentionTensor(ctx, v, "v", opt.layout), to = attentionTensor(ctx, o, "o", opt.layout);
+    jit::AttentionProblem p = problemOf(tq, tk, opt);
+    sameShape(tv, tk, "v", "k");
+    sameShape(to, tq, "o", "q");
+    rt::Buffer tl = lseBuffer(ctx, lse, p);
+    jit::attentionForward(*ctx->jit, p, tq.buffer, tq.strides, tk.buffer, tk.strides, tv.buffer,
+                          tv.strides, to.buffer, to.strides, tl, CUstream(stream));
+  });
+}
+
+tessera_status tessera_attention_backward(tessera_context *ctx, const DLTensor *q,
+                                          const DLTensor *k, const DLTensor *v, const DLTensor *o,
+                                          const DLTensor *dout, const DLTensor *lse, DLTensor *dq,
+                                          DLTensor *dk, DLTensor *dv,
+                                          const tessera_attention_options *options, void *stream) {
+  if (!ctx)
+    return fail(TESSERA_ERROR_INVALID_ARGUMENT, "attention backward: null context");
+  return guarded([&] {
+    tessera_attention_options opt = options ? *options : tessera_attention_options_default();
+    auto L = opt.layout;
+    Tensor tq = attentionTensor(ctx, q, "q", L), tk = attentionTensor(ctx, k, "k", L),
+           tv = attentionTensor(ctx, v, "v", L), to = attentionTensor(ctx, o, "o", L),
+           tdo = attentionTensor(ctx, dout, "dout", L), tdq = attentionTensor(ctx, dq, "dq", L),
+           tdk = attentionTensor(ctx, dk, "dk", L), tdv = attentionTensor(ctx, dv, "dv", L);
+    jit::AttentionProblem p = problemOf(tq, tk, opt);
+    sameShape(tv, tk, "v", "k");
+    sameShape(to, tq, "o", "q");
+    sameShape(tdo, tq, "dout", "q");
+    sameShape(tdq, tq, "dq", "q");
+    sameShape(tdk, tk, "dk", "k");
+    sameShape(tdv, tk, "dv", "k");
+    rt::Buffer tl = lseBuffer(ctx, lse, p);
+    jit::AttentionBackwardOptions bo;
+    bo.deterministic = opt.deterministic != 0;
+    rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, bo), "f32");
+    jit::attentionBackward(*ctx->jit, p, tq.buffer, tq.strides, tk.buffer, tk.strides, tv.buffer,
+                           tv.strides, to.buffer, to.strides, tdo.buffer, tdo.strides, tl,
+                           tdq.buffer, tdq.strides, tdk.buffer, tdk.strides, tdv.buffer,
+                           tdv.strides, ws, CUstream(stream), bo);
+  });
+}
+
+} // extern "C"
