@@ -13,7 +13,7 @@ if [ ! -f "$STATIC_DIR/build.ninja" ]; then
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir
 fi
 cmake --build "$STATIC_DIR" -j "${TESSERA_JOBS:-2}" --target tessera-gpu-check tessera-bench \
-  tessera-aot-example
+  tessera-aot-example tessera
 rm -rf bundle && mkdir -p bundle
 for exe in tests/tessera-gpu-check tools/tessera-bench/tessera-bench tests/tessera-aot-example; do
   strip -o "bundle/$(basename "$exe")" "$STATIC_DIR/$exe"
@@ -25,5 +25,11 @@ if [ -x "$BUILD_DIR/tests/example-aot-softmax/softmax_app" ]; then
   strip -o bundle/softmax_app "$BUILD_DIR/tests/example-aot-softmax/softmax_app"
   xz -T2 -6 -f bundle/softmax_app
 fi
+# The C API's library (LLVM inside) and the Python package, for PyTorch there.
+strip -o bundle/libtessera.so "$STATIC_DIR/runtime/libtessera.so"
+xz -T2 -6 -f bundle/libtessera.so
+rm -rf bundle/python bundle/examples && mkdir -p bundle/python bundle/examples
+cp -r python/tessera python/tests bundle/python/
+cp examples/train_gpt.py bundle/examples/
 cp scripts/gpu-run.sh scripts/gpu-unpack.sh bench/torch_rowwise.py bench/torch_matmul.py bench/attn_anchors.py bench/sdpa_compare.py bundle/
 du -sh bundle

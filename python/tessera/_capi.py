@@ -88,6 +88,8 @@ class Tensors:
         for i, a in enumerate(self.arrays):
             if not hasattr(a, "__dlpack__"):
                 raise Error(f"argument {i + 1}: {type(a).__name__} does not export DLPack")
+            if getattr(a, "requires_grad", False):  # torch refuses to export those
+                a = a.detach()
             cap = a.__dlpack__()
             self.capsules.append(cap)
             ptrs.append(ctypes.c_void_p(_get_pointer(cap, b"dltensor")))
