@@ -155,6 +155,13 @@ jit::AttentionProblem problemOf(const Tensor &q, const Tensor &k,
   return p;
 }
 
+/// Every entry point may be called from any thread (PyTorch runs backward
+/// passes on its autograd thread): the device's context is made current.
+void enter(const tessera_context *ctx) {
+  if (!rt::interpretMode())
+    rt::makeCurrent(ctx->jit->device());
+}
+
 void sameShape(const Tensor &a, const Tensor &ref, const char *name, const char *refName) {
   for (int i = 0; i < 4; ++i)
     if (a.shape[i] != ref.shape[i])
@@ -197,6 +204,7 @@ tessera_status tessera_attention_forward(tessera_context *ctx, const DLTensor *q
     return fail(TESSERA_ERROR_INVALID_ARGUMENT, "attention forward: null context");
   return guarded([&] {
     tessera_attention_options opt = options ? *options : tessera_attention_options_default();
+    enter(ctx);
     Tensor tq = attentionTensor(ctx, q, "q", opt.layout), tk = attentionTensor(ctx, k, "k", opt.layout),
            tv = attentionTensor(ctx, v, "v", opt.layout), to = attentionTensor(ctx, o, "o", opt.layout);
     jit::AttentionProblem p = problemOf(tq, tk, opt);
@@ -217,6 +225,7 @@ tessera_status tessera_attention_backward(tessera_context *ctx, const DLTensor *
     return fail(TESSERA_ERROR_INVALID_ARGUMENT, "attention backward: null context");
   return guarded([&] {
     tessera_attention_options opt = options ? *options : tessera_attention_options_default();
+    enter(ctx);
     auto L = opt.layout;
     Tensor tq = attentionTensor(ctx, q, "q", L), tk = attentionTensor(ctx, k, "k", L),
            tv = attentionTensor(ctx, v, "v", L), to = attentionTensor(ctx, o, "o", L),

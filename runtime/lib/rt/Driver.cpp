@@ -131,10 +131,14 @@ Device openDevice(int ordinal) {
     throw DriverError(DriverError::Kind::TooOld,
                       "GPU '" + dev.name + "' is sm_" + std::to_string(dev.major) +
                           std::to_string(dev.minor) + "; Tessera needs sm_80 (Ampere) or newer");
-  CUcontext ctx;
-  check(d.primaryCtxRetain(&ctx, dev.handle), "cuDevicePrimaryCtxRetain");
-  check(d.ctxSetCurrent(ctx), "cuCtxSetCurrent");
+  check(d.primaryCtxRetain(&dev.context, dev.handle), "cuDevicePrimaryCtxRetain");
+  check(d.ctxSetCurrent(dev.context), "cuCtxSetCurrent");
   return dev;
+}
+
+void makeCurrent(const Device &dev) {
+  if (dev.context)
+    check(driver().ctxSetCurrent(dev.context), "cuCtxSetCurrent");
 }
 
 } // namespace tessera::rt

@@ -83,10 +83,16 @@ struct Device {
   int sharedPerSM = 0;         ///< bytes
   int l2Bytes = 0;
   int driverVersion = 0;       ///< e.g. 13000 for CUDA 13.0
+  CUcontext context = nullptr; ///< its primary context
   /// PTX target for this device: sm_90a for 9.0, sm_80 for 8.0, ...
   std::string target() const;
 };
 Device openDevice(int ordinal = 0);
+/// Makes the device's primary context current on the calling thread.
+/// openDevice does so on its own thread; another thread that allocates or
+/// launches (PyTorch's autograd runs backward passes on a thread of its own)
+/// calls this first.
+void makeCurrent(const Device &dev);
 
 /// Oldest compute capability Tessera generates code for (Ampere, sm_80).
 inline constexpr int kMinComputeMajor = 8;
