@@ -289,13 +289,14 @@ static std::optional<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
 // --- binary operators -----------------------------------------------------------
 
 namespace {
-enum class Bin { Add, Sub, Mul, Div, Rem, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Max, Min };
+enum class Bin { Add, Sub, Mul, Div, Rem, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Max, Min, Xor, Shl, Shr };
 
 const char *binName(Bin op) {
   static const char *names[] = {"operator+", "operator-", "operator*", "operator/",
                                 "operator%", "operator<", "operator<=", "operator>",
                                 "operator>=", "operator==", "operator!=", "operator&",
-                                "operator|", "maximum", "minimum"};
+                                "operator|", "maximum", "minimum", "operator^",
+                                "operator<<", "operator>>"};
   return names[int(op)];
 }
 
@@ -379,13 +380,27 @@ static Value binary(Bin op, Operand a, Operand b, const SrcLoc &where) {
   bool isF = isa<FloatType>(elt);
   bool isBool = elt.isInteger(1);
   OpBuilder &bb = k.b;
-  if (isBool && op != Bin::And && op != Bin::Or && op != Bin::Eq && op != Bin::Ne)
+  bool bitwise = op == Bin::And || op == Bin::Or || op == Bin::Xor;
+  bool shift = op == Bin::Shl || op == Bin::Shr;
+  if (isBool && !bitwise && op != Bin::Eq && op != Bin::Ne)
     throw DslError(where, name, "not defined on booleans");
-  if (!isF && !isBool && (op == Bin::And || op == Bin::Or)) {
-    // Bitwise on integers is fine.
-  } else if (isF && (op == Bin::And || op == Bin::Or || op == Bin::Rem))
+  if (isF && (bitwise || shift || op == Bin::Rem))
     throw DslError(where, name, "not defined on floating-point values");
   using namespace arith;
+  if (shift) {
+    // Shifts by the width or more (or by a negative amount, read unsigned)
+    // are defined, the same on the GPU and in the interpreter: `<<` gives 0
+    // and `>>` (arithmetic) the sign fill.  LLVM's shl/ashr alone would be
+    // poison there.
+    unsigned bits = elt.getIntOrFloatBitWidth();
+    Value width = constant(k, loc, elt, int64_t(bits), *shape);
+    Value inRange = CmpIOp::create(bb, loc, CmpIPredicate::ult, y, width);
+    if (op == Bin::Shl)
+      return SelectOp::create(bb, loc, inRange, ShLIOp::create(bb, loc, x, y),
+                              constant(k, loc, elt, 0, *shape));
+    Value amount = SelectOp::create(bb, loc, inRange, y, constant(k, loc, elt, bits - 1, *shape));
+    return ShRSIOp::create(bb, loc, x, amount);
+  }
   switch (op) {
   case Bin::Add: return isF ? (Value)AddFOp::create(bb, loc, x, y) : (Value)AddIOp::create(bb, loc, x, y);
   case Bin::Sub: return isF ? (Value)SubFOp::create(bb, loc, x, y) : (Value)SubIOp::create(bb, loc, x, y);
@@ -394,6 +409,7 @@ static Value binary(Bin op, Operand a, Operand b, const SrcLoc &where) {
   case Bin::Rem: return RemSIOp::create(bb, loc, x, y);
   case Bin::And: return AndIOp::create(bb, loc, x, y);
   case Bin::Or: return OrIOp::create(bb, loc, x, y);
+  case Bin::Xor: return XOrIOp::create(bb, loc, x, y);
   case Bin::Max: return isF ? (Value)MaximumFOp::create(bb, loc, x, y) : (Value)MaxSIOp::create(bb, loc, x, y);
   case Bin::Min: return isF ? (Value)MinimumFOp::create(bb, loc, x, y) : (Value)MinSIOp::create(bb, loc, x, y);
   default: break;
@@ -430,6 +446,9 @@ TESSERA_DSL_BINARY_IMPL(==, Eq)
 TESSERA_DSL_BINARY_IMPL(!=, Ne)
 TESSERA_DSL_BINARY_IMPL(&, And)
 TESSERA_DSL_BINARY_IMPL(|, Or)
+TESSERA_DSL_BINARY_IMPL(^, Xor)
+TESSERA_DSL_BINARY_IMPL(<<, Shl)
+TESSERA_DSL_BINARY_IMPL(>>, Shr)
 #undef TESSERA_DSL_BINARY_IMPL
 
 Tile operator-(At<Tile> a) { return Tile(binary(Bin::Sub, Num(0), a.h, a.loc)); }
@@ -448,6 +467,14 @@ Ptr operator+(At<Ptr> p, Num offset) { return Ptr(binary(Bin::Add, p.h, offset, 
 
 Tile maximum(const Tile &a, const Tile &b, SrcLoc loc) { return Tile(binary(Bin::Max, a, b, loc)); }
 Tile minimum(const Tile &a, const Tile &b, SrcLoc loc) { return Tile(binary(Bin::Min, a, b, loc)); }
+Tile maximum(const Tile &a, Num b, SrcLoc loc) {
+  requireTile(a, loc, "maximum");
+  return Tile(binary(Bin::Max, a, b, loc));
+}
+Tile minimum(const Tile &a, Num b, SrcLoc loc) {
+  requireTile(a, loc, "minimum");
+  return Tile(binary(Bin::Min, a, b, loc));
+}
 Scalar maximum(const Scalar &a, const Scalar &b, SrcLoc loc) { return Scalar(binary(Bin::Max, a, b, loc)); }
 Scalar minimum(const Scalar &a, const Scalar &b, SrcLoc loc) { return Scalar(binary(Bin::Min, a, b, loc)); }
 
@@ -893,6 +920,9 @@ static Tile unaryMath(const Tile &t, const SrcLoc &where, const char *name) {
 
 Scalar exp2(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::Exp2Op>(s, w, "exp2")); }
 Scalar exp(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::ExpOp>(s, w, "exp")); }
+Scalar tanh(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::TanhOp>(s, w, "tanh")); }
+Scalar floor(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::FloorOp>(s, w, "floor")); }
+Scalar ceil(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::CeilOp>(s, w, "ceil")); }
 Scalar log2(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::Log2Op>(s, w, "log2")); }
 Scalar log(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::LogOp>(s, w, "log")); }
 Scalar sqrt(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::SqrtOp>(s, w, "sqrt")); }
@@ -905,6 +935,16 @@ Tile log(const Tile &t, SrcLoc w) { return unaryMath<math::LogOp>(t, w, "log"); 
 Tile sqrt(const Tile &t, SrcLoc w) { return unaryMath<math::SqrtOp>(t, w, "sqrt"); }
 Tile rsqrt(const Tile &t, SrcLoc w) { return unaryMath<math::RsqrtOp>(t, w, "rsqrt"); }
 Tile abs(const Tile &t, SrcLoc w) { return unaryMath<math::AbsFOp>(t, w, "abs"); }
+Tile tanh(const Tile &t, SrcLoc w) { return unaryMath<math::TanhOp>(t, w, "tanh"); }
+Tile floor(const Tile &t, SrcLoc w) { return unaryMath<math::FloorOp>(t, w, "floor"); }
+Tile ceil(const Tile &t, SrcLoc w) { return unaryMath<math::CeilOp>(t, w, "ceil"); }
+Tile sigmoid(const Tile &t, SrcLoc w) {
+  requireTile(t, w, "sigmoid");
+  // 1 / (1 + e^-x): exp's ex2.approx keeps ~2 ulp on the GPU (tanh.approx,
+  // the other formula, has an absolute error near 5e-4).
+  Tile e = Tile(unaryMathValue<math::ExpOp>(Tile(binary(Bin::Sub, Num(0), t, w)), w, "sigmoid"));
+  return Tile(binary(Bin::Div, Num(1), Tile(binary(Bin::Add, e, Num(1), w)), w));
+}
 
 Tile fma(const Tile &a, const Tile &b, const Tile &c, SrcLoc where) {
   Kernel::Impl &k = current(where, "fma");

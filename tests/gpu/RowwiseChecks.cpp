@@ -1,6 +1,7 @@
 //===- RowwiseChecks.cpp - vector add, softmax, layer norm and atomics on the GPU -- ===//
 #include "GpuCheck.h"
 #include "../kernels/Atomics.h"
+#include "../kernels/Elementwise.h"
 
 namespace gpucheck {
 
@@ -108,12 +109,42 @@ Result checkAtomics(int block, int warps, int n) {
   return r;
 }
 
+/// The DSL's element-wise vocabulary (tests/kernels/Elementwise.h): tanh
+/// within tanh.approx's error (2^-10.987 relative), the rest within 1e-5.
+Result checkElementwise(int block, int n) {
+  auto k = gJit->get(testkernels::elementwiseKernel(), {{"BLOCK", std::to_string(block)}});
+  std::normal_distribution<float> dist(0, 3);
+  std::vector<float> x(n);
+  std::vector<int32_t> xi(n), shift(n);
+  for (int i = 0; i < n; ++i) {
+    x[i] = dist(rng);
+    xi[i] = int32_t(rng());
+    shift[i] = int32_t(i % 40) - 4; // negative and past the width too
+  }
+  Buffer bx(x.size() * 4, "f32"), bxi(xi.size() * 4, "i32"), bs(shift.size() * 4, "i32"),
+      out(size_t(n) * testkernels::kElementwiseOutputs * 4, "f32"), outi(size_t(n) * 3 * 4, "i32");
+  bx.upload(x);
+  bxi.upload(xi);
+  bs.upload(shift);
+  Result r{"elementwise BLOCK=" + std::to_string(block) + " n=" + std::to_string(n)};
+  r.ms = launch(*k, {unsigned((n + block - 1) / block)}, {bx, bxi, bs, out, outi, n});
+  std::string bad = testkernels::elementwiseMismatch(
+      x, xi, shift, out.download<float>(size_t(n) * testkernels::kElementwiseOutputs),
+      outi.download<int32_t>(size_t(n) * 3), 1e-5, 1e-3);
+  if (!bad.empty()) {
+    std::printf("  %s\n", bad.c_str());
+    r.relErr = 1;
+  }
+  return r;
+}
+
 void addRowwiseChecks(std::vector<Check> &checks) {
   checks.insert(checks.end(), {
       {"vector_add", [] { return checkVectorAdd(1, 1); }},
       {"atomics", [] { return checkAtomics(64, 1, 100003); }},
       {"atomics", [] { return checkAtomics(64, 4, 4099); }}, // replicated: 64 over 128 threads
       {"atomics", [] { return checkAtomics(1024, 4, 1 << 20); }},
+      {"elementwise", [] { return checkElementwise(128, 100003); }},
       {"vector_add", [] { return checkVectorAdd(1, 1000003); }},
       {"softmax", [] { return checkSoftmax(1, 37, 1000); }},
       {"softmax", [] { return checkSoftmax(1, 5, 3001); }},

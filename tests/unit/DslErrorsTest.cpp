@@ -295,3 +295,27 @@ TEST_CASE("uninitialized handles and pointer misuse are errors and not crashes",
   CHECK(msg == at(__FILE__, line) + "argument: multipleOf must be a power of two up to 65536, "
                                     "got 2147483648");
 }
+
+TEST_CASE("shifts and xor on floating-point tiles, tanh on integers", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, f32);
+    line = __LINE__; [[maybe_unused]] Tile c = a << 2;
+  });
+  CHECK(msg == at(__FILE__, line) + "operator<<: not defined on floating-point values");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, f32), b = zeros({128}, f32);
+    line = __LINE__; [[maybe_unused]] Tile c = a ^ b;
+  });
+  CHECK(msg == at(__FILE__, line) + "operator^: not defined on floating-point values");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, i32);
+    line = __LINE__; [[maybe_unused]] Tile c = tanh(a);
+  });
+  CHECK(msg == at(__FILE__, line) + "tanh: needs floating-point elements, got i32");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, i32);
+    line = __LINE__; [[maybe_unused]] Tile c = maximum(a, 0.5);
+  });
+  CHECK(msg == at(__FILE__, line) + "maximum: fractional number used with an integer operand (i32)");
+}

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "Common.h"
 #include "../kernels/Atomics.h"
+#include "../kernels/Elementwise.h"
 
 #include "tessera/Interpreter/Interpreter.h"
 #include "tessera/Support/Half.h"
@@ -453,4 +454,27 @@ TEST_CASE("interpreter: matmul with a fused bias and relu epilogue", "[interp][k
   auto ctx2 = test::makeContext();
   CHECK(test::errorOf([&] { traced(*ctx2, "matmul", {{"EPILOGUE", "gelu"}}); }) ==
         "matmul: EPILOGUE must be none, bias, relu or bias_relu, got 'gelu'");
+}
+
+TEST_CASE("interpreter: tanh, sigmoid, floor, ceil, maximum/minimum with constants, ^ << >>",
+          "[interp][elementwise]") {
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, testkernels::elementwiseKernel(), {{"BLOCK", "32"}});
+  const int n = 77;
+  std::vector<float> x(n);
+  std::vector<int32_t> xi(n), shift(n);
+  std::normal_distribution<float> d(0, 3);
+  for (int i = 0; i < n; ++i) {
+    x[i] = d(rng);
+    xi[i] = int32_t(rng());
+    shift[i] = int32_t(i % 40) - 4; // -4..35: negative and past the width too
+  }
+  std::vector<float> out(size_t(n) * testkernels::kElementwiseOutputs);
+  std::vector<int32_t> outi(size_t(n) * 3);
+  interp::run(*m, {3},
+              {Buffer{x.data(), x.size() * 4, "f32"}, Buffer{xi.data(), xi.size() * 4, "i32"},
+               Buffer{shift.data(), shift.size() * 4, "i32"},
+               Buffer{out.data(), out.size() * 4, "f32"}, Buffer{outi.data(), outi.size() * 4, "i32"},
+               n});
+  CHECK(testkernels::elementwiseMismatch(x, xi, shift, out, outi, 1e-6, 1e-6) == "");
 }

@@ -3,6 +3,8 @@
 
 #include "tessera/kernels/Library.h"
 
+#include "../kernels/Elementwise.h"
+
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 
@@ -228,4 +230,19 @@ TEST_CASE("exp2Ftz lowers exp2 to ex2.approx.ftz.f32", "[pipeline]") {
   CHECK(ftz.find("ex2.approx.ftz.f32") != std::string::npos);
   CHECK(plain.find("ex2.approx.f32") != std::string::npos);
   CHECK(plain.find("ex2.approx.ftz.f32") == std::string::npos);
+}
+
+TEST_CASE("the element-wise vocabulary compiles for sm_80 and sm_90a", "[pipeline]") {
+  for (std::string target : {"sm_80", "sm_90a"}) {
+    INFO(target);
+    auto ctx = test::makeContext();
+    auto module = dsl::traceKernel(*ctx, testkernels::elementwiseKernel());
+    CompileOptions opts;
+    opts.target = target;
+    CompiledKernel ck = compileToPTX(*module, opts);
+    CHECK(ck.ptx.find("tanh.approx.f32") != std::string::npos);
+    CHECK(ck.ptx.find("shl.b32") != std::string::npos);
+    CHECK(ck.ptx.find("shr.s32") != std::string::npos);
+    CHECK(ck.ptx.find("xor.b32") != std::string::npos);
+  }
 }

@@ -172,6 +172,11 @@ TESSERA_DSL_BINARY(==)
 TESSERA_DSL_BINARY(!=)
 TESSERA_DSL_BINARY(&)
 TESSERA_DSL_BINARY(|)
+/// Integers (and booleans for ^) only.  Shifts by the width or more give 0
+/// (<<) or the sign fill (>>, arithmetic), on the GPU as in the interpreter.
+TESSERA_DSL_BINARY(^)
+TESSERA_DSL_BINARY(<<)
+TESSERA_DSL_BINARY(>>)
 #undef TESSERA_DSL_BINARY
 Tile operator-(At<Tile> a);
 Scalar operator-(At<Scalar> a);
@@ -252,10 +257,22 @@ Tile log(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile sqrt(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile rsqrt(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile abs(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// tanh on the GPU is tanh.approx.f32 (absolute error about 5e-4 near 0.5).
+Tile tanh(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile floor(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile ceil(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// 1 / (1 + exp(-x)).
+Tile sigmoid(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// Element-wise max/min with a constant (e.g. maximum(x, 0.0): ReLU).
+Tile maximum(const Tile &a, Num b, SrcLoc loc = SrcLoc::current());
+Tile minimum(const Tile &a, Num b, SrcLoc loc = SrcLoc::current());
 Tile fma(const Tile &a, const Tile &b, const Tile &c, SrcLoc loc = SrcLoc::current());
 Scalar maximum(const Scalar &a, const Scalar &b, SrcLoc loc = SrcLoc::current());
 Scalar exp2(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar exp(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar tanh(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar floor(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar ceil(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar log2(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar log(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar sqrt(const Scalar &s, SrcLoc loc = SrcLoc::current());
