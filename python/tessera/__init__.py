@@ -18,7 +18,8 @@ from . import _capi
 
 Error = _capi.Error
 
-__all__ = ["attention", "attention_forward", "attention_backward", "Error", "interpreted"]
+__all__ = ["attention", "attention_forward", "attention_backward", "attention_varlen",
+           "attention_varlen_forward", "attention_varlen_backward", "Error", "interpreted"]
 
 
 def interpreted():
@@ -81,3 +82,54 @@ def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic
             return dq, dk, dv
 
     return _Attention.apply(q, k, v)
+
+
+def attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                             max_seqlen_k, *, causal=False, scale=None, stream=None):
+    """Packed variable-length batch: q/o [total_q, heads, d], k/v [total_k, kv_heads, d],
+    cu_seqlens_* int32 [batch + 1], lse float32 [batch, heads, max_seqlen_q]."""
+    opts = _options(causal, scale, "bshd")
+    with _capi.Tensors(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k) as t:
+        _capi.check(_capi.lib().tessera_attention_forward_varlen(
+            _capi.context(), *t, int(max_seqlen_q), int(max_seqlen_k), ctypes.byref(opts),
+            _capi.stream_of(stream, q)))
+
+
+def attention_varlen_backward(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k,
+                              max_seqlen_q, max_seqlen_k, *, causal=False, scale=None,
+                              deterministic=True, stream=None):
+    """dq, dk, dv of attention_varlen_forward, written in place."""
+    opts = _options(causal, scale, "bshd", deterministic)
+    with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k) as t:
+        _capi.check(_capi.lib().tessera_attention_backward_varlen(
+            _capi.context(), *t, int(max_seqlen_q), int(max_seqlen_k), ctypes.byref(opts),
+            _capi.stream_of(stream, q)))
+
+
+def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, *,
+                     causal=False, scale=None, deterministic=True):
+    """FlashAttention over a packed batch of sequences (PyTorch, autograd): q [total_q,
+    heads, d], k/v [total_k, kv_heads, d], cu_seqlens_* int32 CUDA tensors [batch + 1]."""
+    import torch
+
+    class _AttentionVarlen(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, q, k, v):
+            o = torch.empty_like(q)
+            lse = torch.empty((cu_seqlens_q.shape[0] - 1, q.shape[1], max_seqlen_q),
+                              dtype=torch.float32, device=q.device)
+            attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                                     max_seqlen_k, causal=causal, scale=scale)
+            ctx.save_for_backward(q, k, v, o, lse)
+            return o
+
+        @staticmethod
+        def backward(ctx, dout):
+            q, k, v, o, lse = ctx.saved_tensors
+            dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+            attention_varlen_backward(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q,
+                                      cu_seqlens_k, max_seqlen_q, max_seqlen_k, causal=causal,
+                                      scale=scale, deterministic=deterministic)
+            return dq, dk, dv
+
+    return _AttentionVarlen.apply(q, k, v)

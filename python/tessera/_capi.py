@@ -48,6 +48,11 @@ def lib():
             L.tessera_interpreted.argtypes = [P]
             L.tessera_attention_forward.argtypes = [P] * 6 + [ctypes.POINTER(Options), P]
             L.tessera_attention_backward.argtypes = [P] * 10 + [ctypes.POINTER(Options), P]
+            I = ctypes.c_int
+            L.tessera_attention_forward_varlen.argtypes = (
+                [P] * 8 + [I, I, ctypes.POINTER(Options), P])
+            L.tessera_attention_backward_varlen.argtypes = (
+                [P] * 12 + [I, I, ctypes.POINTER(Options), P])
             _lib = L
         return _lib
 

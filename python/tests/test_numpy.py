@@ -103,7 +103,37 @@ def errors():
         raise AssertionError("bad layout accepted")
 
 
+def varlen(causal):
+    """Three packed sequences (lengths differ between q and k when not causal)."""
+    lq = [5, 17, 1] if not causal else [9, 17, 3]
+    lk = [12, 3, 20] if not causal else lq
+    h, hk, d = 4, 2, 64
+    cq = np.concatenate([[0], np.cumsum(lq)]).astype(np.int32)
+    ck = np.concatenate([[0], np.cumsum(lk)]).astype(np.int32)
+    q = rng.standard_normal((cq[-1], h, d)).astype(np.float16)
+    k = rng.standard_normal((ck[-1], hk, d)).astype(np.float16)
+    v = rng.standard_normal((ck[-1], hk, d)).astype(np.float16)
+    do = rng.standard_normal(q.shape).astype(np.float16)
+    o, lse = np.empty_like(q), np.zeros((3, h, max(lq)), np.float32)
+    tessera.attention_varlen_forward(q, k, v, o, lse, cq, ck, max(lq), max(lk), causal=causal)
+    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    tessera.attention_varlen_backward(q, k, v, o, do, lse, dq, dk, dv, cq, ck, max(lq), max(lk),
+                                      causal=causal)
+    errs = []
+    for b in range(3):
+        sq, sk = slice(cq[b], cq[b + 1]), slice(ck[b], ck[b + 1])
+        t = lambda x: x[None].transpose(0, 2, 1, 3)  # [s, h, d] -> [1, h, s, d]
+        ro, rlse, rdq, rdk, rdv = reference(t(q[sq]), t(k[sk]), t(v[sk]), t(do[sq]), causal,
+                                            1 / math.sqrt(d))
+        errs += [close("o", t(o[sq]), ro, 2e-2), close("lse", lse[b, :, :lq[b]], rlse[0], 1e-3),
+                 close("dq", t(dq[sq]), rdq, 3e-2), close("dk", t(dk[sk]), rdk, 3e-2),
+                 close("dv", t(dv[sk]), rdv, 3e-2)]
+    print(f"varlen q {lq} k {lk} causal={causal}: worst {max(errs):.1e} ok")
+
+
 assert tessera.interpreted(), "run with TESSERA_INTERPRET=1"
+varlen(False)
+varlen(True)
 run(2, 2, 2, 17, 40, 64, False, "bshd")
 run(1, 4, 2, 40, 40, 64, True, "bhsd")
 run(1, 2, 1, 65, 33, 128, True, "bshd")

@@ -74,6 +74,23 @@ TESSERA_API tessera_status tessera_attention_backward(
     const DLTensor *o, const DLTensor *dout, const DLTensor *lse, DLTensor *dq, DLTensor *dk,
     DLTensor *dv, const tessera_attention_options *options, void *stream);
 
+/* Packed variable-length batches: q, o, dout, dq [total_q, heads, head_dim]
+ * and k, v, dk, dv [total_k, kv_heads, head_dim] (any strides); sequence b is
+ * rows cu_seqlens_q[b] .. cu_seqlens_q[b + 1] - 1 (int32 [batch + 1],
+ * row-major; likewise cu_seqlens_k); max_seqlen_q/k bound the lengths; lse is
+ * float32 [batch, heads, max_seqlen_q]; a causal mask aligns each sequence's
+ * first query and key.  options->layout is not used. */
+TESSERA_API tessera_status tessera_attention_forward_varlen(
+    tessera_context *ctx, const DLTensor *q, const DLTensor *k, const DLTensor *v, DLTensor *o,
+    DLTensor *lse, const DLTensor *cu_seqlens_q, const DLTensor *cu_seqlens_k, int max_seqlen_q,
+    int max_seqlen_k, const tessera_attention_options *options, void *stream);
+
+TESSERA_API tessera_status tessera_attention_backward_varlen(
+    tessera_context *ctx, const DLTensor *q, const DLTensor *k, const DLTensor *v,
+    const DLTensor *o, const DLTensor *dout, const DLTensor *lse, DLTensor *dq, DLTensor *dk,
+    DLTensor *dv, const DLTensor *cu_seqlens_q, const DLTensor *cu_seqlens_k, int max_seqlen_q,
+    int max_seqlen_k, const tessera_attention_options *options, void *stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -84,42 +84,74 @@ void checkDevice(const tessera_context *ctx, const DLTensor *t, const char *name
                 ", the context is on device " + std::to_string(ctx->ordinal));
 }
 
-/// A 4-D attention tensor in `layout`.
-Tensor attentionTensor(const tessera_context *ctx, const DLTensor *t, const char *name,
-                       tessera_layout layout) {
+/// An f16/bf16 tensor of `ndim` dimensions described as `dims`: its
+/// borrowed buffer and its strides (in elements; row-major when absent).
+rt::Buffer halfTensor(const tessera_context *ctx, const DLTensor *t, const char *name, int ndim,
+                      const char *dims, int64_t *st) {
   if (!t)
     throw Error(std::string(name) + ": null tensor");
   checkDevice(ctx, t, name);
-  if (t->ndim != 4)
-    throw Error(std::string(name) + ": 4 dimensions expected (" +
-                (layout == TESSERA_LAYOUT_BSHD ? "[batch, seq, heads, head_dim]"
-                                               : "[batch, heads, seq, head_dim]") +
-                "), got " + std::to_string(t->ndim));
+  if (t->ndim != ndim)
+    throw Error(std::string(name) + ": " + std::to_string(ndim) + " dimensions expected (" +
+                dims + "), got " + std::to_string(t->ndim));
   std::string dtype = dtypeName(t->dtype);
   if (dtype != "f16" && dtype != "bf16")
     throw Error(std::string(name) + ": float16 or bfloat16 expected");
-  int64_t st[4];
-  for (int i = 3, run = 1; i >= 0; --i) {
+  int64_t run = 1, last = 0;
+  for (int i = ndim - 1; i >= 0; --i) {
     if (t->shape[i] <= 0)
       throw Error(std::string(name) + ": dimension " + std::to_string(i) + " is " +
                   std::to_string(t->shape[i]) + "; every dimension must be positive");
     st[i] = t->strides ? t->strides[i] : run;
     if (st[i] < 0)
       throw Error(std::string(name) + ": negative strides are not supported");
-    run *= int(t->shape[i]);
+    run *= t->shape[i];
+    last += (t->shape[i] - 1) * st[i]; // the view spans up to its last element
   }
-  // Bytes the view spans: the last element's offset + 1.
-  int64_t last = 0;
-  for (int i = 0; i < 4; ++i)
-    last += (t->shape[i] - 1) * st[i];
+  return rt::Buffer::borrow(
+      reinterpret_cast<CUdeviceptr>(static_cast<char *>(t->data) + t->byte_offset),
+      size_t(last + 1) * 2, dtype);
+}
+
+/// A 4-D attention tensor in `layout`.
+Tensor attentionTensor(const tessera_context *ctx, const DLTensor *t, const char *name,
+                       tessera_layout layout) {
+  bool bshd = layout == TESSERA_LAYOUT_BSHD;
+  int64_t st[4];
   Tensor out;
-  out.buffer = rt::Buffer::borrow(reinterpret_cast<CUdeviceptr>(static_cast<char *>(t->data) + t->byte_offset),
-                                  size_t(last + 1) * 2, dtype);
-  int s = layout == TESSERA_LAYOUT_BSHD ? 1 : 2, h = layout == TESSERA_LAYOUT_BSHD ? 2 : 1;
+  out.buffer = halfTensor(ctx, t, name, 4,
+                          bshd ? "[batch, seq, heads, head_dim]" : "[batch, heads, seq, head_dim]",
+                          st);
+  int s = bshd ? 1 : 2, h = bshd ? 2 : 1;
   out.strides = {st[0], st[h], st[s], st[3]};
   out.shape[0] = t->shape[0], out.shape[1] = t->shape[h], out.shape[2] = t->shape[s],
   out.shape[3] = t->shape[3];
   return out;
+}
+
+/// A packed varlen tensor [total, heads, head_dim]: shape {1, heads, total,
+/// head_dim} (the batch comes from cu_seqlens).
+Tensor packedTensor(const tessera_context *ctx, const DLTensor *t, const char *name) {
+  int64_t st[3];
+  Tensor out;
+  out.buffer = halfTensor(ctx, t, name, 3, "[total, heads, head_dim]", st);
+  out.strides = {0, st[1], st[0], st[2]};
+  out.shape[0] = 1, out.shape[1] = t->shape[1], out.shape[2] = t->shape[0],
+  out.shape[3] = t->shape[2];
+  return out;
+}
+
+/// cu_seqlens: int32 [batch + 1], row-major.
+rt::Buffer offsetsBuffer(const tessera_context *ctx, const DLTensor *t, const char *name) {
+  if (!t)
+    throw Error(std::string(name) + ": null tensor");
+  checkDevice(ctx, t, name);
+  if (t->dtype.code != kDLInt || t->dtype.bits != 32 || t->dtype.lanes != 1 || t->ndim != 1 ||
+      t->shape[0] < 2 || (t->strides && t->strides[0] != 1))
+    throw Error(std::string(name) + ": a contiguous int32 vector of batch + 1 >= 2 offsets expected");
+  return rt::Buffer::borrow(
+      reinterpret_cast<CUdeviceptr>(static_cast<char *>(t->data) + t->byte_offset),
+      size_t(t->shape[0]) * 4, "i32");
 }
 
 /// lse: float32 [batch, heads, seq_q], row-major.
@@ -160,6 +192,20 @@ jit::AttentionProblem problemOf(const Tensor &q, const Tensor &k,
 void enter(const tessera_context *ctx) {
   if (!rt::interpretMode())
     rt::makeCurrent(ctx->jit->device());
+}
+
+/// The problem of a packed batch: its batch from the offsets' length, its
+/// lengths bounded by max_seqlen_q/k (the library checks the offsets).
+jit::AttentionProblem varlenProblem(const Tensor &q, const Tensor &k, const DLTensor *cuQ,
+                                    const DLTensor *cuK, int maxQ, int maxK,
+                                    const tessera_attention_options &o) {
+  if (cuQ->shape[0] != cuK->shape[0])
+    throw Error("cu_seqlens_q and cu_seqlens_k must have the same length (batch + 1)");
+  if (maxQ <= 0 || maxK <= 0)
+    throw Error("max_seqlen_q and max_seqlen_k must be positive");
+  jit::AttentionProblem p = problemOf(q, k, o);
+  p.batch = int(cuQ->shape[0] - 1), p.seqQ = maxQ, p.seqK = maxK;
+  return p;
 }
 
 void sameShape(const Tensor &a, const Tensor &ref, const char *name, const char *refName) {
@@ -246,6 +292,69 @@ tessera_status tessera_attention_backward(tessera_context *ctx, const DLTensor *
                            tv.strides, to.buffer, to.strides, tdo.buffer, tdo.strides, tl,
                            tdq.buffer, tdq.strides, tdk.buffer, tdk.strides, tdv.buffer,
                            tdv.strides, ws, CUstream(stream), bo);
+  });
+}
+
+tessera_status tessera_attention_forward_varlen(tessera_context *ctx, const DLTensor *q,
+                                                const DLTensor *k, const DLTensor *v, DLTensor *o,
+                                                DLTensor *lse, const DLTensor *cu_seqlens_q,
+                                                const DLTensor *cu_seqlens_k, int max_seqlen_q,
+                                                int max_seqlen_k,
+                                                const tessera_attention_options *options,
+                                                void *stream) {
+  if (!ctx)
+    return fail(TESSERA_ERROR_INVALID_ARGUMENT, "attention forward (varlen): null context");
+  return guarded([&] {
+    tessera_attention_options opt = options ? *options : tessera_attention_options_default();
+    enter(ctx);
+    Tensor tq = packedTensor(ctx, q, "q"), tk = packedTensor(ctx, k, "k"),
+           tv = packedTensor(ctx, v, "v"), to = packedTensor(ctx, o, "o");
+    sameShape(tv, tk, "v", "k");
+    sameShape(to, tq, "o", "q");
+    rt::Buffer cq = offsetsBuffer(ctx, cu_seqlens_q, "cu_seqlens_q"),
+               ck = offsetsBuffer(ctx, cu_seqlens_k, "cu_seqlens_k");
+    jit::AttentionProblem p = varlenProblem(tq, tk, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                                            max_seqlen_k, opt);
+    rt::Buffer tl = lseBuffer(ctx, lse, p);
+    jit::attentionForwardVarlen(*ctx->jit, p, tq.buffer, tq.strides, tk.buffer, tk.strides,
+                                tv.buffer, tv.strides, to.buffer, to.strides, tl, cq, ck,
+                                CUstream(stream));
+  });
+}
+
+tessera_status tessera_attention_backward_varlen(
+    tessera_context *ctx, const DLTensor *q, const DLTensor *k, const DLTensor *v,
+    const DLTensor *o, const DLTensor *dout, const DLTensor *lse, DLTensor *dq, DLTensor *dk,
+    DLTensor *dv, const DLTensor *cu_seqlens_q, const DLTensor *cu_seqlens_k, int max_seqlen_q,
+    int max_seqlen_k, const tessera_attention_options *options, void *stream) {
+  if (!ctx)
+    return fail(TESSERA_ERROR_INVALID_ARGUMENT, "attention backward (varlen): null context");
+  return guarded([&] {
+    tessera_attention_options opt = options ? *options : tessera_attention_options_default();
+    enter(ctx);
+    Tensor tq = packedTensor(ctx, q, "q"), tk = packedTensor(ctx, k, "k"),
+           tv = packedTensor(ctx, v, "v"), to = packedTensor(ctx, o, "o"),
+           tdo = packedTensor(ctx, dout, "dout"), tdq = packedTensor(ctx, dq, "dq"),
+           tdk = packedTensor(ctx, dk, "dk"), tdv = packedTensor(ctx, dv, "dv");
+    sameShape(tv, tk, "v", "k");
+    sameShape(to, tq, "o", "q");
+    sameShape(tdo, tq, "dout", "q");
+    sameShape(tdq, tq, "dq", "q");
+    sameShape(tdk, tk, "dk", "k");
+    sameShape(tdv, tk, "dv", "k");
+    rt::Buffer cq = offsetsBuffer(ctx, cu_seqlens_q, "cu_seqlens_q"),
+               ck = offsetsBuffer(ctx, cu_seqlens_k, "cu_seqlens_k");
+    jit::AttentionProblem p = varlenProblem(tq, tk, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                                            max_seqlen_k, opt);
+    rt::Buffer tl = lseBuffer(ctx, lse, p);
+    jit::AttentionBackwardOptions bo;
+    bo.deterministic = opt.deterministic != 0;
+    rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, bo), "f32");
+    jit::attentionBackwardVarlen(*ctx->jit, p, tq.buffer, tq.strides, tk.buffer, tk.strides,
+                                 tv.buffer, tv.strides, to.buffer, to.strides, tdo.buffer,
+                                 tdo.strides, tl, tdq.buffer, tdq.strides, tdk.buffer,
+                                 tdk.strides, tdv.buffer, tdv.strides, cq, ck, ws,
+                                 CUstream(stream), bo);
   });
 }
 
