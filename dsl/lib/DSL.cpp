@@ -723,6 +723,19 @@ Scalar load(const Ptr &p, SrcLoc where) {
   return Scalar(tile::LoadOp::create(k.b, mloc(k, where), pointee, p.value(), Value(), Value()));
 }
 
+void store(const Ptr &p, const Scalar &value, SrcLoc where) {
+  Kernel::Impl &k = current(where, "store");
+  if (!p.value() || !value.value())
+    throw DslError(where, "store", "operand is an uninitialized handle");
+  Type pointee = cast<tile::PtrType>(p.value().getType()).getPointeeType();
+  if (value.value().getType() != pointee)
+    throw DslError(where, "store", "value is " + typeStr(value.value().getType()) +
+                                       ", the pointer's elements are " + typeStr(pointee) +
+                                       " (cast with .to())");
+  // Every thread of the program stores the same value: one write's worth.
+  tile::StoreOp::create(k.b, mloc(k, where), p.value(), value.value(), Value());
+}
+
 namespace {
 /// The operands of a write through a tile of pointers (a store or an
 /// atomic), checked: the value converted to the pointers' shape.

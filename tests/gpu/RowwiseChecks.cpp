@@ -123,14 +123,18 @@ Result checkElementwise(int block, int n) {
   }
   Buffer bx(x.size() * 4, "f32"), bxi(xi.size() * 4, "i32"), bs(shift.size() * 4, "i32"),
       out(size_t(n) * testkernels::kElementwiseOutputs * 4, "f32"), outi(size_t(n) * 3 * 4, "i32");
+  unsigned programs = unsigned((n + block - 1) / block);
+  Buffer psum(programs * 4, "f32");
   bx.upload(x);
   bxi.upload(xi);
   bs.upload(shift);
   Result r{"elementwise BLOCK=" + std::to_string(block) + " n=" + std::to_string(n)};
-  r.ms = launch(*k, {unsigned((n + block - 1) / block)}, {bx, bxi, bs, out, outi, n});
+  r.ms = launch(*k, {programs}, {bx, bxi, bs, out, outi, psum, n});
   std::string bad = testkernels::elementwiseMismatch(
       x, xi, shift, out.download<float>(size_t(n) * testkernels::kElementwiseOutputs),
       outi.download<int32_t>(size_t(n) * 3), 1e-5, 1e-3);
+  if (bad.empty())
+    bad = testkernels::programSumsMismatch(x, block, psum.download<float>(programs));
   if (!bad.empty()) {
     std::printf("  %s\n", bad.c_str());
     r.relErr = 1;

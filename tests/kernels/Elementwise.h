@@ -1,7 +1,8 @@
 //===- Elementwise.h - a test kernel for the DSL's element-wise vocabulary -===//
 //
-// tanh, sigmoid, floor, ceil, maximum/minimum with a constant, and integer
-// ^, <<, >> (shift amounts past the width and negative ones included), with
+// tanh, sigmoid, floor, ceil, maximum/minimum with a constant, integer
+// ^, <<, >> (shift amounts past the width and negative ones included) and a
+// scalar store, with
 // the float64/int64 results they must give.  Shared by the interpreter test
 // (tests/unit) and the GPU check (tests/gpu).
 //
@@ -29,7 +30,7 @@ inline dsl::KernelDef elementwiseKernel() {
           [](Kernel &k, const Params &p) {
             int64_t block = p.i("BLOCK");
             Ptr x = k.ptr("x", f32), xi = k.ptr("xi", i32), s = k.ptr("shift", i32);
-            Ptr out = k.ptr("out", f32), outi = k.ptr("outi", i32);
+            Ptr out = k.ptr("out", f32), outi = k.ptr("outi", i32), psum = k.ptr("psum", f32);
             Scalar n = k.i32("n");
             Tile offs = programId(0) * block + arange(0, block);
             Tile m = offs < n;
@@ -45,7 +46,23 @@ inline dsl::KernelDef elementwiseKernel() {
             store(outi + oi, iv ^ (sv * 12345), m);
             store(outi + oi + 1, iv << sv, m);
             store(outi + oi + 2, iv >> sv, m);
+            // A scalar store: each program's sum of its floor outputs.
+            store(psum + programId(0), sum(where(m, floor(v * 3.0), 0.0)));
           }};
+}
+
+/// The per-program sums the kernel stores through a scalar pointer.
+inline std::string programSumsMismatch(const std::vector<float> &x, int block,
+                                       const std::vector<float> &psum) {
+  for (size_t p = 0; p < psum.size(); ++p) {
+    double want = 0;
+    for (size_t i = p * block; i < std::min(x.size(), (p + 1) * size_t(block)); ++i)
+      want += std::floor(float(x[i] * 3));
+    if (std::fabs(psum[p] - want) > 1e-3)
+      return "program " + std::to_string(p) + " sum " + std::to_string(psum[p]) +
+             ", expected " + std::to_string(want);
+  }
+  return "";
 }
 
 /// Empty if the outputs are what the kernel must give (f32 within `tol`

@@ -319,3 +319,13 @@ TEST_CASE("shifts and xor on floating-point tiles, tanh on integers", "[dsl][err
   });
   CHECK(msg == at(__FILE__, line) + "maximum: fractional number used with an integer operand (i32)");
 }
+
+TEST_CASE("a scalar store of another dtype", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", f16);
+    Scalar s = k.f32("s");
+    line = __LINE__; store(p, s);
+  });
+  CHECK(msg == at(__FILE__, line) + "store: value is f32, the pointer's elements are f16 (cast with .to())");
+}

@@ -471,10 +471,12 @@ TEST_CASE("interpreter: tanh, sigmoid, floor, ceil, maximum/minimum with constan
   }
   std::vector<float> out(size_t(n) * testkernels::kElementwiseOutputs);
   std::vector<int32_t> outi(size_t(n) * 3);
+  std::vector<float> psum(3);
   interp::run(*m, {3},
               {Buffer{x.data(), x.size() * 4, "f32"}, Buffer{xi.data(), xi.size() * 4, "i32"},
                Buffer{shift.data(), shift.size() * 4, "i32"},
                Buffer{out.data(), out.size() * 4, "f32"}, Buffer{outi.data(), outi.size() * 4, "i32"},
-               n});
+               Buffer{psum.data(), psum.size() * 4, "f32"}, n});
   CHECK(testkernels::elementwiseMismatch(x, xi, shift, out, outi, 1e-6, 1e-6) == "");
+  CHECK(testkernels::programSumsMismatch(x, 32, psum) == "");
 }

@@ -214,6 +214,8 @@ Tile load(const Tile &ptrs, const Tile &mask, SrcLoc loc = SrcLoc::current());
 Tile load(const Tile &ptrs, const Tile &mask, Num other, SrcLoc loc = SrcLoc::current());
 Scalar load(const Ptr &p, SrcLoc loc = SrcLoc::current());
 void store(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
+/// One value through a scalar pointer (e.g. a program's partial result).
+void store(const Ptr &p, const Scalar &value, SrcLoc loc = SrcLoc::current());
 void store(const Tile &ptrs, const Tile &value, const Tile &mask,
            SrcLoc loc = SrcLoc::current());
 /// Atomic read-modify-write of each element (i32 or f32): `*p += value`,
