@@ -951,6 +951,69 @@ Tile abs(const Tile &t, SrcLoc w) { return unaryMath<math::AbsFOp>(t, w, "abs");
 Tile tanh(const Tile &t, SrcLoc w) { return unaryMath<math::TanhOp>(t, w, "tanh"); }
 Tile floor(const Tile &t, SrcLoc w) { return unaryMath<math::FloorOp>(t, w, "floor"); }
 Tile ceil(const Tile &t, SrcLoc w) { return unaryMath<math::CeilOp>(t, w, "ceil"); }
+namespace {
+/// The high and low 32 bits of the unsigned product a * m (a: i32 tile read
+/// as unsigned; m < 2^32), through i64.
+std::pair<Tile, Tile> mulHiLo(const Tile &a, int64_t m, SrcLoc w) {
+  Tile wide = operator*(At<Tile>(operator&(At<Tile>(a.to(i64, w), w), Num(0xffffffffLL)), w),
+                        Num((long long)m));
+  return {operator>>(At<Tile>(wide, w), Num(32)).to(i32, w), wide.to(i32, w)};
+}
+
+/// An i32 constant from its unsigned 32-bit pattern.
+Num u32(uint32_t x) { return Num((long long)int32_t(x)); }
+} // namespace
+
+std::array<Tile, 4> philox4x32(const std::array<Tile, 4> &c, const Scalar &key0,
+                               const Scalar &key1, SrcLoc w) {
+  const char *name = "philox4x32";
+  for (const Tile &t : c) {
+    requireTile(t, w, name);
+    if (t.dtype() != i32)
+      throw DslError(w, name, "counter words must be i32 tiles, got " + t.typeName());
+    if (t.shape() != c[0].shape())
+      throw DslError(w, name, "counter words of different shapes: " + shapeStr(c[0].shape()) +
+                                  " vs " + shapeStr(t.shape()));
+  }
+  for (const Scalar *k : {&key0, &key1})
+    if (!k->value() || k->dtype() != i32)
+      throw DslError(w, name, "key words must be i32 scalars, got " + k->typeName());
+  constexpr int64_t kM0 = 0xD2511F53, kM1 = 0xCD9E8D57;
+  constexpr uint32_t kW0 = 0x9E3779B9, kW1 = 0xBB67AE85;
+  std::array<Tile, 4> x = c;
+  Scalar k0 = key0, k1 = key1;
+  for (int round = 0; round < 10; ++round) {
+    auto [hi0, lo0] = mulHiLo(x[0], kM0, w);
+    auto [hi1, lo1] = mulHiLo(x[2], kM1, w);
+    Tile n0 = operator^(At<Tile>(operator^(At<Tile>(hi1, w), x[1]), w), k0);
+    Tile n2 = operator^(At<Tile>(operator^(At<Tile>(hi0, w), x[3]), w), k1);
+    x = {n0, lo1, n2, lo0};
+    k0 = operator+(At<Scalar>(k0, w), u32(kW0));
+    k1 = operator+(At<Scalar>(k1, w), u32(kW1));
+  }
+  return x;
+}
+
+std::array<Tile, 4> randint4x(const Scalar &seed, const Tile &offsets, SrcLoc w) {
+  requireTile(offsets, w, "randint4x");
+  if (offsets.dtype() != i32)
+    throw DslError(w, "randint4x", "offsets must be an i32 tile, got " + offsets.typeName());
+  if (!seed.value() || (seed.dtype() != i32 && seed.dtype() != i64))
+    throw DslError(w, "randint4x", "the seed must be an i32 or i64 scalar, got " + seed.typeName());
+  Scalar k0 = seed.dtype() == i64 ? seed.to(i32, w) : seed;
+  Scalar k1 = seed.dtype() == i64 ? operator>>(At<Scalar>(seed, w), Num(32)).to(i32, w)
+                                  : scalar(Num(0), i32, w);
+  Tile zero = zeros(offsets.shape(), i32, w);
+  return philox4x32({offsets, zero, zero, zero}, k0, k1, w);
+}
+
+Tile rand(const Scalar &seed, const Tile &offsets, SrcLoc w) {
+  Tile bits = randint4x(seed, offsets, w)[0];
+  // The top 24 bits (as an unsigned word) scaled by 2^-24: exact in f32, < 1.
+  Tile top = operator&(At<Tile>(operator>>(At<Tile>(bits, w), Num(8)), w), Num(0xffffff));
+  return operator*(At<Tile>(top.to(f32, w), w), Num(1.0 / 16777216.0));
+}
+
 Tile sigmoid(const Tile &t, SrcLoc w) {
   requireTile(t, w, "sigmoid");
   // 1 / (1 + e^-x): exp's ex2.approx keeps ~2 ulp on the GPU (tanh.approx,

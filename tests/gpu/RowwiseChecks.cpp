@@ -2,6 +2,7 @@
 #include "GpuCheck.h"
 #include "../kernels/Atomics.h"
 #include "../kernels/Elementwise.h"
+#include "../kernels/Philox.h"
 
 namespace gpucheck {
 
@@ -142,6 +143,29 @@ Result checkElementwise(int block, int n) {
   return r;
 }
 
+/// Philox4x32-10, randint4x and rand (tests/kernels/Philox.h): bit-exact.
+Result checkPhilox(int block, int n) {
+  auto k = gJit->get(testkernels::philoxKernel(), {{"BLOCK", std::to_string(block)}});
+  std::vector<uint32_t> counters(size_t(n) * 4);
+  for (auto &c : counters)
+    c = uint32_t(rng());
+  uint32_t k0 = uint32_t(rng()), k1 = uint32_t(rng());
+  uint64_t seed = (uint64_t(rng()) << 32) | rng();
+  Buffer bc(counters.size() * 4, "i32"), out(size_t(n) * 8 * 4, "i32"), u(size_t(n) * 4, "f32");
+  bc.upload(counters);
+  Result r{"philox BLOCK=" + std::to_string(block) + " n=" + std::to_string(n)};
+  r.ms = launch(*k, {unsigned((n + block - 1) / block)},
+                {bc, out, u, int32_t(k0), int32_t(k1), int64_t(seed), n});
+  std::string bad = testkernels::philoxMismatch(counters, k0, k1, seed,
+                                                out.download<uint32_t>(size_t(n) * 8),
+                                                u.download<float>(size_t(n)));
+  if (!bad.empty()) {
+    std::printf("  %s\n", bad.c_str());
+    r.relErr = 1;
+  }
+  return r;
+}
+
 void addRowwiseChecks(std::vector<Check> &checks) {
   checks.insert(checks.end(), {
       {"vector_add", [] { return checkVectorAdd(1, 1); }},
@@ -149,6 +173,7 @@ void addRowwiseChecks(std::vector<Check> &checks) {
       {"atomics", [] { return checkAtomics(64, 4, 4099); }}, // replicated: 64 over 128 threads
       {"atomics", [] { return checkAtomics(1024, 4, 1 << 20); }},
       {"elementwise", [] { return checkElementwise(128, 100003); }},
+      {"philox", [] { return checkPhilox(256, 100003); }},
       {"vector_add", [] { return checkVectorAdd(1, 1000003); }},
       {"softmax", [] { return checkSoftmax(1, 37, 1000); }},
       {"softmax", [] { return checkSoftmax(1, 5, 3001); }},

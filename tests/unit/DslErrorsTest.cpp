@@ -329,3 +329,18 @@ TEST_CASE("a scalar store of another dtype", "[dsl][errors]") {
   });
   CHECK(msg == at(__FILE__, line) + "store: value is f32, the pointer's elements are f16 (cast with .to())");
 }
+
+TEST_CASE("random numbers from float offsets or a float seed", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &k) {
+    Scalar seed = k.i64("seed");
+    Tile offs = zeros({128}, f32);
+    line = __LINE__; [[maybe_unused]] Tile r = rand(seed, offs);
+  });
+  CHECK(msg == at(__FILE__, line) + "randint4x: offsets must be an i32 tile, got f32");
+  msg = traceError([&](Kernel &k) {
+    Scalar seed = k.f32("seed");
+    line = __LINE__; [[maybe_unused]] Tile r = rand(seed, arange(0, 128));
+  });
+  CHECK(msg == at(__FILE__, line) + "randint4x: the seed must be an i32 or i64 scalar, got f32");
+}

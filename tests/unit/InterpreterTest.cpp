@@ -9,6 +9,7 @@
 #include "Common.h"
 #include "../kernels/Atomics.h"
 #include "../kernels/Elementwise.h"
+#include "../kernels/Philox.h"
 
 #include "tessera/Interpreter/Interpreter.h"
 #include "tessera/Support/Half.h"
@@ -479,4 +480,32 @@ TEST_CASE("interpreter: tanh, sigmoid, floor, ceil, maximum/minimum with constan
                Buffer{psum.data(), psum.size() * 4, "f32"}, n});
   CHECK(testkernels::elementwiseMismatch(x, xi, shift, out, outi, 1e-6, 1e-6) == "");
   CHECK(testkernels::programSumsMismatch(x, 32, psum) == "");
+}
+
+TEST_CASE("interpreter: Philox4x32-10 (known answers), randint4x and rand", "[interp][philox]") {
+  // Random123's known-answer vectors for philox4x32_10.
+  CHECK(testkernels::philoxReference({0, 0, 0, 0}, 0, 0) ==
+        std::array<uint32_t, 4>{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8});
+  CHECK(testkernels::philoxReference({~0u, ~0u, ~0u, ~0u}, ~0u, ~0u) ==
+        std::array<uint32_t, 4>{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd});
+  CHECK(testkernels::philoxReference({0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344},
+                                     0xa4093822, 0x299f31d0) ==
+        std::array<uint32_t, 4>{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1});
+
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, testkernels::philoxKernel(), {{"BLOCK", "32"}});
+  const int n = 70;
+  std::vector<uint32_t> counters(size_t(n) * 4), out(size_t(n) * 8);
+  std::vector<float> u(n);
+  for (auto &c : counters)
+    c = uint32_t(rng());
+  // The known-answer counters as elements 0-2 (keys differ: checked by the reference).
+  counters[4] = counters[5] = counters[6] = counters[7] = ~0u;
+  uint32_t k0 = uint32_t(rng()), k1 = uint32_t(rng());
+  uint64_t seed = (uint64_t(rng()) << 32) | rng();
+  interp::run(*m, {3},
+              {Buffer{counters.data(), counters.size() * 4, "i32"},
+               Buffer{out.data(), out.size() * 4, "i32"}, Buffer{u.data(), u.size() * 4, "f32"},
+               int32_t(k0), int32_t(k1), int64_t(seed), n});
+  CHECK(testkernels::philoxMismatch(counters, k0, k1, seed, out, u) == "");
 }

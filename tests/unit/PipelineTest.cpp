@@ -4,6 +4,7 @@
 #include "tessera/kernels/Library.h"
 
 #include "../kernels/Elementwise.h"
+#include "../kernels/Philox.h"
 
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -244,5 +245,19 @@ TEST_CASE("the element-wise vocabulary compiles for sm_80 and sm_90a", "[pipelin
     CHECK(ck.ptx.find("shl.b32") != std::string::npos);
     CHECK(ck.ptx.find("shr.s32") != std::string::npos);
     CHECK(ck.ptx.find("xor.b32") != std::string::npos);
+  }
+}
+
+TEST_CASE("Philox (philox4x32, randint4x, rand) compiles for sm_80 and sm_90a", "[pipeline]") {
+  for (std::string target : {"sm_80", "sm_90a"}) {
+    INFO(target);
+    auto ctx = test::makeContext();
+    auto module = dsl::traceKernel(*ctx, testkernels::philoxKernel());
+    CompileOptions opts;
+    opts.target = target;
+    CompiledKernel ck = compileToPTX(*module, opts);
+    // The 32x32 -> 64-bit products: LLVM narrows them to mul.wide.u32 / mul.hi.u32.
+    CHECK((ck.ptx.find("mul.wide.u32") != std::string::npos ||
+           ck.ptx.find("mul.hi.u32") != std::string::npos));
   }
 }

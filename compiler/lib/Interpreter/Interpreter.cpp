@@ -539,9 +539,11 @@ void Machine::execElementwise(Operation *op) {
       int64_t a = isFloat(inElt) ? 0 : I(0, e);
       int64_t r;
       auto b = [&] { return I(1, e); };
-      if (name == "arith.addi") r = a + b();
-      else if (name == "arith.subi") r = a - b();
-      else if (name == "arith.muli") r = a * b();
+      // In unsigned arithmetic: i64 wraps like the GPU's (signed overflow
+      // would be undefined behaviour here).
+      if (name == "arith.addi") r = int64_t(uint64_t(a) + uint64_t(b()));
+      else if (name == "arith.subi") r = int64_t(uint64_t(a) - uint64_t(b()));
+      else if (name == "arith.muli") r = int64_t(uint64_t(a) * uint64_t(b()));
       else if (name == "arith.divsi" || name == "arith.remsi") {
         int64_t d = b();
         if (d == 0)

@@ -33,6 +33,7 @@
 #include <initializer_list>
 #include <map>
 #include <source_location>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -265,6 +266,20 @@ Tile floor(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile ceil(const Tile &t, SrcLoc loc = SrcLoc::current());
 /// 1 / (1 + exp(-x)).
 Tile sigmoid(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11; the
+/// generator of cuRAND, JAX and Triton).  Four i32 tiles (the 32-bit words,
+/// read as unsigned) from a 128-bit counter and a 64-bit key; the same
+/// counter and key give the same numbers on the GPU and in the interpreter.
+std::array<Tile, 4> philox4x32(const std::array<Tile, 4> &counter, const Scalar &key0,
+                               const Scalar &key1, SrcLoc loc = SrcLoc::current());
+/// Random i32 words for each element of `offsets` (i32), keyed by `seed`
+/// (an i32 or i64 scalar): Philox with counter (offset, 0, 0, 0).  A
+/// dropout mask made from (seed, element index) is regenerated exactly by
+/// the backward pass.
+std::array<Tile, 4> randint4x(const Scalar &seed, const Tile &offsets,
+                              SrcLoc loc = SrcLoc::current());
+/// Uniform f32 in [0, 1) (24 random bits) per offset: the first word of randint4x.
+Tile rand(const Scalar &seed, const Tile &offsets, SrcLoc loc = SrcLoc::current());
 /// Element-wise max/min with a constant (e.g. maximum(x, 0.0): ReLU).
 Tile maximum(const Tile &a, Num b, SrcLoc loc = SrcLoc::current());
 Tile minimum(const Tile &a, Num b, SrcLoc loc = SrcLoc::current());
