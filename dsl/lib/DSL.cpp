@@ -1014,6 +1014,23 @@ Tile rand(const Scalar &seed, const Tile &offsets, SrcLoc w) {
   return operator*(At<Tile>(top.to(f32, w), w), Num(1.0 / 16777216.0));
 }
 
+Tile erf(const Tile &t, SrcLoc w) {
+  requireTile(t, w, "erf");
+  if (!isa<FloatType>(getElementTypeOrSelf(t.value().getType())))
+    throw DslError(w, "erf", "needs floating-point elements, got " + t.typeName());
+  // Abramowitz & Stegun 7.1.26 on |x| (absolute error <= 1.5e-7), the sign
+  // restored: erf(x) = 1 - (a1 u + ... + a5 u^5) e^(-x^2), u = 1 / (1 + p|x|).
+  auto at = [&](const Tile &x) { return At<Tile>(x, w); };
+  Tile ax = abs(t, w);
+  Tile u = operator/(NumAt(1.0, w), operator+(at(operator*(at(ax), Num(0.3275911))), Num(1.0)));
+  Tile poly = operator*(at(u), Num(1.061405429));
+  for (double a : {-1.453152027, 1.421413741, -0.284496736, 0.254829592})
+    poly = operator*(at(operator+(at(poly), Num(a))), u);
+  Tile e = exp(operator-(at(operator*(at(ax), ax))), w);
+  Tile y = operator-(NumAt(1.0, w), operator*(at(poly), e));
+  return where(operator<(at(t), Num(0.0)), operator-(at(y)), y, w);
+}
+
 Tile sigmoid(const Tile &t, SrcLoc w) {
   requireTile(t, w, "sigmoid");
   // 1 / (1 + e^-x): exp's ex2.approx keeps ~2 ulp on the GPU (tanh.approx,

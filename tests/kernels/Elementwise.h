@@ -1,6 +1,6 @@
 //===- Elementwise.h - a test kernel for the DSL's element-wise vocabulary -===//
 //
-// tanh, sigmoid, floor, ceil, maximum/minimum with a constant, integer
+// tanh, sigmoid, floor, ceil, maximum/minimum with a constant, erf, integer
 // ^, <<, >> (shift amounts past the width and negative ones included) and a
 // scalar store, with
 // the float64/int64 results they must give.  Shared by the interpreter test
@@ -20,7 +20,7 @@
 
 namespace tessera::testkernels {
 
-inline constexpr int kElementwiseOutputs = 6; // f32 results per element
+inline constexpr int kElementwiseOutputs = 7; // f32 results per element
 
 inline dsl::KernelDef elementwiseKernel() {
   using namespace tessera::dsl;
@@ -42,6 +42,7 @@ inline dsl::KernelDef elementwiseKernel() {
             store(out + o + 3, ceil(v * 3.0), m);
             store(out + o + 4, maximum(v, 0.0), m);
             store(out + o + 5, minimum(v, 0.5), m);
+            store(out + o + 6, erf(v), m);
             Tile oi = offs * 3;
             store(outi + oi, iv ^ (sv * 12345), m);
             store(outi + oi + 1, iv << sv, m);
@@ -76,7 +77,8 @@ inline std::string elementwiseMismatch(const std::vector<float> &x, const std::v
     double v = x[i];
     double want[kElementwiseOutputs] = {std::tanh(v),           1 / (1 + std::exp(-v)),
                                         std::floor(float(v * 3)), std::ceil(float(v * 3)),
-                                        std::max(v, 0.0),       std::min(v, 0.5)};
+                                        std::max(v, 0.0),       std::min(v, 0.5),
+                                        std::erf(v)};
     for (int j = 0; j < kElementwiseOutputs; ++j) {
       double got = out[i * kElementwiseOutputs + j];
       if (std::fabs(got - want[j]) > (j == 0 ? tanhTol : tol))

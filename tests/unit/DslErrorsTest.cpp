@@ -315,6 +315,11 @@ TEST_CASE("shifts and xor on floating-point tiles, tanh on integers", "[dsl][err
   CHECK(msg == at(__FILE__, line) + "tanh: needs floating-point elements, got i32");
   msg = traceError([&](Kernel &) {
     Tile a = zeros({128}, i32);
+    line = __LINE__; [[maybe_unused]] Tile c = erf(a);
+  });
+  CHECK(msg == at(__FILE__, line) + "erf: needs floating-point elements, got i32");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, i32);
     line = __LINE__; [[maybe_unused]] Tile c = maximum(a, 0.5);
   });
   CHECK(msg == at(__FILE__, line) + "maximum: fractional number used with an integer operand (i32)");

@@ -264,6 +264,9 @@ Tile abs(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile tanh(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile floor(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile ceil(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// The error function (Abramowitz & Stegun 7.1.26: within 1.5e-7 plus f32
+/// rounding and, on the GPU, ex2.approx); GELU is 0.5 x (1 + erf(x / sqrt 2)).
+Tile erf(const Tile &t, SrcLoc loc = SrcLoc::current());
 /// 1 / (1 + exp(-x)).
 Tile sigmoid(const Tile &t, SrcLoc loc = SrcLoc::current());
 /// Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11; the
