@@ -214,6 +214,29 @@ void sameShape(const Tensor &a, const Tensor &ref, const char *name, const char 
       throw Error(std::string(name) + ": must have " + refName + "'s shape");
 }
 
+/// The tensors of one call, each checked against q's or k's shape: q, k, v
+/// and o, and for a backward call dout, dq, dk and dv.  `make` reads one
+/// DLTensor (as [b, s, h, d] / [b, h, s, d], or packed).
+struct Tensors {
+  Tensor q, k, v, o, dout, dq, dk, dv;
+};
+template <class Make>
+Tensors tensorsOf(Make make, const DLTensor *q, const DLTensor *k, const DLTensor *v,
+                  const DLTensor *o, const DLTensor *dout = nullptr, const DLTensor *dq = nullptr,
+                  const DLTensor *dk = nullptr, const DLTensor *dv = nullptr) {
+  Tensors t{make(q, "q"), make(k, "k"), make(v, "v"), make(o, "o"), {}, {}, {}, {}};
+  sameShape(t.v, t.k, "v", "k");
+  sameShape(t.o, t.q, "o", "q");
+  if (dout) {
+    t.dout = make(dout, "dout"), t.dq = make(dq, "dq"), t.dk = make(dk, "dk"), t.dv = make(dv, "dv");
+    sameShape(t.dout, t.q, "dout", "q");
+    sameShape(t.dq, t.q, "dq", "q");
+    sameShape(t.dk, t.k, "dk", "k");
+    sameShape(t.dv, t.k, "dv", "k");
+  }
+  return t;
+}
+
 } // namespace
 
 extern "C" {
@@ -251,14 +274,14 @@ tessera_status tessera_attention_forward(tessera_context *ctx, const DLTensor *q
   return guarded([&] {
     tessera_attention_options opt = options ? *options : tessera_attention_options_default();
     enter(ctx);
-    Tensor tq = attentionTensor(ctx, q, "q", opt.layout), tk = attentionTensor(ctx, k, "k", opt.layout),
-           tv = attentionTensor(ctx, v, "v", opt.layout), to = attentionTensor(ctx, o, "o", opt.layout);
-    jit::AttentionProblem p = problemOf(tq, tk, opt);
-    sameShape(tv, tk, "v", "k");
-    sameShape(to, tq, "o", "q");
+    auto make = [&](const DLTensor *t, const char *name) {
+      return attentionTensor(ctx, t, name, opt.layout);
+    };
+    Tensors t = tensorsOf(make, q, k, v, o);
+    jit::AttentionProblem p = problemOf(t.q, t.k, opt);
     rt::Buffer tl = lseBuffer(ctx, lse, p);
-    jit::attentionForward(*ctx->jit, p, tq.buffer, tq.strides, tk.buffer, tk.strides, tv.buffer,
-                          tv.strides, to.buffer, to.strides, tl, CUstream(stream));
+    jit::attentionForward(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
+                          t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, tl, CUstream(stream));
   });
 }
 
@@ -272,26 +295,19 @@ tessera_status tessera_attention_backward(tessera_context *ctx, const DLTensor *
   return guarded([&] {
     tessera_attention_options opt = options ? *options : tessera_attention_options_default();
     enter(ctx);
-    auto L = opt.layout;
-    Tensor tq = attentionTensor(ctx, q, "q", L), tk = attentionTensor(ctx, k, "k", L),
-           tv = attentionTensor(ctx, v, "v", L), to = attentionTensor(ctx, o, "o", L),
-           tdo = attentionTensor(ctx, dout, "dout", L), tdq = attentionTensor(ctx, dq, "dq", L),
-           tdk = attentionTensor(ctx, dk, "dk", L), tdv = attentionTensor(ctx, dv, "dv", L);
-    jit::AttentionProblem p = problemOf(tq, tk, opt);
-    sameShape(tv, tk, "v", "k");
-    sameShape(to, tq, "o", "q");
-    sameShape(tdo, tq, "dout", "q");
-    sameShape(tdq, tq, "dq", "q");
-    sameShape(tdk, tk, "dk", "k");
-    sameShape(tdv, tk, "dv", "k");
+    auto make = [&](const DLTensor *t, const char *name) {
+      return attentionTensor(ctx, t, name, opt.layout);
+    };
+    Tensors t = tensorsOf(make, q, k, v, o, dout, dq, dk, dv);
+    jit::AttentionProblem p = problemOf(t.q, t.k, opt);
     rt::Buffer tl = lseBuffer(ctx, lse, p);
     jit::AttentionBackwardOptions bo;
     bo.deterministic = opt.deterministic != 0;
     rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, bo), "f32");
-    jit::attentionBackward(*ctx->jit, p, tq.buffer, tq.strides, tk.buffer, tk.strides, tv.buffer,
-                           tv.strides, to.buffer, to.strides, tdo.buffer, tdo.strides, tl,
-                           tdq.buffer, tdq.strides, tdk.buffer, tdk.strides, tdv.buffer,
-                           tdv.strides, ws, CUstream(stream), bo);
+    jit::attentionBackward(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
+                           t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, t.dout.buffer,
+                           t.dout.strides, tl, t.dq.buffer, t.dq.strides, t.dk.buffer,
+                           t.dk.strides, t.dv.buffer, t.dv.strides, ws, CUstream(stream), bo);
   });
 }
 
@@ -307,17 +323,15 @@ tessera_status tessera_attention_forward_varlen(tessera_context *ctx, const DLTe
   return guarded([&] {
     tessera_attention_options opt = options ? *options : tessera_attention_options_default();
     enter(ctx);
-    Tensor tq = packedTensor(ctx, q, "q"), tk = packedTensor(ctx, k, "k"),
-           tv = packedTensor(ctx, v, "v"), to = packedTensor(ctx, o, "o");
-    sameShape(tv, tk, "v", "k");
-    sameShape(to, tq, "o", "q");
+    auto make = [&](const DLTensor *t, const char *name) { return packedTensor(ctx, t, name); };
+    Tensors t = tensorsOf(make, q, k, v, o);
     rt::Buffer cq = offsetsBuffer(ctx, cu_seqlens_q, "cu_seqlens_q"),
                ck = offsetsBuffer(ctx, cu_seqlens_k, "cu_seqlens_k");
-    jit::AttentionProblem p = varlenProblem(tq, tk, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+    jit::AttentionProblem p = varlenProblem(t.q, t.k, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
                                             max_seqlen_k, opt);
     rt::Buffer tl = lseBuffer(ctx, lse, p);
-    jit::attentionForwardVarlen(*ctx->jit, p, tq.buffer, tq.strides, tk.buffer, tk.strides,
-                                tv.buffer, tv.strides, to.buffer, to.strides, tl, cq, ck,
+    jit::attentionForwardVarlen(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
+                                t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, tl, cq, ck,
                                 CUstream(stream));
   });
 }
@@ -332,28 +346,20 @@ tessera_status tessera_attention_backward_varlen(
   return guarded([&] {
     tessera_attention_options opt = options ? *options : tessera_attention_options_default();
     enter(ctx);
-    Tensor tq = packedTensor(ctx, q, "q"), tk = packedTensor(ctx, k, "k"),
-           tv = packedTensor(ctx, v, "v"), to = packedTensor(ctx, o, "o"),
-           tdo = packedTensor(ctx, dout, "dout"), tdq = packedTensor(ctx, dq, "dq"),
-           tdk = packedTensor(ctx, dk, "dk"), tdv = packedTensor(ctx, dv, "dv");
-    sameShape(tv, tk, "v", "k");
-    sameShape(to, tq, "o", "q");
-    sameShape(tdo, tq, "dout", "q");
-    sameShape(tdq, tq, "dq", "q");
-    sameShape(tdk, tk, "dk", "k");
-    sameShape(tdv, tk, "dv", "k");
+    auto make = [&](const DLTensor *t, const char *name) { return packedTensor(ctx, t, name); };
+    Tensors t = tensorsOf(make, q, k, v, o, dout, dq, dk, dv);
     rt::Buffer cq = offsetsBuffer(ctx, cu_seqlens_q, "cu_seqlens_q"),
                ck = offsetsBuffer(ctx, cu_seqlens_k, "cu_seqlens_k");
-    jit::AttentionProblem p = varlenProblem(tq, tk, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+    jit::AttentionProblem p = varlenProblem(t.q, t.k, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
                                             max_seqlen_k, opt);
     rt::Buffer tl = lseBuffer(ctx, lse, p);
     jit::AttentionBackwardOptions bo;
     bo.deterministic = opt.deterministic != 0;
     rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, bo), "f32");
-    jit::attentionBackwardVarlen(*ctx->jit, p, tq.buffer, tq.strides, tk.buffer, tk.strides,
-                                 tv.buffer, tv.strides, to.buffer, to.strides, tdo.buffer,
-                                 tdo.strides, tl, tdq.buffer, tdq.strides, tdk.buffer,
-                                 tdk.strides, tdv.buffer, tdv.strides, cq, ck, ws,
+    jit::attentionBackwardVarlen(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
+                                 t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, t.dout.buffer,
+                                 t.dout.strides, tl, t.dq.buffer, t.dq.strides, t.dk.buffer,
+                                 t.dk.strides, t.dv.buffer, t.dv.strides, cq, ck, ws,
                                  CUstream(stream), bo);
   });
 }
