@@ -19,6 +19,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
 
+# PyTorch (CPU) for the Python package's autograd test; best effort: the
+# test is skipped without it.
+if ! dpkg -s python3-torch >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3-torch > /dev/null 2>&1 ||
+    echo "== python3-torch not installed: the python-autograd test will be skipped"
+fi
+
 BUILD_DIR=${TESSERA_BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \

@@ -57,19 +57,17 @@ def attention_backward(q, k, v, o, dout, lse, dq, dk, dv, *, causal=False, scale
             _capi.context(), *t, ctypes.byref(opts), _capi.stream_of(stream, q)))
 
 
-def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic=True):
-    """FlashAttention on PyTorch tensors with autograd: returns softmax(q k^T * scale) v
-    shaped like q; its backward is Tessera's."""
+def _autograd(q, k, v, lse_shape, forward, backward):
+    """o = forward(q, k, v, o, lse) as a torch.autograd.Function whose backward
+    is backward(q, k, v, o, dout, lse, dq, dk, dv)."""
     import torch
 
     class _Attention(torch.autograd.Function):
         @staticmethod
         def forward(ctx, q, k, v):
             o = torch.empty_like(q)
-            b = q.shape[0]
-            h, s = (q.shape[2], q.shape[1]) if layout == "bshd" else (q.shape[1], q.shape[2])
-            lse = torch.empty((b, h, s), dtype=torch.float32, device=q.device)
-            attention_forward(q, k, v, o, lse, causal=causal, scale=scale, layout=layout)
+            lse = torch.empty(lse_shape, dtype=torch.float32, device=q.device)
+            forward(q, k, v, o, lse)
             ctx.save_for_backward(q, k, v, o, lse)
             return o
 
@@ -77,11 +75,23 @@ def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic
         def backward(ctx, dout):
             q, k, v, o, lse = ctx.saved_tensors
             dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-            attention_backward(q, k, v, o, dout, lse, dq, dk, dv, causal=causal, scale=scale,
-                               layout=layout, deterministic=deterministic)
+            backward(q, k, v, o, dout, lse, dq, dk, dv)
             return dq, dk, dv
 
     return _Attention.apply(q, k, v)
+
+
+def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic=True):
+    """FlashAttention on PyTorch tensors with autograd: returns softmax(q k^T * scale) v
+    shaped like q; its backward is Tessera's."""
+    if getattr(q, "dim", lambda: 4)() != 4:
+        raise Error(f"q: 4 dimensions expected, got {q.dim()}")
+    b = q.shape[0]
+    h, s = (q.shape[2], q.shape[1]) if layout == "bshd" else (q.shape[1], q.shape[2])
+    opts = dict(causal=causal, scale=scale, layout=layout)
+    return _autograd(q, k, v, (b, h, s),
+                     lambda *t: attention_forward(*t, **opts),
+                     lambda *t: attention_backward(*t, deterministic=deterministic, **opts))
 
 
 def attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
@@ -110,26 +120,9 @@ def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seql
                      causal=False, scale=None, deterministic=True):
     """FlashAttention over a packed batch of sequences (PyTorch, autograd): q [total_q,
     heads, d], k/v [total_k, kv_heads, d], cu_seqlens_* int32 CUDA tensors [batch + 1]."""
-    import torch
-
-    class _AttentionVarlen(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, q, k, v):
-            o = torch.empty_like(q)
-            lse = torch.empty((cu_seqlens_q.shape[0] - 1, q.shape[1], max_seqlen_q),
-                              dtype=torch.float32, device=q.device)
-            attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
-                                     max_seqlen_k, causal=causal, scale=scale)
-            ctx.save_for_backward(q, k, v, o, lse)
-            return o
-
-        @staticmethod
-        def backward(ctx, dout):
-            q, k, v, o, lse = ctx.saved_tensors
-            dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-            attention_varlen_backward(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q,
-                                      cu_seqlens_k, max_seqlen_q, max_seqlen_k, causal=causal,
-                                      scale=scale, deterministic=deterministic)
-            return dq, dk, dv
-
-    return _AttentionVarlen.apply(q, k, v)
+    offsets = (cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k)
+    opts = dict(causal=causal, scale=scale)
+    return _autograd(q, k, v, (cu_seqlens_q.shape[0] - 1, q.shape[1], max_seqlen_q),
+                     lambda *t: attention_varlen_forward(*t, *offsets, **opts),
+                     lambda *t: attention_varlen_backward(*t, *offsets,
+                                                          deterministic=deterministic, **opts))

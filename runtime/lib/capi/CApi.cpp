@@ -102,7 +102,9 @@ rt::Buffer halfTensor(const tessera_context *ctx, const DLTensor *t, const char 
     if (t->shape[i] <= 0)
       throw Error(std::string(name) + ": dimension " + std::to_string(i) + " is " +
                   std::to_string(t->shape[i]) + "; every dimension must be positive");
-    st[i] = t->strides ? t->strides[i] : run;
+    // A dimension of size 1 is never stepped along: its stride says nothing
+    // (exporters differ: PyTorch 1.13 writes 1 there), so take row-major's.
+    st[i] = t->strides && t->shape[i] != 1 ? t->strides[i] : run;
     if (st[i] < 0)
       throw Error(std::string(name) + ": negative strides are not supported");
     run *= t->shape[i];
@@ -165,9 +167,11 @@ rt::Buffer lseBuffer(const tessera_context *ctx, const DLTensor *t, const jit::A
   if (t->ndim != 3 || t->shape[0] != want[0] || t->shape[1] != want[1] || t->shape[2] != want[2])
     throw Error("lse: shape [" + std::to_string(p.batch) + ", " + std::to_string(p.heads) + ", " +
                 std::to_string(p.seqQ) + "] expected");
-  if (t->strides && (t->strides[2] != 1 || t->strides[1] != p.seqQ ||
-                     t->strides[0] != int64_t(p.heads) * p.seqQ))
-    throw Error("lse: must be row-major (contiguous)");
+  // Row-major; a dimension of size 1 may carry any stride.
+  int64_t rowMajor[3] = {int64_t(p.heads) * p.seqQ, p.seqQ, 1};
+  for (int i = 0; i < 3 && t->strides; ++i)
+    if (want[i] != 1 && t->strides[i] != rowMajor[i])
+      throw Error("lse: must be row-major (contiguous)");
   return rt::Buffer::borrow(reinterpret_cast<CUdeviceptr>(static_cast<char *>(t->data) + t->byte_offset),
                             size_t(p.batch) * p.heads * p.seqQ * 4, "f32");
 }

@@ -1,0 +1,83 @@
+"""tessera.attention's autograd wrapper on CPU PyTorch tensors in Tessera's
+interpreter (TESSERA_INTERPRET=1): forward and torch.autograd.grad against a
+float64 computation of the same attention by PyTorch itself, both layouts,
+GQA, causal, and the varlen form.  Run by ctest (python-autograd) where
+Debian's python3-torch is installed; the same wrapper runs on CUDA tensors in
+python/tests/test_torch.py on a GPU."""
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import tessera  # noqa: E402
+
+assert tessera.interpreted(), "run with TESSERA_INTERPRET=1"
+torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+
+
+def reference(q, k, v, causal):
+    """float64 attention on [b, h, s, d] with autograd (GQA by repeating k/v)."""
+    g = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(g, 1), v.repeat_interleave(g, 1)
+    s = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if causal:
+        sq, sk = s.shape[-2:]
+        s = s.masked_fill(torch.arange(sk)[None, :] > torch.arange(sq)[:, None], float("-inf"))
+    return torch.softmax(s, -1) @ v
+
+
+def rel(a, b):
+    return ((a.double() - b).abs().max() / b.abs().max().clamp_min(1)).item()
+
+
+def case(b, h, hk, sq, sk, d, causal, layout):
+    shape = (lambda hh, s: (b, s, hh, d)) if layout == "bshd" else (lambda hh, s: (b, hh, s, d))
+    q, k, v = (torch.randn(shape(hh, s), dtype=torch.float16, requires_grad=True)
+               for hh, s in ((h, sq), (hk, sk), (hk, sk)))
+    do = torch.randn(shape(h, sq), dtype=torch.float16)
+    out = tessera.attention(q, k, v, causal=causal, layout=layout)
+    grads = torch.autograd.grad(out, (q, k, v), do)
+    bhsd = (lambda x: x.transpose(1, 2)) if layout == "bshd" else (lambda x: x)
+    q64, k64, v64 = (bhsd(x).detach().double().requires_grad_() for x in (q, k, v))
+    ref = reference(q64, k64, v64, causal)
+    rgrads = torch.autograd.grad(ref, (q64, k64, v64), bhsd(do).double())
+    errs = [rel(bhsd(out), ref)] + [rel(bhsd(g), r) for g, r in zip(grads, rgrads)]
+    assert max(errs) < 3e-2, errs
+    print(f"b={b} h={h} kv={hk} sq={sq} sk={sk} d={d} causal={causal} {layout}: "
+          + " ".join(f"{e:.1e}" for e in errs) + " ok")
+
+
+def varlen():
+    lens, h, d = [7, 20, 2], 2, 64
+    cu = torch.tensor([0] + list(torch.tensor(lens).cumsum(0)), dtype=torch.int32)
+    q, k, v = (torch.randn(int(cu[-1]), h, d, dtype=torch.float16, requires_grad=True)
+               for _ in range(3))
+    do = torch.randn(int(cu[-1]), h, d, dtype=torch.float16)
+    out = tessera.attention_varlen(q, k, v, cu, cu, max(lens), max(lens), causal=True)
+    grads = torch.autograd.grad(out, (q, k, v), do)
+    worst = 0
+    for i in range(3):
+        sl = slice(int(cu[i]), int(cu[i + 1]))
+        t = lambda x: x[sl].transpose(0, 1)[None].detach().double().requires_grad_()
+        q64, k64, v64 = t(q), t(k), t(v)
+        ref = reference(q64, k64, v64, True)
+        rgrads = torch.autograd.grad(ref, (q64, k64, v64), do[sl].transpose(0, 1)[None].double())
+        mine = [x[sl].transpose(0, 1)[None] for x in (out, *grads)]
+        worst = max([worst, rel(mine[0], ref)] + [rel(m, r) for m, r in zip(mine[1:], rgrads)])
+    assert worst < 3e-2, worst
+    print(f"varlen {lens} causal: worst {worst:.1e} ok")
+
+
+case(1, 2, 2, 33, 33, 64, False, "bshd")
+case(1, 4, 2, 40, 24, 64, True, "bhsd")
+varlen()
+try:
+    tessera.attention(torch.randn(2, 3, 4, dtype=torch.float16),
+                      torch.randn(2, 3, 4, dtype=torch.float16),
+                      torch.randn(2, 3, 4, dtype=torch.float16))
+    raise AssertionError("3-D tensors accepted")
+except tessera.Error as e:
+    print(f"refused: {e}")
+print("autograd (CPU tensors, interpreter): ok")
