@@ -952,12 +952,16 @@ Tile tanh(const Tile &t, SrcLoc w) { return unaryMath<math::TanhOp>(t, w, "tanh"
 Tile floor(const Tile &t, SrcLoc w) { return unaryMath<math::FloorOp>(t, w, "floor"); }
 Tile ceil(const Tile &t, SrcLoc w) { return unaryMath<math::CeilOp>(t, w, "ceil"); }
 namespace {
+/// One binary operation of a composite (philox4x32, rand, erf, sigmoid):
+/// any error it raises names the user's call `w`.
+Tile tileOp(Bin op, Operand a, Operand b, const SrcLoc &w) { return Tile(binary(op, a, b, w)); }
+
 /// The high and low 32 bits of the unsigned product a * m (a: i32 tile read
 /// as unsigned; m < 2^32), through i64.
 std::pair<Tile, Tile> mulHiLo(const Tile &a, int64_t m, SrcLoc w) {
-  Tile wide = operator*(At<Tile>(operator&(At<Tile>(a.to(i64, w), w), Num(0xffffffffLL)), w),
-                        Num((long long)m));
-  return {operator>>(At<Tile>(wide, w), Num(32)).to(i32, w), wide.to(i32, w)};
+  Tile wide = tileOp(Bin::Mul, tileOp(Bin::And, a.to(i64, w), Num(0xffffffffLL), w),
+                     Num((long long)m), w);
+  return {tileOp(Bin::Shr, wide, Num(32), w).to(i32, w), wide.to(i32, w)};
 }
 
 /// An i32 constant from its unsigned 32-bit pattern.
@@ -985,11 +989,10 @@ std::array<Tile, 4> philox4x32(const std::array<Tile, 4> &c, const Scalar &key0,
   for (int round = 0; round < 10; ++round) {
     auto [hi0, lo0] = mulHiLo(x[0], kM0, w);
     auto [hi1, lo1] = mulHiLo(x[2], kM1, w);
-    Tile n0 = operator^(At<Tile>(operator^(At<Tile>(hi1, w), x[1]), w), k0);
-    Tile n2 = operator^(At<Tile>(operator^(At<Tile>(hi0, w), x[3]), w), k1);
-    x = {n0, lo1, n2, lo0};
-    k0 = operator+(At<Scalar>(k0, w), u32(kW0));
-    k1 = operator+(At<Scalar>(k1, w), u32(kW1));
+    x = {tileOp(Bin::Xor, tileOp(Bin::Xor, hi1, x[1], w), k0, w), lo1,
+         tileOp(Bin::Xor, tileOp(Bin::Xor, hi0, x[3], w), k1, w), lo0};
+    k0 = Scalar(binary(Bin::Add, k0, u32(kW0), w));
+    k1 = Scalar(binary(Bin::Add, k1, u32(kW1), w));
   }
   return x;
 }
@@ -1001,7 +1004,7 @@ std::array<Tile, 4> randint4x(const Scalar &seed, const Tile &offsets, SrcLoc w)
   if (!seed.value() || (seed.dtype() != i32 && seed.dtype() != i64))
     throw DslError(w, "randint4x", "the seed must be an i32 or i64 scalar, got " + seed.typeName());
   Scalar k0 = seed.dtype() == i64 ? seed.to(i32, w) : seed;
-  Scalar k1 = seed.dtype() == i64 ? operator>>(At<Scalar>(seed, w), Num(32)).to(i32, w)
+  Scalar k1 = seed.dtype() == i64 ? Scalar(binary(Bin::Shr, seed, Num(32), w)).to(i32, w)
                                   : scalar(Num(0), i32, w);
   Tile zero = zeros(offsets.shape(), i32, w);
   return philox4x32({offsets, zero, zero, zero}, k0, k1, w);
@@ -1010,8 +1013,8 @@ std::array<Tile, 4> randint4x(const Scalar &seed, const Tile &offsets, SrcLoc w)
 Tile rand(const Scalar &seed, const Tile &offsets, SrcLoc w) {
   Tile bits = randint4x(seed, offsets, w)[0];
   // The top 24 bits (as an unsigned word) scaled by 2^-24: exact in f32, < 1.
-  Tile top = operator&(At<Tile>(operator>>(At<Tile>(bits, w), Num(8)), w), Num(0xffffff));
-  return operator*(At<Tile>(top.to(f32, w), w), Num(1.0 / 16777216.0));
+  Tile top = tileOp(Bin::And, tileOp(Bin::Shr, bits, Num(8), w), Num(0xffffff), w);
+  return tileOp(Bin::Mul, top.to(f32, w), Num(1.0 / 16777216.0), w);
 }
 
 Tile erf(const Tile &t, SrcLoc w) {
@@ -1020,23 +1023,23 @@ Tile erf(const Tile &t, SrcLoc w) {
     throw DslError(w, "erf", "needs floating-point elements, got " + t.typeName());
   // Abramowitz & Stegun 7.1.26 on |x| (absolute error <= 1.5e-7), the sign
   // restored: erf(x) = 1 - (a1 u + ... + a5 u^5) e^(-x^2), u = 1 / (1 + p|x|).
-  auto at = [&](const Tile &x) { return At<Tile>(x, w); };
   Tile ax = abs(t, w);
-  Tile u = operator/(NumAt(1.0, w), operator+(at(operator*(at(ax), Num(0.3275911))), Num(1.0)));
-  Tile poly = operator*(at(u), Num(1.061405429));
+  Tile u = tileOp(Bin::Div, Num(1.0),
+                  tileOp(Bin::Add, tileOp(Bin::Mul, ax, Num(0.3275911), w), Num(1.0), w), w);
+  Tile poly = tileOp(Bin::Mul, u, Num(1.061405429), w);
   for (double a : {-1.453152027, 1.421413741, -0.284496736, 0.254829592})
-    poly = operator*(at(operator+(at(poly), Num(a))), u);
-  Tile e = exp(operator-(at(operator*(at(ax), ax))), w);
-  Tile y = operator-(NumAt(1.0, w), operator*(at(poly), e));
-  return where(operator<(at(t), Num(0.0)), operator-(at(y)), y, w);
+    poly = tileOp(Bin::Mul, tileOp(Bin::Add, poly, Num(a), w), u, w);
+  Tile e = exp(tileOp(Bin::Sub, Num(0), tileOp(Bin::Mul, ax, ax, w), w), w);
+  Tile y = tileOp(Bin::Sub, Num(1.0), tileOp(Bin::Mul, poly, e, w), w);
+  return where(tileOp(Bin::Lt, t, Num(0.0), w), tileOp(Bin::Sub, Num(0), y, w), y, w);
 }
 
 Tile sigmoid(const Tile &t, SrcLoc w) {
   requireTile(t, w, "sigmoid");
   // 1 / (1 + e^-x): exp's ex2.approx keeps ~2 ulp on the GPU (tanh.approx,
   // the other formula, has an absolute error near 5e-4).
-  Tile e = Tile(unaryMathValue<math::ExpOp>(Tile(binary(Bin::Sub, Num(0), t, w)), w, "sigmoid"));
-  return Tile(binary(Bin::Div, Num(1), Tile(binary(Bin::Add, e, Num(1), w)), w));
+  Tile e(unaryMathValue<math::ExpOp>(tileOp(Bin::Sub, Num(0), t, w), w, "sigmoid"));
+  return tileOp(Bin::Div, Num(1), tileOp(Bin::Add, e, Num(1), w), w);
 }
 
 Tile fma(const Tile &a, const Tile &b, const Tile &c, SrcLoc where) {
