@@ -289,14 +289,14 @@ static std::optional<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
 // --- binary operators -----------------------------------------------------------
 
 namespace {
-enum class Bin { Add, Sub, Mul, Div, Rem, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Max, Min, Xor, Shl, Shr };
+enum class Bin { Add, Sub, Mul, Div, Rem, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Max, Min, Xor, Shl, Shr, Pow };
 
 const char *binName(Bin op) {
   static const char *names[] = {"operator+", "operator-", "operator*", "operator/",
                                 "operator%", "operator<", "operator<=", "operator>",
                                 "operator>=", "operator==", "operator!=", "operator&",
                                 "operator|", "maximum", "minimum", "operator^",
-                                "operator<<", "operator>>"};
+                                "operator<<", "operator>>", "pow"};
   return names[int(op)];
 }
 
@@ -386,6 +386,8 @@ static Value binary(Bin op, Operand a, Operand b, const SrcLoc &where) {
     throw DslError(where, name, "not defined on booleans");
   if (isF && (bitwise || shift || op == Bin::Rem))
     throw DslError(where, name, "not defined on floating-point values");
+  if (!isF && op == Bin::Pow)
+    throw DslError(where, name, "needs floating-point elements (convert integers with .to(f32))");
   using namespace arith;
   if (shift) {
     // Shifts by the width or more (or by a negative amount, read unsigned)
@@ -410,6 +412,7 @@ static Value binary(Bin op, Operand a, Operand b, const SrcLoc &where) {
   case Bin::And: return AndIOp::create(bb, loc, x, y);
   case Bin::Or: return OrIOp::create(bb, loc, x, y);
   case Bin::Xor: return XOrIOp::create(bb, loc, x, y);
+  case Bin::Pow: return math::PowFOp::create(bb, loc, x, y);
   case Bin::Max: return isF ? (Value)MaximumFOp::create(bb, loc, x, y) : (Value)MaxSIOp::create(bb, loc, x, y);
   case Bin::Min: return isF ? (Value)MinimumFOp::create(bb, loc, x, y) : (Value)MinSIOp::create(bb, loc, x, y);
   default: break;
@@ -936,6 +939,10 @@ Scalar exp(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::ExpOp
 Scalar tanh(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::TanhOp>(s, w, "tanh")); }
 Scalar floor(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::FloorOp>(s, w, "floor")); }
 Scalar ceil(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::CeilOp>(s, w, "ceil")); }
+Scalar sin(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::SinOp>(s, w, "sin")); }
+Scalar cos(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::CosOp>(s, w, "cos")); }
+Scalar pow(const Scalar &x, const Scalar &y, SrcLoc w) { return Scalar(binary(Bin::Pow, x, y, w)); }
+Scalar pow(const Scalar &x, Num y, SrcLoc w) { return Scalar(binary(Bin::Pow, x, y, w)); }
 Scalar log2(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::Log2Op>(s, w, "log2")); }
 Scalar log(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::LogOp>(s, w, "log")); }
 Scalar sqrt(const Scalar &s, SrcLoc w) { return Scalar(unaryMathValue<math::SqrtOp>(s, w, "sqrt")); }
@@ -951,6 +958,21 @@ Tile abs(const Tile &t, SrcLoc w) { return unaryMath<math::AbsFOp>(t, w, "abs");
 Tile tanh(const Tile &t, SrcLoc w) { return unaryMath<math::TanhOp>(t, w, "tanh"); }
 Tile floor(const Tile &t, SrcLoc w) { return unaryMath<math::FloorOp>(t, w, "floor"); }
 Tile ceil(const Tile &t, SrcLoc w) { return unaryMath<math::CeilOp>(t, w, "ceil"); }
+Tile sin(const Tile &t, SrcLoc w) { return unaryMath<math::SinOp>(t, w, "sin"); }
+Tile cos(const Tile &t, SrcLoc w) { return unaryMath<math::CosOp>(t, w, "cos"); }
+Tile pow(const Tile &x, const Tile &y, SrcLoc w) {
+  requireTile(x, w, "pow");
+  requireTile(y, w, "pow");
+  return Tile(binary(Bin::Pow, x, y, w));
+}
+Tile pow(const Tile &x, Num y, SrcLoc w) {
+  requireTile(x, w, "pow");
+  return Tile(binary(Bin::Pow, x, y, w));
+}
+Tile pow(Num x, const Tile &y, SrcLoc w) {
+  requireTile(y, w, "pow");
+  return Tile(binary(Bin::Pow, x, y, w));
+}
 namespace {
 /// One binary operation of a composite (philox4x32, rand, erf, sigmoid):
 /// any error it raises names the user's call `w`.

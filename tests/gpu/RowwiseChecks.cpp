@@ -122,6 +122,7 @@ Result checkElementwise(int block, int n) {
     xi[i] = int32_t(rng());
     shift[i] = int32_t(i % 40) - 4; // negative and past the width too
   }
+  testkernels::addSpecialValues(x);
   Buffer bx(x.size() * 4, "f32"), bxi(xi.size() * 4, "i32"), bs(shift.size() * 4, "i32"),
       out(size_t(n) * testkernels::kElementwiseOutputs * 4, "f32"), outi(size_t(n) * 3 * 4, "i32");
   unsigned programs = unsigned((n + block - 1) / block);

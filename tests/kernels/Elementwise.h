@@ -1,8 +1,9 @@
 //===- Elementwise.h - a test kernel for the DSL's element-wise vocabulary -===//
 //
-// tanh, sigmoid, floor, ceil, maximum/minimum with a constant, erf, integer
-// ^, <<, >> (shift amounts past the width and negative ones included) and a
-// scalar store, with
+// tanh, sigmoid, floor, ceil, maximum/minimum with a constant, erf, sin,
+// cos (arguments to about +-100: the range reduction), pow (negative bases,
+// integral and fractional powers), integer ^, <<, >> (shift amounts past the
+// width and negative ones included) and a scalar store, with
 // the float64/int64 results they must give.  Shared by the interpreter test
 // (tests/unit) and the GPU check (tests/gpu).
 //
@@ -20,7 +21,7 @@
 
 namespace tessera::testkernels {
 
-inline constexpr int kElementwiseOutputs = 7; // f32 results per element
+inline constexpr int kElementwiseOutputs = 12; // f32 results per element
 
 inline dsl::KernelDef elementwiseKernel() {
   using namespace tessera::dsl;
@@ -43,6 +44,11 @@ inline dsl::KernelDef elementwiseKernel() {
             store(out + o + 4, maximum(v, 0.0), m);
             store(out + o + 5, minimum(v, 0.5), m);
             store(out + o + 6, erf(v), m);
+            store(out + o + 7, sin(v * 10.0), m);
+            store(out + o + 8, cos(v * 10.0), m);
+            store(out + o + 9, pow(abs(v), v * 0.5), m);
+            store(out + o + 10, pow(v, 3.0), m);
+            store(out + o + 11, pow(v, 0.5), m); // NaN for negative v
             Tile oi = offs * 3;
             store(outi + oi, iv ^ (sv * 12345), m);
             store(outi + oi + 1, iv << sv, m);
@@ -52,6 +58,25 @@ inline dsl::KernelDef elementwiseKernel() {
           }};
 }
 
+/// IEEE special values in x[1..]: pow's and the range reduction's edge
+/// cases (0, -0, infinities, NaN, +-1) reach every output.
+inline void addSpecialValues(std::vector<float> &x) {
+  const float inf = INFINITY;
+  const float specials[] = {0.0f, -0.0f, inf, -inf, NAN, 1.0f, -1.0f, -2.0f, 0.5f};
+  for (size_t i = 0; i < std::size(specials) && i + 1 < x.size(); ++i)
+    x[i + 1] = specials[i];
+}
+
+/// NaN where `want` is NaN, the same infinity, else within `tol`: absolute
+/// below magnitude 1, relative above.
+inline bool close(double got, double want, double tol) {
+  if (std::isnan(want))
+    return std::isnan(got);
+  if (std::isinf(want))
+    return got == want;
+  return std::fabs(got - want) <= tol * std::max(1.0, std::fabs(want));
+}
+
 /// The per-program sums the kernel stores through a scalar pointer.
 inline std::string programSumsMismatch(const std::vector<float> &x, int block,
                                        const std::vector<float> &psum) {
@@ -59,15 +84,16 @@ inline std::string programSumsMismatch(const std::vector<float> &x, int block,
     double want = 0;
     for (size_t i = p * block; i < std::min(x.size(), (p + 1) * size_t(block)); ++i)
       want += std::floor(float(x[i] * 3));
-    if (std::fabs(psum[p] - want) > 1e-3)
+    if (!close(psum[p], want, 1e-6))
       return "program " + std::to_string(p) + " sum " + std::to_string(psum[p]) +
              ", expected " + std::to_string(want);
   }
   return "";
 }
 
-/// Empty if the outputs are what the kernel must give (f32 within `tol`
-/// absolute, tanh within `tanhTol`: the GPU's tanh.approx), else what differs.
+/// Empty if the outputs are what the kernel must give (f32 within `tol`,
+/// absolute below magnitude 1 and relative above; tanh within `tanhTol`: the
+/// GPU's tanh.approx; NaN where the reference is NaN), else what differs.
 inline std::string elementwiseMismatch(const std::vector<float> &x, const std::vector<int32_t> &xi,
                                        const std::vector<int32_t> &shift,
                                        const std::vector<float> &out,
@@ -78,10 +104,15 @@ inline std::string elementwiseMismatch(const std::vector<float> &x, const std::v
     double want[kElementwiseOutputs] = {std::tanh(v),           1 / (1 + std::exp(-v)),
                                         std::floor(float(v * 3)), std::ceil(float(v * 3)),
                                         std::max(v, 0.0),       std::min(v, 0.5),
-                                        std::erf(v)};
+                                        std::erf(v),
+                                        std::sin(float(v * 10)),
+                                        std::cos(float(v * 10)),
+                                        std::pow(std::fabs(v), v * 0.5),
+                                        std::pow(v, 3.0),
+                                        std::pow(v, 0.5)};
     for (int j = 0; j < kElementwiseOutputs; ++j) {
       double got = out[i * kElementwiseOutputs + j];
-      if (std::fabs(got - want[j]) > (j == 0 ? tanhTol : tol))
+      if (!close(got, want[j], j == 0 ? tanhTol : tol))
         return "element " + std::to_string(i) + " output " + std::to_string(j) + ": " +
                std::to_string(got) + ", expected " + std::to_string(want[j]);
     }

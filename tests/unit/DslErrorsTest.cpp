@@ -349,3 +349,17 @@ TEST_CASE("random numbers from float offsets or a float seed", "[dsl][errors]") 
   });
   CHECK(msg == at(__FILE__, line) + "randint4x: the seed must be an i32 or i64 scalar, got f32");
 }
+
+TEST_CASE("pow and sin on integer tiles", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, i32);
+    line = __LINE__; [[maybe_unused]] Tile c = pow(a, 2);
+  });
+  CHECK(msg == at(__FILE__, line) + "pow: needs floating-point elements (convert integers with .to(f32))");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, i32);
+    line = __LINE__; [[maybe_unused]] Tile c = sin(a);
+  });
+  CHECK(msg == at(__FILE__, line) + "sin: needs floating-point elements, got i32");
+}

@@ -457,7 +457,7 @@ TEST_CASE("interpreter: matmul with a fused bias and relu epilogue", "[interp][k
         "matmul: EPILOGUE must be none, bias, relu or bias_relu, got 'gelu'");
 }
 
-TEST_CASE("interpreter: tanh, sigmoid, floor, ceil, maximum/minimum with constants, ^ << >>",
+TEST_CASE("interpreter: the element-wise vocabulary (tanh ... pow, ^ << >>) with IEEE special values",
           "[interp][elementwise]") {
   auto ctx = test::makeContext();
   auto m = traceKernel(*ctx, testkernels::elementwiseKernel(), {{"BLOCK", "32"}});
@@ -470,6 +470,7 @@ TEST_CASE("interpreter: tanh, sigmoid, floor, ceil, maximum/minimum with constan
     xi[i] = int32_t(rng());
     shift[i] = int32_t(i % 40) - 4; // -4..35: negative and past the width too
   }
+  testkernels::addSpecialValues(x);
   std::vector<float> out(size_t(n) * testkernels::kElementwiseOutputs);
   std::vector<int32_t> outi(size_t(n) * 3);
   std::vector<float> psum(3);

@@ -245,6 +245,11 @@ TEST_CASE("the element-wise vocabulary compiles for sm_80 and sm_90a", "[pipelin
     CHECK(ck.ptx.find("shl.b32") != std::string::npos);
     CHECK(ck.ptx.find("shr.s32") != std::string::npos);
     CHECK(ck.ptx.find("xor.b32") != std::string::npos);
+    // sin/cos after the range reduction (cvt.rni: k = rint(x / 2pi)); pow through lg2.
+    CHECK(ck.ptx.find("sin.approx.f32") != std::string::npos);
+    CHECK(ck.ptx.find("cos.approx.f32") != std::string::npos);
+    CHECK(ck.ptx.find("cvt.rni.f32.f32") != std::string::npos);
+    CHECK(ck.ptx.find("lg2.approx.f32") != std::string::npos);
   }
 }
 

@@ -523,6 +523,9 @@ void Machine::execElementwise(Operation *op) {
       else if (name == "math.sqrt") r = std::sqrt(a);
       else if (name == "math.rsqrt") r = 1.0 / std::sqrt(a);
       else if (name == "math.absf") r = std::fabs(a);
+      else if (name == "math.sin") r = std::sin(a);
+      else if (name == "math.cos") r = std::cos(a);
+      else if (name == "math.powf") r = std::pow(a, F(1, e));
       else if (name == "math.tanh") r = std::tanh(a);
       else if (name == "math.floor") r = std::floor(a);
       else if (name == "math.ceil") r = std::ceil(a);

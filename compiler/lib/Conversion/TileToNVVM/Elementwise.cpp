@@ -1,6 +1,8 @@
 //===- Elementwise.cpp - arith/math ops and addptr, element by element ----===//
 #include "KernelLowering.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace tessera::tile;
 using namespace tessera::tile::lowering;
@@ -18,6 +20,62 @@ Value KernelLowering::ptxUnary(StringRef instr, Value x) {
       LLVM::AsmDialectAttr::get(ctx, LLVM::AsmDialect::AD_ATT),
       /*operand_attrs=*/nullptr);
   return asmOp.getResult(0);
+}
+
+/// x - k 2pi with k = rint(x / 2pi), in [-pi, pi]: sin.approx and
+/// cos.approx are accurate there (PTX ISA: absolute error 2^-20.5 over
+/// -100pi..100pi, growing beyond).  2pi is split into an f32 head and tail
+/// (Cody-Waite), each subtracted by one fma, so r keeps about 1e-7 absolute
+/// accuracy while |k| stays far below 2^24.
+Value KernelLowering::reduceToPi(Value x) {
+  auto c = [&](double v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v))); };
+  constexpr double kTwoPi = 6.283185307179586;
+  float head = float(kTwoPi);
+  Value k = LLVM::RoundEvenOp::create(b, loc, arith::MulFOp::create(b, loc, x, c(1 / kTwoPi)));
+  Value negK = arith::NegFOp::create(b, loc, k);
+  Value r = LLVM::FMAOp::create(b, loc, negK, c(head), x);
+  return LLVM::FMAOp::create(b, loc, negK, c(kTwoPi - double(head)), r);
+}
+
+/// pow(x, y) = 2^(y log2|x|) through lg2/ex2.approx, with IEEE pow's cases:
+/// a negative x (or -0, or -inf) to an odd integral power is negative; a
+/// finite negative x to a non-integral power is NaN; pow(x, 0) = 1 (even
+/// for NaN x); |x| = 1 gives magnitude 1 for any y (pow(1, NaN) = 1,
+/// pow(-1, +-inf) = 1).
+Value KernelLowering::powf(Value x, Value y, StringRef ex2) {
+  using arith::CmpFPredicate;
+  auto c = [&](float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)); };
+  auto cmp = [&](CmpFPredicate p, Value l, Value r) {
+    return arith::CmpFOp::create(b, loc, p, l, r).getResult();
+  };
+  auto sel = [&](Value cond, Value t, Value f) {
+    return arith::SelectOp::create(b, loc, cond, t, f).getResult();
+  };
+  Value ax = LLVM::FAbsOp::create(b, loc, x);
+  Value l = ptxUnary("lg2.approx.f32", ax);
+  // |x| = 1: log2 is exactly 0, and 0 * inf or 0 * NaN must not leak in.
+  Value t = sel(cmp(CmpFPredicate::OEQ, ax, c(1)), c(0),
+                arith::MulFOp::create(b, loc, y, l));
+  Value mag = ptxUnary(ex2, t);
+  Value integral = cmp(CmpFPredicate::OEQ, LLVM::FFloorOp::create(b, loc, y), y);
+  // y - 2 floor(y / 2) is 1 exactly for odd integers (NaN for infinities).
+  Value half = LLVM::FFloorOp::create(b, loc, arith::MulFOp::create(b, loc, y, c(0.5f)));
+  Value odd = cmp(CmpFPredicate::OEQ,
+                  arith::SubFOp::create(b, loc, y, arith::MulFOp::create(b, loc, half, c(2))),
+                  c(1));
+  Value bits = LLVM::BitcastOp::create(b, loc, b.getI32Type(), x);
+  Value signBit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, bits, i32(0));
+  Value r = sel(arith::AndIOp::create(b, loc, signBit, odd), arith::NegFOp::create(b, loc, mag), mag);
+  // Finite negative x to a non-integral power (pow(-inf, 0.5) = inf, pow(-0, 0.5) = 0).
+  Value finiteNeg = arith::AndIOp::create(
+      b, loc, cmp(CmpFPredicate::OLT, x, c(0)),
+      cmp(CmpFPredicate::OGT, x, c(-std::numeric_limits<float>::infinity())));
+  Value nan = c(std::numeric_limits<float>::quiet_NaN());
+  r = sel(arith::AndIOp::create(b, loc, finiteNeg,
+                                arith::XOrIOp::create(b, loc, integral,
+                                                      arith::ConstantOp::create(b, loc, b.getBoolAttr(true)))),
+          nan, r);
+  return sel(cmp(CmpFPredicate::OEQ, y, c(0)), c(1), r);
 }
 
 /// `math` ops are evaluated in f32 with the PTX approximations the GPU
@@ -53,6 +111,11 @@ LogicalResult KernelLowering::lowerMath(Operation *op, unsigned r, Value &out) {
     y = ptxUnary("rsqrt.approx.f32", args[0]);
   else if (name == "math.tanh")
     y = ptxUnary("tanh.approx.f32", args[0]);
+  else if (name == "math.sin" || name == "math.cos")
+    y = ptxUnary(name == "math.sin" ? "sin.approx.f32" : "cos.approx.f32",
+                 reduceToPi(args[0]));
+  else if (name == "math.powf")
+    y = powf(args[0], args[1], ex2);
   else if (name == "math.sqrt")
     y = LLVM::SqrtOp::create(b, loc, args[0]);
   else if (name == "math.fma")

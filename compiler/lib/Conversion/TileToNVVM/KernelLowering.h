@@ -280,6 +280,8 @@ private:
   bool lowerRescaleIfChanged(arith::MulFOp op, unsigned n);
   LogicalResult lowerMath(Operation *op, unsigned r, Value &out);
   Value ptxUnary(StringRef instr, Value x);
+  Value reduceToPi(Value x);
+  Value powf(Value x, Value y, StringRef ex2);
   LogicalResult lowerAddPtr(AddPtrOp o);
 
   // --- LoadStore.cpp ------------------------------------------------------------

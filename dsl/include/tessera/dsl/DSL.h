@@ -264,6 +264,18 @@ Tile abs(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile tanh(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile floor(const Tile &t, SrcLoc loc = SrcLoc::current());
 Tile ceil(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// On the GPU: the argument reduced to [-pi, pi] (x - k 2pi in two parts,
+/// fused), then sin.approx / cos.approx: absolute error about 1e-6 for
+/// |x| < 1e5.
+Tile sin(const Tile &t, SrcLoc loc = SrcLoc::current());
+Tile cos(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// x^y with IEEE pow's special cases (pow(x, 0) = 1, pow(1, y) = 1, a
+/// negative x only to an integral power, else NaN).  On the GPU
+/// exp2(y log2|x|) through ex2/lg2.approx: relative error about
+/// 2^-22 (2 + |y log2 x|).
+Tile pow(const Tile &x, const Tile &y, SrcLoc loc = SrcLoc::current());
+Tile pow(const Tile &x, Num y, SrcLoc loc = SrcLoc::current());
+Tile pow(Num x, const Tile &y, SrcLoc loc = SrcLoc::current());
 /// The error function (Abramowitz & Stegun 7.1.26: within 1.5e-7 plus f32
 /// rounding and, on the GPU, ex2.approx); GELU is 0.5 x (1 + erf(x / sqrt 2)).
 Tile erf(const Tile &t, SrcLoc loc = SrcLoc::current());
@@ -293,6 +305,10 @@ Scalar exp(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar tanh(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar floor(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar ceil(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar sin(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar cos(const Scalar &s, SrcLoc loc = SrcLoc::current());
+Scalar pow(const Scalar &x, const Scalar &y, SrcLoc loc = SrcLoc::current());
+Scalar pow(const Scalar &x, Num y, SrcLoc loc = SrcLoc::current());
 Scalar log2(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar log(const Scalar &s, SrcLoc loc = SrcLoc::current());
 Scalar sqrt(const Scalar &s, SrcLoc loc = SrcLoc::current());
