@@ -784,15 +784,25 @@ void store(const Tile &ptrs, const Tile &value, const Tile &mask, SrcLoc where) 
 }
 
 static Tile atomicImpl(tile::AtomicKind kind, const Tile &ptrs, const Tile &value,
-                       const Tile *mask, const SrcLoc &where, const char *what) {
+                       const Tile *mask, const SrcLoc &where, const char *what,
+                       const Tile *compare = nullptr) {
   Write w = checkedWrite(ptrs, value, mask, where, what);
   Type elt = getElementTypeOrSelf(w.value.getType());
   if (!elt.isF32() && !elt.isInteger(32))
     throw DslError(where, what,
                    "combines i32 or f32 elements, got " + typeStr(elt) +
-                       " (accumulate in f32 and convert afterwards)");
+                       (kind == tile::AtomicKind::Add ? " (accumulate in f32 and convert afterwards)"
+                                                      : ""));
+  Value cmp;
+  if (compare) {
+    // The expected values: checked like a second value written through ptrs.
+    if (compare->value() && compare->dtype() != value.dtype())
+      throw DslError(where, what, "compare is " + compare->typeName() + " but the value is " +
+                                      value.typeName());
+    cmp = checkedWrite(ptrs, *compare, nullptr, where, what).value;
+  }
   return Tile(tile::AtomicRMWOp::create(w.k.b, w.loc, w.value.getType(), kind, w.ptrs, w.value,
-                                        w.mask)
+                                        cmp, w.mask)
                   .getResult());
 }
 
@@ -813,6 +823,19 @@ Tile atomicMin(const Tile &ptrs, const Tile &value, SrcLoc where) {
 }
 Tile atomicMin(const Tile &ptrs, const Tile &value, const Tile &mask, SrcLoc where) {
   return atomicImpl(tile::AtomicKind::Min, ptrs, value, &mask, where, "atomicMin");
+}
+Tile atomicExchange(const Tile &ptrs, const Tile &value, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Exch, ptrs, value, nullptr, where, "atomicExchange");
+}
+Tile atomicExchange(const Tile &ptrs, const Tile &value, const Tile &mask, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Exch, ptrs, value, &mask, where, "atomicExchange");
+}
+Tile atomicCAS(const Tile &ptrs, const Tile &compare, const Tile &value, SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Cas, ptrs, value, nullptr, where, "atomicCAS", &compare);
+}
+Tile atomicCAS(const Tile &ptrs, const Tile &compare, const Tile &value, const Tile &mask,
+               SrcLoc where) {
+  return atomicImpl(tile::AtomicKind::Cas, ptrs, value, &mask, where, "atomicCAS", &compare);
 }
 
 // --- math --------------------------------------------------------------------------

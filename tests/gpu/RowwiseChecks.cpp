@@ -110,6 +110,36 @@ Result checkAtomics(int block, int warps, int n) {
   return r;
 }
 
+/// atomicExchange and atomicCAS (tests/kernels/Atomics.h): invariants that
+/// hold in any arrival order.
+Result checkAtomicSwap(int block, int warps, int n) {
+  auto k = gJit->get(testkernels::atomicSwapKernel(),
+                     {{"BLOCK", std::to_string(block)}, {"num_warps", std::to_string(warps)}});
+  testkernels::AtomicSwapOutputs out(n);
+  auto up = [](const auto &v, const char *dt) {
+    Buffer b(v.size() * 4, dt);
+    b.upload(v);
+    return b;
+  };
+  Buffer slot = up(out.slot, "i32"), xold = up(out.xold, "i32"), claim = up(out.claim, "i32"),
+         cold = up(out.cold, "i32"), fclaim = up(out.fclaim, "f32"), fold = up(out.fold, "f32");
+  Result r{"atomic_swap BLOCK=" + std::to_string(block) + " warps=" + std::to_string(warps) +
+           " n=" + std::to_string(n)};
+  r.ms = launch(*k, {unsigned((n + block - 1) / block)}, {slot, xold, claim, cold, fclaim, fold, n});
+  out.slot = slot.download<int32_t>(out.slot.size());
+  out.xold = xold.download<int32_t>(size_t(n));
+  out.claim = claim.download<int32_t>(out.claim.size());
+  out.cold = cold.download<int32_t>(size_t(n));
+  out.fclaim = fclaim.download<float>(2);
+  out.fold = fold.download<float>(size_t(n));
+  std::string bad = testkernels::atomicSwapMismatch(n, out);
+  if (!bad.empty()) {
+    std::printf("  %s\n", bad.c_str());
+    r.relErr = 1;
+  }
+  return r;
+}
+
 /// The DSL's element-wise vocabulary (tests/kernels/Elementwise.h): tanh
 /// within tanh.approx's error (2^-10.987 relative), the rest within 1e-5.
 Result checkElementwise(int block, int n) {
@@ -173,6 +203,8 @@ void addRowwiseChecks(std::vector<Check> &checks) {
       {"atomics", [] { return checkAtomics(64, 1, 100003); }},
       {"atomics", [] { return checkAtomics(64, 4, 4099); }}, // replicated: 64 over 128 threads
       {"atomics", [] { return checkAtomics(1024, 4, 1 << 20); }},
+      {"atomic_swap", [] { return checkAtomicSwap(128, 4, 100003); }},
+      {"atomic_swap", [] { return checkAtomicSwap(64, 4, 4099); }}, // replicated
       {"elementwise", [] { return checkElementwise(128, 100003); }},
       {"philox", [] { return checkPhilox(256, 100003); }},
       {"vector_add", [] { return checkVectorAdd(1, 1000003); }},

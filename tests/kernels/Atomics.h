@@ -1,12 +1,14 @@
-//===- Atomics.h - a test kernel for atomicAdd/Max/Min and its expected results -===//
+//===- Atomics.h - test kernels for the DSL's atomics and their expected results -===//
 //
-// One kernel exercising every atomic the DSL has, shared by the interpreter
+// atomicsKernel exercises atomicAdd/Max/Min, shared by the interpreter
 // test (tests/unit) and the GPU check (tests/gpu): f32 sums into a few
 // buckets, f32 max/min over mixed and all-negative values (the sign-split
 // integer atomics on the GPU), i32 max, and tickets (an i32 add whose
 // returned old values must be a permutation of 0..n-1).  With BLOCK below
 // 32 * num_warps the tiles are replicated: one owner per element updates
 // memory and the old values reach the replicas through shared memory.
+// atomicSwapKernel exercises atomicExchange and atomicCAS (i32 and f32),
+// checked by invariants that hold in any arrival order.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -18,6 +20,7 @@
 #include <cfloat>
 #include <climits>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -114,6 +117,91 @@ inline std::string atomicsMismatch(const std::vector<float> &x, const std::vecto
   for (int i = 0; i < n; ++i)
     if (t[i] != i)
       return "the old values of the ticket counter are not 0.." + std::to_string(n - 1);
+  return "";
+}
+
+inline constexpr int kSwapSlots = 4;
+
+/// Element i (id i + 1) exchanges its id into slot[i % 4], claims
+/// claim[i % 4] by compare-and-swap from 0, and claims fclaim[i % 2] from
+/// +0.0, comparing +0.0 where i % 4 < 2 and -0.0 (bits that never match)
+/// elsewhere.
+inline dsl::KernelDef atomicSwapKernel() {
+  using namespace tessera::dsl;
+  return {"test_atomic_swap",
+          "atomicExchange and atomicCAS (i32, f32 bit comparison)",
+          {{"BLOCK", "64"}, {"num_warps", "1"}},
+          [](Kernel &k, const Params &p) {
+            int64_t block = p.i("BLOCK");
+            Ptr slot = k.ptr("slot", i32), xold = k.ptr("xold", i32);
+            Ptr claim = k.ptr("claim", i32), cold = k.ptr("cold", i32);
+            Ptr fclaim = k.ptr("fclaim", f32), fold = k.ptr("fold", f32);
+            Scalar n = k.i32("n");
+            Tile offs = programId(0) * block + arange(0, block);
+            Tile m = offs < n;
+            Tile id = offs + 1;
+            store(xold + offs, atomicExchange(slot + offs % kSwapSlots, id, m), m);
+            store(cold + offs, atomicCAS(claim + offs % kSwapSlots, offs * 0, id, m), m);
+            Tile zero = zeros({block}, f32);
+            Tile expected = where(offs % 4 < 2, zero, zero * -1.0);
+            store(fold + offs, atomicCAS(fclaim + offs % 2, expected, id.to(f32), m), m);
+          }};
+}
+
+struct AtomicSwapOutputs {
+  std::vector<int32_t> slot = std::vector<int32_t>(kSwapSlots, 0), xold, claim =
+      std::vector<int32_t>(kSwapSlots, 0), cold;
+  std::vector<float> fclaim = std::vector<float>(2, 0.f), fold;
+  explicit AtomicSwapOutputs(int n) : xold(size_t(n), -1), cold(size_t(n), -1), fold(size_t(n), -1.f) {}
+};
+
+/// Empty if the outputs of n elements satisfy what any arrival order gives:
+/// per exchange slot, the old values returned plus the final value are the
+/// initial 0 and the ids sent there; per claim, one element (whose id is the
+/// final value) saw 0 and the others saw the winner (f32: -0.0 comparers
+/// never win and saw +0.0 or the winner).
+inline std::string atomicSwapMismatch(int n, const AtomicSwapOutputs &out) {
+  for (int s = 0; s < kSwapSlots; ++s) {
+    std::vector<int32_t> got{out.slot[s]}, want{0};
+    for (int i = s; i < n; i += kSwapSlots) {
+      got.push_back(out.xold[i]);
+      want.push_back(i + 1);
+    }
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    if (got != want)
+      return "exchange slot " + std::to_string(s) + ": the old values and the final " +
+             std::to_string(out.slot[s]) + " are not 0 and the ids sent there";
+    if (s >= n)
+      continue;
+    int32_t w = out.claim[s];
+    if (w < 1 || w > n || (w - 1) % kSwapSlots != s)
+      return "claim " + std::to_string(s) + " holds " + std::to_string(w) +
+             ", not the id of an element that claims it";
+    for (int i = s; i < n; i += kSwapSlots)
+      if (out.cold[i] != (i + 1 == w ? 0 : w))
+        return "claim " + std::to_string(s) + ": element " + std::to_string(i) + " saw " +
+               std::to_string(out.cold[i]) + " (winner " + std::to_string(w) + ")";
+  }
+  auto bits = [](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+  };
+  for (int s = 0; s < 2 && s < n; ++s) {
+    float w = out.fclaim[s];
+    int wi = int(w) - 1;
+    if (!(w == float(wi + 1)) || wi < 0 || wi >= n || wi % 2 != s || wi % 4 >= 2)
+      return "f32 claim " + std::to_string(s) + " holds " + std::to_string(w) +
+             ", not the id of an element comparing +0.0";
+    for (int i = s; i < n; i += 2) {
+      float o = out.fold[i];
+      bool ok = i == wi ? bits(o) == 0 : i % 4 < 2 ? o == w : (bits(o) == 0 || o == w);
+      if (!ok)
+        return "f32 claim " + std::to_string(s) + ": element " + std::to_string(i) + " saw " +
+               std::to_string(o) + " (winner " + std::to_string(w) + ")";
+    }
+  }
   return "";
 }
 

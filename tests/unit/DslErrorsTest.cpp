@@ -363,3 +363,21 @@ TEST_CASE("pow and sin on integer tiles", "[dsl][errors]") {
   });
   CHECK(msg == at(__FILE__, line) + "sin: needs floating-point elements, got i32");
 }
+
+TEST_CASE("atomicCAS with a compare tile of another dtype or shape", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", i32);
+    Tile ptrs = p + arange(0, 128);
+    Tile expected = zeros({128}, f32), value = zeros({128}, i32);
+    line = __LINE__; [[maybe_unused]] Tile c = atomicCAS(ptrs, expected, value);
+  });
+  CHECK(msg == at(__FILE__, line) + "atomicCAS: compare is f32 but the value is i32");
+  msg = traceError([&](Kernel &k) {
+    Ptr p = k.ptr("p", f16);
+    Tile ptrs = p + arange(0, 128);
+    Tile value = zeros({128}, f16);
+    line = __LINE__; [[maybe_unused]] Tile c = atomicExchange(ptrs, value);
+  });
+  CHECK(msg == at(__FILE__, line) + "atomicExchange: combines i32 or f32 elements, got f16");
+}

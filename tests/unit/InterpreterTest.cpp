@@ -332,6 +332,23 @@ TEST_CASE("interpreter: atomicAdd/Max/Min update memory and return the old value
     CHECK(out.tickets[i] == i);
 }
 
+TEST_CASE("interpreter: atomicExchange and atomicCAS (i32, f32 by bits)", "[interp][atomics]") {
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, testkernels::atomicSwapKernel(), {{"BLOCK", "16"}});
+  const int n = 45;
+  testkernels::AtomicSwapOutputs out(n);
+  auto f32 = [](std::vector<float> &v) { return Buffer{v.data(), v.size() * 4, "f32"}; };
+  auto i32 = [](std::vector<int32_t> &v) { return Buffer{v.data(), v.size() * 4, "i32"}; };
+  interp::run(*m, {3},
+              {i32(out.slot), i32(out.xold), i32(out.claim), i32(out.cold), f32(out.fclaim),
+               f32(out.fold), n});
+  CHECK(testkernels::atomicSwapMismatch(n, out) == "");
+  // In order: element 0 wins every i32 claim of slot 0, element 0 the f32 one.
+  CHECK(out.claim[0] == 1);
+  CHECK(out.fclaim[0] == 1.0f);
+  CHECK(out.xold[4] == 1); // slot 0 held element 0's id when element 4 came
+}
+
 TEST_CASE("interpreter: an out-of-bounds access names the DSL line and program and element",
           "[interp][errors]") {
   auto ctx = test::makeContext();

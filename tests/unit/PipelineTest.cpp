@@ -3,6 +3,7 @@
 
 #include "tessera/kernels/Library.h"
 
+#include "../kernels/Atomics.h"
 #include "../kernels/Elementwise.h"
 #include "../kernels/Philox.h"
 
@@ -250,6 +251,20 @@ TEST_CASE("the element-wise vocabulary compiles for sm_80 and sm_90a", "[pipelin
     CHECK(ck.ptx.find("cos.approx.f32") != std::string::npos);
     CHECK(ck.ptx.find("cvt.rni.f32.f32") != std::string::npos);
     CHECK(ck.ptx.find("lg2.approx.f32") != std::string::npos);
+  }
+}
+
+TEST_CASE("atomicExchange and atomicCAS compile to atom exch/cas for sm_80 and sm_90a",
+          "[pipeline]") {
+  for (std::string target : {"sm_80", "sm_90a"}) {
+    INFO(target);
+    auto ctx = test::makeContext();
+    auto module = dsl::traceKernel(*ctx, testkernels::atomicSwapKernel());
+    CompileOptions opts;
+    opts.target = target;
+    CompiledKernel ck = compileToPTX(*module, opts);
+    CHECK(ck.ptx.find(".exch.b32") != std::string::npos);
+    CHECK(ck.ptx.find(".cas.b32") != std::string::npos);
   }
 }
 

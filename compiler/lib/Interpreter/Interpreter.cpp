@@ -20,6 +20,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -618,6 +619,7 @@ void Machine::execAtomicRMW(AtomicRMWOp o) {
   Operation *op = o;
   const Val &ptrs = in(op, 0), &v = in(op, 1);
   const Val *mask = o.getMask() ? &vals[o.getMask()] : nullptr;
+  const Val *cmp = o.getCompare() ? &vals[o.getCompare()] : nullptr;
   Type elt = v.elt;
   Val out = like(o.getType());
   AtomicKind kind = o.getKind();
@@ -632,7 +634,11 @@ void Machine::execAtomicRMW(AtomicRMWOp o) {
     char *a = address(op, ptrs.p[e], elt, e, "updates");
     if (isFloat(elt)) {
       double old = readFloat(a, elt), x = v.f[e], next = old + x;
-      if (kind != AtomicKind::Add) {
+      if (kind == AtomicKind::Exch || kind == AtomicKind::Cas) {
+        // cas compares the f32 bit patterns, as atom.cas.b32 does.
+        auto bitsOf = [](double d) { return std::bit_cast<uint32_t>(float(d)); };
+        next = kind == AtomicKind::Exch || bitsOf(old) == bitsOf(cmp->f[e]) ? x : old;
+      } else if (kind != AtomicKind::Add) {
         // The GPU's order: by value, with -0.0 below +0.0 (see the op).
         bool xBelow = x < old || (x == old && std::signbit(x) && !std::signbit(old));
         next = (kind == AtomicKind::Max) == xBelow ? old : x;
@@ -641,9 +647,11 @@ void Machine::execAtomicRMW(AtomicRMWOp o) {
       out.f.push_back(old);
     } else {
       int64_t old = readInt(a, elt), x = v.i[e];
-      int64_t next = kind == AtomicKind::Add   ? old + x
-                     : kind == AtomicKind::Max ? std::max(old, x)
-                                               : std::min(old, x);
+      int64_t next = kind == AtomicKind::Add    ? old + x
+                     : kind == AtomicKind::Max  ? std::max(old, x)
+                     : kind == AtomicKind::Min  ? std::min(old, x)
+                     : kind == AtomicKind::Exch ? x
+                                                : (old == cmp->i[e] ? x : old);
       writeInt(a, elt, wrapTo(elt, next));
       out.i.push_back(old);
     }

@@ -318,6 +318,30 @@ func.func @atomic_max_f32(%x: !tile.ptr<f32>, %y: !tile.ptr<f32>) attributes {ti
 
 // -----
 
+// exch is an atomicrmw xchg; cas a cmpxchg on the bits (f32 through i32)
+// whose old value is the result.
+// CHECK-LABEL: llvm.func @atomic_exch_cas
+// CHECK: llvm.atomicrmw xchg %{{.*}}, %{{.*}} syncscope("device") monotonic {alignment = 4 : i64} : !llvm.ptr<1>, i32
+// CHECK: llvm.bitcast %{{.*}} : f32 to i32
+// CHECK: llvm.cmpxchg %{{.*}}, %{{.*}}, %{{.*}} syncscope("device") monotonic monotonic {alignment = 4 : i64} : !llvm.ptr<1>, i32
+// CHECK: llvm.extractvalue %{{.*}}[0] : !llvm.struct<(i32, i1)>
+// CHECK: llvm.bitcast %{{.*}} : i32 to f32
+func.func @atomic_exch_cas(%x: !tile.ptr<i32> {tile.alignment = 16 : i32}, %y: !tile.ptr<f32> {tile.alignment = 16 : i32}) attributes {tile.kernel, tile.num_warps = 1 : i32} {
+  %r = tile.arange 0, 32 : tensor<32xi32>
+  %px = tile.splat %x : !tile.ptr<i32> -> tensor<32x!tile.ptr<i32>>
+  %p = tile.addptr %px, %r : tensor<32x!tile.ptr<i32>>, tensor<32xi32>
+  %old = tile.atomic_rmw exch %p, %r : (tensor<32x!tile.ptr<i32>>, tensor<32xi32>) -> tensor<32xi32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<32x!tile.ptr<f32>>
+  %q = tile.addptr %py, %r : tensor<32x!tile.ptr<f32>>, tensor<32xi32>
+  %zero = arith.constant dense<0.0> : tensor<32xf32>
+  %one = arith.constant dense<1.0> : tensor<32xf32>
+  %seen = tile.atomic_rmw cas %q, %one compare %zero : (tensor<32x!tile.ptr<f32>>, tensor<32xf32>, tensor<32xf32>) -> tensor<32xf32>
+  tile.store %q, %seen : (tensor<32x!tile.ptr<f32>>, tensor<32xf32>) -> ()
+  return
+}
+
+// -----
+
 // 16 elements over 32 threads: replicated, so only threads 0-15 update
 // memory, and since the old values are used they publish them in shared
 // memory for the replicas (between two barriers).

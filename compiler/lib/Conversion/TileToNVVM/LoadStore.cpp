@@ -169,8 +169,8 @@ LogicalResult KernelLowering::lowerStore(StoreOp op) {
   return success();
 }
 
-/// One `atom.global` per element (relaxed, device scope), by the element's
-/// owner under its mask; f32 sums whose old values nobody reads are vector
+/// One `atom.global` per element (relaxed, device scope; exch and cas
+/// included), by the element's owner under its mask; f32 sums whose old values nobody reads are vector
 /// `red`s on sm_90.  f32 max/min are integer atoms on the bits: a
 /// non-negative float orders like its bits as s32, a negative one reversed
 /// like its bits as u32, so max is max.s32 or min.u32 by the value's sign
@@ -190,9 +190,22 @@ LogicalResult KernelLowering::lowerAtomicRMW(AtomicRMWOp op) {
         .getResult();
   };
   // The old value of one element (thread is the owner and the mask is on).
-  auto update = [&](Value p, Value x) -> Value {
+  auto update = [&](Value p, Value x, Value expected) -> Value {
     if (kind == AtomicKind::Add)
       return atomic(isFloat ? LLVM::AtomicBinOp::fadd : LLVM::AtomicBinOp::add, p, x);
+    if (kind == AtomicKind::Exch)
+      return atomic(LLVM::AtomicBinOp::xchg, p, x);
+    if (kind == AtomicKind::Cas) {
+      // atom.cas.b32 compares bits: f32 goes through i32.
+      auto bits = [&](Value v) {
+        return isFloat ? LLVM::BitcastOp::create(b, loc, i32Ty, v).getResult() : v;
+      };
+      auto cas = LLVM::AtomicCmpXchgOp::create(
+          b, loc, p, bits(expected), bits(x), LLVM::AtomicOrdering::monotonic,
+          LLVM::AtomicOrdering::monotonic, "device", /*alignment=*/4);
+      Value old = LLVM::ExtractValueOp::create(b, loc, cas, ArrayRef<int64_t>{0});
+      return isFloat ? LLVM::BitcastOp::create(b, loc, elt, old).getResult() : old;
+    }
     bool isMax = kind == AtomicKind::Max;
     if (!isFloat)
       return atomic(isMax ? LLVM::AtomicBinOp::max : LLVM::AtomicBinOp::min, p, x);
@@ -246,14 +259,15 @@ LogicalResult KernelLowering::lowerAtomicRMW(AtomicRMWOp op) {
       cond = cond ? arith::AndIOp::create(b, loc, cond, m).getResult() : m;
     }
     Value p = part(ptrs, r), x = part(op.getValue(), r);
+    Value expected = op.getCompare() ? part(op.getCompare(), r) : Value();
     if (!cond) {
-      olds.push_back(update(p, x));
+      olds.push_back(update(p, x, expected));
       continue;
     }
     auto ifOp = scf::IfOp::create(b, loc, TypeRange{elt}, cond, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, update(p, x));
+    scf::YieldOp::create(b, loc, update(p, x, expected));
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, loc, zeroOf(elt));
     olds.push_back(ifOp.getResult(0));

@@ -233,6 +233,17 @@ Tile atomicMax(const Tile &ptrs, const Tile &value, const Tile &mask,
 Tile atomicMin(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
 Tile atomicMin(const Tile &ptrs, const Tile &value, const Tile &mask,
                SrcLoc loc = SrcLoc::current());
+/// `*p = value`, returning the old values (i32 or f32).
+Tile atomicExchange(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
+Tile atomicExchange(const Tile &ptrs, const Tile &value, const Tile &mask,
+                    SrcLoc loc = SrcLoc::current());
+/// Compare-and-swap: `*p = value` where `*p == compare` (bit for bit: f32
+/// -0.0 does not match +0.0); returns the old values, so an element
+/// succeeded where the result equals `compare` (a lock, a claimed slot).
+Tile atomicCAS(const Tile &ptrs, const Tile &compare, const Tile &value,
+               SrcLoc loc = SrcLoc::current());
+Tile atomicCAS(const Tile &ptrs, const Tile &compare, const Tile &value, const Tile &mask,
+               SrcLoc loc = SrcLoc::current());
 
 // --- math -----------------------------------------------------------------------
 /// a (MxK) times b (KxN), accumulated in f32.

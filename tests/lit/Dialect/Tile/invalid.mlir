@@ -457,8 +457,32 @@ func.func @atomic_f16(%p: tensor<128x!tile.ptr<f16>>, %v: tensor<128xf16>) {
 
 // -----
 
+func.func @atomic_cas_without_compare(%p: tensor<128x!tile.ptr<i32>>, %v: tensor<128xi32>) {
+  // expected-error @+1 {{'tile.atomic_rmw' op cas needs a compare operand}}
+  %0 = tile.atomic_rmw cas %p, %v : (tensor<128x!tile.ptr<i32>>, tensor<128xi32>) -> tensor<128xi32>
+  return
+}
+
+// -----
+
+func.func @atomic_compare_without_cas(%p: tensor<128x!tile.ptr<i32>>, %v: tensor<128xi32>) {
+  // expected-error @+1 {{'tile.atomic_rmw' op only cas takes a compare operand}}
+  %0 = tile.atomic_rmw exch %p, %v compare %v : (tensor<128x!tile.ptr<i32>>, tensor<128xi32>, tensor<128xi32>) -> tensor<128xi32>
+  return
+}
+
+// -----
+
+func.func @atomic_cas_compare_type(%p: tensor<128x!tile.ptr<i32>>, %v: tensor<128xi32>, %c: tensor<64xi32>) {
+  // expected-error @+1 {{'tile.atomic_rmw' op compare type 'tensor<64xi32>' differs from the value type 'tensor<128xi32>'}}
+  %0 = tile.atomic_rmw cas %p, %v compare %c : (tensor<128x!tile.ptr<i32>>, tensor<128xi32>, tensor<64xi32>) -> tensor<128xi32>
+  return
+}
+
+// -----
+
 func.func @atomic_unknown_kind(%p: tensor<128x!tile.ptr<f32>>, %v: tensor<128xf32>) {
-  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [add, max, min]}}
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [add, max, min, exch, cas]}}
   %0 = tile.atomic_rmw xor %p, %v : (tensor<128x!tile.ptr<f32>>, tensor<128xf32>) -> tensor<128xf32>
   return
 }

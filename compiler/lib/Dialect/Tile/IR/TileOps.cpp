@@ -182,6 +182,13 @@ LogicalResult AtomicRMWOp::verify() {
   // "atom"): add.s32/f32, max/min.s32; max/min of f32 are two integer atoms.
   if (!pointee.isF32() && !pointee.isInteger(32))
     return emitOpError("combines i32 or f32 elements, got ") << pointee;
+  bool cas = getKind() == AtomicKind::Cas;
+  if (cas != bool(getCompare()))
+    return emitOpError(cas ? "cas needs a compare operand"
+                           : "only cas takes a compare operand");
+  if (cas && getCompare().getType() != valTy)
+    return emitOpError("compare type ") << getCompare().getType()
+                                        << " differs from the value type " << valTy;
   return success();
 }
 

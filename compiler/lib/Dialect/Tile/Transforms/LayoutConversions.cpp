@@ -269,6 +269,9 @@ template <class WriteOp> struct WriteInValueLayout : OpRewritePattern<WriteOp> {
     if (!cv || !isDistributed(cv.getSrc().getType()) || !isRecomputable(op.getPtr()) ||
         (op.getMask() && !isRecomputable(op.getMask())))
       return failure();
+    if constexpr (std::is_same_v<WriteOp, AtomicRMWOp>)
+      if (op.getCompare()) // a second value: moving it would be a conversion of its own
+        return failure();
     Type l = cv.getSrc().getType();
     Value ptr = ConvertLayoutOp::create(rw, op.getLoc(), withEncodingOf(op.getPtr().getType(), l),
                                         op.getPtr());

@@ -197,7 +197,9 @@ def Tile_ReduceKind : I32EnumAttr<"ReduceKind", "reduction combiner", [
 def Tile_AtomicKind : I32EnumAttr<"AtomicKind", "atomic read-modify-write combiner", [
     I32EnumAttrCase<"Add", 0, "add">,
     I32EnumAttrCase<"Max", 1, "max">,
-    I32EnumAttrCase<"Min", 2, "min">]> {
+    I32EnumAttrCase<"Min", 2, "min">,
+    I32EnumAttrCase<"Exch", 3, "exch">,
+    I32EnumAttrCase<"Cas", 4, "cas">]> {
   let cppNamespace = "::tessera::tile";
 }
 

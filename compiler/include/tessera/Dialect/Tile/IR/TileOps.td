@@ -182,7 +182,8 @@ def Tile_StoreOp : Tile_Op<"store", [MemoryEffects<[MemWrite]>]> {
   let hasVerifier = 1;
 }
 
-def Tile_AtomicRMWOp : Tile_Op<"atomic_rmw", [MemoryEffects<[MemRead, MemWrite]>]> {
+def Tile_AtomicRMWOp : Tile_Op<"atomic_rmw", [AttrSizedOperandSegments,
+                                             MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "atomic read-modify-write of global memory, optionally masked";
   let description = [{
     Where `mask[i]` is true (everywhere when there is no mask), atomically
@@ -193,19 +194,25 @@ def Tile_AtomicRMWOp : Tile_Op<"atomic_rmw", [MemoryEffects<[MemRead, MemWrite]>
     with the same pointer both apply.  `add` takes i32 or f32 (f32 sums
     depend on the order the adds arrive in); `max` and `min` take i32
     (signed) or f32, where -0.0 orders below +0.0 and NaN operands are not
-    supported (they compare by their bits).
+    supported (they compare by their bits).  `exch` stores `value`; `cas`
+    (compare-and-swap, the only kind with a `compare` operand) stores
+    `value` where the old value equals `compare[i]` bit for bit (so an f32
+    -0.0 does not match +0.0, and a NaN matches the same NaN).
 
     ```mlir
     %old = tile.atomic_rmw add %p, %v mask %m
         : (tensor<64x128x!tile.ptr<f32>>, tensor<64x128xf32>, tensor<64x128xi1>)
           -> tensor<64x128xf32>
+    %seen = tile.atomic_rmw cas %p, %new compare %expected
+        : (tensor<128x!tile.ptr<i32>>, tensor<128xi32>, tensor<128xi32>) -> tensor<128xi32>
     ```
   }];
   let arguments = (ins Tile_AtomicKind:$kind, Tile_PtrLike:$ptr, AnyType:$value,
-                       Optional<Tile_BoolLike>:$mask);
+                       Optional<AnyType>:$compare, Optional<Tile_BoolLike>:$mask);
   let results = (outs AnyType:$result);
   let assemblyFormat = [{
-    $kind $ptr `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+    $kind $ptr `,` $value (`compare` $compare^)? (`mask` $mask^)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
