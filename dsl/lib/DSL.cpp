@@ -454,6 +454,12 @@ TESSERA_DSL_BINARY_IMPL(<<, Shl)
 TESSERA_DSL_BINARY_IMPL(>>, Shr)
 #undef TESSERA_DSL_BINARY_IMPL
 
+namespace {
+/// One binary operation of a composite (philox4x32, rand, erf, sigmoid,
+/// argmax): any error it raises names the user's call `w`.
+Tile tileOp(Bin op, Operand a, Operand b, const SrcLoc &w) { return Tile(binary(op, a, b, w)); }
+} // namespace
+
 Tile operator-(At<Tile> a) { return Tile(binary(Bin::Sub, Num(0), a.h, a.loc)); }
 Scalar operator-(At<Scalar> a) { return Scalar(binary(Bin::Sub, Num(0), a.h, a.loc)); }
 Tile operator!(At<Tile> a) {
@@ -901,6 +907,49 @@ Scalar sum(const Tile &t, SrcLoc w) { return Scalar(reduceImpl(tile::ReduceKind:
 Scalar max(const Tile &t, SrcLoc w) { return Scalar(reduceImpl(tile::ReduceKind::Max, t, std::nullopt, w, "max")); }
 Scalar min(const Tile &t, SrcLoc w) { return Scalar(reduceImpl(tile::ReduceKind::Min, t, std::nullopt, w, "min")); }
 
+/// argmax/argmin: the smallest index along `axis` holding the max (min),
+/// where a NaN counts as the max (min), as NumPy and PyTorch do.  Two
+/// reductions: the extreme value (maximumf/minimumf propagate NaN, so it is
+/// NaN exactly when one is there), then the least index that holds it.
+static Value argImpl(tile::ReduceKind kind, const Tile &t, std::optional<int> axis,
+                     const SrcLoc &w, const char *name) {
+  Value extreme = reduceImpl(kind, t, axis, w, name); // checks t and axis
+  auto shape = t.shape();
+  int ax = axis.value_or(0);
+  int64_t n = shape[ax];
+  std::vector<int64_t> line(shape.size(), 1);
+  line[ax] = n;
+  Tile idx = broadcastTo(reshape(arange(0, n, w), line, w), shape, w);
+  Tile hit = axis ? tileOp(Bin::Eq, t, expandDims(Tile(extreme), ax, w), w)
+                  : tileOp(Bin::Eq, t, Scalar(extreme), w);
+  if (isa<FloatType>(getElementTypeOrSelf(t.value().getType())))
+    hit = tileOp(Bin::Or, hit, tileOp(Bin::Ne, t, t, w), w);
+  return reduceImpl(tile::ReduceKind::Min, where(hit, idx, Num((long long)n), w), axis, w, name);
+}
+
+static Tile scanImpl(tile::ReduceKind kind, const Tile &t, int axis, const SrcLoc &where,
+                     const char *name) {
+  Kernel::Impl &k = current(where, name);
+  Value v = requireTile(t, where, name);
+  auto s = t.shape();
+  Type elt = getElementTypeOrSelf(v.getType());
+  if (isa<tile::PtrType>(elt) || elt.isInteger(1))
+    throw DslError(where, name, "cannot scan a tile of " + typeStr(elt));
+  if (axis < 0 || axis >= int(s.size()))
+    throw DslError(where, name, "axis " + std::to_string(axis) + " out of range for rank " +
+                                    std::to_string(s.size()));
+  return Tile(tile::ScanOp::create(k.b, mloc(k, where), v.getType(), kind, v, axis));
+}
+
+Tile cumsum(const Tile &t, int axis, SrcLoc w) { return scanImpl(tile::ReduceKind::Sum, t, axis, w, "cumsum"); }
+Tile cummax(const Tile &t, int axis, SrcLoc w) { return scanImpl(tile::ReduceKind::Max, t, axis, w, "cummax"); }
+Tile cummin(const Tile &t, int axis, SrcLoc w) { return scanImpl(tile::ReduceKind::Min, t, axis, w, "cummin"); }
+
+Tile argmax(const Tile &t, int axis, SrcLoc w) { return Tile(argImpl(tile::ReduceKind::Max, t, axis, w, "argmax")); }
+Tile argmin(const Tile &t, int axis, SrcLoc w) { return Tile(argImpl(tile::ReduceKind::Min, t, axis, w, "argmin")); }
+Scalar argmax(const Tile &t, SrcLoc w) { return Scalar(argImpl(tile::ReduceKind::Max, t, std::nullopt, w, "argmax")); }
+Scalar argmin(const Tile &t, SrcLoc w) { return Scalar(argImpl(tile::ReduceKind::Min, t, std::nullopt, w, "argmin")); }
+
 static Value whereImpl(const Tile &cond, Operand a, Operand b, const SrcLoc &where) {
   Kernel::Impl &k = current(where, "where");
   a.resolve();
@@ -997,9 +1046,6 @@ Tile pow(Num x, const Tile &y, SrcLoc w) {
   return Tile(binary(Bin::Pow, x, y, w));
 }
 namespace {
-/// One binary operation of a composite (philox4x32, rand, erf, sigmoid):
-/// any error it raises names the user's call `w`.
-Tile tileOp(Bin op, Operand a, Operand b, const SrcLoc &w) { return Tile(binary(op, a, b, w)); }
 
 /// The high and low 32 bits of the unsigned product a * m (a: i32 tile read
 /// as unsigned; m < 2^32), through i64.

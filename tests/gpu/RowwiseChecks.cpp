@@ -1,6 +1,7 @@
 //===- RowwiseChecks.cpp - vector add, softmax, layer norm and atomics on the GPU -- ===//
 #include "GpuCheck.h"
 #include "../kernels/Atomics.h"
+#include "../kernels/AxisOps.h"
 #include "../kernels/Elementwise.h"
 #include "../kernels/Philox.h"
 
@@ -140,6 +141,45 @@ Result checkAtomicSwap(int block, int warps, int n) {
   return r;
 }
 
+/// argmax/argmin and the scans (tests/kernels/AxisOps.h): exact.  The
+/// shapes pick how the scanned lines are cut into pieces (one piece per
+/// line, or many).
+Result checkAxisOps(int rows, int cols, int warps, int programs) {
+  auto k = gJit->get(testkernels::axisOpsKernel(), {{"ROWS", std::to_string(rows)},
+                                                     {"COLS", std::to_string(cols)},
+                                                     {"num_warps", std::to_string(warps)}});
+  testkernels::AxisOpsData d(programs, rows, cols, rng);
+  testkernels::AxisOpsOutputs out(d);
+  auto up = [](const auto &v, const char *dt) {
+    Buffer b(v.size() * 4, dt);
+    b.upload(v);
+    return b;
+  };
+  Buffer x = up(d.x, "f32"), xi = up(d.xi, "i32"), amax1 = up(out.amax1, "i32"),
+         amin1 = up(out.amin1, "i32"), amax0 = up(out.amax0, "i32"), arow = up(out.arow, "i32"),
+         csum1 = up(out.csum1, "f32"), csum0 = up(out.csum0, "f32"), cmax1 = up(out.cmax1, "f32"),
+         cisum1 = up(out.cisum1, "i32"), crow = up(out.crow, "f32");
+  Result r{"axis_ops " + std::to_string(rows) + "x" + std::to_string(cols) +
+           " warps=" + std::to_string(warps)};
+  r.ms = launch(*k, {unsigned(programs)},
+                {x, xi, amax1, amin1, amax0, arow, csum1, csum0, cmax1, cisum1, crow});
+  out.amax1 = amax1.download<int32_t>(out.amax1.size());
+  out.amin1 = amin1.download<int32_t>(out.amin1.size());
+  out.amax0 = amax0.download<int32_t>(out.amax0.size());
+  out.arow = arow.download<int32_t>(out.arow.size());
+  out.csum1 = csum1.download<float>(out.csum1.size());
+  out.csum0 = csum0.download<float>(out.csum0.size());
+  out.cmax1 = cmax1.download<float>(out.cmax1.size());
+  out.cisum1 = cisum1.download<int32_t>(out.cisum1.size());
+  out.crow = crow.download<float>(out.crow.size());
+  std::string bad = testkernels::axisOpsMismatch(d, out);
+  if (!bad.empty()) {
+    std::printf("  %s\n", bad.c_str());
+    r.relErr = 1;
+  }
+  return r;
+}
+
 /// The DSL's element-wise vocabulary (tests/kernels/Elementwise.h): tanh
 /// within tanh.approx's error (2^-10.987 relative), the rest within 1e-5.
 Result checkElementwise(int block, int n) {
@@ -206,6 +246,10 @@ void addRowwiseChecks(std::vector<Check> &checks) {
       {"atomic_swap", [] { return checkAtomicSwap(128, 4, 100003); }},
       {"atomic_swap", [] { return checkAtomicSwap(64, 4, 4099); }}, // replicated
       {"elementwise", [] { return checkElementwise(128, 100003); }},
+      {"axis_ops", [] { return checkAxisOps(16, 64, 4, 37); }},
+      {"axis_ops", [] { return checkAxisOps(4, 256, 4, 11); }},  // 32 pieces per row
+      {"axis_ops", [] { return checkAxisOps(128, 8, 4, 5); }},   // one piece per row
+      {"axis_ops", [] { return checkAxisOps(2, 1024, 8, 3); }},  // 1024-long lines
       {"philox", [] { return checkPhilox(256, 100003); }},
       {"vector_add", [] { return checkVectorAdd(1, 1000003); }},
       {"softmax", [] { return checkSoftmax(1, 37, 1000); }},

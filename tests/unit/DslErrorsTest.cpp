@@ -381,3 +381,22 @@ TEST_CASE("atomicCAS with a compare tile of another dtype or shape", "[dsl][erro
   });
   CHECK(msg == at(__FILE__, line) + "atomicExchange: combines i32 or f32 elements, got f16");
 }
+
+TEST_CASE("argmax and cumsum misuse", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile a = zeros({16, 32}, f32);
+    line = __LINE__; [[maybe_unused]] Tile c = cumsum(a, 2);
+  });
+  CHECK(msg == at(__FILE__, line) + "cumsum: axis 2 out of range for rank 2");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({16}, f32) < 1.0;
+    line = __LINE__; [[maybe_unused]] Tile c = cumsum(a, 0);
+  });
+  CHECK(msg == at(__FILE__, line) + "cumsum: cannot scan a tile of i1");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({16}, f32);
+    line = __LINE__; [[maybe_unused]] Tile c = argmax(a, 0);
+  });
+  CHECK(msg == at(__FILE__, line) + "argmax: a 1-D tile reduces to a Scalar; call it without an axis");
+}

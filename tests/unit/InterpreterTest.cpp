@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "Common.h"
 #include "../kernels/Atomics.h"
+#include "../kernels/AxisOps.h"
 #include "../kernels/Elementwise.h"
 #include "../kernels/Philox.h"
 
@@ -498,6 +499,21 @@ TEST_CASE("interpreter: the element-wise vocabulary (tanh ... pow, ^ << >>) with
                Buffer{psum.data(), psum.size() * 4, "f32"}, n});
   CHECK(testkernels::elementwiseMismatch(x, xi, shift, out, outi, 1e-6, 1e-6) == "");
   CHECK(testkernels::programSumsMismatch(x, 32, psum) == "");
+}
+
+TEST_CASE("interpreter: argmax/argmin (ties, NaN) and cumsum/cummax along each axis",
+          "[interp][axis]") {
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, testkernels::axisOpsKernel(), {{"ROWS", "8"}, {"COLS", "16"}});
+  testkernels::AxisOpsData d(3, 8, 16, rng);
+  testkernels::AxisOpsOutputs out(d);
+  auto f32 = [](std::vector<float> &v) { return Buffer{v.data(), v.size() * 4, "f32"}; };
+  auto i32 = [](std::vector<int32_t> &v) { return Buffer{v.data(), v.size() * 4, "i32"}; };
+  interp::run(*m, {3},
+              {f32(d.x), i32(d.xi), i32(out.amax1), i32(out.amin1), i32(out.amax0),
+               i32(out.arow), f32(out.csum1), f32(out.csum0), f32(out.cmax1), i32(out.cisum1),
+               f32(out.crow)});
+  CHECK(testkernels::axisOpsMismatch(d, out) == "");
 }
 
 TEST_CASE("interpreter: Philox4x32-10 (known answers), randint4x and rand", "[interp][philox]") {

@@ -4,6 +4,7 @@
 #include "tessera/kernels/Library.h"
 
 #include "../kernels/Atomics.h"
+#include "../kernels/AxisOps.h"
 #include "../kernels/Elementwise.h"
 #include "../kernels/Philox.h"
 
@@ -265,6 +266,21 @@ TEST_CASE("atomicExchange and atomicCAS compile to atom exch/cas for sm_80 and s
     CompiledKernel ck = compileToPTX(*module, opts);
     CHECK(ck.ptx.find(".exch.b32") != std::string::npos);
     CHECK(ck.ptx.find(".cas.b32") != std::string::npos);
+  }
+}
+
+TEST_CASE("argmax/argmin and the scans compile for sm_80 and sm_90a", "[pipeline]") {
+  for (std::string target : {"sm_80", "sm_90a"}) {
+    for (auto [rows, cols] : {std::pair{16, 64}, {4, 256}, {128, 8}}) {
+      INFO(target << " " << rows << "x" << cols);
+      auto ctx = test::makeContext();
+      auto module = dsl::traceKernel(*ctx, testkernels::axisOpsKernel(),
+                                     {{"ROWS", std::to_string(rows)}, {"COLS", std::to_string(cols)}});
+      CompileOptions opts;
+      opts.target = target;
+      CompiledKernel ck = compileToPTX(*module, opts);
+      CHECK(ck.ptx.find("bar.sync") != std::string::npos); // the scans' phases
+    }
   }
 }
 

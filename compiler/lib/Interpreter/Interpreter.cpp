@@ -268,6 +268,7 @@ private:
   void execStore(StoreOp op);
   void execAtomicRMW(AtomicRMWOp op);
   void execReduce(ReduceOp op);
+  void execScan(ScanOp op);
   void execDot(DotOp op);
 
   func::FuncOp fn;
@@ -364,6 +365,7 @@ void Machine::exec(Operation *op) {
       .Case<StoreOp>([&](StoreOp o) { execStore(o); })
       .Case<AtomicRMWOp>([&](AtomicRMWOp o) { execAtomicRMW(o); })
       .Case<ReduceOp>([&](ReduceOp o) { execReduce(o); })
+      .Case<ScanOp>([&](ScanOp o) { execScan(o); })
       .Case<DotOp>([&](DotOp o) { execDot(o); })
       .Case<scf::ForOp>([&](scf::ForOp o) {
         int64_t lb = in(op, 0).i[0], ub = in(op, 1).i[0], step = in(op, 2).i[0];
@@ -698,6 +700,42 @@ void Machine::execReduce(ReduceOp o) {
         out.i.push_back(acc);
       }
     }
+  checkFinite(op, out);
+  vals[o.getResult()] = std::move(out);
+}
+
+/// Left to right along the axis, rounding each step to the element type.
+void Machine::execScan(ScanOp o) {
+  Operation *op = o;
+  Val out = in(op, 0);
+  int64_t axis = o.getAxis();
+  const auto &shape = out.shape;
+  int64_t inner = 1, outer = 1, n = shape[axis];
+  for (int64_t d = axis + 1; d < int64_t(shape.size()); ++d)
+    inner *= shape[d];
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  bool f = isFloat(out.elt);
+  for (int64_t a = 0; a < outer; ++a)
+    for (int64_t b = 0; b < inner; ++b)
+      for (int64_t k = 1; k < n; ++k) {
+        size_t prev = size_t((a * n + k - 1) * inner + b), at = size_t((a * n + k) * inner + b);
+        if (f) {
+          double acc = out.f[prev], x = out.f[at];
+          switch (o.getKind()) {
+          case ReduceKind::Sum: out.f[at] = roundTo(out.elt, acc + x); break;
+          case ReduceKind::Max: out.f[at] = std::isnan(acc) || std::isnan(x) ? NAN : std::max(acc, x); break;
+          case ReduceKind::Min: out.f[at] = std::isnan(acc) || std::isnan(x) ? NAN : std::min(acc, x); break;
+          }
+        } else {
+          int64_t acc = out.i[prev], x = out.i[at];
+          switch (o.getKind()) {
+          case ReduceKind::Sum: out.i[at] = wrapTo(out.elt, int64_t(uint64_t(acc) + uint64_t(x))); break;
+          case ReduceKind::Max: out.i[at] = std::max(acc, x); break;
+          case ReduceKind::Min: out.i[at] = std::min(acc, x); break;
+          }
+        }
+      }
   checkFinite(op, out);
   vals[o.getResult()] = std::move(out);
 }

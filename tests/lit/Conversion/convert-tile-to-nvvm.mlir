@@ -120,6 +120,35 @@ func.func @column_sum(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warp
 
 // -----
 
+// A scan along rows of 4x256 on 128 threads: 32 pieces per row.  Scratch,
+// a barrier, each thread scans its piece in place (a loop over the piece),
+// a barrier, one thread per row carries the pieces' totals, a barrier,
+// then every element reads back and adds the previous piece's total
+// unless it ends its piece; a last barrier before scratch is reused.
+// CHECK-LABEL: llvm.func @scan_rows_in_pieces
+// CHECK-NOT: nvvm.shfl.sync
+// CHECK: nvvm.barrier0
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: arith.addf
+// CHECK: nvvm.barrier0
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: arith.addf
+// CHECK: nvvm.barrier0
+// CHECK: arith.select
+// CHECK: nvvm.barrier0
+// CHECK: llvm.return
+func.func @scan_rows_in_pieces(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f32> -> tensor<4x256x!tile.ptr<f32>>
+  %v = tile.load %px : (tensor<4x256x!tile.ptr<f32>>) -> tensor<4x256xf32>
+  %c = tile.scan sum %v {axis = 1 : i32} : tensor<4x256xf32>
+  tile.store %px, %c : (tensor<4x256x!tile.ptr<f32>>, tensor<4x256xf32>) -> ()
+  return
+}
+
+// -----
+
 // An f16 dot on one warp runs on mma.sync (wgmma needs a warpgroup): the
 // tile that feeds both operands is loaded into swizzled shared memory once
 // (both uses want the same layout), a barrier, then per K step of 16 (one

@@ -326,6 +326,7 @@ private:
 
   // --- Reduce.cpp ---------------------------------------------------------------
   LogicalResult lowerReduce(ReduceOp op);
+  LogicalResult lowerScan(ScanOp op);
   LogicalResult lowerReduceWithShuffles(ReduceOp op);
   LogicalResult lowerReduceMmaRows(ReduceOp op);
   Value shuffleXor(Value x, int offset);

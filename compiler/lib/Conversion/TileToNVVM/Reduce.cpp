@@ -1,4 +1,4 @@
-//===- Reduce.cpp - tile.reduce: shuffles, accumulator rows, scratch ------===//
+//===- Reduce.cpp - tile.reduce (shuffles, accumulator rows, scratch), tile.scan -===//
 #include "KernelLowering.h"
 
 using namespace mlir;
@@ -235,6 +235,134 @@ LogicalResult KernelLowering::lowerReduce(ReduceOp op) {
           scf::YieldOp::create(b, loc, next);
         });
     out.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  barrier();
+  vals[op.getResult()] = out;
+  return success();
+}
+
+/// An inclusive scan along `axis` through scratch, work-efficiently: each
+/// line along the axis is cut into `chunks` pieces so that lines x chunks
+/// covers the threads.  (1) the source goes to scratch; (2) one thread per
+/// (line, chunk) scans its piece in place; (3) one thread per line carries
+/// the running total through the pieces' last elements; (4) every thread
+/// reads its elements back, combining all but a piece's last element with
+/// the previous piece's total.  Each thread does about n / chunks + chunks
+/// steps per line it serves instead of n per element.
+LogicalResult KernelLowering::lowerScan(ScanOp op) {
+  auto t = op.getSrc().getType();
+  ArrayRef<int64_t> shape = t.getShape();
+  int64_t axis = op.getAxis(), n = shape[axis];
+  Type elt = t.getElementType();
+  ReduceKind kind = op.getKind();
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < t.getRank(); ++d)
+    inner *= shape[d];
+  int64_t lines = t.getNumElements() / n;
+  int64_t chunks = std::clamp<int64_t>(int64_t(llvm::bit_floor(
+                                           uint64_t(std::max<int64_t>(1, threads / lines)))),
+                                       1, n);
+  int64_t len = llvm::divideCeil(n, chunks);
+  chunks = llvm::divideCeil(n, len); // no empty piece
+  // Scratch index of element k of line `line`.
+  auto at = [&](Value line, Value k) {
+    Value outer = arith::DivUIOp::create(b, loc, line, i32(inner));
+    Value in = arith::RemUIOp::create(b, loc, line, i32(inner));
+    Value row = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, outer, i32(n)), k);
+    return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, i32(inner)), in)
+        .getResult();
+  };
+  auto store = [&](Value x, Value index) {
+    LLVM::StoreOp::create(b, loc, x, smemPtr(elt, 0, index));
+  };
+  // for (w = tid; w < count; w += threads) body(w)
+  auto forWork = [&](int64_t count, function_ref<void(Value)> body) {
+    scf::ForOp::create(b, loc, tid, i32(count), i32(threads), ValueRange{},
+                       [&](OpBuilder &nb, Location, Value w, ValueRange) {
+                         OpBuilder::InsertionGuard g(b);
+                         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                         body(w);
+                         scf::YieldOp::create(b, loc);
+                       });
+  };
+  // A sequential scan of elements [from, to) of `line`, in place.
+  auto scanRange = [&](Value line, Value from, Value to, Value step) {
+    Value first = loadFromScratch(elt, 0, at(line, from));
+    Value next = arith::AddIOp::create(b, loc, from, step);
+    scf::ForOp::create(b, loc, next, to, step, ValueRange{first},
+                       [&](OpBuilder &nb, Location, Value k, ValueRange acc) {
+                         OpBuilder::InsertionGuard g(b);
+                         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                         Value idx = at(line, k);
+                         Value x = combine(b, loc, kind, acc[0], loadFromScratch(elt, 0, idx));
+                         store(x, idx);
+                         scf::YieldOp::create(b, loc, x);
+                       });
+  };
+
+  storeToScratch(op.getSrc(), 0);
+  barrier();
+  forWork(lines * chunks, [&](Value w) {
+    Value line = arith::DivUIOp::create(b, loc, w, i32(chunks));
+    Value from = arith::MulIOp::create(b, loc, arith::RemUIOp::create(b, loc, w, i32(chunks)),
+                                       i32(len));
+    Value to = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, from, i32(len)), i32(n));
+    scanRange(line, from, to, i32(1));
+  });
+  barrier();
+  if (chunks > 1) {
+    // The pieces' last elements: len - 1, 2 len - 1, ..., n - 1.
+    forWork(lines, [&](Value line) {
+      Value first = loadFromScratch(elt, 0, at(line, i32(len - 1)));
+      auto loop = scf::ForOp::create(b, loc, i32(1), i32(chunks), i32(1), ValueRange{first});
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value c = loop.getInductionVar();
+        Value end = arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, c, i32(len)),
+                                          i32(len)),
+            i32(n));
+        end = arith::SubIOp::create(b, loc, end, i32(1));
+        Value idx = at(line, end);
+        Value x = combine(b, loc, kind, loop.getRegionIterArg(0), loadFromScratch(elt, 0, idx));
+        store(x, idx);
+        scf::YieldOp::create(b, loc, x);
+      }
+    });
+    barrier();
+  }
+  LayoutInfo l = layoutOf(op.getResult());
+  SmallVector<Value> out;
+  for (unsigned r = 0; r < l.regs(); ++r) {
+    Value i = linearIndex(l, r);
+    Value x = loadFromScratch(elt, 0, i);
+    if (chunks > 1) {
+      // Position along the axis, and whether a previous piece's total applies.
+      Value k = arith::RemUIOp::create(b, loc, arith::DivUIOp::create(b, loc, i, i32(inner)),
+                                       i32(n));
+      Value inPiece = arith::RemUIOp::create(b, loc, k, i32(len));
+      Value needs = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, k, i32(len)),
+          arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::ne,
+              arith::AddIOp::create(b, loc, k, i32(1)),
+              arith::MinUIOp::create(
+                  b, loc,
+                  arith::AddIOp::create(b, loc, arith::SubIOp::create(b, loc, k, inPiece),
+                                        i32(len)),
+                  i32(n))));
+      // The previous piece's last element: i - (inPiece + 1) * inner.
+      Value prevIdx = arith::SubIOp::create(
+          b, loc, i,
+          arith::MulIOp::create(b, loc, arith::AddIOp::create(b, loc, inPiece, i32(1)),
+                                i32(inner)));
+      Value safeIdx = arith::SelectOp::create(b, loc, needs, prevIdx, i);
+      Value prev = loadFromScratch(elt, 0, safeIdx);
+      x = arith::SelectOp::create(b, loc, needs, combine(b, loc, kind, prev, x), x);
+    }
+    out.push_back(x);
   }
   barrier();
   vals[op.getResult()] = out;

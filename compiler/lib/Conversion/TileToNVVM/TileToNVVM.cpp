@@ -80,6 +80,7 @@ static int64_t scratchBytes(Operation *op) {
                                : 0;
         return bytesOf(o.getSrc());
       })
+      .Case<ScanOp>([&](ScanOp o) -> int64_t { return bytesOf(o.getSrc()); })
       .Case<AtomicRMWOp>([&](AtomicRMWOp o) -> int64_t {
         // Replicated elements' old values, published by their owners.
         if (o.getResult().use_empty())
@@ -286,6 +287,7 @@ LogicalResult KernelLowering::lowerOp(Operation *op) {
           [&](ConvertLayoutOp o) { return lowerConvertLayout(o); })
       // Reduce.cpp
       .Case<ReduceOp>([&](ReduceOp o) { return lowerReduce(o); }) // shuffles, or scratch
+      .Case<ScanOp>([&](ScanOp o) { return lowerScan(o); })       // pieces in scratch
       // DotWgmma.cpp, DotMmaSync.cpp, DotFMA.cpp
       .Case<DotOp>([&](DotOp o) { return lowerDot(o); })              // see lowerDot
       .Case<DotWaitOp>([&](DotWaitOp o) { return lowerDotWait(o); }) // wgmma.wait_group

@@ -258,6 +258,19 @@ Tile min(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
 Scalar sum(const Tile &t, SrcLoc loc = SrcLoc::current());
 Scalar max(const Tile &t, SrcLoc loc = SrcLoc::current());
 Scalar min(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// The index (i32) of the max / min along `axis` (or of a whole 1-D tile):
+/// the first one on ties, and a NaN counts as the max / min (NumPy's and
+/// PyTorch's rule).
+Tile argmax(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
+Tile argmin(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
+Scalar argmax(const Tile &t, SrcLoc loc = SrcLoc::current());
+Scalar argmin(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// Inclusive scans along `axis` (0 for a 1-D tile): element k combines
+/// elements 0..k.  f32 sums may round differently from a left-to-right sum
+/// on the GPU (pieces of the axis, then their totals).
+Tile cumsum(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
+Tile cummax(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
+Tile cummin(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
 /// Element-wise choice: cond ? a : b.
 Tile where(const Tile &cond, const Tile &a, const Tile &b, SrcLoc loc = SrcLoc::current());
 Tile where(const Tile &cond, const Tile &a, Num b, SrcLoc loc = SrcLoc::current());

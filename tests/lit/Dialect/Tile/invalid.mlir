@@ -561,6 +561,22 @@ func.func @dot_result_type_differs_from_accumulator(%a: tensor<64x32xf16>, %b: t
 // reduce
 //===----------------------------------------------------------------------===//
 
+func.func @scan_axis_out_of_range(%s: tensor<64x128xf32>) {
+  // expected-error @+1 {{'tile.scan' op axis 2 out of range for rank 2}}
+  %0 = tile.scan sum %s {axis = 2 : i32} : tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @scan_i1(%s: tensor<64xi1>) {
+  // expected-error @+1 {{'tile.scan' op cannot scan elements of type 'i1'}}
+  %0 = tile.scan sum %s {axis = 0 : i32} : tensor<64xi1>
+  return
+}
+
+// -----
+
 func.func @reduce_axis_out_of_range(%s: tensor<64x128xf32>) {
   // expected-error @+1 {{'tile.reduce' op axis 2 out of range for rank 2}}
   %0 = tile.reduce sum %s {axis = 2 : i32} : tensor<64x128xf32> -> tensor<64xf32>

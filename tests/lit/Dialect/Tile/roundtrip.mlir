@@ -188,6 +188,17 @@ func.func @dot_f32(%a: tensor<32x16xf32>, %b: tensor<16x64xf32>, %c: tensor<32x6
   return %d : tensor<32x64xf32>
 }
 
+// CHECK-LABEL: func.func @scan_sum_max(
+// CHECK: tile.scan sum %{{.*}} {axis = 1 : i32} : tensor<64x128xf32>{{$}}
+// CHECK: tile.scan max %{{.*}} {axis = 0 : i32} : tensor<16x8xi32>{{$}}
+func.func @scan_sum_max(%s: tensor<64x128xf32>, %i: tensor<16x8xi32>) -> (tensor<64x128xf32>, tensor<16x8xi32>) {
+  %a = tile.scan sum %s {axis = 1 : i32} : tensor<64x128xf32>
+  %b = tile.scan max %i {axis = 0 : i32} : tensor<16x8xi32>
+  return %a, %b : tensor<64x128xf32>, tensor<16x8xi32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @reduce_sum_max_min_2d_to_1d(
 // CHECK-SAME: %[[S:[^:]+]]: tensor<64x128xf32>, %[[I:[^:]+]]: tensor<16x8xi32>)
 // CHECK: tile.reduce sum %[[S]] {axis = 0 : i32} : tensor<64x128xf32> -> tensor<128xf32>{{$}}

@@ -239,6 +239,17 @@ LogicalResult ReduceOp::verify() {
   return success();
 }
 
+LogicalResult ScanOp::verify() {
+  auto src = getSrc().getType();
+  int64_t axis = int32_t(getAxis());
+  if (axis < 0 || axis >= src.getRank())
+    return emitOpError("axis ") << axis << " out of range for rank " << src.getRank();
+  Type elt = src.getElementType();
+  if (!isa<FloatType, IntegerType>(elt) || elt.isInteger(1))
+    return emitOpError("cannot scan elements of type ") << elt;
+  return success();
+}
+
 static bool isSharedType(Type t) {
   auto rt = dyn_cast<RankedTensorType>(t);
   return rt && isa_and_nonnull<SharedLayoutAttr>(rt.getEncoding());

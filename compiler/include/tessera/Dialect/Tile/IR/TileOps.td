@@ -250,6 +250,25 @@ def Tile_ReduceOp : Tile_Op<"reduce", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Tile_ScanOp : Tile_Op<"scan", [Pure, AllTypesMatch<["src", "result"]>]> {
+  let summary = "inclusive scan of a tile along one axis with sum, max or min";
+  let description = [{
+    Element k along `axis` of the result combines elements 0..k of the
+    source (cumsum, cummax, cummin).  `max`/`min` follow
+    `arith.maximumf`/`minimumf` (a NaN propagates to every later element).
+    f32 sums may round differently from a left-to-right sum: the GPU adds
+    chunks of the axis, then the chunks' totals.
+
+    ```mlir
+    %c = tile.scan sum %x {axis = 1 : i32} : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins Tile_ReduceKind:$kind, AnyStaticShapeTensor:$src, I32Attr:$axis);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$kind $src attr-dict `:` type($src)";
+  let hasVerifier = 1;
+}
+
 def Tile_ConvertLayoutOp : Tile_Op<"convert_layout", [Pure]> {
   let summary = "move a tile to another distribution over threads";
   let description = [{
