@@ -28,14 +28,7 @@ static KernelInfo describeKernel(func::FuncOp func) {
       p.name = n.str();
     else
       p.name = "arg" + std::to_string(i);
-    std::string s;
-    llvm::raw_string_ostream os(s);
-    Type t = func.getArgumentTypes()[i];
-    if (auto ptr = dyn_cast<tile::PtrType>(t))
-      os << "ptr<" << ptr.getPointeeType() << ">";
-    else
-      os << t;
-    p.type = s;
+    p.type = tile::typeName(func.getArgumentTypes()[i]);
     if (auto a = func.getArgAttrOfType<IntegerAttr>(
             i, tile::TileDialect::getAlignmentAttrName()))
       p.alignment = unsigned(a.getInt());

@@ -29,7 +29,10 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts) {
 }
 
 void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
-  // Block level: clean up the traced IR, then distribute tiles over threads.
+  // Block level: FP8 to bytes first (so no folding rounds an FP8 constant
+  // other than as the expansion does), clean up the traced IR, then
+  // distribute tiles over threads.
+  pm.addPass(tile::createTileExpandFP8());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(tile::createTileAssignLayouts());

@@ -35,20 +35,25 @@ namespace tessera::dsl {
 const char *toString(DType t) {
   switch (t) {
   case DType::i1: return "i1";
+  case DType::i8: return "i8";
   case DType::i32: return "i32";
   case DType::i64: return "i64";
   case DType::f16: return "f16";
   case DType::bf16: return "bf16";
   case DType::f32: return "f32";
+  case DType::f8e4m3: return "f8e4m3";
+  case DType::f8e5m2: return "f8e5m2";
   }
   return "?";
 }
 
 DType parseDType(const std::string &name) {
-  for (DType t : {DType::i1, DType::i32, DType::i64, DType::f16, DType::bf16, DType::f32})
+  for (DType t : {DType::i1, DType::i8, DType::i32, DType::i64, DType::f16, DType::bf16,
+                  DType::f32, DType::f8e4m3, DType::f8e5m2})
     if (name == toString(t))
       return t;
-  throw Error("unknown dtype '" + name + "' (expected f16, bf16, f32, i32, i64 or i1)");
+  throw Error("unknown dtype '" + name +
+              "' (expected f16, bf16, f32, f8e4m3, f8e5m2, i8, i32, i64 or i1)");
 }
 
 static std::string formatWhere(const SrcLoc &where) {
@@ -63,17 +68,23 @@ static Type toMlir(MLIRContext *ctx, DType t) {
   Builder b(ctx);
   switch (t) {
   case DType::i1: return b.getI1Type();
+  case DType::i8: return b.getI8Type();
   case DType::i32: return b.getI32Type();
   case DType::i64: return b.getI64Type();
   case DType::f16: return b.getF16Type();
   case DType::bf16: return b.getBF16Type();
   case DType::f32: return b.getF32Type();
+  case DType::f8e4m3: return b.getType<Float8E4M3FNType>();
+  case DType::f8e5m2: return b.getType<Float8E5M2Type>();
   }
   return {};
 }
 
 static DType fromMlir(Type t) {
   if (t.isInteger(1)) return DType::i1;
+  if (t.isInteger(8)) return DType::i8;
+  if (isa<Float8E4M3FNType>(t)) return DType::f8e4m3;
+  if (isa<Float8E5M2Type>(t)) return DType::f8e5m2;
   if (t.isInteger(32)) return DType::i32;
   if (t.isInteger(64)) return DType::i64;
   if (t.isF16()) return DType::f16;
@@ -82,15 +93,7 @@ static DType fromMlir(Type t) {
   throw Error("internal: no DSL dtype for an MLIR type");
 }
 
-static std::string typeStr(Type t) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  if (auto p = dyn_cast<tile::PtrType>(t))
-    os << "ptr<" << p.getPointeeType() << ">";
-  else
-    os << t;
-  return s;
-}
+static std::string typeStr(Type t) { return tile::typeName(t); }
 
 static std::string shapeStr(ArrayRef<int64_t> shape) {
   if (shape.empty())
@@ -246,6 +249,8 @@ static Value constant(Kernel::Impl &k, Location loc, Type elt, double x,
   if (!elt.isIntOrFloat())
     throw Error("internal: a number cannot stand for a value of type " + typeStr(elt));
   TypedAttr scalar;
+  if (tile::isFP8(elt) && !std::isnan(x))
+    x = std::clamp(x, -tile::fp8MaxFinite(elt), tile::fp8MaxFinite(elt)); // saturates
   if (isa<FloatType>(elt))
     scalar = k.b.getFloatAttr(elt, x);
   else
@@ -315,6 +320,13 @@ struct Operand {
 };
 } // namespace
 
+/// FP8 values are for storage: arithmetic on them is refused where it is
+/// written, with the conversion to use.
+static void requireArithmetic(Type elt, const SrcLoc &where, const char *name) {
+  if (tile::isFP8(elt))
+    throw DslError(where, name, typeStr(elt) + " is a storage type: convert with .to(f32) first");
+}
+
 static Value binary(Bin op, Operand a, Operand b, const SrcLoc &where) {
   const char *name = binName(op);
   Kernel::Impl &k = current(where, name);
@@ -370,6 +382,7 @@ static Value binary(Bin op, Operand a, Operand b, const SrcLoc &where) {
   auto shape = broadcastShapes(sa, sb);
   if (!shape)
     throw DslError(where, name, "shape mismatch: " + shapeStr(sa) + " vs " + shapeStr(sb));
+  requireArithmetic(elt, where, name);
   Value x = a.v ? a.v : constant(k, loc, elt, a.num->v, *shape);
   Value y = b.v ? b.v : constant(k, loc, elt, b.num->v, *shape);
   if (!shape->empty()) {
@@ -639,6 +652,12 @@ Tile Tile::to(DType dt, SrcLoc where) const {
   Type to = toMlir(k.ctx, dt);
   if (from == to)
     return *this;
+  // FP8 converts to and from f32 only (one rounding: f32 -> FP8 is exact
+  // to compute); other types go through f32.
+  if (tile::isFP8(from) && dt != DType::f32)
+    return this->to(DType::f32, where).to(dt, where);
+  if (tile::isFP8(to) && !from.isF32())
+    return this->to(DType::f32, where).to(dt, where);
   Type res = isa<RankedTensorType>(v.getType()) ? Type(tensorOf(shape(), to)) : to;
   Location loc = mloc(k, where);
   OpBuilder &b = k.b;
@@ -883,6 +902,7 @@ static Value reduceImpl(tile::ReduceKind kind, const Tile &t, std::optional<int>
   Type elt = getElementTypeOrSelf(v.getType());
   if (isa<tile::PtrType>(elt) || elt.isInteger(1))
     throw DslError(where, name, "cannot reduce a tile of " + typeStr(elt));
+  requireArithmetic(elt, where, name);
   int ax = axis.value_or(0);
   if (!axis && s.size() != 1)
     throw DslError(where, name, "reducing to a scalar needs a 1-D tile, got " + shapeStr(s) +
@@ -935,6 +955,7 @@ static Tile scanImpl(tile::ReduceKind kind, const Tile &t, int axis, const SrcLo
   Type elt = getElementTypeOrSelf(v.getType());
   if (isa<tile::PtrType>(elt) || elt.isInteger(1))
     throw DslError(where, name, "cannot scan a tile of " + typeStr(elt));
+  requireArithmetic(elt, where, name);
   if (axis < 0 || axis >= int(s.size()))
     throw DslError(where, name, "axis " + std::to_string(axis) + " out of range for rank " +
                                     std::to_string(s.size()));
@@ -995,6 +1016,7 @@ static Value unaryMathValue(const Handle &h, const SrcLoc &where, const char *na
   Value v = h.value();
   if (!v)
     throw DslError(where, name, "operand is an uninitialized handle");
+  requireArithmetic(getElementTypeOrSelf(v.getType()), where, name);
   if (!isa<FloatType>(getElementTypeOrSelf(v.getType())))
     throw DslError(where, name, "needs floating-point elements, got " + h.typeName());
   return OpTy::create(k.b, mloc(k, where), v);

@@ -3,6 +3,7 @@
 #include "../kernels/Atomics.h"
 #include "../kernels/AxisOps.h"
 #include "../kernels/Elementwise.h"
+#include "../kernels/Fp8.h"
 #include "../kernels/Philox.h"
 
 namespace gpucheck {
@@ -180,6 +181,31 @@ Result checkAxisOps(int rows, int cols, int warps, int programs) {
   return r;
 }
 
+/// FP8 and i8 (tests/kernels/Fp8.h): bit-exact codes and widened values.
+Result checkFp8(int block, int n) {
+  auto k = gJit->get(testkernels::fp8Kernel(), {{"BLOCK", std::to_string(block)}});
+  testkernels::Fp8Data d(n, rng);
+  testkernels::Fp8Outputs out(n);
+  Buffer x(size_t(n) * 4, "f32"), q4(size_t(n), "f8e4m3"), q5(size_t(n), "f8e5m2"),
+      back(size_t(n) * 12, "f32"), xb(size_t(n), "i8"), outb(size_t(n), "i8"),
+      outi(size_t(n) * 8, "i32");
+  x.upload(d.x);
+  xb.upload(d.xb);
+  Result r{"fp8 BLOCK=" + std::to_string(block) + " n=" + std::to_string(n)};
+  r.ms = launch(*k, {unsigned((n + block - 1) / block)}, {x, q4, q5, back, xb, outb, outi, n});
+  out.q4 = q4.download<uint8_t>(size_t(n));
+  out.q5 = q5.download<uint8_t>(size_t(n));
+  out.back = back.download<float>(size_t(n) * 3);
+  out.outb = outb.download<int8_t>(size_t(n));
+  out.outi = outi.download<int32_t>(size_t(n) * 2);
+  std::string bad = testkernels::fp8Mismatch(d, out);
+  if (!bad.empty()) {
+    std::printf("  %s\n", bad.c_str());
+    r.relErr = 1;
+  }
+  return r;
+}
+
 /// The DSL's element-wise vocabulary (tests/kernels/Elementwise.h): tanh
 /// within tanh.approx's error (2^-10.987 relative), the rest within 1e-5.
 Result checkElementwise(int block, int n) {
@@ -246,6 +272,7 @@ void addRowwiseChecks(std::vector<Check> &checks) {
       {"atomic_swap", [] { return checkAtomicSwap(128, 4, 100003); }},
       {"atomic_swap", [] { return checkAtomicSwap(64, 4, 4099); }}, // replicated
       {"elementwise", [] { return checkElementwise(128, 100003); }},
+      {"fp8", [] { return checkFp8(256, 100003); }},
       {"axis_ops", [] { return checkAxisOps(16, 64, 4, 37); }},
       {"axis_ops", [] { return checkAxisOps(4, 256, 4, 11); }},  // 32 pieces per row
       {"axis_ops", [] { return checkAxisOps(128, 8, 4, 5); }},   // one piece per row

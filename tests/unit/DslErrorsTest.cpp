@@ -400,3 +400,22 @@ TEST_CASE("argmax and cumsum misuse", "[dsl][errors]") {
   });
   CHECK(msg == at(__FILE__, line) + "argmax: a 1-D tile reduces to a Scalar; call it without an axis");
 }
+
+TEST_CASE("arithmetic on FP8 tiles names the conversion to use", "[dsl][errors]") {
+  int line = 0;
+  std::string msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, f8e4m3);
+    line = __LINE__; [[maybe_unused]] Tile c = a + a;
+  });
+  CHECK(msg == at(__FILE__, line) + "operator+: f8e4m3 is a storage type: convert with .to(f32) first");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, f8e5m2);
+    line = __LINE__; [[maybe_unused]] Tile c = exp(a);
+  });
+  CHECK(msg == at(__FILE__, line) + "exp: f8e5m2 is a storage type: convert with .to(f32) first");
+  msg = traceError([&](Kernel &) {
+    Tile a = zeros({128}, f8e4m3);
+    line = __LINE__; [[maybe_unused]] Scalar c = sum(a);
+  });
+  CHECK(msg == at(__FILE__, line) + "sum: f8e4m3 is a storage type: convert with .to(f32) first");
+}

@@ -10,6 +10,7 @@
 #include "../kernels/Atomics.h"
 #include "../kernels/AxisOps.h"
 #include "../kernels/Elementwise.h"
+#include "../kernels/Fp8.h"
 #include "../kernels/Philox.h"
 
 #include "tessera/Interpreter/Interpreter.h"
@@ -514,6 +515,27 @@ TEST_CASE("interpreter: argmax/argmin (ties, NaN) and cumsum/cummax along each a
                i32(out.arow), f32(out.csum1), f32(out.csum0), f32(out.cmax1), i32(out.cisum1),
                f32(out.crow)});
   CHECK(testkernels::axisOpsMismatch(d, out) == "");
+}
+
+TEST_CASE("interpreter: FP8 (e4m3, e5m2) rounding, saturation and widening; i8", "[interp][fp8]") {
+  // The reference itself: known codes.
+  CHECK(testkernels::fp8Encode(448.0f, true) == 0x7E);
+  CHECK(testkernels::fp8Encode(1e9f, true) == 0x7E);  // saturates
+  CHECK(testkernels::fp8Encode(-INFINITY, false) == 0xFB); // -57344
+  CHECK(testkernels::fp8Encode(1.0625f, true) == 0x38);  // tie: to 1.0 (even)
+  CHECK(testkernels::fp8Decode(0x01, true) == std::ldexp(1.0, -9));
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, testkernels::fp8Kernel(), {{"BLOCK", "64"}});
+  const int n = 300;
+  testkernels::Fp8Data d(n, rng);
+  testkernels::Fp8Outputs out(n);
+  interp::run(*m, {5},
+              {Buffer{d.x.data(), d.x.size() * 4, "f32"}, Buffer{out.q4.data(), out.q4.size(), "f8e4m3"},
+               Buffer{out.q5.data(), out.q5.size(), "f8e5m2"},
+               Buffer{out.back.data(), out.back.size() * 4, "f32"},
+               Buffer{d.xb.data(), d.xb.size(), "i8"}, Buffer{out.outb.data(), out.outb.size(), "i8"},
+               Buffer{out.outi.data(), out.outi.size() * 4, "i32"}, n});
+  CHECK(testkernels::fp8Mismatch(d, out) == "");
 }
 
 TEST_CASE("interpreter: Philox4x32-10 (known answers), randint4x and rand", "[interp][philox]") {

@@ -6,6 +6,7 @@
 #include "../kernels/Atomics.h"
 #include "../kernels/AxisOps.h"
 #include "../kernels/Elementwise.h"
+#include "../kernels/Fp8.h"
 #include "../kernels/Philox.h"
 
 #include "mlir/IR/Verifier.h"
@@ -281,6 +282,22 @@ TEST_CASE("argmax/argmin and the scans compile for sm_80 and sm_90a", "[pipeline
       CompiledKernel ck = compileToPTX(*module, opts);
       CHECK(ck.ptx.find("bar.sync") != std::string::npos); // the scans' phases
     }
+  }
+}
+
+TEST_CASE("FP8 and i8 compile for sm_80 and sm_90a; the metadata names the dtypes",
+          "[pipeline]") {
+  for (std::string target : {"sm_80", "sm_90a"}) {
+    INFO(target);
+    auto ctx = test::makeContext();
+    auto module = dsl::traceKernel(*ctx, testkernels::fp8Kernel());
+    CompileOptions opts;
+    opts.target = target;
+    CompiledKernel ck = compileToPTX(*module, opts);
+    CHECK(ck.info.params[1].type == "ptr<f8e4m3>");
+    CHECK(ck.info.params[2].type == "ptr<f8e5m2>");
+    CHECK(ck.info.params[4].type == "ptr<i8>");
+    CHECK(ck.ptx.find("st.global.b8") != std::string::npos);
   }
 }
 

@@ -53,6 +53,19 @@ bool isPtr(Type t) { return isa<PtrType>(t); }
 double roundTo(Type t, double x) {
   if (t.isF64())
     return x;
+  if (isFP8(t)) {
+    // Nearest even, saturating (cvt .satfinite): what overflows becomes the
+    // largest finite value of x's sign; NaN stays NaN.
+    if (std::isnan(x))
+      return x;
+    APFloat f(x);
+    bool lost = false;
+    f.convert(cast<FloatType>(t).getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    if (f.isInfinity() || f.isNaN())
+      return std::copysign(fp8MaxFinite(t), x);
+    f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+    return f.convertToDouble();
+  }
   float f = float(x);
   if (t.isF16())
     return fromHalf(toHalf(f));
@@ -122,9 +135,7 @@ private:
         auto *b = std::get_if<Buffer>(&a);
         if (!b)
           kind("a Buffer");
-        std::string elt;
-        llvm::raw_string_ostream os(elt);
-        os << ptr.getPointeeType();
+        std::string elt = typeName(ptr.getPointeeType());
         if (!b->dtype.empty() && b->dtype != elt)
           throw InterpError(name + " points to " + elt + " but a buffer of " + b->dtype +
                             " was passed");
@@ -221,6 +232,12 @@ private:
   }
 
   double readFloat(char *a, Type t) {
+    if (isFP8(t)) {
+      APFloat f(cast<FloatType>(t).getFloatSemantics(), APInt(8, uint8_t(*a)));
+      bool lost = false;
+      f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+      return f.convertToDouble();
+    }
     if (t.isF32()) {
       float f;
       std::memcpy(&f, a, 4);
@@ -231,6 +248,14 @@ private:
     return t.isF16() ? fromHalf(h) : fromBF16(h);
   }
   void writeFloat(char *a, Type t, double x) {
+    if (isFP8(t)) {
+      // x is already an FP8 value (or NaN): the conversion is exact.
+      APFloat f(roundTo(t, x));
+      bool lost = false;
+      f.convert(cast<FloatType>(t).getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      *a = char(f.bitcastToAPInt().getZExtValue());
+      return;
+    }
     if (t.isF32()) {
       float f = float(x);
       std::memcpy(a, &f, 4);

@@ -198,7 +198,7 @@ static std::pair<CUtensorMapDataType, unsigned> tmaType(const KernelParam &p) {
   if (e == "bf16") return {CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2};
   if (e == "f32") return {CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4};
   if (e == "f64") return {CU_TENSOR_MAP_DATA_TYPE_FLOAT64, 8};
-  if (e == "i8") return {CU_TENSOR_MAP_DATA_TYPE_UINT8, 1};
+  if (e == "i8" || e == "f8e4m3" || e == "f8e5m2") return {CU_TENSOR_MAP_DATA_TYPE_UINT8, 1};
   if (e == "i32") return {CU_TENSOR_MAP_DATA_TYPE_INT32, 4};
   if (e == "i64") return {CU_TENSOR_MAP_DATA_TYPE_INT64, 8};
   throw LaunchError("no TMA data type for " + p.type);

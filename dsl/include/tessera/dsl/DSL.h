@@ -42,11 +42,17 @@ namespace tessera::dsl {
 using SrcLoc = std::source_location;
 
 /// Element types a kernel can use.
-enum class DType { i1, i32, i64, f16, bf16, f32 };
-inline constexpr DType i1 = DType::i1, i32 = DType::i32, i64 = DType::i64,
-                       f16 = DType::f16, bf16 = DType::bf16, f32 = DType::f32;
+/// f8e4m3 (FP8 E4M3, no infinities, max 448) and f8e5m2 (FP8 E5M2, max
+/// 57344) are storage types: load, store, select and convert them (.to);
+/// arithmetic needs a wider type.  Converting to FP8 rounds to nearest even
+/// and saturates to the largest finite value (PTX's cvt .satfinite); NaN
+/// stays NaN.
+enum class DType { i1, i8, i32, i64, f16, bf16, f32, f8e4m3, f8e5m2 };
+inline constexpr DType i1 = DType::i1, i8 = DType::i8, i32 = DType::i32, i64 = DType::i64,
+                       f16 = DType::f16, bf16 = DType::bf16, f32 = DType::f32,
+                       f8e4m3 = DType::f8e4m3, f8e5m2 = DType::f8e5m2;
 const char *toString(DType t);
-/// Parses "f16", "bf16", "f32", "i32", ...; throws tessera::Error otherwise.
+/// Parses "f16", "bf16", "f32", "f8e4m3", "i32", ...; throws tessera::Error otherwise.
 DType parseDType(const std::string &name);
 
 /// A misuse of the DSL, located at the user's C++ line.

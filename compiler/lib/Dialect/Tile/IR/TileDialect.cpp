@@ -145,4 +145,21 @@ unsigned getElementByteSize(Type type) {
   return bits < 8 ? 1 : bits / 8;
 }
 
+bool isFP8(Type type) { return isa<Float8E4M3FNType, Float8E5M2Type>(type); }
+
+double fp8MaxFinite(Type type) { return isa<Float8E4M3FNType>(type) ? 448.0 : 57344.0; }
+
+std::string typeName(Type type) {
+  if (isa<Float8E4M3FNType>(type))
+    return "f8e4m3";
+  if (isa<Float8E5M2Type>(type))
+    return "f8e5m2";
+  if (auto p = dyn_cast<PtrType>(type))
+    return "ptr<" + typeName(p.getPointeeType()) + ">";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << type;
+  return s;
+}
+
 } // namespace tessera::tile

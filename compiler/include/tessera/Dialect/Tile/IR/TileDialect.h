@@ -1,6 +1,8 @@
 //===- TileDialect.h - the `tile` dialect ---------------------------------===//
 #pragma once
 
+#include <string>
+
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -37,5 +39,15 @@ std::string formatFileLine(mlir::Location loc);
 /// Size in bytes of one element of `type` in memory (i1 occupies a byte,
 /// pointers eight).
 unsigned getElementByteSize(mlir::Type type);
+
+/// The name Tessera gives a type in kernel metadata, buffer dtypes and
+/// messages: MLIR's spelling ("f16", "i32"), "ptr<...>" for pointers, and
+/// "f8e4m3" / "f8e5m2" for the FP8 types (MLIR: f8E4M3FN, f8E5M2).
+std::string typeName(mlir::Type type);
+/// FP8 (f8E4M3FN or f8E5M2): a storage type whose conversions from f32
+/// round to nearest even and saturate to fp8MaxFinite.
+bool isFP8(mlir::Type type);
+/// The largest finite FP8 value: 448 (E4M3) or 57344 (E5M2).
+double fp8MaxFinite(mlir::Type type);
 
 } // namespace tessera::tile

@@ -4,6 +4,20 @@
 
 include "mlir/Pass/PassBase.td"
 
+def TileExpandFP8 : Pass<"tile-expand-fp8", "::mlir::ModuleOp"> {
+  let summary = "Keep FP8 tiles as bytes and expand their conversions into integer ops";
+  let description = [{
+    LLVM has no 8-bit float, so before layouts are assigned each
+    `arith.extf` from FP8 (f8E4M3FN, f8E5M2) to f32 and each `arith.truncf`
+    from f32 to FP8 becomes arithmetic on the bits (exact; f32 to FP8
+    rounds to nearest even and saturates to the largest finite value, NaN
+    to S.1111.111), and every other FP8 value, pointer, block argument and
+    constant is retyped to i8 with the same bits.  Arithmetic on FP8 values
+    is an error (the DSL refuses it where it is written).
+  }];
+  let dependentDialects = ["::tessera::tile::TileDialect", "::mlir::arith::ArithDialect"];
+}
+
 def TileAssignLayouts : Pass<"tile-assign-layouts", "::mlir::ModuleOp"> {
   let summary = "Distribute every tile of a kernel over the threads of its block";
   let description = [{
