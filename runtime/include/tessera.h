@@ -68,7 +68,9 @@ TESSERA_API tessera_status tessera_attention_forward(tessera_context *ctx, const
                                                      void *stream);
 
 /* dq, dk, dv from the forward's q, k, v, o, lse and the output's gradient
- * dout (its workspace is allocated and freed inside). */
+ * dout.  Its f32 workspace is kept in the context, one per stream, grown
+ * when a call needs more and freed by tessera_close.  Calls on one context
+ * are serialized on the host while they queue their launches. */
 TESSERA_API tessera_status tessera_attention_backward(
     tessera_context *ctx, const DLTensor *q, const DLTensor *k, const DLTensor *v,
     const DLTensor *o, const DLTensor *dout, const DLTensor *lse, DLTensor *dq, DLTensor *dk,

@@ -12,7 +12,9 @@
 #include "tessera/rt/Driver.h"
 #include "tessera/rt/Runtime.h"
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 using namespace tessera;
@@ -20,6 +22,14 @@ using namespace tessera;
 struct tessera_context {
   int ordinal = 0;
   std::unique_ptr<jit::Jit> jit;
+  /// The backward passes' workspaces, one per stream, grown and never shrunk:
+  /// allocating and freeing one per call cost a cuMemAlloc and a cuMemFree
+  /// (which waits for the whole device) in every training step.  `mutex`
+  /// is held from taking a workspace until the call's launches are queued,
+  /// so a growth (its cuMemFree waits for pending work) never frees memory
+  /// another thread's call is about to use.
+  std::mutex mutex;
+  std::map<void *, tessera::rt::Buffer> workspaces;
 };
 
 namespace {
@@ -191,6 +201,14 @@ jit::AttentionProblem problemOf(const Tensor &q, const Tensor &k,
   return p;
 }
 
+/// The workspace of `stream`, at least `bytes` long (the caller holds ctx->mutex).
+rt::Buffer &workspaceFor(tessera_context *ctx, void *stream, size_t bytes) {
+  rt::Buffer &ws = ctx->workspaces[stream];
+  if (ws.bytes() < bytes || ws.dtype() != "f32")
+    ws = rt::Buffer(bytes, "f32");
+  return ws;
+}
+
 /// Every entry point may be called from any thread (PyTorch runs backward
 /// passes on its autograd thread): the device's context is made current.
 void enter(const tessera_context *ctx) {
@@ -265,7 +283,15 @@ tessera_status tessera_open(int device_ordinal, tessera_context **out) {
   });
 }
 
-void tessera_close(tessera_context *ctx) { delete ctx; }
+void tessera_close(tessera_context *ctx) {
+  if (!ctx)
+    return;
+  try {
+    enter(ctx); // the workspaces are freed in the device's context
+  } catch (...) {
+  }
+  delete ctx;
+}
 
 int tessera_interpreted(const tessera_context *) { return rt::interpretMode() ? 1 : 0; }
 
@@ -307,7 +333,8 @@ tessera_status tessera_attention_backward(tessera_context *ctx, const DLTensor *
     rt::Buffer tl = lseBuffer(ctx, lse, p);
     jit::AttentionBackwardOptions bo;
     bo.deterministic = opt.deterministic != 0;
-    rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, bo), "f32");
+    std::lock_guard<std::mutex> lock(ctx->mutex);
+    rt::Buffer &ws = workspaceFor(ctx, stream, jit::attentionBackwardWorkspaceBytes(p, bo));
     jit::attentionBackward(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
                            t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, t.dout.buffer,
                            t.dout.strides, tl, t.dq.buffer, t.dq.strides, t.dk.buffer,
@@ -359,7 +386,8 @@ tessera_status tessera_attention_backward_varlen(
     rt::Buffer tl = lseBuffer(ctx, lse, p);
     jit::AttentionBackwardOptions bo;
     bo.deterministic = opt.deterministic != 0;
-    rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, bo), "f32");
+    std::lock_guard<std::mutex> lock(ctx->mutex);
+    rt::Buffer &ws = workspaceFor(ctx, stream, jit::attentionBackwardWorkspaceBytes(p, bo));
     jit::attentionBackwardVarlen(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
                                  t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, t.dout.buffer,
                                  t.dout.strides, tl, t.dq.buffer, t.dq.strides, t.dk.buffer,
