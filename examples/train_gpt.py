@@ -95,6 +95,39 @@ def train(attn, data, args):
     return losses, tokens / (time.perf_counter() - t0)
 
 
+def attention_alone(args):
+    """One layer's attention, forward + backward through autograd, at the training shape:
+    GPU time per call (CUDA events over 50 calls) and the host time a call takes to queue
+    its work (what a step that waits on loss.item() cannot hide)."""
+    import tessera
+    b, s, h, hd = args.batch, args.seq, args.heads, args.d_model // args.heads
+    q, k, v = (torch.randn(b, s, h, hd, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+               for _ in range(3))
+    do = torch.randn_like(q)
+    calls = {
+        "sdpa": lambda: F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
+                                                       v.transpose(1, 2), is_causal=True).transpose(1, 2),
+        "tessera": lambda: tessera.attention(q, k, v, causal=True, layout="bshd"),
+    }
+    out = {}
+    for name, f in calls.items():
+        for _ in range(5):
+            torch.autograd.grad(f(), (q, k, v), do)
+        torch.cuda.synchronize()
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        t = time.perf_counter()
+        for _ in range(50):
+            torch.autograd.grad(f(), (q, k, v), do)
+        host = (time.perf_counter() - t) / 50
+        stop.record()
+        torch.cuda.synchronize()
+        out[name] = {"gpu_ms": start.elapsed_time(stop) / 50, "host_queue_ms": host * 1e3}
+        print(f"attention alone ({name}): forward+backward {out[name]['gpu_ms']:.3f} ms per call "
+              f"(GPU), {out[name]['host_queue_ms']:.3f} ms to queue (host)", flush=True)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
@@ -120,6 +153,7 @@ def main():
     diff = max(abs(x - y) for x, y in zip(a, b))
     print(f"largest loss difference at any step: {diff:.4f}; "
           f"last-20 means {sum(a[-20:]) / 20:.4f} vs {sum(b[-20:]) / 20:.4f}")
+    result["attention_alone"] = attention_alone(args)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         json.dump(result, open(os.path.join(args.out, "train_gpt.json"), "w"))

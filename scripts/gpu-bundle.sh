@@ -25,6 +25,12 @@ if [ -x "$BUILD_DIR/tests/example-aot-softmax/softmax_app" ]; then
   strip -o bundle/softmax_app "$BUILD_DIR/tests/example-aot-softmax/softmax_app"
   xz -T2 -6 -f bundle/softmax_app
 fi
+# examples/user-project's AOT program (the user's own kernel; Tessera::Runtime
+# only, no LLVM), built by the test suite's user-project test.
+if [ -x "$BUILD_DIR/tests/user-project/user/user_aot" ]; then
+  strip -o bundle/user_aot "$BUILD_DIR/tests/user-project/user/user_aot"
+  xz -T2 -6 -f bundle/user_aot
+fi
 # The C API's library (LLVM inside) and the Python package, for PyTorch there.
 strip -o bundle/libtessera.so "$STATIC_DIR/runtime/libtessera.so"
 xz -T2 -6 -f bundle/libtessera.so
