@@ -894,15 +894,23 @@ Tile dot(const Tile &a, const Tile &b, SrcLoc where) {
   return dot(a, b, zeros({a.dim(0), b.dim(1)}, DType::f32, where), where);
 }
 
+/// The operand of a reduction or scan (`verb`: "reduce", "scan"): a tile of
+/// numbers that arithmetic applies to.
+static Value axisOperand(const Tile &t, const SrcLoc &where, const char *name, const char *verb) {
+  Value v = requireTile(t, where, name);
+  Type elt = getElementTypeOrSelf(v.getType());
+  if (isa<tile::PtrType>(elt) || elt.isInteger(1))
+    throw DslError(where, name, std::string("cannot ") + verb + " a tile of " + typeStr(elt));
+  requireArithmetic(elt, where, name);
+  return v;
+}
+
 static Value reduceImpl(tile::ReduceKind kind, const Tile &t, std::optional<int> axis,
                         const SrcLoc &where, const char *name) {
   Kernel::Impl &k = current(where, name);
-  Value v = requireTile(t, where, name);
+  Value v = axisOperand(t, where, name, "reduce");
   auto s = t.shape();
   Type elt = getElementTypeOrSelf(v.getType());
-  if (isa<tile::PtrType>(elt) || elt.isInteger(1))
-    throw DslError(where, name, "cannot reduce a tile of " + typeStr(elt));
-  requireArithmetic(elt, where, name);
   int ax = axis.value_or(0);
   if (!axis && s.size() != 1)
     throw DslError(where, name, "reducing to a scalar needs a 1-D tile, got " + shapeStr(s) +
@@ -950,12 +958,8 @@ static Value argImpl(tile::ReduceKind kind, const Tile &t, std::optional<int> ax
 static Tile scanImpl(tile::ReduceKind kind, const Tile &t, int axis, const SrcLoc &where,
                      const char *name) {
   Kernel::Impl &k = current(where, name);
-  Value v = requireTile(t, where, name);
+  Value v = axisOperand(t, where, name, "scan");
   auto s = t.shape();
-  Type elt = getElementTypeOrSelf(v.getType());
-  if (isa<tile::PtrType>(elt) || elt.isInteger(1))
-    throw DslError(where, name, "cannot scan a tile of " + typeStr(elt));
-  requireArithmetic(elt, where, name);
   if (axis < 0 || axis >= int(s.size()))
     throw DslError(where, name, "axis " + std::to_string(axis) + " out of range for rank " +
                                     std::to_string(s.size()));

@@ -686,45 +686,59 @@ void Machine::execAtomicRMW(AtomicRMWOp o) {
   vals[o.getResult()] = std::move(out);
 }
 
-void Machine::execReduce(ReduceOp o) {
-  Operation *op = o;
-  const Val &src = in(op, 0);
-  Val out = like(o.getType());
-  int64_t axis = o.getAxis();
-  const auto &shape = src.shape;
+/// One step of a reduction or scan along an axis (NaN propagates through
+/// max/min, as arith.maximumf/minimumf; sums round to the element type).
+static double combineF(ReduceKind kind, Type elt, double acc, double x) {
+  switch (kind) {
+  case ReduceKind::Sum: return roundTo(elt, acc + x);
+  case ReduceKind::Max: return std::isnan(acc) || std::isnan(x) ? NAN : std::max(acc, x);
+  case ReduceKind::Min: return std::isnan(acc) || std::isnan(x) ? NAN : std::min(acc, x);
+  }
+  return acc;
+}
+static int64_t combineI(ReduceKind kind, Type elt, int64_t acc, int64_t x) {
+  switch (kind) {
+  case ReduceKind::Sum: return wrapTo(elt, int64_t(uint64_t(acc) + uint64_t(x)));
+  case ReduceKind::Max: return std::max(acc, x);
+  case ReduceKind::Min: return std::min(acc, x);
+  }
+  return acc;
+}
+
+/// Calls visit(at) for each line along `axis` of a row-major `shape`, where
+/// at(k) is the linear index of the line's element k; returns the length.
+template <class F>
+static int64_t forEachLine(const std::vector<int64_t> &shape, int64_t axis, F visit) {
   int64_t inner = 1, outer = 1, n = shape[axis];
   for (int64_t d = axis + 1; d < int64_t(shape.size()); ++d)
     inner *= shape[d];
   for (int64_t d = 0; d < axis; ++d)
     outer *= shape[d];
-  bool f = isFloat(src.elt);
   for (int64_t a = 0; a < outer; ++a)
-    for (int64_t b = 0; b < inner; ++b) {
-      auto at = [&](int64_t k) { return (a * n + k) * inner + b; };
-      if (f) {
-        double acc = src.f[at(0)];
-        for (int64_t k = 1; k < n; ++k) {
-          double x = src.f[at(k)];
-          switch (o.getKind()) {
-          case ReduceKind::Sum: acc = roundTo(src.elt, acc + x); break;
-          case ReduceKind::Max: acc = std::isnan(acc) || std::isnan(x) ? NAN : std::max(acc, x); break;
-          case ReduceKind::Min: acc = std::isnan(acc) || std::isnan(x) ? NAN : std::min(acc, x); break;
-          }
-        }
-        out.f.push_back(acc);
-      } else {
-        int64_t acc = src.i[at(0)];
-        for (int64_t k = 1; k < n; ++k) {
-          int64_t x = src.i[at(k)];
-          switch (o.getKind()) {
-          case ReduceKind::Sum: acc = wrapTo(src.elt, acc + x); break;
-          case ReduceKind::Max: acc = std::max(acc, x); break;
-          case ReduceKind::Min: acc = std::min(acc, x); break;
-          }
-        }
-        out.i.push_back(acc);
-      }
+    for (int64_t b = 0; b < inner; ++b)
+      visit([=](int64_t k) { return size_t((a * n + k) * inner + b); });
+  return n;
+}
+
+void Machine::execReduce(ReduceOp o) {
+  Operation *op = o;
+  const Val &src = in(op, 0);
+  Val out = like(o.getType());
+  int64_t n = src.shape[o.getAxis()];
+  bool f = isFloat(src.elt);
+  forEachLine(src.shape, o.getAxis(), [&](auto at) {
+    if (f) {
+      double acc = src.f[at(0)];
+      for (int64_t k = 1; k < n; ++k)
+        acc = combineF(o.getKind(), src.elt, acc, src.f[at(k)]);
+      out.f.push_back(acc);
+    } else {
+      int64_t acc = src.i[at(0)];
+      for (int64_t k = 1; k < n; ++k)
+        acc = combineI(o.getKind(), src.elt, acc, src.i[at(k)]);
+      out.i.push_back(acc);
     }
+  });
   checkFinite(op, out);
   vals[o.getResult()] = std::move(out);
 }
@@ -733,34 +747,16 @@ void Machine::execReduce(ReduceOp o) {
 void Machine::execScan(ScanOp o) {
   Operation *op = o;
   Val out = in(op, 0);
-  int64_t axis = o.getAxis();
-  const auto &shape = out.shape;
-  int64_t inner = 1, outer = 1, n = shape[axis];
-  for (int64_t d = axis + 1; d < int64_t(shape.size()); ++d)
-    inner *= shape[d];
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= shape[d];
+  int64_t n = out.shape[o.getAxis()];
   bool f = isFloat(out.elt);
-  for (int64_t a = 0; a < outer; ++a)
-    for (int64_t b = 0; b < inner; ++b)
-      for (int64_t k = 1; k < n; ++k) {
-        size_t prev = size_t((a * n + k - 1) * inner + b), at = size_t((a * n + k) * inner + b);
-        if (f) {
-          double acc = out.f[prev], x = out.f[at];
-          switch (o.getKind()) {
-          case ReduceKind::Sum: out.f[at] = roundTo(out.elt, acc + x); break;
-          case ReduceKind::Max: out.f[at] = std::isnan(acc) || std::isnan(x) ? NAN : std::max(acc, x); break;
-          case ReduceKind::Min: out.f[at] = std::isnan(acc) || std::isnan(x) ? NAN : std::min(acc, x); break;
-          }
-        } else {
-          int64_t acc = out.i[prev], x = out.i[at];
-          switch (o.getKind()) {
-          case ReduceKind::Sum: out.i[at] = wrapTo(out.elt, int64_t(uint64_t(acc) + uint64_t(x))); break;
-          case ReduceKind::Max: out.i[at] = std::max(acc, x); break;
-          case ReduceKind::Min: out.i[at] = std::min(acc, x); break;
-          }
-        }
-      }
+  forEachLine(out.shape, o.getAxis(), [&](auto at) {
+    for (int64_t k = 1; k < n; ++k) {
+      if (f)
+        out.f[at(k)] = combineF(o.getKind(), out.elt, out.f[at(k - 1)], out.f[at(k)]);
+      else
+        out.i[at(k)] = combineI(o.getKind(), out.elt, out.i[at(k - 1)], out.i[at(k)]);
+    }
+  });
   checkFinite(op, out);
   vals[o.getResult()] = std::move(out);
 }
