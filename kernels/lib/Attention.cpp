@@ -4,8 +4,13 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <optional>
+#include <mutex>
 
 #include <cmath>
+#include <cctype>
+#include <cstdio>
 
 using namespace tessera::dsl;
 
@@ -28,8 +33,65 @@ static constexpr double kVeryNegative = -1e30;
 /// Grid: (ceil(seq_q / BLOCK_M), heads, batch).  INT_MULTIPLE promises the
 /// strides are multiples of it.  The scale must be positive (it is applied
 /// to row maxima; jit::attentionForward refuses others).
+namespace {
+std::mutex scoreModsMu;
+std::map<std::string, ScoreMod> &scoreMods() {
+  static std::map<std::string, ScoreMod> mods;
+  return mods;
+}
+} // namespace
+
+void registerScoreMod(const ScoreMod &mod) {
+  bool word = !mod.name.empty() && mod.name != "none";
+  for (char c : mod.name)
+    word = word && (std::isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-');
+  if (!word)
+    throw Error("score modifier name '" + mod.name +
+                "': use letters, digits, '_', '.' or '-' (and not 'none')");
+  if (!mod.fn)
+    throw Error("score modifier '" + mod.name + "' has no function");
+  std::lock_guard<std::mutex> lock(scoreModsMu);
+  scoreMods()[mod.name] = mod;
+}
+
+ScoreMod findScoreMod(const std::string &name) {
+  std::lock_guard<std::mutex> lock(scoreModsMu);
+  auto it = scoreMods().find(name);
+  if (it == scoreMods().end())
+    throw Error("no score modifier named '" + name + "' is registered");
+  return it->second;
+}
+
+namespace scoremods {
+ScoreMod softcap(double cap) {
+  if (!(cap > 0))
+    throw Error("softcap: the cap must be positive, got " + std::to_string(cap));
+  char name[64];
+  std::snprintf(name, sizeof name, "softcap.%.17g", cap);
+  return {name, [cap](const Tile &s, const Scalar &, const Scalar &, const Tile &, const Tile &) {
+            // tanh(t) = 1 - 2 / (e^(2t) + 1): exact at both ends (e^(2t) = inf or 0).
+            Tile e = exp(s * (2.0 / cap));
+            return (1.0 - 2.0 / (e + 1.0)) * cap;
+          }};
+}
+
+ScoreMod alibi(int heads) {
+  if (heads <= 0)
+    throw Error("alibi: heads must be positive, got " + std::to_string(heads));
+  return {"alibi." + std::to_string(heads),
+          [heads](const Tile &s, const Scalar &, const Scalar &head, const Tile &query,
+                  const Tile &key) {
+            Scalar slope = exp2((head + 1).to(f32) * (-8.0 / heads));
+            return s + (key - query).to(f32) * slope;
+          }};
+}
+} // namespace scoremods
+
 static void attentionFwd(Kernel &k, const Params &p) {
   DType dt = p.dtype("dtype");
+  std::optional<ScoreMod> mod;
+  if (p.s("SCORE_MOD") != "none")
+    mod = findScoreMod(p.s("SCORE_MOD"));
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), d = p.i("HEAD_DIM");
   bool causal = p.flag("CAUSAL");
   unsigned mult = unsigned(p.i("INT_MULTIPLE"));
@@ -84,14 +146,20 @@ static void attentionFwd(Kernel &k, const Params &p) {
     // score (scale > 0, so max(s) * c = max(s * c)), and exp2's argument
     // s * c - m is one FFMA.
     auto onlineSoftmax = [&](Tile s, const Tile &keys, bool masked) {
+      Scalar c = qkScale;
+      if (mod) {
+        // The modifier sees scaled scores; the exp2 domain then needs only log2(e).
+        s = mod->fn(s * scale, batch, head, offM.col(), keys.row());
+        c = scalar(kLog2e, f32);
+      }
       if (masked) {
         Tile valid = keys.row() < seqK;
         if (causal)
           valid = valid & (keys.row() <= offM.col());
         s = where(valid, s, -INFINITY);
       }
-      Tile mNew = maximum(m, max(s, 1) * qkScale);
-      Tile pTile = exp2(s * qkScale - mNew.col());
+      Tile mNew = maximum(m, max(s, 1) * c);
+      Tile pTile = exp2(s * c - mNew.col());
       Tile alpha = exp2(m - mNew);
       l = l * alpha + sum(pTile, 1);
       m = mNew;
@@ -195,6 +263,7 @@ dsl::Params AttentionConfig::params() const {
           {"CAUSAL", causal ? "1" : "0"},
           {"INT_MULTIPLE", std::to_string(intMultiple)},
           {"VARLEN", varlen ? "1" : "0"},
+          {"SCORE_MOD", scoreMod},
           {"BLOCK_M", std::to_string(blockM)},
           {"BLOCK_N", std::to_string(blockN)},
           {"num_warps", std::to_string(numWarps)},

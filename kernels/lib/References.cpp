@@ -59,7 +59,8 @@ void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, i
 
 void attention(const double *q, const double *k, const double *v, double *o, double *lse,
                int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
-               int64_t groups) {
+               int64_t groups,
+               const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod) {
   std::vector<double> s(seqK);
   for (int64_t h = 0; h < bh; ++h)
     for (int64_t i = 0; i < seqQ; ++i) {
@@ -73,6 +74,8 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
         for (int64_t x = 0; x < d; ++x)
           dotp += qi[x] * kj[x];
         s[j] = dotp * scale;
+        if (scoreMod)
+          s[j] = scoreMod(s[j], h, i, j);
         m = std::max(m, s[j]);
       }
       double l = 0;

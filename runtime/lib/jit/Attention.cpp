@@ -169,6 +169,10 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   cfg.varlen = varlen;
   if (varlen) // sequences of their own lengths: one program per query block
     cfg.persistent = false;
+  if (p.scoreMod) {
+    kernels::registerScoreMod(*p.scoreMod);
+    cfg.scoreMod = p.scoreMod->name;
+  }
   auto kernel = jit.get(kernels::findKernel("attention_fwd"), cfg.params());
   std::vector<rt::Arg> args{q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale};
   pushStrides(args, {sq, sk, sv, so});
@@ -285,6 +289,10 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                             rt::Buffer &workspace, int64_t batches, int64_t rowsQ, int64_t rowsK,
                             bool varlen, const std::vector<rt::Arg> &tail, CUstream stream,
                             const AttentionBackwardOptions &options = {}) {
+  if (p.scoreMod)
+    throw Error("attention backward: score modifier '" + p.scoreMod->name +
+                "': the backward pass of a modified score is not implemented yet "
+                "(forward only, issue 21)");
   auto [kvHeads, dt, scale] =
       checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
   checkTensor("dO", dO, dt, sdo, batches, p.heads, rowsQ, p.headDim);

@@ -11,9 +11,42 @@
 #include "tessera/dsl/KernelDef.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace tessera::kernels {
+
+/// A score modifier (issue 21), traced into the attention kernel where the
+/// scores are in registers: fn(score, batch, head, query, key) returns the
+/// modified scores.  `score` is a BLOCK_M x BLOCK_N f32 tile of q.k * scale
+/// (natural units, before masking); `query` a BLOCK_M x 1 and `key` a
+/// 1 x BLOCK_N i32 tile of positions (they broadcast against each other);
+/// `batch` and `head` are i32 scalars.  Forward only for now.
+struct ScoreMod {
+  /// Names fn in this process: kernels are memoized by name and parameters
+  /// (the disk cache is keyed by the traced code, so it is never stale).
+  std::string name;
+  std::function<dsl::Tile(const dsl::Tile &score, const dsl::Scalar &batch,
+                          const dsl::Scalar &head, const dsl::Tile &query,
+                          const dsl::Tile &key)>
+      fn;
+};
+
+/// Makes `mod` the modifier its name stands for (replacing an earlier one).
+/// The name is a C-identifier-like word (letters, digits, '_', '.', '-').
+void registerScoreMod(const ScoreMod &mod);
+/// The modifier registered under `name`; throws tessera::Error if none is.
+ScoreMod findScoreMod(const std::string &name);
+
+/// Built-in modifiers.
+namespace scoremods {
+/// Soft-capping (Gemma 2, Grok): cap * tanh(score / cap), tanh through exp
+/// (tanh.approx's 5e-4 error would be multiplied by the cap).
+ScoreMod softcap(double cap);
+/// ALiBi (Press et al.): score + slope_h * (key - query), slope_h =
+/// 2^(-8 (h + 1) / heads).
+ScoreMod alibi(int heads);
+} // namespace scoremods
 
 /// Every compile-time parameter of attention_fwd.
 struct AttentionConfig {
@@ -23,6 +56,7 @@ struct AttentionConfig {
   bool causal = false;      ///< top-left aligned (key j <= query i)
   int intMultiple = 1;      ///< a power of two dividing every stride
   bool varlen = false;      ///< packed sequences with cu_seqlens offsets
+  std::string scoreMod = "none"; ///< a registered ScoreMod's name, or "none"
   // The schedule, chosen per GPU.
   int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;
   int minBlocks = 0;        ///< programs per SM the registers must allow (0: no bound)

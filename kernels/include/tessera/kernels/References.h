@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <vector>
 
@@ -28,9 +30,11 @@ void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, i
 /// (batch x head) slices; Q is bh x seqQ x d, K and V (bh / groups) x seqK x d
 /// (grouped-query: query head h uses K/V head h / groups).  Also the
 /// natural-log logsumexp of each row's scaled scores.
+/// `scoreMod`, if set, maps each scaled score: (score, bh, query i, key j).
 void attention(const double *q, const double *k, const double *v, double *o, double *lse,
                int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
-               int64_t groups = 1);
+               int64_t groups = 1,
+               const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod = {});
 
 /// The gradients of `attention` (same layouts): dQ, dK, dV given dO, from
 /// the analytic formulas (P = softmax, D = rowsum(dO * O), dS = P * (dO V^T - D),
