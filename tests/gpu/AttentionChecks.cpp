@@ -2,6 +2,9 @@
 #include "GpuCheck.h"
 #include "tessera/jit/Attention.h"
 
+#include <functional>
+#include <optional>
+
 namespace gpucheck {
 
 namespace {
@@ -168,8 +171,11 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
 
 /// Attention through jit::attentionForward (shape checks, config choice,
 /// stride specialization), [b, h, s, d] contiguous.
+using ScoreRef = std::function<double(double, int64_t, int64_t, int64_t)>;
+
 Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::string &dtype = "f16",
-                         int B = 2, int H = 2) {
+                         int B = 2, int H = 2, std::optional<kernels::ScoreMod> mod = {},
+                         ScoreRef modRef = {}) {
   bool bf = dtype == "bf16";
   auto q = randomValues(size_t(B) * H * seqQ * d, bf), kk = randomValues(size_t(B) * H * seqK * d, bf),
        v = randomValues(size_t(B) * H * seqK * d, bf);
@@ -182,15 +188,17 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::stri
   jit::AttentionStrides sq{int64_t(H) * seqQ * d, int64_t(seqQ) * d, d, 1},
       sk{int64_t(H) * seqK * d, int64_t(seqK) * d, d, 1};
   jit::AttentionProblem p{B, H, H, seqQ, seqK, d, causal};
+  p.scoreMod = mod;
   jit::attentionForward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
   check(driver().ctxSynchronize(), "cuCtxSynchronize");
   auto out = from16(bo.download<uint16_t>(q.size()), bf);
   std::vector<double> ref(q.size()), rl(size_t(B) * H * seqQ);
   kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), B * H, seqQ, seqK, d,
-                          1.0 / std::sqrt(double(d)), causal, 1);
+                          float(1.0 / std::sqrt(double(d))), causal, 1, modRef);
   // bf16 keeps 8 bits of mantissa (P and the output are rounded to it): the
   // tolerance of the bf16 matmul checks.
-  return compare("attentionForward API " + (bf ? dtype + " " : std::string()) + "d=" +
+  return compare("attentionForward API " + (mod ? mod->name + " " : std::string()) +
+                     (bf ? dtype + " " : std::string()) + "d=" +
                      std::to_string(d) + (causal ? " causal" : "") + " b=" + std::to_string(B) + " h=" +
                      std::to_string(H) + " sq=" +
                      std::to_string(seqQ) + " sk=" + std::to_string(seqK),
@@ -459,6 +467,19 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"attention", [] { return checkAttention(16, 1, 3, 1, 129, false, 64, 0, true, false, true,
                                  wsTile("128")); }},
       {"attention", [] { return checkAttentionApi(256, false, 130, 190); }},
+      // Score modifiers (issue 21) through the library's schedules: soft-capping
+      // at a cap the scores reach, ALiBi causal, grouped tails.
+      {"attention", [] { return checkAttentionApi(128, false, 1000, 1100, "bf16", 2, 4,
+                                 kernels::scoremods::softcap(2.0),
+                                 [](double x, int64_t, int64_t, int64_t) { return 2.0 * std::tanh(x / 2.0); }); }},
+      {"attention", [] { return checkAttentionApi(64, true, 777, 901, "f16", 2, 8,
+                                 kernels::scoremods::alibi(8),
+                                 [](double x, int64_t bh, int64_t i, int64_t j) {
+                                   return x + std::exp2(-8.0 * double(bh % 8 + 1) / 8) * double(j - i);
+                                 }); }},
+      {"attention", [] { return checkAttentionApi(128, true, 4100, 4100, "bf16", 1, 2,
+                                 kernels::scoremods::softcap(2.0),
+                                 [](double x, int64_t, int64_t, int64_t) { return 2.0 * std::tanh(x / 2.0); }); }},
       {"attention", [] { return checkAttentionApi(256, true, 257, 257); }},
       {"attention", [] { return checkAttentionApi(128, true, 200, 333); }},
       // The H100 choices (kernels::attentionConfigFor), all with unmasked blocks split

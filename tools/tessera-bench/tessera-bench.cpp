@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 #include <cmath>
 #include <cstring>
@@ -534,6 +535,46 @@ int attentionBackwardTable(const std::string &only) {
   return 0;
 }
 
+/// Score modifiers (issue 21) against the plain kernel at FlexAttention's
+/// anchor shape (bf16, d=128, b*s = 16k, h = 16, s = 4096): forward
+/// TFLOP/s over the unmasked area, the ratio to the plain kernel, and each
+/// modifier's first call (a cold compile: the disk cache is off).
+int scoreModTable() {
+  std::unique_ptr<jit::Jit> jit = openJit(rt::CacheOptions{"", false});
+  if (!jit)
+    return 77;
+  const int B = 4, H = 16, S = 4096, D = 128;
+  size_t n = size_t(B) * H * S * D;
+  rt::Buffer q(n * 2, "bf16"), k(n * 2, "bf16"), v(n * 2, "bf16"), o(n * 2, "bf16"),
+      lse(size_t(B) * H * S * 4, "f32");
+  fillRandom(q, "bf16", 31);
+  fillRandom(k, "bf16", 32);
+  fillRandom(v, "bf16", 33);
+  jit::AttentionStrides s{int64_t(H) * S * D, int64_t(S) * D, D, 1};
+  std::printf("%-22s %6s %9s %9s %8s %14s\n", "modifier", "causal", "ms", "TFLOP/s", "x plain",
+              "first call ms");
+  for (int causal = 0; causal < 2; ++causal) {
+    double plainMs = 0;
+    std::vector<std::optional<kernels::ScoreMod>> mods{std::nullopt, kernels::scoremods::softcap(30),
+                                                       kernels::scoremods::alibi(H)};
+    for (const auto &mod : mods) {
+      jit::AttentionProblem p{B, H, H, S, S, D, causal != 0};
+      p.scoreMod = mod;
+      auto t0 = Clock::now();
+      jit::attentionForward(*jit, p, q, s, k, s, v, s, o, s, lse);
+      rt::check(rt::driver().ctxSynchronize(), "cuCtxSynchronize");
+      double firstMs = msSince(t0);
+      double ms = fastest({[&] { jit::attentionForward(*jit, p, q, s, k, s, v, s, o, s, lse); }}).first;
+      if (!mod)
+        plainMs = ms;
+      double flops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1);
+      std::printf("%-22s %6d %9.3f %9.1f %8.2f %14.0f\n", mod ? mod->name.c_str() : "none (plain)",
+                  causal, ms, flops / (ms * 1e-3) / 1e12, plainMs / ms, firstMs);
+    }
+  }
+  return 0;
+}
+
 /// The flagship's speed, for the main job.
 int attentionSpeed() {
   std::unique_ptr<jit::Jit> jit = openJit();
@@ -697,6 +738,8 @@ int run(int argc, char **argv) {
       return attentionTable(i + 1 < argc && argv[i + 1][0] != '-' ? argv[i + 1] : "");
     else if (a == "--attention-bwd-table")
       return attentionBackwardTable(i + 1 < argc && argv[i + 1][0] != '-' ? argv[i + 1] : "");
+    else if (a == "--score-mods")
+      return scoreModTable();
     else if (a == "--dump-attention" && i + 1 < argc)
       return dumpAttention(argv[++i]);
   }
