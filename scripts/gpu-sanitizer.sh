@@ -23,11 +23,12 @@ declare -A PICK=(
   [vector_add]="" [softmax]="" [layer_norm]="" [atomics]="" [atomic_swap]="" [elementwise]="" [axis_ops]="" [fp8]="" [philox]=""
   [matmul]="0,2,3,4,5,9,12,13,22"
   [attention]="0,1,3,6,13,15,16,18,21,26,28,31,32,34,36,40,42,43,57,58,59"
+  [score_mod]="0,1"
   [attention_bwd]="0,4,5,8,11,13,14,15,17,18"
   [launch]=""
 )
 for tool in ${TOOLS:-memcheck racecheck synccheck}; do
-  for kind in vector_add softmax layer_norm atomics atomic_swap elementwise axis_ops fp8 philox matmul attention attention_bwd launch; do
+  for kind in vector_add softmax layer_norm atomics atomic_swap elementwise axis_ops fp8 philox matmul attention score_mod attention_bwd launch; do
     pick=${PICK[$kind]}
     log="$OUT/$tool-$kind.log"
     timeout ${KIND_TIMEOUT:-300} compute-sanitizer --tool "$tool" --error-exitcode 9 \

@@ -469,15 +469,15 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"attention", [] { return checkAttentionApi(256, false, 130, 190); }},
       // Score modifiers (issue 21) through the library's schedules: soft-capping
       // at a cap the scores reach, ALiBi causal, grouped tails.
-      {"attention", [] { return checkAttentionApi(128, false, 1000, 1100, "bf16", 2, 4,
+      {"score_mod", [] { return checkAttentionApi(128, false, 1000, 1100, "bf16", 2, 4,
                                  kernels::scoremods::softcap(2.0),
                                  [](double x, int64_t, int64_t, int64_t) { return 2.0 * std::tanh(x / 2.0); }); }},
-      {"attention", [] { return checkAttentionApi(64, true, 777, 901, "f16", 2, 8,
+      {"score_mod", [] { return checkAttentionApi(64, true, 777, 901, "f16", 2, 8,
                                  kernels::scoremods::alibi(8),
                                  [](double x, int64_t bh, int64_t i, int64_t j) {
                                    return x + std::exp2(-8.0 * double(bh % 8 + 1) / 8) * double(j - i);
                                  }); }},
-      {"attention", [] { return checkAttentionApi(128, true, 4100, 4100, "bf16", 1, 2,
+      {"score_mod", [] { return checkAttentionApi(128, true, 4100, 4100, "bf16", 1, 2,
                                  kernels::scoremods::softcap(2.0),
                                  [](double x, int64_t, int64_t, int64_t) { return 2.0 * std::tanh(x / 2.0); }); }},
       {"attention", [] { return checkAttentionApi(256, true, 257, 257); }},

@@ -4,7 +4,7 @@
 //                     [--only SUBSTRING]
 //
 // --kind runs only the checks of those kinds (vector_add, softmax,
-// layer_norm, atomics, atomic_swap, elementwise, axis_ops, fp8, philox, matmul, attention, attention_bwd,
+// layer_norm, atomics, atomic_swap, elementwise, axis_ops, fp8, philox, matmul, attention, score_mod, attention_bwd,
 // launch); --pick
 // runs only the I-th, J-th... of those (from 0; e.g. one small case under
 // compute-sanitizer, which slows every launch); --only keeps the results
