@@ -63,12 +63,15 @@ ScoreMod findScoreMod(const std::string &name) {
 }
 
 namespace scoremods {
-ScoreMod softcap(double cap) {
+ScoreMod softcap(double cap, bool exact) {
   if (!(cap > 0))
     throw Error("softcap: the cap must be positive, got " + std::to_string(cap));
   char name[64];
-  std::snprintf(name, sizeof name, "softcap.%.17g", cap);
-  return {name, [cap](const Tile &s, const Scalar &, const Scalar &, const Tile &, const Tile &) {
+  std::snprintf(name, sizeof name, "softcap%s.%.17g", exact ? "_exact" : "", cap);
+  return {name, [cap, exact](const Tile &s, const Scalar &, const Scalar &, const Tile &,
+                             const Tile &) {
+            if (!exact)
+              return tanh(s * (1.0 / cap)) * cap; // one tanh.approx per score
             // tanh(t) = 1 - 2 / (e^(2t) + 1): exact at both ends (e^(2t) = inf or 0).
             Tile e = exp(s * (2.0 / cap));
             return (1.0 - 2.0 / (e + 1.0)) * cap;

@@ -478,7 +478,7 @@ void addAttentionChecks(std::vector<Check> &checks) {
                                    return x + std::exp2(-8.0 * double(bh % 8 + 1) / 8) * double(j - i);
                                  }); }},
       {"score_mod", [] { return checkAttentionApi(128, true, 4100, 4100, "bf16", 1, 2,
-                                 kernels::scoremods::softcap(2.0),
+                                 kernels::scoremods::softcap(2.0, /*exact=*/true),
                                  [](double x, int64_t, int64_t, int64_t) { return 2.0 * std::tanh(x / 2.0); }); }},
       {"attention", [] { return checkAttentionApi(256, true, 257, 257); }},
       {"attention", [] { return checkAttentionApi(128, true, 200, 333); }},

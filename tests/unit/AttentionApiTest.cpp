@@ -122,6 +122,9 @@ TEST_CASE("attentionForward traces score modifiers (soft-capping, ALiBi, a user'
       {kernels::scoremods::softcap(1.5), [](double x, int64_t, int64_t, int64_t) {
          return 1.5 * std::tanh(x / 1.5);
        }, false},
+      {kernels::scoremods::softcap(1.5, /*exact=*/true), [](double x, int64_t, int64_t, int64_t) {
+         return 1.5 * std::tanh(x / 1.5);
+       }, true},
       {kernels::scoremods::alibi(H), [&](double x, int64_t bh, int64_t i, int64_t j) {
          return x + std::exp2(-8.0 * double(bh % H + 1) / H) * double(j - i);
        }, true},

@@ -555,8 +555,9 @@ int scoreModTable() {
               "first call ms");
   for (int causal = 0; causal < 2; ++causal) {
     double plainMs = 0;
-    std::vector<std::optional<kernels::ScoreMod>> mods{std::nullopt, kernels::scoremods::softcap(30),
-                                                       kernels::scoremods::alibi(H)};
+    std::vector<std::optional<kernels::ScoreMod>> mods{
+        std::nullopt, kernels::scoremods::softcap(30), kernels::scoremods::softcap(30, true),
+        kernels::scoremods::alibi(H)};
     for (const auto &mod : mods) {
       jit::AttentionProblem p{B, H, H, S, S, D, causal != 0};
       p.scoreMod = mod;

@@ -40,9 +40,12 @@ ScoreMod findScoreMod(const std::string &name);
 
 /// Built-in modifiers.
 namespace scoremods {
-/// Soft-capping (Gemma 2, Grok): cap * tanh(score / cap), tanh through exp
-/// (tanh.approx's 5e-4 error would be multiplied by the cap).
-ScoreMod softcap(double cap);
+/// Soft-capping (Gemma 2, Grok): cap * tanh(score / cap).  By default tanh
+/// is the GPU's tanh.approx, as FlashAttention's softcap (relative error
+/// 2^-11: up to 5e-4 * cap in a score; 0.41x the plain kernel's speed
+/// through exp and a division instead, H200 2026-12-03); `exact` computes
+/// 1 - 2 / (e^(2t) + 1) (about 1e-7).
+ScoreMod softcap(double cap, bool exact = false);
 /// ALiBi (Press et al.): score + slope_h * (key - query), slope_h =
 /// 2^(-8 (h + 1) / heads).
 ScoreMod alibi(int heads);
