@@ -68,25 +68,34 @@ ScoreMod softcap(double cap, bool exact) {
     throw Error("softcap: the cap must be positive, got " + std::to_string(cap));
   char name[64];
   std::snprintf(name, sizeof name, "softcap%s.%.17g", exact ? "_exact" : "", cap);
-  return {name, [cap, exact](const Tile &s, const Scalar &, const Scalar &, const Tile &,
-                             const Tile &) {
-            if (!exact)
-              return tanh(s * (1.0 / cap)) * cap; // one tanh.approx per score
-            // tanh(t) = 1 - 2 / (e^(2t) + 1): exact at both ends (e^(2t) = inf or 0).
-            Tile e = exp(s * (2.0 / cap));
-            return (1.0 - 2.0 / (e + 1.0)) * cap;
-          }};
+  ScoreMod mod{name, [cap, exact](const Tile &s, const Scalar &, const Scalar &, const Tile &,
+                                  const Tile &) {
+                  if (!exact)
+                    return tanh(s * (1.0 / cap)) * cap; // one tanh.approx per score
+                  // tanh(t) = 1 - 2 / (e^(2t) + 1): exact at both ends (e^(2t) = inf or 0).
+                  Tile e = exp(s * (2.0 / cap));
+                  return (1.0 - 2.0 / (e + 1.0)) * cap;
+                }};
+  // d/ds cap tanh(s / cap) = 1 - tanh^2 = 1 - (modified / cap)^2.
+  mod.grad = [cap](const Tile &, const Tile &m, const Scalar &, const Scalar &, const Tile &,
+                   const Tile &) {
+    Tile t = m * (1.0 / cap);
+    return 1.0 - t * t;
+  };
+  return mod;
 }
 
 ScoreMod alibi(int heads) {
   if (heads <= 0)
     throw Error("alibi: heads must be positive, got " + std::to_string(heads));
-  return {"alibi." + std::to_string(heads),
-          [heads](const Tile &s, const Scalar &, const Scalar &head, const Tile &query,
-                  const Tile &key) {
-            Scalar slope = exp2((head + 1).to(f32) * (-8.0 / heads));
-            return s + (key - query).to(f32) * slope;
-          }};
+  ScoreMod mod{"alibi." + std::to_string(heads),
+               [heads](const Tile &s, const Scalar &, const Scalar &head, const Tile &query,
+                       const Tile &key) {
+                 Scalar slope = exp2((head + 1).to(f32) * (-8.0 / heads));
+                 return s + (key - query).to(f32) * slope;
+               }};
+  mod.gradIsOne = true;
+  return mod;
 }
 } // namespace scoremods
 

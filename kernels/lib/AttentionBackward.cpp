@@ -39,6 +39,8 @@
 #include "tessera/kernels/Attention.h"
 #include "tessera/kernels/Library.h"
 
+#include <optional>
+
 using namespace tessera::dsl;
 
 namespace tessera::kernels {
@@ -125,6 +127,36 @@ struct BwdArgs {
 Scalar ifInside(const Scalar &first, const Scalar &len, const Scalar &n) {
   return maximum(minimum(len - first, scalar(1, i32)), scalar(0, i32)) * n;
 }
+
+/// The scores of a block under the kernel's score modifier (SCORE_MOD):
+/// P in the exp2 domain from the raw q.k products, and the factor dS picks
+/// up (d modified / d score; none for plain scores or a gradIsOne modifier).
+struct ModifiedScores {
+  std::optional<ScoreMod> mod;
+  explicit ModifiedScores(const Params &p) {
+    if (p.s("SCORE_MOD") != "none") {
+      mod = findScoreMod(p.s("SCORE_MOD"));
+      if (!mod->grad && !mod->gradIsOne)
+        throw Error("score modifier '" + mod->name +
+                    "' has no derivative: set ScoreMod::grad, or gradIsOne for a modifier "
+                    "that adds a term of the positions");
+    }
+  }
+  /// exp2 of the (modified) scores minus lse2 (log2 units), and dmod/ds.
+  std::pair<Tile, std::optional<Tile>> operator()(const Tile &qk, const Scalar &scale,
+                                                  const Scalar &qkScale, const Tile &lse2,
+                                                  const Scalar &batch, const Scalar &head,
+                                                  const Tile &query, const Tile &key) const {
+    if (!mod) // the plain kernels' code as before: one FFMA per score
+      return {exp2(qk * qkScale - lse2), std::nullopt};
+    Tile s = qk * scale;
+    Tile m = mod->fn(s, batch, head, query, key);
+    std::optional<Tile> g;
+    if (!mod->gradIsOne)
+      g = mod->grad(s, m, batch, head, query, key);
+    return {exp2(m * kLog2e - lse2), g};
+  }
+};
 } // namespace
 
 /// D = rowsum(dO * O) in f32 for BLOCK_M query rows of one (batch, head);
@@ -177,6 +209,7 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   Tile kTile = load(sk.at(batch, kvHead, seq.rowK) + offN.col() * sk.s + offD.row(), keyRows);
   Tile vTile = load(sv.at(batch, kvHead, seq.rowK) + offN.col() * sv.s + offD.row(), keyRows);
   Scalar qkScale = a.scale * kLog2e;
+  ModifiedScores scores(p);
   Tile dkAcc = zeros({bn, a.d}, f32), dvAcc = zeros({bn, a.d}, f32);
   // Causal: query blocks wholly before the first key see none of its keys.
   Scalar firstM = causal ? startN / bm * bm : scalar(0, i32);
@@ -193,7 +226,8 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
     Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
     // P^T [bn, bm]: the scores transposed, in the exp2 domain.
-    Tile pT = exp2(dot(kTile, trans(qTile)) * qkScale - lse2.row());
+    auto [pT, gradT] = scores(dot(kTile, trans(qTile)), a.scale, qkScale, lse2.row(), batch,
+                              head, offM.row(), offN.col());
     Tile valid = offM.row() < seq.lenQ;
     // Keys past seq_k score 0 (K is loaded as 0), so their P is 2^-lse2,
     // past f16's range once every score of the row is below about -11: in
@@ -206,7 +240,10 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     pT = where(valid, pT, 0.0);
     dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
     Tile dpT = dot(vTile, trans(doTile));
-    Tile dsT = (pT * (dpT - dRow.row())).to(a.dt);
+    Tile dsT32 = pT * (dpT - dRow.row());
+    if (gradT)
+      dsT32 = dsT32 * *gradT;
+    Tile dsT = dsT32.to(a.dt);
     dkAcc = dot(dsT, qTile, dkAcc);
     if (atomicDq)
       atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
@@ -262,6 +299,7 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
   Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
   Ptr kBase = sk.at(batch, kvHead, seq.rowK), vBase = sv.at(batch, kvHead, seq.rowK);
   Scalar qkScale = a.scale * kLog2e;
+  ModifiedScores scores(p);
   Tile dqAcc = zeros({bm, a.d}, f32);
   // Causal: key blocks wholly after the last query are never loaded.
   Scalar end = causal ? minimum(seq.lenK, startM + bm) : seq.lenK;
@@ -273,12 +311,15 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
     Tile keyRows = keys.col() < seq.lenK;
     Tile kTile = load(kBase + keys.col() * sk.s + offD.row(), keyRows);
     Tile vTile = load(vBase + keys.col() * sv.s + offD.row(), keyRows);
-    Tile pTile = exp2(dot(qTile, trans(kTile)) * qkScale - lse2.col());
+    auto [pTile, grad] = scores(dot(qTile, trans(kTile)), a.scale, qkScale, lse2.col(), batch,
+                                head, offM.col(), keys.row());
     Tile valid = keys.row() < seq.lenK;
     if (causal)
       valid = valid & (keys.row() <= offM.col());
     pTile = where(valid, pTile, 0.0);
     Tile dsTile = pTile * (dot(doTile, trans(vTile)) - dRow.col());
+    if (grad)
+      dsTile = dsTile * *grad;
     dqAcc = dot(dsTile.to(a.dt), kTile, dqAcc);
   });
   store(sdq.at(batch, head, seq.rowQ) + offM.col() * sdq.s + offD.row(),
@@ -335,7 +376,8 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"BLOCK_N", std::to_string(s.blockN)},
           {"num_warps", std::to_string(s.numWarps)},
           {"num_stages", std::to_string(s.numStages)},
-          {"warp_specialize", s.warpSpecialize ? "1" : "0"}};
+          {"warp_specialize", s.warpSpecialize ? "1" : "0"},
+          {"SCORE_MOD", c.scoreMod}};
 }
 Params AttentionBackwardConfig::dkdvParams() const {
   return scheduleParams(*this, dkdv).set("ATOMIC_DQ", deterministic ? "0" : "1");

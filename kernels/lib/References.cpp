@@ -94,9 +94,11 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
 
 void attentionBackward(const double *q, const double *k, const double *v, const double *dO,
                        double *dq, double *dk, double *dv, int64_t bh, int64_t seqQ,
-                       int64_t seqK, int64_t d, double scale, bool causal, int64_t groups) {
+                       int64_t seqK, int64_t d, double scale, bool causal, int64_t groups,
+                       const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod,
+                       const std::function<double(double, int64_t, int64_t, int64_t)> &scoreModGrad) {
   std::vector<double> o(size_t(bh * seqQ * d)), lse(size_t(bh * seqQ));
-  attention(q, k, v, o.data(), lse.data(), bh, seqQ, seqK, d, scale, causal, groups);
+  attention(q, k, v, o.data(), lse.data(), bh, seqQ, seqK, d, scale, causal, groups, scoreMod);
   std::fill(dq, dq + bh * seqQ * d, 0.0);
   std::fill(dk, dk + bh / groups * seqK * d, 0.0);
   std::fill(dv, dv + bh / groups * seqK * d, 0.0);
@@ -116,8 +118,11 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
           s += qi[x] * kj[x];
           dp += doi[x] * vj[x];
         }
-        double p = std::exp(s * scale - lse[size_t(h * seqQ + i)]);
+        double sm = scoreMod ? scoreMod(s * scale, h, i, j) : s * scale;
+        double p = std::exp(sm - lse[size_t(h * seqQ + i)]);
         double ds = p * (dp - D);
+        if (scoreModGrad)
+          ds *= scoreModGrad(s * scale, h, i, j);
         double *dqi = dq + (h * seqQ + i) * d;
         double *dkj = dk + (kvh * seqK + j) * d, *dvj = dv + (kvh * seqK + j) * d;
         for (int64_t x = 0; x < d; ++x) {

@@ -146,18 +146,93 @@ TEST_CASE("attentionForward traces score modifiers (soft-capping, ALiBi, a user'
     CHECK(bshdError(ref, bo, H, SQ, D) < 3e-3);
     CHECK(bshdError(plain, bo, H, SQ, D) > 1e-2); // the modifier did change the output
   }
-  // The backward refuses a modifier (not implemented yet) with a message.
-  jit::AttentionProblem p{1, H, H, SQ, SK, D, false};
-  p.scoreMod = kernels::scoremods::softcap(30);
-  rt::Buffer dq(qd.size() * 2, "f16"), dk(kd.size() * 2, "f16"), dv(vd.size() * 2, "f16");
+}
+
+TEST_CASE("attentionBackward differentiates through score modifiers (softcap's grad, ALiBi and a "
+          "bonus that add to the score), both dQ schedules, grouped-query causal",
+          "[attention][interp][scoremod]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  const int H = 4, KV = 2, SQ = 19, SK = 27, D = 64;
+  std::mt19937 rng(23);
+  auto make = [&](int h, int s) { return randomBshd(h, s, D, rng); };
+  auto [q, qd] = make(H, SQ);
+  auto [k, kd] = make(KV, SK);
+  auto [v, vd] = make(KV, SK);
+  auto [dO, dOd] = make(H, SQ);
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd),
+             bdo = uploadHalves(dOd);
+  rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32"), bdq(qd.size() * 2, "f16"),
+      bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16");
+  auto sq = bshd(H, SQ, D), sk = bshd(KV, SK, D);
+  double scale = 2.0 / std::sqrt(double(D));
+  using Ref = std::function<double(double, int64_t, int64_t, int64_t)>;
+  kernels::ScoreMod bonus{"test.bwd_bonus",
+                          [](const dsl::Tile &s, const dsl::Scalar &, const dsl::Scalar &,
+                             const dsl::Tile &qi, const dsl::Tile &kj) {
+                            return dsl::where((kj - qi) * (kj - qi) < 64, s + 0.75, s);
+                          }};
+  bonus.gradIsOne = true;
+  struct Case {
+    kernels::ScoreMod mod;
+    Ref ref, grad;
+  };
+  Ref one = [](double, int64_t, int64_t, int64_t) { return 1.0; };
+  Ref capped = [](double x, int64_t, int64_t, int64_t) { return 1.5 * std::tanh(x / 1.5); };
+  Ref cappedGrad = [](double x, int64_t, int64_t, int64_t) {
+    double t = std::tanh(x / 1.5);
+    return 1 - t * t;
+  };
+  std::vector<Case> cases{
+      {kernels::scoremods::softcap(1.5), capped, cappedGrad},
+      {kernels::scoremods::softcap(1.5, true), capped, cappedGrad},
+      {kernels::scoremods::alibi(H),
+       [&](double x, int64_t bh, int64_t i, int64_t j) {
+         return x + std::exp2(-8.0 * double(bh % H + 1) / H) * double(j - i);
+       },
+       one},
+      {bonus, [](double x, int64_t, int64_t i, int64_t j) { return (j - i) * (j - i) < 64 ? x + 0.75 : x; },
+       one}};
+  for (const Case &c : cases) {
+    for (bool deterministic : {true, false}) {
+      INFO(c.mod.name << (deterministic ? " deterministic" : " atomic dQ"));
+      jit::AttentionProblem p{1, H, KV, SQ, SK, D, /*causal=*/true, float(scale)};
+      p.scoreMod = c.mod;
+      jit::AttentionBackwardOptions opt;
+      opt.deterministic = deterministic;
+      rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, opt), "f32");
+      jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+      for (rt::Buffer *g : {&bdq, &bdk, &bdv})
+        g->fill(0xff);
+      jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk, sk,
+                             bdv, sk, ws, nullptr, opt);
+      std::vector<double> rq(q.size()), rk(k.size()), rv(v.size()), pq(q.size()), pk(k.size()),
+          pv(v.size());
+      kernels::ref::attentionBackward(q.data(), k.data(), v.data(), dO.data(), rq.data(),
+                                      rk.data(), rv.data(), H, SQ, SK, D, float(scale), true,
+                                      H / KV, c.ref, c.grad);
+      kernels::ref::attentionBackward(q.data(), k.data(), v.data(), dO.data(), pq.data(),
+                                      pk.data(), pv.data(), H, SQ, SK, D, float(scale), true,
+                                      H / KV);
+      CHECK(bshdError(rq, bdq, H, SQ, D) < 5e-3);
+      CHECK(bshdError(rk, bdk, KV, SK, D) < 5e-3);
+      CHECK(bshdError(rv, bdv, KV, SK, D) < 5e-3);
+      CHECK(bshdError(pq, bdq, H, SQ, D) > 1e-2); // the modifier's gradient did change dQ
+    }
+  }
+  // A modifier without a derivative is refused with what to do.
+  kernels::ScoreMod noGrad = bonus;
+  noGrad.name = "test.no_grad";
+  noGrad.gradIsOne = false;
+  jit::AttentionProblem p{1, H, KV, SQ, SK, D, true};
+  p.scoreMod = noGrad;
   rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, {}), "f32");
-  std::string msg = test::errorOf([&] {
-    jit::attentionBackward(jit, p, bq, bshd(H, SQ, D), bk, bshd(H, SK, D), bv, bshd(H, SK, D), bo,
-                           bshd(H, SQ, D), bo, bshd(H, SQ, D), bl, dq, bshd(H, SQ, D), dk,
-                           bshd(H, SK, D), dv, bshd(H, SK, D), ws);
-  });
-  CHECK(msg.find("the backward pass of a modified score is not implemented yet") != std::string::npos);
-  CHECK(test::errorOf([&] { kernels::registerScoreMod({"bad name", local.fn}); }) ==
+  CHECK(test::errorOf([&] {
+          jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk,
+                                 sk, bdv, sk, ws);
+        }) == "attention backward: score modifier 'test.no_grad' has no derivative: set "
+              "ScoreMod::grad, or gradIsOne for a modifier that adds a term of the positions");
+  CHECK(test::errorOf([&] { kernels::registerScoreMod({"bad name", bonus.fn}); }) ==
         "score modifier name 'bad name': use letters, digits, '_', '.' or '-' (and not 'none')");
 }
 

@@ -289,10 +289,13 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                             rt::Buffer &workspace, int64_t batches, int64_t rowsQ, int64_t rowsK,
                             bool varlen, const std::vector<rt::Arg> &tail, CUstream stream,
                             const AttentionBackwardOptions &options = {}) {
-  if (p.scoreMod)
-    throw Error("attention backward: score modifier '" + p.scoreMod->name +
-                "': the backward pass of a modified score is not implemented yet "
-                "(forward only, issue 21)");
+  if (p.scoreMod) {
+    if (!p.scoreMod->grad && !p.scoreMod->gradIsOne)
+      throw Error("attention backward: score modifier '" + p.scoreMod->name +
+                  "' has no derivative: set ScoreMod::grad, or gradIsOne for a modifier that "
+                  "adds a term of the positions");
+    kernels::registerScoreMod(*p.scoreMod);
+  }
   auto [kvHeads, dt, scale] =
       checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
   checkTensor("dO", dO, dt, sdo, batches, p.heads, rowsQ, p.headDim);
@@ -339,6 +342,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                                         broadcasts(so, batches, p.heads, rowsQ) ||
                                         broadcasts(sdo, batches, p.heads, rowsQ)));
   cfg.varlen = varlen;
+  if (p.scoreMod)
+    cfg.scoreMod = p.scoreMod->name;
   cfg.dkdv = options.dkdv.value_or(cfg.dkdv);
   cfg.dq = options.dq.value_or(cfg.dq);
   cfg.deterministic = !atomicDq(p, options);

@@ -21,15 +21,27 @@ namespace tessera::kernels {
 /// modified scores.  `score` is a BLOCK_M x BLOCK_N f32 tile of q.k * scale
 /// (natural units, before masking); `query` a BLOCK_M x 1 and `key` a
 /// 1 x BLOCK_N i32 tile of positions (they broadcast against each other);
-/// `batch` and `head` are i32 scalars.  Forward only for now.
+/// `batch` and `head` are i32 scalars.  The backward calls fn and grad on
+/// transposed blocks too (score BLOCK_N x BLOCK_M, query 1 x BLOCK_M, key
+/// BLOCK_N x 1): a modifier should only broadcast the positions against the
+/// score, not assume which axis is which.
 struct ScoreMod {
+  using Tile = dsl::Tile;
+  using Scalar = dsl::Scalar;
   /// Names fn in this process: kernels are memoized by name and parameters
   /// (the disk cache is keyed by the traced code, so it is never stale).
   std::string name;
-  std::function<dsl::Tile(const dsl::Tile &score, const dsl::Scalar &batch,
-                          const dsl::Scalar &head, const dsl::Tile &query,
-                          const dsl::Tile &key)>
+  std::function<Tile(const Tile &score, const Scalar &batch, const Scalar &head,
+                     const Tile &query, const Tile &key)>
       fn;
+  /// d fn / d score for the backward, given the score and fn's result
+  /// (modified).  Leave it empty and set gradIsOne for a modifier that adds
+  /// a term of the positions only (ALiBi, a bonus); with neither, the
+  /// backward refuses the modifier.
+  std::function<Tile(const Tile &score, const Tile &modified, const Scalar &batch,
+                     const Scalar &head, const Tile &query, const Tile &key)>
+      grad;
+  bool gradIsOne = false;
 };
 
 /// Makes `mod` the modifier its name stands for (replacing an earlier one).
@@ -98,6 +110,7 @@ struct AttentionBackwardConfig {
   };
   Schedule dkdv, dq;
   int preprocessBlockM = 64;
+  std::string scoreMod = "none"; ///< a registered ScoreMod's name, or "none"
 
   dsl::Params preprocessParams() const;
   dsl::Params dkdvParams() const;

@@ -40,9 +40,13 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
 /// the analytic formulas (P = softmax, D = rowsum(dO * O), dS = P * (dO V^T - D),
 /// dQ = scale dS K, dK = scale dS^T Q, dV = P^T dO); grouped-query dK/dV sum
 /// over the query heads sharing a K/V head.
+/// With `scoreMod`, P comes from the modified scores and dS picks up
+/// `scoreModGrad` (d modified / d score at the unmodified score).
 void attentionBackward(const double *q, const double *k, const double *v, const double *dO,
                        double *dq, double *dk, double *dv, int64_t bh, int64_t seqQ,
-                       int64_t seqK, int64_t d, double scale, bool causal, int64_t groups = 1);
+                       int64_t seqK, int64_t d, double scale, bool causal, int64_t groups = 1,
+                       const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod = {},
+                       const std::function<double(double, int64_t, int64_t, int64_t)> &scoreModGrad = {});
 
 /// Sequence `start .. start + len - 1` of a packed variable-length batch `x`
 /// ([total, heads, d], the cu_seqlens layout) as [heads, len, d], the layout

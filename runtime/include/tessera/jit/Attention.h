@@ -33,10 +33,9 @@ struct AttentionProblem {
   int seqQ = 0, seqK = 0, headDim = 0;
   bool causal = false;
   float scale = 0; ///< > 0; 0 picks 1 / sqrt(headDim)
-  /// A score modifier traced into the forward kernel (kernels::ScoreMod,
-  /// e.g. kernels::scoremods::softcap(30)); registered under its name on
-  /// use.  The backward refuses it for now (its gradient is issue 21's next
-  /// step).
+  /// A score modifier traced into the kernels (kernels::ScoreMod, e.g.
+  /// kernels::scoremods::softcap(30)); registered under its name on use.
+  /// The backward needs its derivative (ScoreMod::grad or gradIsOne).
   std::optional<kernels::ScoreMod> scoreMod;
 };
 
