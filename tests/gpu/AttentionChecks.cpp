@@ -251,7 +251,8 @@ Result checkAttentionExpanded(int d, bool causal, bool bothExpanded) {
 /// `bshd`: tensors as [b, s, h, d] (strides only; the data is the same).
 Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int seqQ, int seqK,
                               const std::string &dtype = "f16", bool bshd = false,
-                              bool atomic = false) {
+                              bool atomic = false, std::optional<kernels::ScoreMod> mod = {},
+                              ScoreRef modRef = {}, ScoreRef modGrad = {}) {
   const int B = 2;
   bool bf = dtype == "bf16";
   size_t nq = size_t(B) * heads * seqQ * d, nk = size_t(B) * kvHeads * seqK * d;
@@ -278,6 +279,7 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
   Buffer bo(nq * 2, dtype), bl(size_t(B) * heads * seqQ * 4, "f32"), bdq(nq * 2, dtype),
       bdk(nk * 2, dtype), bdv(nk * 2, dtype);
   jit::AttentionProblem p{B, heads, kvHeads, seqQ, seqK, d, causal};
+  p.scoreMod = mod;
   jit::AttentionBackwardOptions options;
   options.deterministic = !atomic;
   Buffer ws(jit::attentionBackwardWorkspaceBytes(p, options), "f32");
@@ -308,9 +310,11 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
   }
   std::vector<double> rq(nq), rk(nk), rv(nk);
   kernels::ref::attentionBackward(q.data(), kk.data(), v.data(), dO.data(), rq.data(), rk.data(),
-                                  rv.data(), B * heads, seqQ, seqK, d, 1.0 / std::sqrt(double(d)),
-                                  causal, heads / kvHeads);
-  std::string desc = std::string(atomic ? "atomic dQ " : "") + (bf ? "bf16 " : "") +
+                                  rv.data(), B * heads, seqQ, seqK, d,
+                                  float(1.0 / std::sqrt(double(d))), causal, heads / kvHeads,
+                                  modRef, modGrad);
+  std::string desc = (mod ? mod->name + " " : std::string()) +
+                     std::string(atomic ? "atomic dQ " : "") + (bf ? "bf16 " : "") +
                      "d=" + std::to_string(d) +
                      (causal ? " causal" : "") + (bshd ? " [b,s,h,d]" : "") +
                      " b=2 h=" + std::to_string(heads) +
@@ -480,6 +484,20 @@ void addAttentionChecks(std::vector<Check> &checks) {
       {"score_mod", [] { return checkAttentionApi(128, true, 4100, 4100, "bf16", 1, 2,
                                  kernels::scoremods::softcap(2.0, /*exact=*/true),
                                  [](double x, int64_t, int64_t, int64_t) { return 2.0 * std::tanh(x / 2.0); }); }},
+      // ... and their backward (both dQ schedules), against float64 gradients.
+      {"score_mod", [] { return checkAttentionBackward(128, true, 4, 2, 1000, 1100, "bf16", true, false,
+                                 kernels::scoremods::softcap(2.0),
+                                 [](double x, int64_t, int64_t, int64_t) { return 2.0 * std::tanh(x / 2.0); },
+                                 [](double x, int64_t, int64_t, int64_t) {
+                                   double t = std::tanh(x / 2.0);
+                                   return 1 - t * t;
+                                 }); }},
+      {"score_mod", [] { return checkAttentionBackward(64, true, 8, 8, 777, 901, "f16", false, true,
+                                 kernels::scoremods::alibi(8),
+                                 [](double x, int64_t bh, int64_t i, int64_t j) {
+                                   return x + std::exp2(-8.0 * double(bh % 8 + 1) / 8) * double(j - i);
+                                 },
+                                 [](double, int64_t, int64_t, int64_t) { return 1.0; }); }},
       {"attention", [] { return checkAttentionApi(256, true, 257, 257); }},
       {"attention", [] { return checkAttentionApi(128, true, 200, 333); }},
       // The H100 choices (kernels::attentionConfigFor), all with unmasked blocks split

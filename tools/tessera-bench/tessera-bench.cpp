@@ -551,10 +551,13 @@ int scoreModTable() {
   fillRandom(k, "bf16", 32);
   fillRandom(v, "bf16", 33);
   jit::AttentionStrides s{int64_t(H) * S * D, int64_t(S) * D, D, 1};
-  std::printf("%-22s %6s %9s %9s %8s %14s\n", "modifier", "causal", "ms", "TFLOP/s", "x plain",
-              "first call ms");
+  rt::Buffer dO(n * 2, "bf16"), dq(n * 2, "bf16"), dk(n * 2, "bf16"), dv(n * 2, "bf16");
+  fillRandom(dO, "bf16", 34);
+  rt::Buffer ws(jit::attentionBackwardWorkspaceBytes({B, H, H, S, S, D, false}), "f32");
+  std::printf("%-22s %6s %9s %9s %8s %14s %9s %9s %8s\n", "modifier", "causal", "fwd ms",
+              "TFLOP/s", "x plain", "first call ms", "bwd ms", "TFLOP/s", "x plain");
   for (int causal = 0; causal < 2; ++causal) {
-    double plainMs = 0;
+    double plainMs = 0, plainBwdMs = 0;
     std::vector<std::optional<kernels::ScoreMod>> mods{
         std::nullopt, kernels::scoremods::softcap(30), kernels::scoremods::softcap(30, true),
         kernels::scoremods::alibi(H)};
@@ -566,11 +569,18 @@ int scoreModTable() {
       rt::check(rt::driver().ctxSynchronize(), "cuCtxSynchronize");
       double firstMs = msSince(t0);
       double ms = fastest({[&] { jit::attentionForward(*jit, p, q, s, k, s, v, s, o, s, lse); }}).first;
+      // The backward (deterministic dQ, the default), FLOPs 2.5x the forward's.
+      double bwdMs = fastest({[&] {
+                       jit::attentionBackward(*jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s,
+                                              dk, s, dv, s, ws);
+                     }}).first;
       if (!mod)
-        plainMs = ms;
+        plainMs = ms, plainBwdMs = bwdMs;
       double flops = 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1);
-      std::printf("%-22s %6d %9.3f %9.1f %8.2f %14.0f\n", mod ? mod->name.c_str() : "none (plain)",
-                  causal, ms, flops / (ms * 1e-3) / 1e12, plainMs / ms, firstMs);
+      std::printf("%-22s %6d %9.3f %9.1f %8.2f %14.0f %9.3f %9.1f %8.2f\n",
+                  mod ? mod->name.c_str() : "none (plain)", causal, ms,
+                  flops / (ms * 1e-3) / 1e12, plainMs / ms, firstMs, bwdMs,
+                  2.5 * flops / (bwdMs * 1e-3) / 1e12, plainBwdMs / bwdMs);
     }
   }
   return 0;
