@@ -751,6 +751,16 @@ Scalar load(const Ptr &p, SrcLoc where) {
   return Scalar(tile::LoadOp::create(k.b, mloc(k, where), pointee, p.value(), Value(), Value()));
 }
 
+Scalar loadSpeculative(const Ptr &p, SrcLoc where) {
+  Kernel::Impl &k = current(where, "loadSpeculative");
+  if (!p.value())
+    throw DslError(where, "loadSpeculative", "operand is an uninitialized handle");
+  auto pointee = cast<tile::PtrType>(p.value().getType()).getPointeeType();
+  auto load = tile::LoadOp::create(k.b, mloc(k, where), pointee, p.value(), Value(), Value());
+  load.setSpeculative(true);
+  return Scalar(load);
+}
+
 void store(const Ptr &p, const Scalar &value, SrcLoc where) {
   Kernel::Impl &k = current(where, "store");
   if (!p.value() || !value.value())

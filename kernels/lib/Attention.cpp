@@ -1,16 +1,12 @@
 //===- Attention.cpp - attention forward, FlashAttention-2 style ----------===//
-#include "tessera/kernels/Attention.h"
+#include "AttentionVariants.h"
 #include "tessera/kernels/Library.h"
 
 #include <algorithm>
 #include <limits>
-#include <map>
 #include <optional>
-#include <mutex>
 
 #include <cmath>
-#include <cctype>
-#include <cstdio>
 
 using namespace tessera::dsl;
 
@@ -33,77 +29,13 @@ static constexpr double kVeryNegative = -1e30;
 /// Grid: (ceil(seq_q / BLOCK_M), heads, batch).  INT_MULTIPLE promises the
 /// strides are multiples of it.  The scale must be positive (it is applied
 /// to row maxima; jit::attentionForward refuses others).
-namespace {
-std::mutex scoreModsMu;
-std::map<std::string, ScoreMod> &scoreMods() {
-  static std::map<std::string, ScoreMod> mods;
-  return mods;
-}
-} // namespace
-
-void registerScoreMod(const ScoreMod &mod) {
-  bool word = !mod.name.empty() && mod.name != "none";
-  for (char c : mod.name)
-    word = word && (std::isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-');
-  if (!word)
-    throw Error("score modifier name '" + mod.name +
-                "': use letters, digits, '_', '.' or '-' (and not 'none')");
-  if (!mod.fn)
-    throw Error("score modifier '" + mod.name + "' has no function");
-  std::lock_guard<std::mutex> lock(scoreModsMu);
-  scoreMods()[mod.name] = mod;
-}
-
-ScoreMod findScoreMod(const std::string &name) {
-  std::lock_guard<std::mutex> lock(scoreModsMu);
-  auto it = scoreMods().find(name);
-  if (it == scoreMods().end())
-    throw Error("no score modifier named '" + name + "' is registered");
-  return it->second;
-}
-
-namespace scoremods {
-ScoreMod softcap(double cap, bool exact) {
-  if (!(cap > 0))
-    throw Error("softcap: the cap must be positive, got " + std::to_string(cap));
-  char name[64];
-  std::snprintf(name, sizeof name, "softcap%s.%.17g", exact ? "_exact" : "", cap);
-  ScoreMod mod{name, [cap, exact](const Tile &s, const Scalar &, const Scalar &, const Tile &,
-                                  const Tile &) {
-                  if (!exact)
-                    return tanh(s * (1.0 / cap)) * cap; // one tanh.approx per score
-                  // tanh(t) = 1 - 2 / (e^(2t) + 1): exact at both ends (e^(2t) = inf or 0).
-                  Tile e = exp(s * (2.0 / cap));
-                  return (1.0 - 2.0 / (e + 1.0)) * cap;
-                }};
-  // d/ds cap tanh(s / cap) = 1 - tanh^2 = 1 - (modified / cap)^2.
-  mod.grad = [cap](const Tile &, const Tile &m, const Scalar &, const Scalar &, const Tile &,
-                   const Tile &) {
-    Tile t = m * (1.0 / cap);
-    return 1.0 - t * t;
-  };
-  return mod;
-}
-
-ScoreMod alibi(int heads) {
-  if (heads <= 0)
-    throw Error("alibi: heads must be positive, got " + std::to_string(heads));
-  ScoreMod mod{"alibi." + std::to_string(heads),
-               [heads](const Tile &s, const Scalar &, const Scalar &head, const Tile &query,
-                       const Tile &key) {
-                 Scalar slope = exp2((head + 1).to(f32) * (-8.0 / heads));
-                 return s + (key - query).to(f32) * slope;
-               }};
-  mod.gradIsOne = true;
-  return mod;
-}
-} // namespace scoremods
 
 static void attentionFwd(Kernel &k, const Params &p) {
   DType dt = p.dtype("dtype");
   std::optional<ScoreMod> mod;
   if (p.s("SCORE_MOD") != "none")
     mod = findScoreMod(p.s("SCORE_MOD"));
+  MaskedBlocks blocks(p);
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), d = p.i("HEAD_DIM");
   bool causal = p.flag("CAUSAL");
   unsigned mult = unsigned(p.i("INT_MULTIPLE"));
@@ -131,6 +63,13 @@ static void attentionFwd(Kernel &k, const Params &p) {
   // count of batch * head pairs (num_bh) come from the launcher.
   bool persistent = p.flag("PERSISTENT");
   Scalar numBH = persistent ? k.i32("num_bh") : Scalar();
+  // MASK_MOD: the block lists' arguments come last.
+  if (blocks) {
+    if (persistent || varlen || p.flag("OVERLAP"))
+      throw Error("attention_fwd: MASK_MOD walks block lists; it does not support PERSISTENT, "
+                  "VARLEN or OVERLAP");
+    blocks.declareArgs(k);
+  }
   auto tile = [&](Scalar startM, Scalar batch, Scalar head) {
     Scalar bh = batch * heads + head;
     Scalar kvHead = head / (heads / kvHeads); // grouped-query: heads/kv_heads Q heads per K/V head
@@ -168,6 +107,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
         Tile valid = keys.row() < seqK;
         if (causal)
           valid = valid & (keys.row() <= offM.col());
+        if (blocks)
+          valid = valid & blocks.allowed(batch, head, offM.col(), keys.row(), seqQ, seqK);
         s = where(valid, s, -INFINITY);
       }
       Tile mNew = maximum(m, max(s, 1) * c);
@@ -193,7 +134,13 @@ static void attentionFwd(Kernel &k, const Params &p) {
     // every query of this program need no mask, so they run in a loop of
     // their own; the rest (the diagonal, the tail) in a masked one.  Blocks
     // after the last query are never loaded either way.
-    if (p.flag("OVERLAP")) {
+    if (blocks) {
+      // Only the blocks the mask leaves anything in: partial ones masked,
+      // full ones not.
+      Scalar blocksQ = (seqQMax + (bm - 1)) / bm, blocksK = (seqKMax + (bn - 1)) / bn;
+      blocks.walk(startM / bm, blocksQ, blocksK, batch, head, heads, {m, l, acc},
+                  [&](const Scalar &blk, bool masked) { block(blk * bn, masked); });
+    } else if (p.flag("OVERLAP")) {
       // The softmax of key block j overlaps the tensor-core work of P·V for
       // block j-1 (FlashAttention-3's intra-warpgroup pipelining, stated in
       // the kernel): each iteration issues S_j = Q K_j^T and then
@@ -237,7 +184,10 @@ static void attentionFwd(Kernel &k, const Params &p) {
       forRange(0, end, bn, {m, l, acc}, [&](Scalar n0) { block(n0, true); });
     }
 
-    store(oBase + offM.col() * som + offD.row(), (acc / l.col()).to(dt), offM.col() < seqQ);
+    Tile out = acc / l.col();
+    if (blocks) // a row the mask leaves no key has l = 0: output 0 (its LSE is -inf)
+      out = where(l.col() > 0.0, out, 0.0);
+    store(oBase + offM.col() * som + offD.row(), out.to(dt), offM.col() < seqQ);
     store(lse + bh * seqQMax + offM, (m + log2(l)) * kLn2, offM < seqQ);
   };
   if (persistent) {
@@ -276,6 +226,7 @@ dsl::Params AttentionConfig::params() const {
           {"INT_MULTIPLE", std::to_string(intMultiple)},
           {"VARLEN", varlen ? "1" : "0"},
           {"SCORE_MOD", scoreMod},
+          {"MASK_MOD", maskMod},
           {"BLOCK_M", std::to_string(blockM)},
           {"BLOCK_N", std::to_string(blockN)},
           {"num_warps", std::to_string(numWarps)},

@@ -36,7 +36,7 @@
 // programs past their sequence's end skip their loop.
 //
 //===----------------------------------------------------------------------===//
-#include "tessera/kernels/Attention.h"
+#include "AttentionVariants.h"
 #include "tessera/kernels/Library.h"
 
 #include <optional>
@@ -200,6 +200,9 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   Strided sq = a.strides(q, "q"), sk = a.strides(kk, "k"), sv = a.strides(v, "v");
   Strided sdo = a.strides(dO, "do"), sdk = a.strides(dk, "dk"), sdv = a.strides(dv, "dv");
   a.offsets(true);
+  MaskedBlocks blocks(p);
+  if (blocks)
+    blocks.declareArgs(k);
 
   Scalar startN = programId(0) * bn, batch = programId(2), kvHead = programId(1);
   Scalar group = a.heads / a.kvHeads;
@@ -215,8 +218,10 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   Scalar firstM = causal ? startN / bm * bm : scalar(0, i32);
   // Packed sequences: a key block past its sequence's end has nothing to do.
   Scalar endM = a.varlen ? ifInside(startN, seq.lenK, seq.lenQ) : seq.lenQ;
-  // One query block of query head `head` (of the K/V head's group).
-  auto step = [&](const Scalar &head, const Scalar &m0) {
+  // One query block of query head `head` (of the K/V head's group);
+  // `masked`: bounds, causal and the mask modifier apply (MASK_MOD's full
+  // blocks need none of them).
+  auto step = [&](const Scalar &head, const Scalar &m0, bool masked) {
     Scalar bh = batch * a.heads + head;
     Ptr qBase = sq.at(batch, head, seq.rowQ), doBase = sdo.at(batch, head, seq.rowQ);
     Tile offM = m0 + rowsM;
@@ -228,16 +233,20 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     // P^T [bn, bm]: the scores transposed, in the exp2 domain.
     auto [pT, gradT] = scores(dot(kTile, trans(qTile)), a.scale, qkScale, lse2.row(), batch,
                               head, offM.row(), offN.col());
-    Tile valid = offM.row() < seq.lenQ;
-    // Keys past seq_k score 0 (K is loaded as 0), so their P is 2^-lse2,
-    // past f16's range once every score of the row is below about -11: in
-    // dK and dV those rows are never stored, but the atomic dQ multiplies
-    // them by the zero K rows, and inf * 0 is NaN (found by tessera-fuzz).
-    if (atomicDq)
-      valid = valid & keyRows;
-    if (causal)
-      valid = valid & (offN.col() <= offM.row());
-    pT = where(valid, pT, 0.0);
+    if (masked) {
+      Tile valid = offM.row() < seq.lenQ;
+      // Keys past seq_k score 0 (K is loaded as 0), so their P is 2^-lse2,
+      // past f16's range once every score of the row is below about -11: in
+      // dK and dV those rows are never stored, but the atomic dQ multiplies
+      // them by the zero K rows, and inf * 0 is NaN (found by tessera-fuzz).
+      if (atomicDq)
+        valid = valid & keyRows;
+      if (causal)
+        valid = valid & (offN.col() <= offM.row());
+      if (blocks)
+        valid = valid & blocks.allowed(batch, head, offM.row(), offN.col(), seq.lenQ, seq.lenK);
+      pT = where(valid, pT, 0.0);
+    }
     dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
     Tile dpT = dot(vTile, trans(doTile));
     Tile dsT32 = pT * (dpT - dRow.row());
@@ -249,7 +258,18 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
       atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
                 dot(trans(dsT), kTile), queryRows);
   };
-  if (p.flag("warp_specialize")) {
+  if (blocks) {
+    // The transposed lists: per key block, the query blocks the mask leaves
+    // anything in, for each query head of the group.
+    if (a.varlen || p.flag("warp_specialize"))
+      throw Error("attention_bwd_dkdv: MASK_MOD does not support VARLEN or warp_specialize");
+    Scalar blocksQ = (a.seqQ + (bm - 1)) / bm, blocksK = (a.seqK + (bn - 1)) / bn;
+    forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
+      Scalar head = kvHead * group + g;
+      blocks.walk(programId(0), blocksK, blocksQ, batch, head, a.heads, {dkAcc, dvAcc},
+                  [&](const Scalar &blk, bool masked) { step(head, blk * bm, masked); });
+    });
+  } else if (p.flag("warp_specialize")) {
     // A producer warpgroup must own the loop, which must then sit at the
     // top of the kernel: one loop over (query head, query block) pairs.
     // Its divisor is clamped to 1 so that the pipeliner may compute a later
@@ -259,12 +279,12 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     Scalar blocksM = maximum(endM - firstM + scalar(bm - 1, i32), scalar(0, i32)) / bm;
     Scalar divisor = maximum(blocksM, scalar(1, i32));
     forRange(0, group * blocksM, 1, {dkAcc, dvAcc}, [&](Scalar t) {
-      step(kvHead * group + t / divisor, firstM + t % divisor * bm);
+      step(kvHead * group + t / divisor, firstM + t % divisor * bm, true);
     });
   } else {
     forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
       forRange(firstM, endM, bm, {dkAcc, dvAcc},
-               [&](Scalar m0) { step(kvHead * group + g, m0); });
+               [&](Scalar m0) { step(kvHead * group + g, m0, true); });
     });
   }
   store(sdk.at(batch, kvHead, seq.rowK) + offN.col() * sdk.s + offD.row(),
@@ -286,6 +306,12 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
   Strided sq = a.strides(q, "q"), sk = a.strides(kk, "k"), sv = a.strides(v, "v");
   Strided sdo = a.strides(dO, "do"), sdq = a.strides(dq, "dq");
   a.offsets(true);
+  MaskedBlocks blocks(p);
+  if (blocks) {
+    if (a.varlen || p.flag("warp_specialize"))
+      throw Error("attention_bwd_dq: MASK_MOD does not support VARLEN or warp_specialize");
+    blocks.declareArgs(k);
+  }
 
   Scalar startM = programId(0) * bm, batch = programId(2), head = programId(1);
   Scalar bh = batch * a.heads + head;
@@ -306,22 +332,34 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
   // Packed sequences: a query block past its sequence's end has nothing to do.
   if (a.varlen)
     end = ifInside(startM, seq.lenQ, end);
-  forRange(0, end, bn, {dqAcc}, [&](Scalar n0) {
+  // One key block; `masked` as in the dK/dV kernel.
+  auto step = [&](const Scalar &n0, bool masked) {
     Tile keys = n0 + colsN;
     Tile keyRows = keys.col() < seq.lenK;
     Tile kTile = load(kBase + keys.col() * sk.s + offD.row(), keyRows);
     Tile vTile = load(vBase + keys.col() * sv.s + offD.row(), keyRows);
     auto [pTile, grad] = scores(dot(qTile, trans(kTile)), a.scale, qkScale, lse2.col(), batch,
                                 head, offM.col(), keys.row());
-    Tile valid = keys.row() < seq.lenK;
-    if (causal)
-      valid = valid & (keys.row() <= offM.col());
-    pTile = where(valid, pTile, 0.0);
+    if (masked) {
+      Tile valid = keys.row() < seq.lenK;
+      if (causal)
+        valid = valid & (keys.row() <= offM.col());
+      if (blocks)
+        valid = valid & blocks.allowed(batch, head, offM.col(), keys.row(), seq.lenQ, seq.lenK);
+      pTile = where(valid, pTile, 0.0);
+    }
     Tile dsTile = pTile * (dot(doTile, trans(vTile)) - dRow.col());
     if (grad)
       dsTile = dsTile * *grad;
     dqAcc = dot(dsTile.to(a.dt), kTile, dqAcc);
-  });
+  };
+  if (blocks) {
+    Scalar blocksQ = (a.seqQ + (bm - 1)) / bm, blocksK = (a.seqK + (bn - 1)) / bn;
+    blocks.walk(programId(0), blocksQ, blocksK, batch, head, a.heads, {dqAcc},
+                [&](const Scalar &blk, bool masked) { step(blk * bn, masked); });
+  } else {
+    forRange(0, end, bn, {dqAcc}, [&](Scalar n0) { step(n0, true); });
+  }
   store(sdq.at(batch, head, seq.rowQ) + offM.col() * sdq.s + offD.row(),
         (dqAcc * a.scale).to(a.dt), queryRows);
 }
@@ -377,7 +415,8 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"num_warps", std::to_string(s.numWarps)},
           {"num_stages", std::to_string(s.numStages)},
           {"warp_specialize", s.warpSpecialize ? "1" : "0"},
-          {"SCORE_MOD", c.scoreMod}};
+          {"SCORE_MOD", c.scoreMod},
+          {"MASK_MOD", c.maskMod}};
 }
 Params AttentionBackwardConfig::dkdvParams() const {
   return scheduleParams(*this, dkdv).set("ATOMIC_DQ", deterministic ? "0" : "1");

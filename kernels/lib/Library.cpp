@@ -9,7 +9,7 @@ const std::vector<dsl::KernelDef> &library() {
                                                   layerNormKernel(), matmulKernel(),
                                                   attentionFwdKernel(), attentionBwdPreprocessKernel(),
                                                   attentionBwdDkDvKernel(), attentionBwdDqKernel(),
-                                                  attentionBwdDqConvertKernel()};
+                                                  attentionBwdDqConvertKernel(), attentionBlockMaskKernel()};
   return all;
 }
 

@@ -60,7 +60,8 @@ void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, i
 void attention(const double *q, const double *k, const double *v, double *o, double *lse,
                int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
                int64_t groups,
-               const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod) {
+               const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod,
+               const RefMask &mask) {
   std::vector<double> s(seqK);
   for (int64_t h = 0; h < bh; ++h)
     for (int64_t i = 0; i < seqQ; ++i) {
@@ -76,12 +77,19 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
         s[j] = dotp * scale;
         if (scoreMod)
           s[j] = scoreMod(s[j], h, i, j);
+        if (mask && !mask(h, i, j))
+          s[j] = -std::numeric_limits<double>::infinity();
         m = std::max(m, s[j]);
+      }
+      double *oi = o + (h * seqQ + i) * d;
+      if (m == -std::numeric_limits<double>::infinity()) { // no key left
+        std::fill(oi, oi + d, 0.0);
+        lse[h * seqQ + i] = m;
+        continue;
       }
       double l = 0;
       for (int64_t j = 0; j < n; ++j)
         l += std::exp(s[j] - m);
-      double *oi = o + (h * seqQ + i) * d;
       for (int64_t x = 0; x < d; ++x) {
         double acc = 0;
         for (int64_t j = 0; j < n; ++j)
@@ -96,9 +104,11 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
                        double *dq, double *dk, double *dv, int64_t bh, int64_t seqQ,
                        int64_t seqK, int64_t d, double scale, bool causal, int64_t groups,
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod,
-                       const std::function<double(double, int64_t, int64_t, int64_t)> &scoreModGrad) {
+                       const std::function<double(double, int64_t, int64_t, int64_t)> &scoreModGrad,
+                       const RefMask &mask) {
   std::vector<double> o(size_t(bh * seqQ * d)), lse(size_t(bh * seqQ));
-  attention(q, k, v, o.data(), lse.data(), bh, seqQ, seqK, d, scale, causal, groups, scoreMod);
+  attention(q, k, v, o.data(), lse.data(), bh, seqQ, seqK, d, scale, causal, groups, scoreMod,
+            mask);
   std::fill(dq, dq + bh * seqQ * d, 0.0);
   std::fill(dk, dk + bh / groups * seqK * d, 0.0);
   std::fill(dv, dv + bh / groups * seqK * d, 0.0);
@@ -112,6 +122,8 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
         D += doi[x] * oi[x];
       int64_t n = causal ? std::min(seqK, i + 1) : seqK;
       for (int64_t j = 0; j < n; ++j) {
+        if (mask && !mask(h, i, j))
+          continue; // P = 0
         const double *kj = k + (kvh * seqK + j) * d, *vj = v + (kvh * seqK + j) * d;
         double s = 0, dp = 0;
         for (int64_t x = 0; x < d; ++x) {

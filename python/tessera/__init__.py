@@ -27,7 +27,7 @@ def interpreted():
     return bool(_capi.lib().tessera_interpreted(_capi.context()))
 
 
-def _options(causal, scale, layout, deterministic=True):
+def _options(causal, scale, layout, deterministic=True, score_mod=None, mask_mod=None):
     if layout not in ("bshd", "bhsd"):
         raise Error(f'layout must be "bshd" or "bhsd", got {layout!r}')
     o = _capi.Options()
@@ -35,24 +35,37 @@ def _options(causal, scale, layout, deterministic=True):
     o.scale = float(scale or 0.0)
     o.layout = 0 if layout == "bshd" else 1
     o.deterministic = 1 if deterministic else 0
+    o.score_mod = score_mod.encode() if score_mod else None
+    o.mask_mod = mask_mod.encode() if mask_mod else None
     return o
 
 
-def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd", stream=None):
+
+def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd", stream=None,
+                      score_mod=None, mask_mod=None, mask_data=None):
     """o = softmax(q k^T * scale) v into `o`, the rows' logsumexp into `lse`
-    (float32 [batch, heads, seq_q]).  Any DLPack-exporting arrays."""
-    opts = _options(causal, scale, layout)
-    with _capi.Tensors(q, k, v, o, lse) as t:
+    (float32 [batch, heads, seq_q]).  Any DLPack-exporting arrays.
+    score_mod / mask_mod: built-in modifiers by name (see tessera.h), e.g.
+    score_mod="softcap.30", mask_mod="sliding_window.1024.0" or "document"
+    with mask_data an int32 [batch, seq_k] array of document ids."""
+    opts = _options(causal, scale, layout, True, score_mod, mask_mod)
+    with _capi.Tensors(q, k, v, o, lse, *([mask_data] if mask_data is not None else [])) as t:
+        if mask_data is not None:
+            opts.mask_data = t.pop().value
         _capi.check(_capi.lib().tessera_attention_forward(
-            _capi.context(), t[0], t[1], t[2], t[3], t[4], ctypes.byref(opts),
-            _capi.stream_of(stream, q)))
+            _capi.context(), *t, ctypes.byref(opts), _capi.stream_of(stream, q)))
 
 
 def attention_backward(q, k, v, o, dout, lse, dq, dk, dv, *, causal=False, scale=None,
-                       layout="bshd", deterministic=True, stream=None):
-    """dq, dk, dv (written in place) from the forward's inputs, output, lse and dout."""
-    opts = _options(causal, scale, layout, deterministic)
-    with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv) as t:
+                       layout="bshd", deterministic=True, stream=None, score_mod=None,
+                       mask_mod=None, mask_data=None):
+    """dq, dk, dv (written in place) from the forward's inputs, output, lse and dout
+    (the same modifiers as the forward)."""
+    opts = _options(causal, scale, layout, deterministic, score_mod, mask_mod)
+    with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv,
+                       *([mask_data] if mask_data is not None else [])) as t:
+        if mask_data is not None:
+            opts.mask_data = t.pop().value
         _capi.check(_capi.lib().tessera_attention_backward(
             _capi.context(), *t, ctypes.byref(opts), _capi.stream_of(stream, q)))
 
@@ -90,14 +103,17 @@ def _autograd(q, k, v, lse_shape, forward, backward):
     return _AttentionFunction.apply(q, k, v, lse_shape, forward, backward)
 
 
-def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic=True):
+def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic=True,
+              score_mod=None, mask_mod=None, mask_data=None):
     """FlashAttention on PyTorch tensors with autograd: returns softmax(q k^T * scale) v
-    shaped like q; its backward is Tessera's."""
+    shaped like q; its backward is Tessera's.  score_mod / mask_mod / mask_data:
+    built-in modifiers by name, as attention_forward."""
     if getattr(q, "dim", lambda: 4)() != 4:
         raise Error(f"q: 4 dimensions expected, got {q.dim()}")
     b = q.shape[0]
     h, s = (q.shape[2], q.shape[1]) if layout == "bshd" else (q.shape[1], q.shape[2])
-    opts = dict(causal=causal, scale=scale, layout=layout)
+    opts = dict(causal=causal, scale=scale, layout=layout, score_mod=score_mod,
+                mask_mod=mask_mod, mask_data=mask_data)
     return _autograd(q, k, v, (b, h, s),
                      lambda *t: attention_forward(*t, **opts),
                      lambda *t: attention_backward(*t, deterministic=deterministic, **opts))

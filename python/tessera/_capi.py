@@ -9,8 +9,13 @@ class Error(RuntimeError):
 
 
 class Options(ctypes.Structure):
+    """tessera_attention_options (C API version 2)."""
     _fields_ = [("causal", ctypes.c_int), ("scale", ctypes.c_float), ("layout", ctypes.c_int),
-                ("deterministic", ctypes.c_int)]
+                ("deterministic", ctypes.c_int), ("score_mod", ctypes.c_char_p),
+                ("mask_mod", ctypes.c_char_p), ("mask_data", ctypes.c_void_p)]
+
+
+API_VERSION = 2
 
 
 _lock = threading.Lock()
@@ -43,6 +48,10 @@ def lib():
                 raise Error(f"cannot load Tessera's C library ({path}): {e}; "
                             "set TESSERA_LIBRARY to libtessera.so") from None
             P = ctypes.c_void_p
+            version = L.tessera_c_api_version()
+            if version != API_VERSION:
+                raise Error(f"{path} has C API version {version}; this package needs "
+                            f"{API_VERSION}: install matching versions")
             L.tessera_last_error.restype = ctypes.c_char_p
             L.tessera_open.argtypes = [ctypes.c_int, ctypes.POINTER(P)]
             L.tessera_interpreted.argtypes = [P]

@@ -25,7 +25,8 @@ extern "C" {
 #endif
 
 #define TESSERA_API __attribute__((visibility("default")))
-#define TESSERA_C_API_VERSION 1
+/* 2: tessera_attention_options gained score_mod, mask_mod and mask_data. */
+#define TESSERA_C_API_VERSION 2
 
 typedef enum {
   TESSERA_OK = 0,
@@ -43,6 +44,20 @@ typedef struct {
   float scale;           /* 0: 1 / sqrt(head_dim) */
   tessera_layout layout;
   int deterministic;     /* backward: bit-identical gradients run to run */
+  /* A built-in score modifier by name, traced into the kernels, or NULL:
+   * "softcap.30" (cap * tanh(s / cap), tanh.approx), "softcap_exact.30",
+   * "alibi.16" (ALiBi slopes for 16 heads). */
+  const char *score_mod;
+  /* A built-in mask by name, ANDed with `causal`, or NULL: "causal",
+   * "causal_bottom_right", "sliding_window.L.R" (bottom-right aligned, L keys
+   * back and R ahead; "inf" unbounded), "prefix_lm.P", "document" (reads
+   * mask_data).  The kernels visit only the blocks it leaves anything in; a
+   * row it leaves no key gets output 0 and lse -inf.  Not with the varlen
+   * entry points. */
+  const char *mask_mod;
+  /* int32 [batch, n] the mask reads ("document": each key's document id,
+   * [batch, seq_k]), row-major, or NULL.  Read afresh by every call. */
+  const DLTensor *mask_data;
 } tessera_attention_options;
 
 /* A JIT for one device (or the CPU interpreter), with its kernel cache. */
@@ -51,7 +66,7 @@ typedef struct tessera_context tessera_context;
 TESSERA_API int tessera_c_api_version(void);
 /* The message of the last failure on this thread ("" if none). */
 TESSERA_API const char *tessera_last_error(void);
-/* Defaults: not causal, scale 1/sqrt(d), BSHD, deterministic. */
+/* Defaults: not causal, scale 1/sqrt(d), BSHD, deterministic, no modifiers. */
 TESSERA_API tessera_attention_options tessera_attention_options_default(void);
 
 TESSERA_API tessera_status tessera_open(int device_ordinal, tessera_context **out);

@@ -3,6 +3,8 @@
 #include "tessera/jit/Attention.h"
 
 #include <functional>
+#include <memory>
+#include <random>
 #include <optional>
 
 namespace gpucheck {
@@ -173,9 +175,48 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
 /// stride specialization), [b, h, s, d] contiguous.
 using ScoreRef = std::function<double(double, int64_t, int64_t, int64_t)>;
 
+/// A mask modifier for a check: the mask, the same mask on the host, and the
+/// data it reads ([batch, n] i32; empty if none).
+struct MaskSpec {
+  kernels::MaskMod mod;
+  kernels::ref::RefMask ref;
+  std::vector<int32_t> data;
+  /// Sets p.mask (the data's buffer is kept in `keep`).
+  void apply(jit::AttentionProblem &p, std::unique_ptr<Buffer> &keep) const {
+    if (!data.empty()) {
+      keep = std::make_unique<Buffer>(data.size() * 4, "i32");
+      keep->upload(data);
+    }
+    p.mask = std::make_shared<jit::BlockMask>(mod, p.batch, p.heads, p.seqQ, p.seqK, keep.get());
+  }
+};
+
+/// Document ids for `batch` packed sequences of `n` keys: runs of 1..maxRun.
+std::vector<int32_t> documentIds(int batch, int n, int maxRun, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> run(1, maxRun);
+  std::vector<int32_t> doc(size_t(batch) * n);
+  for (int b = 0; b < batch; ++b)
+    for (int j = 0, id = 0; j < n; ++id)
+      for (int r = run(rng); r > 0 && j < n; --r, ++j)
+        doc[size_t(b) * n + j] = id;
+  return doc;
+}
+
+/// A document mask over `ids` ([batch, n]) for queries of `heads` heads.
+MaskSpec documentMask(std::vector<int32_t> ids, int n, int heads) {
+  auto shared = std::make_shared<std::vector<int32_t>>(ids);
+  return {kernels::maskmods::document(),
+          [shared, n, heads](int64_t bh, int64_t i, int64_t j) {
+            const int32_t *d = shared->data() + size_t(bh / heads) * n;
+            return d[i] == d[j];
+          },
+          std::move(ids)};
+}
+
 Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::string &dtype = "f16",
                          int B = 2, int H = 2, std::optional<kernels::ScoreMod> mod = {},
-                         ScoreRef modRef = {}) {
+                         ScoreRef modRef = {}, std::optional<MaskSpec> mask = {}) {
   bool bf = dtype == "bf16";
   auto q = randomValues(size_t(B) * H * seqQ * d, bf), kk = randomValues(size_t(B) * H * seqK * d, bf),
        v = randomValues(size_t(B) * H * seqK * d, bf);
@@ -189,15 +230,20 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::stri
       sk{int64_t(H) * seqK * d, int64_t(seqK) * d, d, 1};
   jit::AttentionProblem p{B, H, H, seqQ, seqK, d, causal};
   p.scoreMod = mod;
+  std::unique_ptr<Buffer> maskData;
+  if (mask)
+    mask->apply(p, maskData);
   jit::attentionForward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
   check(driver().ctxSynchronize(), "cuCtxSynchronize");
   auto out = from16(bo.download<uint16_t>(q.size()), bf);
   std::vector<double> ref(q.size()), rl(size_t(B) * H * seqQ);
   kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), B * H, seqQ, seqK, d,
-                          float(1.0 / std::sqrt(double(d))), causal, 1, modRef);
+                          float(1.0 / std::sqrt(double(d))), causal, 1, modRef,
+                          mask ? mask->ref : kernels::ref::RefMask());
   // bf16 keeps 8 bits of mantissa (P and the output are rounded to it): the
   // tolerance of the bf16 matmul checks.
   return compare("attentionForward API " + (mod ? mod->name + " " : std::string()) +
+                     (mask ? "mask " + mask->mod.name + " " : std::string()) +
                      (bf ? dtype + " " : std::string()) + "d=" +
                      std::to_string(d) + (causal ? " causal" : "") + " b=" + std::to_string(B) + " h=" +
                      std::to_string(H) + " sq=" +
@@ -252,7 +298,8 @@ Result checkAttentionExpanded(int d, bool causal, bool bothExpanded) {
 Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int seqQ, int seqK,
                               const std::string &dtype = "f16", bool bshd = false,
                               bool atomic = false, std::optional<kernels::ScoreMod> mod = {},
-                              ScoreRef modRef = {}, ScoreRef modGrad = {}) {
+                              ScoreRef modRef = {}, ScoreRef modGrad = {},
+                              std::optional<MaskSpec> mask = {}) {
   const int B = 2;
   bool bf = dtype == "bf16";
   size_t nq = size_t(B) * heads * seqQ * d, nk = size_t(B) * kvHeads * seqK * d;
@@ -280,6 +327,9 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
       bdk(nk * 2, dtype), bdv(nk * 2, dtype);
   jit::AttentionProblem p{B, heads, kvHeads, seqQ, seqK, d, causal};
   p.scoreMod = mod;
+  std::unique_ptr<Buffer> maskData;
+  if (mask)
+    mask->apply(p, maskData);
   jit::AttentionBackwardOptions options;
   options.deterministic = !atomic;
   Buffer ws(jit::attentionBackwardWorkspaceBytes(p, options), "f32");
@@ -312,8 +362,9 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
   kernels::ref::attentionBackward(q.data(), kk.data(), v.data(), dO.data(), rq.data(), rk.data(),
                                   rv.data(), B * heads, seqQ, seqK, d,
                                   float(1.0 / std::sqrt(double(d))), causal, heads / kvHeads,
-                                  modRef, modGrad);
+                                  modRef, modGrad, mask ? mask->ref : kernels::ref::RefMask());
   std::string desc = (mod ? mod->name + " " : std::string()) +
+                     (mask ? "mask " + mask->mod.name + " " : std::string()) +
                      std::string(atomic ? "atomic dQ " : "") + (bf ? "bf16 " : "") +
                      "d=" + std::to_string(d) +
                      (causal ? " causal" : "") + (bshd ? " [b,s,h,d]" : "") +
@@ -498,6 +549,38 @@ void addAttentionChecks(std::vector<Check> &checks) {
                                    return x + std::exp2(-8.0 * double(bh % 8 + 1) / 8) * double(j - i);
                                  },
                                  [](double, int64_t, int64_t, int64_t) { return 1.0; }); }},
+      // Mask modifiers (issue 21) through the block lists, with the library's
+      // schedules (warp-specialized at d=128 and d=64 from 8192 keys):
+      // sliding windows, bottom-right causal with rows that see no key,
+      // document masks of packed sequences (causal), a prefix-LM.
+      {"mask", [] { return checkAttentionApi(128, false, 2000, 2000, "bf16", 2, 2, {}, {},
+                           MaskSpec{kernels::maskmods::slidingWindow(256, 0),
+                                    [](int64_t, int64_t i, int64_t j) { return j <= i && j >= i - 256; }}); }},
+      {"mask", [] { return checkAttentionApi(64, false, 1000, 700, "f16", 2, 2, {}, {},
+                           MaskSpec{kernels::maskmods::causalBottomRight(),
+                                    [](int64_t, int64_t i, int64_t j) { return j <= i - 300; }}); }},
+      {"mask", [] { return checkAttentionApi(64, false, 8300, 8300, "f16", 1, 2, {}, {},
+                           MaskSpec{kernels::maskmods::slidingWindow(1024, 0),
+                                    [](int64_t, int64_t i, int64_t j) { return j <= i && j >= i - 1024; }}); }},
+      {"mask", [] { return checkAttentionApi(128, true, 1500, 1500, "f16", 2, 2, {}, {},
+                           documentMask(documentIds(2, 1500, 400, 5), 1500, 2)); }},
+      {"mask", [] { return checkAttentionApi(256, false, 1100, 1100, "bf16", 1, 2, {}, {},
+                           MaskSpec{kernels::maskmods::prefixLM(300),
+                                    [](int64_t, int64_t i, int64_t j) { return j < 300 || j <= i; }}); }},
+      {"mask", [] { return checkAttentionBackward(128, false, 4, 2, 1000, 1000, "bf16", true, false,
+                           {}, {}, {},
+                           MaskSpec{kernels::maskmods::slidingWindow(256, 0),
+                                    [](int64_t, int64_t i, int64_t j) { return j <= i && j >= i - 256; }}); }},
+      {"mask", [] { return checkAttentionBackward(64, true, 2, 2, 900, 900, "f16", false, false,
+                           {}, {}, {}, documentMask(documentIds(2, 900, 300, 7), 900, 2)); }},
+      {"mask", [] { return checkAttentionBackward(64, false, 2, 1, 700, 500, "f16", false, true,
+                           {}, {}, {},
+                           MaskSpec{kernels::maskmods::causalBottomRight(),
+                                    [](int64_t, int64_t i, int64_t j) { return j <= i - 200; }}); }},
+      {"mask", [] { return checkAttentionBackward(256, false, 2, 2, 600, 600, "bf16", false, false,
+                           {}, {}, {},
+                           MaskSpec{kernels::maskmods::prefixLM(200),
+                                    [](int64_t, int64_t i, int64_t j) { return j < 200 || j <= i; }}); }},
       {"attention", [] { return checkAttentionApi(256, true, 257, 257); }},
       {"attention", [] { return checkAttentionApi(128, true, 200, 333); }},
       // The H100 choices (kernels::attentionConfigFor), all with unmasked blocks split

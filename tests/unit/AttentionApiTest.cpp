@@ -6,7 +6,7 @@
 // the float64 reference.
 //
 //===----------------------------------------------------------------------===//
-#include "Common.h"
+#include "AttentionCommon.h"
 
 #include "tessera/Support/Half.h"
 #include "tessera/jit/Attention.h"
@@ -17,54 +17,8 @@
 #include <random>
 
 using namespace tessera;
+using test::bshd, test::randomHalves, test::randomBshd, test::uploadHalves, test::bshdError;
 
-namespace {
-/// [b, s, h, d] strides of a tensor with h heads, s positions, d dims.
-jit::AttentionStrides bshd(int h, int s, int d) { return {int64_t(s) * h * d, d, int64_t(h) * d, 1}; }
-
-/// `n` random f16 values, as bits.
-std::vector<uint16_t> randomHalves(size_t n, std::mt19937 &rng) {
-  std::normal_distribution<float> dist;
-  std::vector<uint16_t> x(n);
-  for (auto &e : x)
-    e = toHalf(dist(rng));
-  return x;
-}
-
-/// Random f16 values for a batch-1 tensor of h heads, s positions, d dims:
-/// as doubles in the reference layout [h, s, d] and as bits in the device
-/// layout [s, h, d].
-std::pair<std::vector<double>, std::vector<uint16_t>> randomBshd(int h, int s, int d,
-                                                                 std::mt19937 &rng) {
-  std::normal_distribution<float> dist;
-  std::vector<double> ref(size_t(h) * s * d);
-  std::vector<uint16_t> dev(ref.size());
-  for (int ih = 0; ih < h; ++ih)
-    for (int is = 0; is < s; ++is)
-      for (int id = 0; id < d; ++id) {
-        uint16_t x = toHalf(dist(rng));
-        ref[(size_t(ih) * s + is) * d + id] = fromHalf(x);
-        dev[(size_t(is) * h + ih) * d + id] = x;
-      }
-  return {ref, dev};
-}
-/// An f16 buffer holding `x`.
-rt::Buffer uploadHalves(const std::vector<uint16_t> &x) {
-  rt::Buffer b(x.size() * 2, "f16");
-  b.upload(x);
-  return b;
-}
-
-/// Relative L2 error of f16 buffer `g`, laid out [s, h, d], against `ref`
-/// in the reference layout [h, s, d] (batch 1).
-double bshdError(const std::vector<double> &ref, const rt::Buffer &g, int h, int s, int d) {
-  auto out = g.download<uint16_t>(ref.size());
-  return test::relativeL2(ref, [&](size_t i) {
-    size_t ih = i / (size_t(s) * d), is = i / d % s, id = i % d;
-    return double(fromHalf(out[(is * h + ih) * d + id]));
-  });
-}
-} // namespace
 
 TEST_CASE("attentionForward runs grouped-query attention in the [b s h d] layout", "[attention][interp]") {
   test::InterpretMode mode;

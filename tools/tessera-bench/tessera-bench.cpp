@@ -586,6 +586,104 @@ int scoreModTable() {
   return 0;
 }
 
+/// Mask modifiers (issue 21): forward and backward through the block lists.
+/// (1) FlexAttention's anchor shape (bf16, d=128, b=4, h=16, s=4096):
+/// TFLOP/s over the unmasked area (FlexAttention's count), the causal mask
+/// both as the plain causal kernel and as a block mask, and a sliding window
+/// of 1024 (causal).  (2) Scaling at s=16384 (b=1): a sliding window of 1024
+/// against dense attention over the same number of visited blocks (time /
+/// (dense time * visited / all blocks); target <= 1.2).  Each mask's first
+/// call (block lists + kernels, cold: the disk cache is off) is printed.
+int maskTable() {
+  std::unique_ptr<jit::Jit> jit = openJit(rt::CacheOptions{"", false});
+  if (!jit)
+    return 77;
+  const int H = 16, D = 128;
+  std::printf("%-26s %6s %6s %9s %9s %12s %9s %9s %9s %14s\n", "mask", "s", "causal", "fwd ms",
+              "TFLOP/s", "x dense/blk", "bwd ms", "TFLOP/s", "x dense/blk", "first call ms");
+  for (int S : {4096, 16384}) {
+    int B = S == 4096 ? 4 : 1;
+    size_t n = size_t(B) * H * S * D;
+    rt::Buffer q(n * 2, "bf16"), k(n * 2, "bf16"), v(n * 2, "bf16"), o(n * 2, "bf16"),
+        lse(size_t(B) * H * S * 4, "f32"), dO(n * 2, "bf16"), dq(n * 2, "bf16"),
+        dk(n * 2, "bf16"), dv(n * 2, "bf16");
+    fillRandom(q, "bf16", 41);
+    fillRandom(k, "bf16", 42);
+    fillRandom(v, "bf16", 43);
+    fillRandom(dO, "bf16", 44);
+    jit::AttentionStrides s{int64_t(H) * S * D, int64_t(S) * D, D, 1};
+    rt::Buffer ws(jit::attentionBackwardWorkspaceBytes({B, H, H, S, S, D, false}), "f32");
+    struct Row {
+      const char *what;
+      bool causal;
+      std::optional<kernels::MaskMod> mod;
+      std::function<bool(int64_t, int64_t)> allowed;
+    };
+    std::vector<Row> rows{
+        {"dense (plain)", false, std::nullopt, [](int64_t, int64_t) { return true; }},
+        {"causal (plain)", true, std::nullopt, [](int64_t i, int64_t j) { return j <= i; }},
+        {"causal (block mask)", false, kernels::maskmods::causal(),
+         [](int64_t i, int64_t j) { return j <= i; }},
+        {"sliding window 1024", false, kernels::maskmods::slidingWindow(1024, 0),
+         [](int64_t i, int64_t j) { return j <= i && j >= i - 1024; }}};
+    double denseMs = 0, denseBwdMs = 0;
+    for (const Row &r : rows) {
+      if (S == 16384 && r.causal)
+        continue;
+      jit::AttentionProblem p{B, H, H, S, S, D, r.causal};
+      if (r.mod)
+        p.mask = std::make_shared<jit::BlockMask>(*r.mod, B, H, S, S);
+      auto t0 = Clock::now();
+      jit::attentionForward(*jit, p, q, s, k, s, v, s, o, s, lse);
+      rt::check(rt::driver().ctxSynchronize(), "cuCtxSynchronize");
+      double firstMs = msSince(t0);
+      double ms = fastest({[&] { jit::attentionForward(*jit, p, q, s, k, s, v, s, o, s, lse); }}).first;
+      double bwdMs = fastest({[&] {
+                       jit::attentionBackward(*jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s,
+                                              dk, s, dv, s, ws);
+                     }}).first;
+      if (!r.mod && !r.causal)
+        denseMs = ms, denseBwdMs = bwdMs;
+      // FLOPs over the unmasked area, FlexAttention's count.
+      double area = 0;
+      for (int64_t i = 0; i < S; ++i) {
+        int64_t lo = 0, hi = S - 1;
+        while (lo < S && !r.allowed(i, lo))
+          ++lo;
+        while (hi >= lo && !r.allowed(i, hi))
+          --hi;
+        area += double(std::max<int64_t>(hi - lo + 1, 0)); // each row's keys are one run here
+      }
+      double flops = 4.0 * B * H * area * D;
+      // The share of blocks the lists visit (forward: its own blocks;
+      // backward: the dK/dV kernel's), against dense attention's time.
+      auto visited = [&](int bm, int bn, bool transposed) {
+        if (!p.mask)
+          return 1.0;
+        const auto &l = p.mask->lists(*jit, bm, bn, false, transposed, nullptr);
+        int rowsN = transposed ? (S + bn - 1) / bn : (S + bm - 1) / bm;
+        int cols = transposed ? (S + bm - 1) / bm : (S + bn - 1) / bn;
+        auto c = l.counts.download<int32_t>(size_t(rowsN) * 2);
+        double sum = 0;
+        for (int32_t x : c)
+          sum += x;
+        return sum / (double(rowsN) * cols);
+      };
+      auto fc = kernels::attentionConfigFor(jit->device().major, "bf16", D, false, S, S);
+      auto bc = kernels::attentionBackwardConfigFor(jit->device().major, "bf16", D, false);
+      double fwdShare = visited(fc.blockM, fc.blockN, false);
+      double bwdShare = visited(bc.dkdv.blockM, bc.dkdv.blockN, true);
+      std::printf("%-26s %6d %6d %9.3f %9.1f %12.2f %9.3f %9.1f %9.2f %14.0f\n", r.what, S,
+                  int(r.causal), ms, flops / (ms * 1e-3) / 1e12,
+                  p.mask ? ms / (denseMs * fwdShare) : 0.0, bwdMs,
+                  2.5 * flops / (bwdMs * 1e-3) / 1e12,
+                  p.mask ? bwdMs / (denseBwdMs * bwdShare) : 0.0, firstMs);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
 /// The flagship's speed, for the main job.
 int attentionSpeed() {
   std::unique_ptr<jit::Jit> jit = openJit();
@@ -751,6 +849,8 @@ int run(int argc, char **argv) {
       return attentionBackwardTable(i + 1 < argc && argv[i + 1][0] != '-' ? argv[i + 1] : "");
     else if (a == "--score-mods")
       return scoreModTable();
+    else if (a == "--masks")
+      return maskTable();
     else if (a == "--dump-attention" && i + 1 < argc)
       return dumpAttention(argv[++i]);
   }

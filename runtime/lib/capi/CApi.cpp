@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 using namespace tessera;
 
@@ -30,6 +31,15 @@ struct tessera_context {
   /// another thread's call is about to use.
   std::mutex mutex;
   std::map<void *, tessera::rt::Buffer> workspaces;
+  /// Block masks by (mask name, batch, heads, seq_q, seq_k, data, stream),
+  /// with the borrowed view of the data they read.  A mask that reads data
+  /// has its lists rebuilt by every call (the data may have changed), on
+  /// the call's stream; one that does not keeps them.
+  struct Mask {
+    tessera::rt::Buffer data;
+    std::shared_ptr<tessera::jit::BlockMask> mask;
+  };
+  std::map<std::tuple<std::string, int, int, int, int, void *, void *>, Mask> masks;
 };
 
 namespace {
@@ -201,6 +211,50 @@ jit::AttentionProblem problemOf(const Tensor &q, const Tensor &k,
   return p;
 }
 
+/// The options' score and mask modifiers, set on `p` (built-ins by name).
+void applyModifiers(tessera_context *ctx, jit::AttentionProblem &p,
+                    const tessera_attention_options &o, void *stream) {
+  if (o.score_mod)
+    p.scoreMod = kernels::findScoreMod(o.score_mod);
+  if (!o.mask_mod) {
+    if (o.mask_data)
+      throw Error("mask_data: given without a mask_mod");
+    return;
+  }
+  kernels::MaskMod mod = kernels::findMaskMod(o.mask_mod);
+  rt::Buffer data;
+  void *dataPtr = nullptr;
+  if (const DLTensor *t = o.mask_data) {
+    checkDevice(ctx, t, "mask_data");
+    if (t->dtype.code != kDLInt || t->dtype.bits != 32 || t->dtype.lanes != 1 || t->ndim != 2 ||
+        t->shape[0] != p.batch || t->shape[1] <= 0 ||
+        (t->strides && (t->strides[1] != 1 || t->strides[0] != t->shape[1])))
+      throw Error("mask_data: a row-major int32 [batch = " + std::to_string(p.batch) +
+                  ", n] tensor expected");
+    dataPtr = static_cast<char *>(t->data) + t->byte_offset;
+    data = rt::Buffer::borrow(reinterpret_cast<CUdeviceptr>(dataPtr),
+                              size_t(t->shape[0] * t->shape[1]) * 4, "i32");
+  }
+  std::lock_guard<std::mutex> lock(ctx->mutex);
+  auto key = std::make_tuple(mod.name, p.batch, p.heads, p.seqQ, p.seqK, dataPtr,
+                             mod.usesData ? stream : nullptr);
+  auto it = ctx->masks.find(key);
+  if (it == ctx->masks.end()) {
+    // A map node keeps its address: the mask points at the stored view.
+    it = ctx->masks.emplace(key, tessera_context::Mask{std::move(data), nullptr}).first;
+    try {
+      it->second.mask = std::make_shared<jit::BlockMask>(mod, p.batch, p.heads, p.seqQ, p.seqK,
+                                                         dataPtr ? &it->second.data : nullptr);
+    } catch (...) {
+      ctx->masks.erase(it);
+      throw;
+    }
+  } else if (mod.usesData) {
+    it->second.mask->invalidate();
+  }
+  p.mask = it->second.mask;
+}
+
 /// The workspace of `stream`, at least `bytes` long (the caller holds ctx->mutex).
 rt::Buffer &workspaceFor(tessera_context *ctx, void *stream, size_t bytes) {
   rt::Buffer &ws = ctx->workspaces[stream];
@@ -268,7 +322,7 @@ int tessera_c_api_version(void) { return TESSERA_C_API_VERSION; }
 const char *tessera_last_error(void) { return lastError.c_str(); }
 
 tessera_attention_options tessera_attention_options_default(void) {
-  return {0, 0.0f, TESSERA_LAYOUT_BSHD, 1};
+  return {0, 0.0f, TESSERA_LAYOUT_BSHD, 1, nullptr, nullptr, nullptr};
 }
 
 tessera_status tessera_open(int device_ordinal, tessera_context **out) {
@@ -309,6 +363,7 @@ tessera_status tessera_attention_forward(tessera_context *ctx, const DLTensor *q
     };
     Tensors t = tensorsOf(make, q, k, v, o);
     jit::AttentionProblem p = problemOf(t.q, t.k, opt);
+    applyModifiers(ctx, p, opt, stream);
     rt::Buffer tl = lseBuffer(ctx, lse, p);
     jit::attentionForward(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
                           t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, tl, CUstream(stream));
@@ -330,6 +385,7 @@ tessera_status tessera_attention_backward(tessera_context *ctx, const DLTensor *
     };
     Tensors t = tensorsOf(make, q, k, v, o, dout, dq, dk, dv);
     jit::AttentionProblem p = problemOf(t.q, t.k, opt);
+    applyModifiers(ctx, p, opt, stream);
     rt::Buffer tl = lseBuffer(ctx, lse, p);
     jit::AttentionBackwardOptions bo;
     bo.deterministic = opt.deterministic != 0;
@@ -360,6 +416,7 @@ tessera_status tessera_attention_forward_varlen(tessera_context *ctx, const DLTe
                ck = offsetsBuffer(ctx, cu_seqlens_k, "cu_seqlens_k");
     jit::AttentionProblem p = varlenProblem(t.q, t.k, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
                                             max_seqlen_k, opt);
+    applyModifiers(ctx, p, opt, stream);
     rt::Buffer tl = lseBuffer(ctx, lse, p);
     jit::attentionForwardVarlen(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
                                 t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, tl, cq, ck,
@@ -383,6 +440,7 @@ tessera_status tessera_attention_backward_varlen(
                ck = offsetsBuffer(ctx, cu_seqlens_k, "cu_seqlens_k");
     jit::AttentionProblem p = varlenProblem(t.q, t.k, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
                                             max_seqlen_k, opt);
+    applyModifiers(ctx, p, opt, stream);
     rt::Buffer tl = lseBuffer(ctx, lse, p);
     jit::AttentionBackwardOptions bo;
     bo.deterministic = opt.deterministic != 0;

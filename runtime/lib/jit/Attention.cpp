@@ -145,6 +145,24 @@ void pushStrides(std::vector<rt::Arg> &args, std::initializer_list<AttentionStri
     args.insert(args.end(), {i32(s.batch), i32(s.head), i32(s.seq)});
 }
 
+/// Checks that a problem's mask was made for it, and registers its modifier.
+void checkMask(const AttentionProblem &p, bool varlen) {
+  if (!p.mask)
+    return;
+  const BlockMask &m = *p.mask;
+  if (varlen)
+    throw Error("attention: mask modifiers (AttentionProblem::mask) do not run with the varlen "
+                "entry points yet; pack the batch with kernels::maskmods::document() instead");
+  if (m.batch() != p.batch || m.heads() != p.heads || m.seqQ() != p.seqQ ||
+      m.seqK() != p.seqK)
+    throw Error("attention: the BlockMask of '" + m.mod().name + "' was made for batch " +
+                std::to_string(m.batch()) + ", heads " + std::to_string(m.heads()) + ", seq_q " +
+                std::to_string(m.seqQ()) + ", seq_k " + std::to_string(m.seqK()) +
+                "; the problem has " + std::to_string(p.batch) + ", " + std::to_string(p.heads) +
+                ", " + std::to_string(p.seqQ) + ", " + std::to_string(p.seqK));
+  kernels::registerMaskMod(m.mod());
+}
+
 /// Checks the problem and the tensors and launches the forward kernel (its
 /// varlen form if asked), appending `tail` to the arguments.
 void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
@@ -173,10 +191,19 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
     kernels::registerScoreMod(*p.scoreMod);
     cfg.scoreMod = p.scoreMod->name;
   }
+  checkMask(p, varlen);
+  if (p.mask) {
+    // The walk over listed blocks replaces the schedules that order the
+    // key blocks themselves.
+    cfg.maskMod = p.mask->mod().name;
+    cfg.persistent = cfg.overlap = false;
+  }
   auto kernel = jit.get(kernels::findKernel("attention_fwd"), cfg.params());
   std::vector<rt::Arg> args{q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale};
   pushStrides(args, {sq, sk, sv, so});
   args.insert(args.end(), tail.begin(), tail.end());
+  if (p.mask)
+    p.mask->pushArgs(args, p.mask->lists(jit, cfg.blockM, cfg.blockN, p.causal, false, stream));
   unsigned mBlocks = unsigned((p.seqQ + cfg.blockM - 1) / cfg.blockM);
   unsigned pairs = unsigned(p.batch * p.heads);
   rt::Grid grid{mBlocks, unsigned(p.heads), unsigned(p.batch)};
@@ -233,6 +260,81 @@ std::pair<int64_t, int64_t> checkOffsets(const AttentionProblem &p, const rt::Bu
 }
 
 } // namespace
+
+BlockMask::BlockMask(kernels::MaskMod mod, int batch, int heads, int seqQ, int seqK,
+                     rt::Buffer *data)
+    : mod_(std::move(mod)), batch_(batch), heads_(heads), seqQ_(seqQ), seqK_(seqK), data_(data) {
+  std::string what = "BlockMask of '" + mod_.name + "'";
+  if (batch <= 0 || heads <= 0 || seqQ <= 0 || seqK <= 0)
+    throw Error(what + ": batch, heads, seq_q and seq_k must be positive, got " +
+                std::to_string(batch) + ", " + std::to_string(heads) + ", " +
+                std::to_string(seqQ) + ", " + std::to_string(seqK));
+  if (int64_t(heads) > int64_t(rt::kMaxGridYZ) || int64_t(batch) > int64_t(rt::kMaxGridYZ))
+    throw Error(what + ": heads and batch must each be at most " +
+                std::to_string(rt::kMaxGridYZ));
+  kernels::registerMaskMod(mod_); // checks the name and the function
+  if (mod_.usesData && !data)
+    throw Error(what + ": the mask reads data (MaskMod::usesData); pass its i32 buffer");
+  if (!mod_.usesData && data)
+    throw Error(what + ": the mask reads no data (MaskMod::usesData is false), yet a buffer "
+                       "was given");
+  if (data) {
+    if (data->dtype() != "i32")
+      throw Error(what + ": the data must be an i32 buffer, got " +
+                  (data->dtype().empty() ? "untyped" : data->dtype()));
+    int64_t elems = int64_t(data->bytes() / 4);
+    if (elems == 0 || elems % batch != 0 || elems > std::numeric_limits<int32_t>::max())
+      throw Error(what + ": the data holds " + std::to_string(elems) +
+                  " values; it must be [batch = " + std::to_string(batch) +
+                  ", n] (a positive multiple of batch, below 2^31)");
+    dataStride_ = int(elems / batch);
+  }
+}
+
+const BlockMask::Lists &BlockMask::lists(Jit &jit, int blockM, int blockN, bool causal,
+                                         bool transposed, CUstream stream) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto &slot = lists_[{blockM, blockN, causal, transposed}];
+  if (slot && !slot->stale)
+    return *slot;
+  int64_t blocksQ = (seqQ_ + blockM - 1) / blockM, blocksK = (seqK_ + blockN - 1) / blockN;
+  int64_t rows = transposed ? blocksK : blocksQ, cols = transposed ? blocksQ : blocksK;
+  int64_t batches = mod_.perBatch ? batch_ : 1, heads = mod_.perHead ? heads_ : 1;
+  int64_t lists = batches * heads * rows;
+  int64_t entries = lists * 2 * (cols + kernels::kBlockListPad);
+  if (entries > std::numeric_limits<int32_t>::max())
+    throw Error("BlockMask of '" + mod_.name + "': " + std::to_string(entries) +
+                " list entries pass the kernels' 32-bit offsets");
+  if (!slot) {
+    slot = std::make_unique<Lists>();
+    slot->counts = rt::Buffer(size_t(lists) * 2 * 4, "i32");
+    slot->indices = rt::Buffer(size_t(entries) * 4, "i32");
+    slot->stale = true; // until the kernel below is queued
+  }
+  Lists *l = slot.get();
+  kernels::BlockMaskConfig cfg{mod_.name, blockM, blockN, causal, transposed};
+  auto kernel = jit.get(kernels::findKernel("attention_block_mask"), cfg.params());
+  std::vector<rt::Arg> args{l->counts, l->indices};
+  if (mod_.usesData)
+    args.insert(args.end(), {rt::Arg(*data_), rt::Arg(int32_t(dataStride_))});
+  args.insert(args.end(), {rt::Arg(int32_t(seqQ_)), rt::Arg(int32_t(seqK_))});
+  kernel->launch({unsigned(rows), unsigned(heads), unsigned(batches)}, args, stream);
+  l->stale = false;
+  return *l;
+}
+
+void BlockMask::invalidate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto &[key, l] : lists_)
+    if (l)
+      l->stale = true;
+}
+
+void BlockMask::pushArgs(std::vector<rt::Arg> &args, const Lists &l) const {
+  args.insert(args.end(), {rt::Arg(l.counts), rt::Arg(l.indices)});
+  if (mod_.usesData)
+    args.insert(args.end(), {rt::Arg(*data_), rt::Arg(int32_t(dataStride_))});
+}
 
 void attentionForward(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
                       rt::Buffer &k, AttentionStrides sk, rt::Buffer &v, AttentionStrides sv,
@@ -296,6 +398,7 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                   "adds a term of the positions");
     kernels::registerScoreMod(*p.scoreMod);
   }
+  checkMask(p, varlen);
   auto [kvHeads, dt, scale] =
       checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
   checkTensor("dO", dO, dt, sdo, batches, p.heads, rowsQ, p.headDim);
@@ -346,6 +449,10 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
     cfg.scoreMod = p.scoreMod->name;
   cfg.dkdv = options.dkdv.value_or(cfg.dkdv);
   cfg.dq = options.dq.value_or(cfg.dq);
+  if (p.mask) {
+    cfg.maskMod = p.mask->mod().name;
+    cfg.dkdv.warpSpecialize = cfg.dq.warpSpecialize = false; // the walk needs no producer
+  }
   cfg.deterministic = !atomicDq(p, options);
   unsigned heads = unsigned(p.heads), batch = unsigned(p.batch);
   unsigned rowBlocks = unsigned((p.seqQ + cfg.preprocessBlockM - 1) / cfg.preprocessBlockM);
@@ -368,6 +475,9 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   dkdvArgs.insert(dkdvArgs.end(), {p.seqQ, p.seqK, p.heads, kvHeads, scale});
   pushStrides(dkdvArgs, {sq, sk, sv, sdo, sdk, sdv});
   dkdvArgs.insert(dkdvArgs.end(), tail.begin(), tail.end());
+  if (p.mask)
+    p.mask->pushArgs(dkdvArgs, p.mask->lists(jit, cfg.dkdv.blockM, cfg.dkdv.blockN, p.causal,
+                                             /*transposed=*/true, stream));
   dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), unsigned(kvHeads), batch},
                dkdvArgs, stream);
 
@@ -385,6 +495,9 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                               kvHeads, scale};
   pushStrides(dqArgs, {sq, sk, sv, sdo, sdq});
   dqArgs.insert(dqArgs.end(), tail.begin(), tail.end());
+  if (p.mask)
+    p.mask->pushArgs(dqArgs, p.mask->lists(jit, cfg.dq.blockM, cfg.dq.blockN, p.causal,
+                                           /*transposed=*/false, stream));
   dqKernel->launch({unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), heads, batch},
                    dqArgs, stream);
 }

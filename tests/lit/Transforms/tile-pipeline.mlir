@@ -79,6 +79,78 @@ func.func @address_carried(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attr
 
 // -----
 
+// A block-sparse loop: iteration i reads block index idx[i] and loads that
+// block.  The index load is marked speculative (the list is padded), so the
+// refills read idx[i + 2] ahead and the block loads are pipelined.
+// CHECK-LABEL: func.func @block_sparse_speculative
+// CHECK: tile.alloc_shared
+// CHECK-COUNT-2: tile.async_load
+// CHECK: scf.for
+// CHECK:   tile.load %{{.*}} {speculative}
+// CHECK:   tile.async_load
+// AMPERE-LABEL: func.func @block_sparse_speculative
+// AMPERE: tile.async_load
+func.func @block_sparse_speculative(%x: !tile.ptr<f16>, %idx: !tile.ptr<i32>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %res = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %pi = tile.addptr %idx, %i : !tile.ptr<i32>, i32
+    %blk = tile.load %pi {speculative} : (!tile.ptr<i32>) -> i32
+    %k = arith.muli %blk, %c64 : i32
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %px, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %a, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not fire: the same loop with an ordinary index load, which may not
+// run for iterations past the loop's end.
+// CHECK-LABEL: func.func @block_sparse_plain_index
+// CHECK-NOT: tile.async_load
+// CHECK: tile.load
+// AMPERE-LABEL: func.func @block_sparse_plain_index
+// AMPERE-NOT: tile.async_load
+func.func @block_sparse_plain_index(%x: !tile.ptr<f16>, %idx: !tile.ptr<i32>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %res = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (tensor<64x64xf32>) : i32 {
+    %pi = tile.addptr %idx, %i : !tile.ptr<i32>, i32
+    %blk = tile.load %pi : (!tile.ptr<i32>) -> i32
+    %k = arith.muli %blk, %c64 : i32
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %px, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %a, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %d : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
 // Two loops flattened into one (attention backward's loop over (query head,
 // query block) pairs): the address divides the induction variable by a trip
 // count clamped to at least 1, so the division may run for an iteration

@@ -220,6 +220,13 @@ Tile load(const Tile &ptrs, const Tile &mask, SrcLoc loc = SrcLoc::current());
 /// Masked load; masked-off elements are `other`.
 Tile load(const Tile &ptrs, const Tile &mask, Num other, SrcLoc loc = SrcLoc::current());
 Scalar load(const Ptr &p, SrcLoc loc = SrcLoc::current());
+/// A scalar load the compiler may run ahead of where the program runs it:
+/// software pipelining computes the addresses of up to num_stages - 1
+/// iterations past a loop's last, and a producer warpgroup recomputes them.
+/// The caller promises every such address is readable and not written
+/// while the kernel runs -- e.g. a padded list of block indices that a
+/// block-sparse loop walks (the loads it addresses are then pipelined).
+Scalar loadSpeculative(const Ptr &p, SrcLoc loc = SrcLoc::current());
 void store(const Tile &ptrs, const Tile &value, SrcLoc loc = SrcLoc::current());
 /// One value through a scalar pointer (e.g. a program's partial result).
 void store(const Ptr &p, const Scalar &value, SrcLoc loc = SrcLoc::current());

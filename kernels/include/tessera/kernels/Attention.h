@@ -47,7 +47,9 @@ struct ScoreMod {
 /// Makes `mod` the modifier its name stands for (replacing an earlier one).
 /// The name is a C-identifier-like word (letters, digits, '_', '.', '-').
 void registerScoreMod(const ScoreMod &mod);
-/// The modifier registered under `name`; throws tessera::Error if none is.
+/// The modifier registered under `name`, else the built-in whose name it is
+/// ("softcap.30", "softcap_exact.30", "alibi.16"); throws tessera::Error if
+/// neither.
 ScoreMod findScoreMod(const std::string &name);
 
 /// Built-in modifiers.
@@ -63,6 +65,74 @@ ScoreMod softcap(double cap, bool exact = false);
 ScoreMod alibi(int heads);
 } // namespace scoremods
 
+/// What a mask modifier may read besides the positions it is given.
+struct MaskContext {
+  dsl::Scalar seqQ, seqK; ///< the problem's lengths
+  /// The batch entry's row of the i32 tensor given with the mask
+  /// (jit::BlockMask's data: [batch, n] with n of the mask's choosing); an
+  /// uninitialized handle (a located DslError if used) when none was given.
+  dsl::Ptr data;
+};
+
+/// A mask modifier (issue 21): fn(batch, head, query, key, ctx) returns an
+/// i1 tile, true where query i may attend to key j.  `query` is a
+/// BLOCK_M x 1 and `key` a 1 x BLOCK_N i32 tile of positions (transposed
+/// blocks in the backward, as for ScoreMod: only broadcast them).  Positions
+/// may lie past the sequences (a block's tail): guard loads from ctx.data
+/// with ctx.seqQ / ctx.seqK.  Tessera evaluates fn over every block of the
+/// problem once (jit::BlockMask, kernel attention_block_mask) into lists of
+/// partial and full blocks per query (or key) block; the attention kernels
+/// then never load an empty block, skip the mask in full ones and evaluate
+/// fn per element only in partial ones.
+struct MaskMod {
+  using Tile = dsl::Tile;
+  using Scalar = dsl::Scalar;
+  /// Names fn in this process (kernels are memoized by name and parameters).
+  std::string name;
+  std::function<Tile(const Scalar &batch, const Scalar &head, const Tile &query,
+                     const Tile &key, const MaskContext &ctx)>
+      fn;
+  /// Whether the mask differs between batch entries / heads; a mask that
+  /// does not keeps one block list for all of them.
+  bool perBatch = false, perHead = false;
+  /// Whether fn reads ctx.data (the block mask then needs the tensor).
+  bool usesData = false;
+};
+
+/// Makes `mod` the mask modifier its name stands for (names as ScoreMod's).
+void registerMaskMod(const MaskMod &mod);
+/// The mask modifier registered under `name`, else the built-in whose name
+/// it is ("causal", "causal_bottom_right", "sliding_window.1024.0" (a side
+/// "inf" is unbounded), "prefix_lm.64", "document"); throws tessera::Error
+/// if neither.
+MaskMod findMaskMod(const std::string &name);
+
+/// Built-in masks.  Alignments: "top-left" puts query i and key i at the
+/// same position (torch's is_causal); "bottom-right" aligns the last query
+/// with the last key, query i at position i + seq_k - seq_q (FlashAttention's
+/// convention for seq_q != seq_k, what decoding with a KV cache needs).
+/// Equal lengths make the two the same.
+namespace maskmods {
+/// Key j <= query i, top-left aligned (AttentionProblem::causal is the same
+/// mask without the block lists).
+MaskMod causal();
+/// Key j <= i + seq_k - seq_q.
+MaskMod causalBottomRight();
+/// Local attention (bottom-right aligned, FlashAttention's window_size):
+/// with c = i + seq_k - seq_q, keys c - left <= j <= c + right; a negative
+/// size is unbounded on that side.  slidingWindow(w, 0) is causal local
+/// attention over the last w + 1 keys.
+MaskMod slidingWindow(int left, int right = 0);
+/// Prefix-LM: the first `prefix` keys are seen by every query, the rest
+/// causally (top-left): j < prefix or j <= i.
+MaskMod prefixLM(int prefix);
+/// Document masking of packed sequences: data holds each key's document id
+/// ([batch, seq_k] i32); query i belongs to the document of key
+/// i + seq_k - seq_q (bottom-right), and sees the keys of its own document.
+/// Combine with AttentionProblem::causal for causal packed training.
+MaskMod document();
+} // namespace maskmods
+
 /// Every compile-time parameter of attention_fwd.
 struct AttentionConfig {
   // Fixed by the problem.
@@ -72,6 +142,10 @@ struct AttentionConfig {
   int intMultiple = 1;      ///< a power of two dividing every stride
   bool varlen = false;      ///< packed sequences with cu_seqlens offsets
   std::string scoreMod = "none"; ///< a registered ScoreMod's name, or "none"
+  /// A registered MaskMod's name, or "none": the kernel then walks the
+  /// block lists of attention_block_mask (BlockMaskConfig with this
+  /// config's BLOCK_M x BLOCK_N) instead of every key block.
+  std::string maskMod = "none";
   // The schedule, chosen per GPU.
   int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;
   int minBlocks = 0;        ///< programs per SM the registers must allow (0: no bound)
@@ -111,6 +185,9 @@ struct AttentionBackwardConfig {
   Schedule dkdv, dq;
   int preprocessBlockM = 64;
   std::string scoreMod = "none"; ///< a registered ScoreMod's name, or "none"
+  /// A registered MaskMod's name, or "none": dK/dV walk the transposed block
+  /// lists (per key block), dQ the lists per query block.
+  std::string maskMod = "none";
 
   dsl::Params preprocessParams() const;
   dsl::Params dkdvParams() const;
@@ -122,6 +199,23 @@ struct AttentionBackwardConfig {
 /// `ccMajor`.x, with the problem's fields set.
 AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::string &dtype,
                                                    int headDim, bool causal);
+
+/// The parameters of attention_block_mask: mask `maskMod` evaluated over
+/// blocks of BLOCK_M queries x BLOCK_N keys (ANDed with top-left causal if
+/// `causal`) into, per row of blocks, a list of partial blocks and a list of
+/// full ones.  Rows are query blocks, or with `transposed` key blocks (whose
+/// lists then hold query blocks: the dK/dV kernel's walk).
+struct BlockMaskConfig {
+  std::string maskMod;
+  int blockM = 64, blockN = 64;
+  bool causal = false, transposed = false;
+  dsl::Params params() const;
+};
+
+/// Entries past a list's last that a walk may read ahead (software
+/// pipelining reads up to num_stages - 1 ahead): every list is padded by
+/// this many entries.
+inline constexpr int kBlockListPad = 8;
 
 /// Head dims the attention kernels are compiled for.
 inline constexpr int kAttentionHeadDims[] = {64, 128, 256};

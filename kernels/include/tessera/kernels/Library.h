@@ -32,5 +32,6 @@ dsl::KernelDef attentionBwdPreprocessKernel();
 dsl::KernelDef attentionBwdDkDvKernel();
 dsl::KernelDef attentionBwdDqKernel();
 dsl::KernelDef attentionBwdDqConvertKernel();
+dsl::KernelDef attentionBlockMaskKernel();
 
 } // namespace tessera::kernels

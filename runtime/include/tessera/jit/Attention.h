@@ -18,7 +18,11 @@
 #include "tessera/kernels/Attention.h"
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <tuple>
 
 namespace tessera::jit {
 
@@ -27,6 +31,8 @@ namespace tessera::jit {
 struct AttentionStrides {
   int64_t batch = 0, head = 0, seq = 0, dim = 1;
 };
+
+class BlockMask;
 
 struct AttentionProblem {
   int batch = 0, heads = 0, kvHeads = 0; ///< kvHeads 0 = heads
@@ -37,6 +43,55 @@ struct AttentionProblem {
   /// kernels::scoremods::softcap(30)); registered under its name on use.
   /// The backward needs its derivative (ScoreMod::grad or gradIsOne).
   std::optional<kernels::ScoreMod> scoreMod;
+  /// A mask modifier with its block lists (BlockMask, made for this
+  /// problem's batch, heads, seqQ and seqK), ANDed with `causal`: the
+  /// kernels visit only the blocks it leaves anything in.  A query row it
+  /// leaves no key gets output 0 and logsumexp -inf (zero gradients).  Not
+  /// yet with the varlen entry points (refused).
+  std::shared_ptr<BlockMask> mask;
+};
+
+/// A mask modifier (kernels::MaskMod, e.g. kernels::maskmods::slidingWindow(1024))
+/// over one problem shape, and the lists of its partial and full blocks
+/// that the attention kernels walk.  The lists are built on the device by
+/// kernel attention_block_mask the first time a kernel needs them (per
+/// block size; forward and backward use different ones) and kept, so make
+/// one BlockMask and use it for every call of that shape, forward and
+/// backward.  A mask that reads data (MaskMod::usesData, e.g. document ids)
+/// takes an i32 buffer [batch, n], contiguous, which must outlive the
+/// BlockMask; the lists reflect the data when they were built, so make a
+/// new BlockMask when the data changes.  Thread-safe.
+class BlockMask {
+public:
+  BlockMask(kernels::MaskMod mod, int batch, int heads, int seqQ, int seqK,
+            rt::Buffer *data = nullptr);
+  const kernels::MaskMod &mod() const { return mod_; }
+  int batch() const { return batch_; }
+  int heads() const { return heads_; }
+  int seqQ() const { return seqQ_; }
+  int seqK() const { return seqK_; }
+
+  /// The lists of one block size, built on `stream` (and kept) if new.
+  struct Lists {
+    rt::Buffer counts, indices;
+    bool stale = false;
+  };
+  const Lists &lists(Jit &jit, int blockM, int blockN, bool causal, bool transposed,
+                     CUstream stream);
+  /// Marks every list stale: the next use rebuilds it in place from the
+  /// data (after the data changed; on the stream of the calls that use it).
+  void invalidate();
+  /// The kernel arguments that follow a masked kernel's others: the lists,
+  /// then the data and its batch stride if the mask reads data.
+  void pushArgs(std::vector<rt::Arg> &args, const Lists &l) const;
+
+private:
+  kernels::MaskMod mod_;
+  int batch_, heads_, seqQ_, seqK_;
+  rt::Buffer *data_;
+  int dataStride_ = 0;
+  std::mutex mu_;
+  std::map<std::tuple<int, int, bool, bool>, std::unique_ptr<Lists>> lists_;
 };
 
 /// O = softmax(Q K^T * scale) V and the row logsumexp, for q/o of

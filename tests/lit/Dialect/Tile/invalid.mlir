@@ -385,6 +385,14 @@ func.func @load_other_without_mask(%p: tensor<128x!tile.ptr<f16>>, %o: tensor<12
 
 // -----
 
+func.func @speculative_tile_load(%p: tensor<128x!tile.ptr<f16>>) {
+  // expected-error @+1 {{'tile.load' op 'speculative' applies to unmasked scalar loads only}}
+  %0 = tile.load %p {speculative} : (tensor<128x!tile.ptr<f16>>) -> tensor<128xf16>
+  return
+}
+
+// -----
+
 func.func @load_other_type_differs(%p: tensor<128x!tile.ptr<f16>>, %m: tensor<128xi1>, %o: tensor<128xf32>) {
   // expected-error @+1 {{'tile.load' op 'other' type 'tensor<128xf32>' differs from result type 'tensor<128xf16>'}}
   %0 = tile.load %p mask %m other %o : (tensor<128x!tile.ptr<f16>>, tensor<128xi1>, tensor<128xf32>) -> tensor<128xf16>

@@ -150,6 +150,9 @@ LogicalResult LoadOp::verify() {
                                           << " differs from result type "
                                           << resTy;
   }
+  // Speculation is only promised for one address computed from scalars.
+  if (getSpeculative() && (isa<RankedTensorType>(resTy) || getMask()))
+    return emitOpError("'speculative' applies to unmasked scalar loads only");
   return success();
 }
 

@@ -73,14 +73,17 @@ bool positive(Value v) {
 }
 
 /// Whether `op` may run for an iteration the loop never reaches (the
-/// refills compute the addresses of later iterations): pure, or an integer
+/// refills compute the addresses of later iterations): pure, an integer
 /// division whose divisor is positive by construction (MLIR counts any
 /// division by a non-constant as possibly trapping; a kernel that flattens
 /// two loops into one divides its induction variable by a trip count it
-/// clamps to 1).
+/// clamps to 1), or a scalar load marked `speculative` (a block-sparse
+/// loop's block index, read from a padded list).
 bool speculatable(Operation *op) {
   if (isPure(op))
     return true;
+  if (auto load = dyn_cast<LoadOp>(op))
+    return load.getSpeculative();
   if (isa<arith::DivSIOp, arith::RemSIOp, arith::DivUIOp, arith::RemUIOp>(op))
     return positive(op->getOperand(1)) && isMemoryEffectFree(op);
   return false;

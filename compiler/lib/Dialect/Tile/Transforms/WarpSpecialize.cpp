@@ -65,8 +65,11 @@ bool recomputable(Value v, Block *entry, Block *tileBody = nullptr) {
   if (llvm::any_of(def->getResultTypes(), [](Type t) { return isa<RankedTensorType>(t); }))
     return false;
   // Side-effect free is enough (not speculatable: a division): the kernel
-  // computes it unconditionally at its top level too.
-  if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+  // computes it unconditionally at its top level too.  A scalar load marked
+  // `speculative` (a block index) may be read by the producer as well.
+  auto load = dyn_cast<LoadOp>(def);
+  bool readable = load && load.getSpeculative();
+  if (def->getNumRegions() != 0 || (!isMemoryEffectFree(def) && !readable))
     return false;
   return llvm::all_of(def->getOperands(),
                       [&](Value o) { return recomputable(o, entry, tileBody); });

@@ -150,13 +150,20 @@ def Tile_LoadOp : Tile_Op<"load", [AttrSizedOperandSegments,
     Loads the element each pointer addresses.  Where `mask` is false nothing
     is read and the result is `other` (zero when `other` is absent).
 
+    `speculative` (scalar loads without a mask only) promises that the load
+    may run where the program would not run it: tile-pipeline computes a
+    later iteration's load addresses ahead, up to num_stages - 1 iterations
+    past the loop's last, and tile-warp-specialize recomputes them in the
+    producer warps.  A block-sparse loop reads its block indices this way
+    (the index lists are padded and never written while the kernel runs).
+
     ```mlir
     %x = tile.load %p mask %m other %o
         : (tensor<128x!tile.ptr<f16>>, tensor<128xi1>, tensor<128xf16>) -> tensor<128xf16>
     ```
   }];
   let arguments = (ins Tile_PtrLike:$ptr, Optional<Tile_BoolLike>:$mask,
-                       Optional<AnyType>:$other);
+                       Optional<AnyType>:$other, UnitAttr:$speculative);
   let results = (outs AnyType:$result);
   let assemblyFormat = [{
     $ptr (`mask` $mask^)? (`other` $other^)? attr-dict `:` functional-type(operands, results)
