@@ -624,8 +624,8 @@ int maskTable() {
         {"causal (plain)", true, std::nullopt, [](int64_t i, int64_t j) { return j <= i; }},
         {"causal (block mask)", false, kernels::maskmods::causal(),
          [](int64_t i, int64_t j) { return j <= i; }},
-        {"sliding window 1024", false, kernels::maskmods::slidingWindow(1024, 0),
-         [](int64_t i, int64_t j) { return j <= i && j >= i - 1024; }}};
+        {"sliding window 1024", false, kernels::maskmods::slidingWindow(1023, 0),
+         [](int64_t i, int64_t j) { return j <= i && j > i - 1024; }}};
     double denseMs = 0, denseBwdMs = 0;
     for (const Row &r : rows) {
       if (S == 16384 && r.causal)

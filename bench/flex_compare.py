@@ -1,0 +1,147 @@
+"""Tessera's attention variants against PyTorch FlexAttention, in one job (issue 21).
+
+Both sides from Python on the same CUDA tensors: Tessera through its package
+(tessera.attention with score_mod / mask_mod by name, autograd), FlexAttention
+through torch.compile(flex_attention) with the same modifiers written as
+FlexAttention score_mod / mask_mod functions.
+ 1. Correctness at b=1 h=2 s=1000 d=128 bf16: each side's output and
+    gradients against float64 math with the same modifier (relative L2).
+ 2. Speed at FlexAttention's anchor shape (bf16, d=128, b=4, h=16, s=4096):
+    forward and backward TFLOP/s over the unmasked area (FLOPs: forward
+    4*b*h*d*area, backward 2.5x), both timed with triton.testing.do_bench,
+    and each side's first call (compile) time.
+Run on the GPU machine with TESSERA_LIBRARY set; writes OUT/flex_compare.json."""
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import triton
+from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import tessera  # noqa: E402
+
+bench = lambda fn: triton.testing.do_bench(fn, warmup=25, rep=100)
+flex = torch.compile(flex_attention, dynamic=False)
+rows = []
+
+
+def emit(r):
+    print(json.dumps(r), flush=True)
+    rows.append(r)
+
+
+CAP, WINDOW = 30.0, 1024
+
+
+def cases(S, B, dev):
+    """(name, tessera kwargs, flex score_mod, flex mask_mod, host mask [B, S, S] or None)."""
+    # Documents of 1..S/4 tokens, packed; the same ids in every batch entry.
+    g = torch.Generator().manual_seed(5)
+    runs = torch.randint(1, S // 4, (S,), generator=g)
+    ids = torch.repeat_interleave(torch.arange(S), runs)[:S].to(torch.int32)
+    docs = ids.expand(B, S).contiguous().to(dev)
+
+    def softcap(score, b, h, qi, ki):
+        return CAP * torch.tanh(score / CAP)
+
+    def causal(b, h, qi, ki):
+        return qi >= ki
+
+    def window(b, h, qi, ki):
+        return (qi >= ki) & (qi - ki < WINDOW)
+
+    def document(b, h, qi, ki):
+        return (docs[b, qi] == docs[b, ki]) & (qi >= ki)
+
+    i = torch.arange(S, device=dev)[:, None]
+    j = torch.arange(S, device=dev)[None, :]
+    return [
+        ("softcap_30", dict(score_mod=f"softcap.{CAP:g}"), softcap, None, None),
+        ("causal_mask", dict(mask_mod="causal"), None, causal, (j <= i).expand(B, S, S)),
+        ("sliding_window_1024", dict(mask_mod=f"sliding_window.{WINDOW - 1}.0"), None, window,
+         ((j <= i) & (i - j < WINDOW)).expand(B, S, S)),
+        ("document_causal", dict(mask_mod="document", mask_data=docs, causal=True), None,
+         document, (docs[:, :, None] == docs[:, None, :]) & (j <= i)),
+    ]
+
+
+def reference(q, k, v, do, score_mod_name, allowed):
+    """float64 output and gradients, [b, h, s, d] tensors."""
+    q, k, v, do = (t.double().requires_grad_(t is not do) for t in (q, k, v, do))
+    s = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if score_mod_name:
+        s = CAP * torch.tanh(s / CAP)
+    if allowed is not None:
+        s = s.masked_fill(~allowed[:, None], float("-inf"))
+    o = torch.softmax(s, -1) @ v
+    return (o, *torch.autograd.grad(o, (q, k, v), do))
+
+
+def rel(a, b):
+    return ((a.double() - b).norm() / b.norm()).item()
+
+
+def run_tessera(q, k, v, kw):
+    # Tessera takes [b, s, h, d] or [b, h, s, d]; these are [b, h, s, d].
+    return tessera.attention(q, k, v, layout="bhsd", **kw)
+
+
+def run_flex(q, k, v, sm, bm):
+    return flex(q, k, v, score_mod=sm, block_mask=bm)
+
+
+def main():
+    dev = "cuda"
+    emit({"device": torch.cuda.get_device_name(), "torch": torch.__version__,
+          "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+    # 1. correctness
+    B, H, S, D = 1, 2, 1000, 128
+    torch.manual_seed(0)
+    q, k, v, do = (torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16) for _ in range(4))
+    for name, kw, sm, mm, allowed in cases(S, B, dev):
+        ro, rq, rk, rv = reference(q, k, v, do, kw.get("score_mod"), allowed)
+        bm = create_block_mask(mm, B, None, S, S) if mm else None
+        errs = {}
+        for side, fn in (("tessera", lambda a, b, c: run_tessera(a, b, c, kw)),
+                         ("flex", lambda a, b, c: run_flex(a, b, c, sm, bm))):
+            qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
+            o = fn(qg, kg, vg)
+            gq, gk, gv = torch.autograd.grad(o, (qg, kg, vg), do)
+            errs[side] = [round(rel(x, r), 6) for x, r in ((o, ro), (gq, rq), (gk, rk), (gv, rv))]
+        emit({"check": name, "S": S, "err_o_dq_dk_dv": errs,
+              "tessera_within_2x_flex": all(t <= 2 * max(f, 1e-3) for t, f in
+                                            zip(errs["tessera"], errs["flex"]))})
+    # 2. speed
+    B, H, S, D = 4, 16, 4096, 128
+    q, k, v, do = (torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16) for _ in range(4))
+    for name, kw, sm, mm, allowed in cases(S, B, dev):
+        area = float(allowed.sum()) / B if allowed is not None else float(S) * S
+        fl = 4.0 * B * H * D * area
+        row = {"variant": name, "S": S, "B": B, "H": H, "D": D}
+        bm = create_block_mask(mm, B, None, S, S) if mm else None
+        for side, fn in (("tessera", lambda a, b, c: run_tessera(a, b, c, kw)),
+                         ("flex", lambda a, b, c: run_flex(a, b, c, sm, bm))):
+            t0 = time.perf_counter()
+            fn(q, k, v)
+            torch.cuda.synchronize()
+            first = time.perf_counter() - t0
+            ms = bench(lambda: fn(q, k, v))
+            qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
+            o = fn(qg, kg, vg)
+            msb = bench(lambda: torch.autograd.grad(o, (qg, kg, vg), do, retain_graph=True))
+            row[side] = {"fwd_tflops": round(fl / ms / 1e9, 1),
+                         "bwd_tflops": round(2.5 * fl / msb / 1e9, 1),
+                         "first_call_s": round(first, 2)}
+        row["fwd_x_flex"] = round(row["tessera"]["fwd_tflops"] / row["flex"]["fwd_tflops"], 2)
+        row["bwd_x_flex"] = round(row["tessera"]["bwd_tflops"] / row["flex"]["bwd_tflops"], 2)
+        emit(row)
+    json.dump(rows, open(os.path.join(os.environ.get("OUT", "."), "flex_compare.json"), "w"),
+              indent=1)
+
+
+if __name__ == "__main__":
+    main()
