@@ -458,14 +458,25 @@ TESSERA_DSL_BINARY_IMPL(<, Lt)
 TESSERA_DSL_BINARY_IMPL(<=, Le)
 TESSERA_DSL_BINARY_IMPL(>, Gt)
 TESSERA_DSL_BINARY_IMPL(>=, Ge)
-TESSERA_DSL_BINARY_IMPL(==, Eq)
-TESSERA_DSL_BINARY_IMPL(!=, Ne)
 TESSERA_DSL_BINARY_IMPL(&, And)
 TESSERA_DSL_BINARY_IMPL(|, Or)
 TESSERA_DSL_BINARY_IMPL(^, Xor)
 TESSERA_DSL_BINARY_IMPL(<<, Shl)
 TESSERA_DSL_BINARY_IMPL(>>, Shr)
 #undef TESSERA_DSL_BINARY_IMPL
+// Equality: every handle operand through At<> (DSL.h says why).
+#define TESSERA_DSL_EQUALITY_IMPL(OP, KIND)                                                \
+  Tile operator OP(At<Tile> a, At<Tile> b) { return Tile(binary(Bin::KIND, a.h, b.h, a.loc)); } \
+  Tile operator OP(At<Tile> a, At<Scalar> b) { return Tile(binary(Bin::KIND, a.h, b.h, a.loc)); } \
+  Tile operator OP(At<Scalar> a, At<Tile> b) { return Tile(binary(Bin::KIND, a.h, b.h, a.loc)); } \
+  Tile operator OP(At<Tile> a, Num b) { return Tile(binary(Bin::KIND, a.h, b, a.loc)); }     \
+  Tile operator OP(NumAt a, At<Tile> b) { return Tile(binary(Bin::KIND, a.n, b.h, a.loc)); } \
+  Scalar operator OP(At<Scalar> a, At<Scalar> b) { return Scalar(binary(Bin::KIND, a.h, b.h, a.loc)); } \
+  Scalar operator OP(At<Scalar> a, Num b) { return Scalar(binary(Bin::KIND, a.h, b, a.loc)); } \
+  Scalar operator OP(NumAt a, At<Scalar> b) { return Scalar(binary(Bin::KIND, a.n, b.h, a.loc)); }
+TESSERA_DSL_EQUALITY_IMPL(==, Eq)
+TESSERA_DSL_EQUALITY_IMPL(!=, Ne)
+#undef TESSERA_DSL_EQUALITY_IMPL
 
 namespace {
 /// One binary operation of a composite (philox4x32, rand, erf, sigmoid,

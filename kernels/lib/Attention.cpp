@@ -36,6 +36,7 @@ static void attentionFwd(Kernel &k, const Params &p) {
   if (p.s("SCORE_MOD") != "none")
     mod = findScoreMod(p.s("SCORE_MOD"));
   MaskedBlocks blocks(p);
+  Dropout drop(p);
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N"), d = p.i("HEAD_DIM");
   bool causal = p.flag("CAUSAL");
   unsigned mult = unsigned(p.i("INT_MULTIPLE"));
@@ -70,6 +71,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
                   "VARLEN or OVERLAP");
     blocks.declareArgs(k);
   }
+  if (drop) // DROPOUT: its arguments after those
+    drop.declareArgs(k);
   auto tile = [&](Scalar startM, Scalar batch, Scalar head) {
     Scalar bh = batch * heads + head;
     Scalar kvHead = head / (heads / kvHeads); // grouped-query: heads/kv_heads Q heads per K/V head
@@ -116,6 +119,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
       Tile alpha = exp2(m - mNew);
       l = l * alpha + sum(pTile, 1);
       m = mNew;
+      if (drop) // O sums the kept P (scaled); l, the softmax's sum, all of it
+        pTile = drop.apply(pTile, bh, offM.col(), keys.row());
       return std::pair(pTile, alpha);
     };
 
@@ -227,6 +232,7 @@ dsl::Params AttentionConfig::params() const {
           {"VARLEN", varlen ? "1" : "0"},
           {"SCORE_MOD", scoreMod},
           {"MASK_MOD", maskMod},
+          {"DROPOUT", dropout ? "1" : "0"},
           {"BLOCK_M", std::to_string(blockM)},
           {"BLOCK_N", std::to_string(blockN)},
           {"num_warps", std::to_string(numWarps)},

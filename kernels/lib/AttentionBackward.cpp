@@ -203,6 +203,9 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   MaskedBlocks blocks(p);
   if (blocks)
     blocks.declareArgs(k);
+  Dropout drop(p);
+  if (drop)
+    drop.declareArgs(k);
 
   Scalar startN = programId(0) * bn, batch = programId(2), kvHead = programId(1);
   Scalar group = a.heads / a.kvHeads;
@@ -247,8 +250,15 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
         valid = valid & blocks.allowed(batch, head, offM.row(), offN.col(), seq.lenQ, seq.lenK);
       pT = where(valid, pT, 0.0);
     }
-    dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
-    Tile dpT = dot(vTile, trans(doTile));
+    Tile dpT;
+    if (drop) {
+      // The forward's mask, regenerated: dV from the kept P, dP through it.
+      dvAcc = dot(drop.apply(pT, bh, offM.row(), offN.col()).to(a.dt), doTile, dvAcc);
+      dpT = drop.apply(dot(vTile, trans(doTile)), bh, offM.row(), offN.col());
+    } else {
+      dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
+      dpT = dot(vTile, trans(doTile));
+    }
     Tile dsT32 = pT * (dpT - dRow.row());
     if (gradT)
       dsT32 = dsT32 * *gradT;
@@ -312,6 +322,9 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
       throw Error("attention_bwd_dq: MASK_MOD does not support VARLEN or warp_specialize");
     blocks.declareArgs(k);
   }
+  Dropout drop(p);
+  if (drop)
+    drop.declareArgs(k);
 
   Scalar startM = programId(0) * bm, batch = programId(2), head = programId(1);
   Scalar bh = batch * a.heads + head;
@@ -348,7 +361,10 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
         valid = valid & blocks.allowed(batch, head, offM.col(), keys.row(), seq.lenQ, seq.lenK);
       pTile = where(valid, pTile, 0.0);
     }
-    Tile dsTile = pTile * (dot(doTile, trans(vTile)) - dRow.col());
+    Tile dp = dot(doTile, trans(vTile));
+    if (drop)
+      dp = drop.apply(dp, bh, offM.col(), keys.row());
+    Tile dsTile = pTile * (dp - dRow.col());
     if (grad)
       dsTile = dsTile * *grad;
     dqAcc = dot(dsTile.to(a.dt), kTile, dqAcc);
@@ -416,7 +432,8 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"num_stages", std::to_string(s.numStages)},
           {"warp_specialize", s.warpSpecialize ? "1" : "0"},
           {"SCORE_MOD", c.scoreMod},
-          {"MASK_MOD", c.maskMod}};
+          {"MASK_MOD", c.maskMod},
+          {"DROPOUT", c.dropout ? "1" : "0"}};
 }
 Params AttentionBackwardConfig::dkdvParams() const {
   return scheduleParams(*this, dkdv).set("ATOMIC_DQ", deterministic ? "0" : "1");

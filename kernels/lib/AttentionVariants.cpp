@@ -13,6 +13,7 @@
 #include "AttentionVariants.h"
 #include "tessera/kernels/Library.h"
 
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -258,6 +259,23 @@ void MaskedBlocks::walk(const Scalar &row, const Scalar &rows, const Scalar &col
   forRange(0, nPartial, 1, carried,
            [&](Scalar i) { body(loadSpeculative(partial + i), true); });
   forRange(0, nFull, 1, carried, [&](Scalar i) { body(loadSpeculative(full + i), false); });
+}
+
+void Dropout::declareArgs(Kernel &k) {
+  threshold = k.i32("dropout_threshold");
+  scale = k.f32("dropout_scale");
+  seedLo = k.i32("seed_lo");
+  seedHi = k.i32("seed_hi");
+  offset = k.i32("dropout_offset");
+}
+
+Tile Dropout::apply(const Tile &x, const Scalar &bh, const Tile &query, const Tile &key) const {
+  std::vector<int64_t> shape{x.dim(0), x.dim(1)};
+  std::array<Tile, 4> counter{broadcastTo(key, shape), broadcastTo(query, shape),
+                              splat(bh, shape), splat(offset, shape)};
+  Tile bits = philox4x32(counter, seedLo, seedHi)[0];
+  Tile keep = ((bits >> 8) & 0xffffff) >= threshold;
+  return where(keep, x * scale, 0.0);
 }
 
 /// The block lists of one row of blocks of one (batch, head) of the mask:

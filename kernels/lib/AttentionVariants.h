@@ -52,4 +52,27 @@ private:
   dsl::Scalar dataStride;
 };
 
+/// A kernel's view of its DROPOUT parameter (issue 21): FlashAttention's
+/// dropout on P.  Element (bh, query i, key j) is kept when the top 24 bits
+/// of Philox4x32-10's first word for counter (j, i, bh, offset) under the
+/// 64-bit seed reach `threshold` (= round(p * 2^24)), and scaled by
+/// 1 / (1 - p); the backward regenerates the same mask from the same
+/// counters.  Declare its arguments after every other (after MaskedBlocks').
+class Dropout {
+public:
+  explicit Dropout(const dsl::Params &p) : on(p.flag("DROPOUT")) {}
+  explicit operator bool() const { return on; }
+  /// dropout_threshold (i32), dropout_scale (f32), seed_lo, seed_hi,
+  /// dropout_offset (i32).
+  void declareArgs(dsl::Kernel &k);
+  /// x where kept (times the scale), 0 where dropped: x is a block of
+  /// (bh, query, key), positions as tiles that broadcast to x's shape.
+  dsl::Tile apply(const dsl::Tile &x, const dsl::Scalar &bh, const dsl::Tile &query,
+                  const dsl::Tile &key) const;
+
+private:
+  bool on;
+  dsl::Scalar threshold, scale, seedLo, seedHi, offset;
+};
+
 } // namespace tessera::kernels

@@ -61,7 +61,7 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
                int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
                int64_t groups,
                const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod,
-               const RefMask &mask) {
+               const RefMask &mask, const RefDropout &dropout) {
   std::vector<double> s(seqK);
   for (int64_t h = 0; h < bh; ++h)
     for (int64_t i = 0; i < seqQ; ++i) {
@@ -93,7 +93,8 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
       for (int64_t x = 0; x < d; ++x) {
         double acc = 0;
         for (int64_t j = 0; j < n; ++j)
-          acc += std::exp(s[j] - m) * v[(kvh * seqK + j) * d + x];
+          acc += std::exp(s[j] - m) * (dropout ? dropout(h, i, j) : 1.0) *
+                 v[(kvh * seqK + j) * d + x];
         oi[x] = acc / l;
       }
       lse[h * seqQ + i] = m + std::log(l);
@@ -105,10 +106,10 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
                        int64_t seqK, int64_t d, double scale, bool causal, int64_t groups,
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod,
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreModGrad,
-                       const RefMask &mask) {
+                       const RefMask &mask, const RefDropout &dropout) {
   std::vector<double> o(size_t(bh * seqQ * d)), lse(size_t(bh * seqQ));
   attention(q, k, v, o.data(), lse.data(), bh, seqQ, seqK, d, scale, causal, groups, scoreMod,
-            mask);
+            mask, dropout);
   std::fill(dq, dq + bh * seqQ * d, 0.0);
   std::fill(dk, dk + bh / groups * seqK * d, 0.0);
   std::fill(dv, dv + bh / groups * seqK * d, 0.0);
@@ -132,6 +133,8 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
         }
         double sm = scoreMod ? scoreMod(s * scale, h, i, j) : s * scale;
         double p = std::exp(sm - lse[size_t(h * seqQ + i)]);
+        double z = dropout ? dropout(h, i, j) : 1.0; // o took p * z
+        dp *= z;
         double ds = p * (dp - D);
         if (scoreModGrad)
           ds *= scoreModGrad(s * scale, h, i, j);
@@ -140,7 +143,7 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
         for (int64_t x = 0; x < d; ++x) {
           dqi[x] += scale * ds * kj[x];
           dkj[x] += scale * ds * qi[x];
-          dvj[x] += p * doi[x];
+          dvj[x] += p * z * doi[x];
         }
       }
     }

@@ -27,7 +27,8 @@ def interpreted():
     return bool(_capi.lib().tessera_interpreted(_capi.context()))
 
 
-def _options(causal, scale, layout, deterministic=True, score_mod=None, mask_mod=None):
+def _options(causal, scale, layout, deterministic=True, score_mod=None, mask_mod=None,
+             dropout=None):
     if layout not in ("bshd", "bhsd"):
         raise Error(f'layout must be "bshd" or "bhsd", got {layout!r}')
     o = _capi.Options()
@@ -37,18 +38,23 @@ def _options(causal, scale, layout, deterministic=True, score_mod=None, mask_mod
     o.deterministic = 1 if deterministic else 0
     o.score_mod = score_mod.encode() if score_mod else None
     o.mask_mod = mask_mod.encode() if mask_mod else None
+    if dropout:  # (p, seed, offset)
+        o.dropout_p, o.dropout_seed, o.dropout_offset = (float(dropout[0]), int(dropout[1]),
+                                                          int(dropout[2]))
     return o
 
 
 
 def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd", stream=None,
-                      score_mod=None, mask_mod=None, mask_data=None):
+                      score_mod=None, mask_mod=None, mask_data=None, dropout=None):
     """o = softmax(q k^T * scale) v into `o`, the rows' logsumexp into `lse`
     (float32 [batch, heads, seq_q]).  Any DLPack-exporting arrays.
     score_mod / mask_mod: built-in modifiers by name (see tessera.h), e.g.
     score_mod="softcap.30", mask_mod="sliding_window.1024.0" or "document"
-    with mask_data an int32 [batch, seq_k] array of document ids."""
-    opts = _options(causal, scale, layout, True, score_mod, mask_mod)
+    with mask_data an int32 [batch, seq_k] array of document ids.  dropout:
+    (p, seed, offset), FlashAttention's dropout on the probabilities (the
+    backward takes the same three and regenerates the mask)."""
+    opts = _options(causal, scale, layout, True, score_mod, mask_mod, dropout)
     with _capi.Tensors(q, k, v, o, lse, *([mask_data] if mask_data is not None else [])) as t:
         if mask_data is not None:
             opts.mask_data = t.pop().value
@@ -58,10 +64,10 @@ def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd
 
 def attention_backward(q, k, v, o, dout, lse, dq, dk, dv, *, causal=False, scale=None,
                        layout="bshd", deterministic=True, stream=None, score_mod=None,
-                       mask_mod=None, mask_data=None):
+                       mask_mod=None, mask_data=None, dropout=None):
     """dq, dk, dv (written in place) from the forward's inputs, output, lse and dout
     (the same modifiers as the forward)."""
-    opts = _options(causal, scale, layout, deterministic, score_mod, mask_mod)
+    opts = _options(causal, scale, layout, deterministic, score_mod, mask_mod, dropout)
     with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv,
                        *([mask_data] if mask_data is not None else [])) as t:
         if mask_data is not None:
@@ -104,16 +110,25 @@ def _autograd(q, k, v, lse_shape, forward, backward):
 
 
 def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic=True,
-              score_mod=None, mask_mod=None, mask_data=None):
+              score_mod=None, mask_mod=None, mask_data=None, dropout_p=0.0, seed=None,
+              offset=0):
     """FlashAttention on PyTorch tensors with autograd: returns softmax(q k^T * scale) v
     shaped like q; its backward is Tessera's.  score_mod / mask_mod / mask_data:
-    built-in modifiers by name, as attention_forward."""
+    built-in modifiers by name, as attention_forward.  dropout_p > 0: dropout on
+    the probabilities, its mask from `seed` (default: drawn from torch's
+    generator) and `offset`; the backward regenerates it."""
+    dropout = None
+    if dropout_p:
+        if seed is None:
+            import torch
+            seed = int(torch.randint(0, 2**63 - 1, (1,)).item())
+        dropout = (dropout_p, seed, offset)
     if getattr(q, "dim", lambda: 4)() != 4:
         raise Error(f"q: 4 dimensions expected, got {q.dim()}")
     b = q.shape[0]
     h, s = (q.shape[2], q.shape[1]) if layout == "bshd" else (q.shape[1], q.shape[2])
     opts = dict(causal=causal, scale=scale, layout=layout, score_mod=score_mod,
-                mask_mod=mask_mod, mask_data=mask_data)
+                mask_mod=mask_mod, mask_data=mask_data, dropout=dropout)
     return _autograd(q, k, v, (b, h, s),
                      lambda *t: attention_forward(*t, **opts),
                      lambda *t: attention_backward(*t, deterministic=deterministic, **opts))

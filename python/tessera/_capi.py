@@ -12,7 +12,9 @@ class Options(ctypes.Structure):
     """tessera_attention_options (C API version 2)."""
     _fields_ = [("causal", ctypes.c_int), ("scale", ctypes.c_float), ("layout", ctypes.c_int),
                 ("deterministic", ctypes.c_int), ("score_mod", ctypes.c_char_p),
-                ("mask_mod", ctypes.c_char_p), ("mask_data", ctypes.c_void_p)]
+                ("mask_mod", ctypes.c_char_p), ("mask_data", ctypes.c_void_p),
+                ("dropout_p", ctypes.c_float), ("dropout_seed", ctypes.c_uint64),
+                ("dropout_offset", ctypes.c_uint32)]
 
 
 API_VERSION = 2

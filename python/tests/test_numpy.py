@@ -181,7 +181,51 @@ def modifiers():
             raise AssertionError(f"{what}: accepted")
 
 
+def philox_keep(shape_bhqk, p, seed, offset):
+    """The kernels' dropout factors: Philox4x32-10 at counter (key, query, bh, offset)."""
+    M = np.uint64(0xFFFFFFFF)
+    b, h, sq, sk = shape_bhqk
+    bh, i, j = np.meshgrid(np.arange(b * h), np.arange(sq), np.arange(sk), indexing="ij")
+    c = [j.astype(np.uint64), i.astype(np.uint64), bh.astype(np.uint64),
+         np.full(j.shape, offset, np.uint64)]
+    k0, k1 = np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
+    for _ in range(10):
+        p0, p1 = np.uint64(0xD2511F53) * c[0], np.uint64(0xCD9E8D57) * c[2]
+        c = [((p1 >> np.uint64(32)) ^ c[1] ^ k0) & M, p1 & M,
+             ((p0 >> np.uint64(32)) ^ c[3] ^ k1) & M, p0 & M]
+        k0, k1 = (k0 + np.uint64(0x9E3779B9)) & M, (k1 + np.uint64(0xBB67AE85)) & M
+    keep = (c[0] >> np.uint64(8)) >= np.uint64(round(p * 2**24))
+    return np.where(keep, np.float32(1 / (1 - p)), 0).reshape(b, h, sq, sk).astype(np.float64)
+
+
+def dropout():
+    """Dropout through the C API: the same mask as a NumPy Philox, forward and backward."""
+    b, h, s, d, p, seed, offset = 1, 2, 50, 64, 0.25, (7 << 40) + 12345, 9
+    q, k, v, do = (rng.standard_normal((b, h, s, d)).astype(np.float16) for _ in range(4))
+    o, lse = np.empty_like(q), np.empty((b, h, s), np.float32)
+    kw = dict(causal=True, layout="bhsd", dropout=(p, seed, offset))
+    tessera.attention_forward(q, k, v, o, lse, **kw)
+    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    tessera.attention_backward(q, k, v, o, do, lse, dq, dk, dv, **kw)
+    z = philox_keep((b, h, s, s), p, seed, offset)
+    q64, k64, v64, do64 = (x.astype(np.float64) for x in (q, k, v, do))
+    sc = np.einsum("bhqd,bhkd->bhqk", q64, k64) / math.sqrt(d)
+    sc = np.where(np.arange(s)[None, :] <= np.arange(s)[:, None], sc, -np.inf)
+    pr = np.exp(sc - sc.max(-1, keepdims=True))
+    pr /= pr.sum(-1, keepdims=True)
+    ro = np.einsum("bhqk,bhkd->bhqd", pr * z, v64)
+    dp = np.einsum("bhqd,bhkd->bhqk", do64, v64) * z
+    ds = pr * (dp - (do64 * ro).sum(-1)[..., None])
+    errs = [close("o", o, ro, 2e-2),
+            close("dq", dq, np.einsum("bhqk,bhkd->bhqd", ds, k64) / math.sqrt(d), 3e-2),
+            close("dk", dk, np.einsum("bhqk,bhqd->bhkd", ds, q64) / math.sqrt(d), 3e-2),
+            close("dv", dv, np.einsum("bhqk,bhqd->bhkd", pr * z, do64), 3e-2)]
+    kept = (z > 0)[..., np.arange(s)[None, :] <= np.arange(s)[:, None]].mean()
+    print(f"dropout p={p}: kept {kept:.3f} of the causal area, worst {max(errs):.1e} ok")
+
+
 assert tessera.interpreted(), "run with TESSERA_INTERPRET=1"
+dropout()
 modifiers()
 varlen(False)
 varlen(True)

@@ -19,13 +19,15 @@
 
 #include <dlpack/dlpack.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define TESSERA_API __attribute__((visibility("default")))
-/* 2: tessera_attention_options gained score_mod, mask_mod and mask_data. */
+/* 2: tessera_attention_options gained score_mod, mask_mod, mask_data and
+ * dropout_p/_seed/_offset. */
 #define TESSERA_C_API_VERSION 2
 
 typedef enum {
@@ -58,6 +60,12 @@ typedef struct {
   /* int32 [batch, n] the mask reads ("document": each key's document id,
    * [batch, seq_k]), row-major, or NULL.  Read afresh by every call. */
   const DLTensor *mask_data;
+  /* Dropout on the probabilities, in [0, 1) (0: none); the mask comes from
+   * Philox keyed by dropout_seed at counter (key, query, batch * heads +
+   * head, dropout_offset): pass the same three to the backward. */
+  float dropout_p;
+  uint64_t dropout_seed;
+  uint32_t dropout_offset;
 } tessera_attention_options;
 
 /* A JIT for one device (or the CPU interpreter), with its kernel cache. */

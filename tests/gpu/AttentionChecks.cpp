@@ -1,5 +1,6 @@
 //===- AttentionChecks.cpp - attention_fwd and jit::attentionForward on the GPU -- ===//
 #include "GpuCheck.h"
+#include "../kernels/Philox.h"
 #include "tessera/jit/Attention.h"
 
 #include <functional>
@@ -216,7 +217,8 @@ MaskSpec documentMask(std::vector<int32_t> ids, int n, int heads) {
 
 Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::string &dtype = "f16",
                          int B = 2, int H = 2, std::optional<kernels::ScoreMod> mod = {},
-                         ScoreRef modRef = {}, std::optional<MaskSpec> mask = {}) {
+                         ScoreRef modRef = {}, std::optional<MaskSpec> mask = {},
+                         std::optional<jit::AttentionDropout> dropout = {}) {
   bool bf = dtype == "bf16";
   auto q = randomValues(size_t(B) * H * seqQ * d, bf), kk = randomValues(size_t(B) * H * seqK * d, bf),
        v = randomValues(size_t(B) * H * seqK * d, bf);
@@ -233,18 +235,22 @@ Result checkAttentionApi(int d, bool causal, int seqQ, int seqK, const std::stri
   std::unique_ptr<Buffer> maskData;
   if (mask)
     mask->apply(p, maskData);
+  p.dropout = dropout;
   jit::attentionForward(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
   check(driver().ctxSynchronize(), "cuCtxSynchronize");
   auto out = from16(bo.download<uint16_t>(q.size()), bf);
   std::vector<double> ref(q.size()), rl(size_t(B) * H * seqQ);
   kernels::ref::attention(q.data(), kk.data(), v.data(), ref.data(), rl.data(), B * H, seqQ, seqK, d,
                           float(1.0 / std::sqrt(double(d))), causal, 1, modRef,
-                          mask ? mask->ref : kernels::ref::RefMask());
+                          mask ? mask->ref : kernels::ref::RefMask(),
+                          dropout ? testkernels::attentionDropoutReference(
+                                        dropout->p, dropout->seed, dropout->offset)
+                                  : kernels::ref::RefDropout());
   // bf16 keeps 8 bits of mantissa (P and the output are rounded to it): the
   // tolerance of the bf16 matmul checks.
   return compare("attentionForward API " + (mod ? mod->name + " " : std::string()) +
                      (mask ? "mask " + mask->mod.name + " " : std::string()) +
-                     (bf ? dtype + " " : std::string()) + "d=" +
+                     (dropout ? "dropout " : "") + (bf ? dtype + " " : std::string()) + "d=" +
                      std::to_string(d) + (causal ? " causal" : "") + " b=" + std::to_string(B) + " h=" +
                      std::to_string(H) + " sq=" +
                      std::to_string(seqQ) + " sk=" + std::to_string(seqK),
@@ -299,7 +305,8 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
                               const std::string &dtype = "f16", bool bshd = false,
                               bool atomic = false, std::optional<kernels::ScoreMod> mod = {},
                               ScoreRef modRef = {}, ScoreRef modGrad = {},
-                              std::optional<MaskSpec> mask = {}) {
+                              std::optional<MaskSpec> mask = {},
+                              std::optional<jit::AttentionDropout> dropout = {}) {
   const int B = 2;
   bool bf = dtype == "bf16";
   size_t nq = size_t(B) * heads * seqQ * d, nk = size_t(B) * kvHeads * seqK * d;
@@ -330,6 +337,7 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
   std::unique_ptr<Buffer> maskData;
   if (mask)
     mask->apply(p, maskData);
+  p.dropout = dropout;
   jit::AttentionBackwardOptions options;
   options.deterministic = !atomic;
   Buffer ws(jit::attentionBackwardWorkspaceBytes(p, options), "f32");
@@ -362,9 +370,13 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
   kernels::ref::attentionBackward(q.data(), kk.data(), v.data(), dO.data(), rq.data(), rk.data(),
                                   rv.data(), B * heads, seqQ, seqK, d,
                                   float(1.0 / std::sqrt(double(d))), causal, heads / kvHeads,
-                                  modRef, modGrad, mask ? mask->ref : kernels::ref::RefMask());
+                                  modRef, modGrad, mask ? mask->ref : kernels::ref::RefMask(),
+                                  dropout ? testkernels::attentionDropoutReference(
+                                                dropout->p, dropout->seed, dropout->offset)
+                                          : kernels::ref::RefDropout());
   std::string desc = (mod ? mod->name + " " : std::string()) +
                      (mask ? "mask " + mask->mod.name + " " : std::string()) +
+                     (dropout ? "dropout " : "") +
                      std::string(atomic ? "atomic dQ " : "") + (bf ? "bf16 " : "") +
                      "d=" + std::to_string(d) +
                      (causal ? " causal" : "") + (bshd ? " [b,s,h,d]" : "") +
@@ -581,6 +593,18 @@ void addAttentionChecks(std::vector<Check> &checks) {
                            {}, {}, {},
                            MaskSpec{kernels::maskmods::prefixLM(200),
                                     [](int64_t, int64_t i, int64_t j) { return j < 200 || j <= i; }}); }},
+      // Dropout (issue 21): the mask regenerated from Philox on the host,
+      // forward and backward (both dQ schedules), with and without a mask.
+      {"dropout", [] { return checkAttentionApi(128, true, 1000, 1100, "bf16", 2, 4, {}, {}, {},
+                              jit::AttentionDropout{0.1f, 0x5eed5eed5eedull, 3}); }},
+      {"dropout", [] { return checkAttentionApi(64, false, 777, 901, "f16", 2, 2, {}, {},
+                              MaskSpec{kernels::maskmods::slidingWindow(200, 0),
+                                       [](int64_t, int64_t i, int64_t j) { return j <= i + 124 && j >= i + 124 - 200; }},
+                              jit::AttentionDropout{0.25f, 42, 0}); }},
+      {"dropout", [] { return checkAttentionBackward(128, true, 4, 2, 1000, 1000, "bf16", true, false,
+                              {}, {}, {}, {}, jit::AttentionDropout{0.1f, 7, 1}); }},
+      {"dropout", [] { return checkAttentionBackward(64, false, 2, 2, 700, 900, "f16", false, true,
+                              {}, {}, {}, {}, jit::AttentionDropout{0.2f, 1234567, 9}); }},
       {"attention", [] { return checkAttentionApi(256, true, 257, 257); }},
       {"attention", [] { return checkAttentionApi(128, true, 200, 333); }},
       // The H100 choices (kernels::attentionConfigFor), all with unmasked blocks split

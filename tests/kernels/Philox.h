@@ -13,6 +13,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,22 @@ inline std::array<uint32_t, 4> philoxReference(std::array<uint32_t, 4> c, uint32
     k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
   }
   return c;
+}
+
+/// Attention dropout's factor on P for (bh, query i, key j), as the kernels
+/// draw it (kernels/lib/AttentionVariants.h: Dropout): kept when the top 24
+/// bits of word 0 at counter (j, i, bh, offset) reach round(p 2^24), then
+/// scaled by the f32 1 / (1 - p).
+inline std::function<double(int64_t, int64_t, int64_t)> attentionDropoutReference(float p,
+                                                                                   uint64_t seed,
+                                                                                   uint32_t offset) {
+  uint32_t threshold = uint32_t(std::lround(double(p) * 16777216.0));
+  double scale = double(float(1.0 / (1.0 - double(p))));
+  return [=](int64_t bh, int64_t i, int64_t j) {
+    auto w = philoxReference({uint32_t(j), uint32_t(i), uint32_t(bh), offset}, uint32_t(seed),
+                             uint32_t(seed >> 32));
+    return (w[0] >> 8) >= threshold ? scale : 0.0;
+  };
 }
 
 /// Per element i: out[8i..8i+3] = philox4x32(c[4i..4i+3], k0, k1);

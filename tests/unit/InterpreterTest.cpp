@@ -565,3 +565,29 @@ TEST_CASE("interpreter: Philox4x32-10 (known answers), randint4x and rand", "[in
                int32_t(k0), int32_t(k1), int64_t(seed), n});
   CHECK(testkernels::philoxMismatch(counters, k0, k1, seed, out, u) == "");
 }
+
+TEST_CASE("DSL: == and != compare tiles, scalars and numbers either way round",
+          "[interp][dsl]") {
+  // C++20 also tries `0 == t` for `t != 0`; these must still trace (once
+  // they did not compile) and mean the element-wise comparison.
+  dsl::KernelDef def{"test_equality", "== and != in every operand order", {{"num_warps", "4"}},
+                     [](Kernel &k, const Params &) {
+                       Ptr x = k.ptr("x", i32), out = k.ptr("out", i32);
+                       Tile i = arange(0, 16);
+                       Tile v = load(x + i);
+                       Scalar s = load(x);
+                       Tile r = (v != 0).to(i32) + (0 == v).to(i32) * 2 + (v == s).to(i32) * 4 +
+                                (s != v).to(i32) * 8 + (v == v).to(i32) * 16;
+                       Scalar t = (s == 3).to(i32) * 32 + (3 != s).to(i32) * 64;
+                       store(out + i, r + t);
+                     }};
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, def, {});
+  std::vector<int32_t> x{3, 0, 3, -1, 0, 7, 3, 3, 0, 1, 2, 3, 4, 0, 0, 3}, out(16);
+  interp::run(*m, {1}, {Buffer{x.data(), 64, "i32"}, Buffer{out.data(), 64, "i32"}});
+  for (int e = 0; e < 16; ++e) {
+    int want = (x[e] != 0) + (x[e] == 0) * 2 + (x[e] == x[0]) * 4 + (x[e] != x[0]) * 8 + 16 +
+               (x[0] == 3) * 32 + (x[0] != 3) * 64;
+    CHECK(out[e] == want);
+  }
+}

@@ -679,6 +679,42 @@ int maskTable() {
                   2.5 * flops / (bwdMs * 1e-3) / 1e12,
                   p.mask ? bwdMs / (denseBwdMs * bwdShare) : 0.0, firstMs);
       std::fflush(stdout);
+      if (!p.mask || r.mod->name.rfind("sliding_window", 0) != 0)
+        continue;
+      // Dense attention over as many key blocks per query block as the
+      // window visits: seq_k = the visited blocks' keys (a prefix of K/V).
+      int skEq = int(std::lround(fwdShare * ((S + fc.blockN - 1) / fc.blockN))) * fc.blockN;
+      jit::AttentionProblem eq{B, H, H, S, skEq, D, false};
+      double eqMs = fastest({[&] { jit::attentionForward(*jit, eq, q, s, k, s, v, s, o, s, lse); }}).first;
+      double eqBwdMs = fastest({[&] {
+                         jit::attentionBackward(*jit, eq, q, s, k, s, v, s, o, s, dO, s, lse, dq,
+                                                s, dk, s, dv, s, ws);
+                       }}).first;
+      double eqFlops = 4.0 * B * H * double(S) * skEq * D;
+      std::printf("%-26s %6d %6d %9.3f %9.1f %12.2f %9.3f %9.1f %9.2f   (window / this)\n",
+                  ("dense, seq_k " + std::to_string(skEq)).c_str(), S, 0, eqMs,
+                  eqFlops / (eqMs * 1e-3) / 1e12, ms / eqMs, eqBwdMs,
+                  2.5 * eqFlops / (eqBwdMs * 1e-3) / 1e12, bwdMs / eqBwdMs);
+      // The window's backward under other dK/dV schedules (the masked
+      // dK/dV kernel has its own register pressure).
+      for (auto sch : {kernels::AttentionBackwardConfig::Schedule{64, 64, 8, 2},
+                       kernels::AttentionBackwardConfig::Schedule{128, 64, 8, 2},
+                       kernels::AttentionBackwardConfig::Schedule{64, 128, 8, 2}}) {
+        jit::AttentionBackwardOptions opt;
+        opt.dkdv = sch;
+        try {
+          double t = fastest({[&] {
+                       jit::attentionBackward(*jit, p, q, s, k, s, v, s, o, s, dO, s, lse, dq, s,
+                                              dk, s, dv, s, ws, nullptr, opt);
+                     }}).first;
+          std::printf("    window bwd, dK/dV %dx%d %d warps: %.3f ms (%.2fx the default)\n",
+                      sch.blockM, sch.blockN, sch.numWarps, t, t / bwdMs);
+        } catch (const Error &e) {
+          std::printf("    window bwd, dK/dV %dx%d %d warps: %s\n", sch.blockM, sch.blockN,
+                      sch.numWarps, e.what());
+        }
+        std::fflush(stdout);
+      }
     }
   }
   return 0;

@@ -211,11 +211,13 @@ jit::AttentionProblem problemOf(const Tensor &q, const Tensor &k,
   return p;
 }
 
-/// The options' score and mask modifiers, set on `p` (built-ins by name).
+/// The options' score and mask modifiers and dropout, set on `p` (built-ins by name).
 void applyModifiers(tessera_context *ctx, jit::AttentionProblem &p,
                     const tessera_attention_options &o, void *stream) {
   if (o.score_mod)
     p.scoreMod = kernels::findScoreMod(o.score_mod);
+  if (o.dropout_p != 0)
+    p.dropout = jit::AttentionDropout{o.dropout_p, o.dropout_seed, o.dropout_offset};
   if (!o.mask_mod) {
     if (o.mask_data)
       throw Error("mask_data: given without a mask_mod");
@@ -322,7 +324,7 @@ int tessera_c_api_version(void) { return TESSERA_C_API_VERSION; }
 const char *tessera_last_error(void) { return lastError.c_str(); }
 
 tessera_attention_options tessera_attention_options_default(void) {
-  return {0, 0.0f, TESSERA_LAYOUT_BSHD, 1, nullptr, nullptr, nullptr};
+  return {0, 0.0f, TESSERA_LAYOUT_BSHD, 1, nullptr, nullptr, nullptr, 0.0f, 0, 0};
 }
 
 tessera_status tessera_open(int device_ordinal, tessera_context **out) {

@@ -163,6 +163,26 @@ void checkMask(const AttentionProblem &p, bool varlen) {
   kernels::registerMaskMod(m.mod());
 }
 
+/// Whether the problem asks for dropout (checked: p in [0, 1)).
+bool dropoutOn(const AttentionProblem &p) {
+  if (!p.dropout)
+    return false;
+  float r = p.dropout->p;
+  if (!(r >= 0 && r < 1))
+    throw Error("attention: the dropout probability must be in [0, 1), got " + std::to_string(r));
+  return r > 0;
+}
+
+/// A dropout kernel's last arguments (kernels' Dropout::declareArgs).
+void pushDropout(std::vector<rt::Arg> &args, const AttentionDropout &d) {
+  // Kept when 24 random bits reach p * 2^24; p < 1 keeps the threshold
+  // below 2^24.
+  int32_t threshold = int32_t(std::lround(double(d.p) * 16777216.0));
+  args.insert(args.end(), {rt::Arg(threshold), rt::Arg(float(1.0 / (1.0 - double(d.p)))),
+                           rt::Arg(int32_t(uint32_t(d.seed))), rt::Arg(int32_t(uint32_t(d.seed >> 32))),
+                           rt::Arg(int32_t(d.offset))});
+}
+
 /// Checks the problem and the tensors and launches the forward kernel (its
 /// varlen form if asked), appending `tail` to the arguments.
 void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, AttentionStrides sq,
@@ -192,18 +212,44 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
     cfg.scoreMod = p.scoreMod->name;
   }
   checkMask(p, varlen);
+  cfg.dropout = dropoutOn(p);
   if (p.mask) {
     // The walk over listed blocks replaces the schedules that order the
     // key blocks themselves.
     cfg.maskMod = p.mask->mod().name;
     cfg.persistent = cfg.overlap = false;
   }
-  auto kernel = jit.get(kernels::findKernel("attention_fwd"), cfg.params());
+  std::shared_ptr<rt::Kernel> kernel;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      kernel = jit.get(kernels::findKernel("attention_fwd"), cfg.params());
+      break;
+    } catch (const Error &e) {
+      // A modifier's own code may need shared memory the library's tiles
+      // left no room for (a mask that loads data reshapes a whole score
+      // tile through 64 KB of scratch): the input is valid, so run it on
+      // narrower tiles, then without the producer warpgroup.
+      bool modified = p.mask || p.scoreMod;
+      bool sharedMemory = std::string(e.what()).find("bytes of shared memory") != std::string::npos;
+      if (!modified || !sharedMemory || attempt == 2)
+        throw;
+      if (attempt == 0 && cfg.blockN > 64) {
+        cfg.blockN = 64;
+      } else {
+        cfg.blockM = cfg.blockN = 64;
+        cfg.numWarps = 4;
+        cfg.warpSpecialize = false;
+        attempt = 1; // the last fallback
+      }
+    }
+  }
   std::vector<rt::Arg> args{q, k, v, o, lse, p.seqQ, p.seqK, p.heads, kvHeads, scale};
   pushStrides(args, {sq, sk, sv, so});
   args.insert(args.end(), tail.begin(), tail.end());
   if (p.mask)
     p.mask->pushArgs(args, p.mask->lists(jit, cfg.blockM, cfg.blockN, p.causal, false, stream));
+  if (cfg.dropout)
+    pushDropout(args, *p.dropout);
   unsigned mBlocks = unsigned((p.seqQ + cfg.blockM - 1) / cfg.blockM);
   unsigned pairs = unsigned(p.batch * p.heads);
   rt::Grid grid{mBlocks, unsigned(p.heads), unsigned(p.batch)};
@@ -453,6 +499,7 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
     cfg.maskMod = p.mask->mod().name;
     cfg.dkdv.warpSpecialize = cfg.dq.warpSpecialize = false; // the walk needs no producer
   }
+  cfg.dropout = dropoutOn(p);
   cfg.deterministic = !atomicDq(p, options);
   unsigned heads = unsigned(p.heads), batch = unsigned(p.batch);
   unsigned rowBlocks = unsigned((p.seqQ + cfg.preprocessBlockM - 1) / cfg.preprocessBlockM);
@@ -478,6 +525,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   if (p.mask)
     p.mask->pushArgs(dkdvArgs, p.mask->lists(jit, cfg.dkdv.blockM, cfg.dkdv.blockN, p.causal,
                                              /*transposed=*/true, stream));
+  if (cfg.dropout)
+    pushDropout(dkdvArgs, *p.dropout);
   dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), unsigned(kvHeads), batch},
                dkdvArgs, stream);
 
@@ -498,6 +547,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   if (p.mask)
     p.mask->pushArgs(dqArgs, p.mask->lists(jit, cfg.dq.blockM, cfg.dq.blockN, p.causal,
                                            /*transposed=*/false, stream));
+  if (cfg.dropout)
+    pushDropout(dqArgs, *p.dropout);
   dqKernel->launch({unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), heads, batch},
                    dqArgs, stream);
 }

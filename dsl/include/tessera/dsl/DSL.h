@@ -175,8 +175,23 @@ TESSERA_DSL_BINARY(<)
 TESSERA_DSL_BINARY(<=)
 TESSERA_DSL_BINARY(>)
 TESSERA_DSL_BINARY(>=)
-TESSERA_DSL_BINARY(==)
-TESSERA_DSL_BINARY(!=)
+/// == and != take every handle operand as At<> (an equally ranked
+/// conversion): C++20 also tries each the other way round (a rewritten
+/// `0 == x` for `x != 0`), and an exact match there would win and be
+/// ill-formed, as these return tiles, not bool.  So `t != 0`, `0 == t`,
+/// `t == s` all mean the element-wise comparison.
+#define TESSERA_DSL_EQUALITY(OP)                                               \
+  Tile operator OP(At<Tile> a, At<Tile> b);                                    \
+  Tile operator OP(At<Tile> a, At<Scalar> b);                                  \
+  Tile operator OP(At<Scalar> a, At<Tile> b);                                  \
+  Tile operator OP(At<Tile> a, Num b);                                         \
+  Tile operator OP(NumAt a, At<Tile> b);                                       \
+  Scalar operator OP(At<Scalar> a, At<Scalar> b);                              \
+  Scalar operator OP(At<Scalar> a, Num b);                                     \
+  Scalar operator OP(NumAt a, At<Scalar> b);
+TESSERA_DSL_EQUALITY(==)
+TESSERA_DSL_EQUALITY(!=)
+#undef TESSERA_DSL_EQUALITY
 TESSERA_DSL_BINARY(&)
 TESSERA_DSL_BINARY(|)
 /// Integers (and booleans for ^) only.  Shifts by the width or more give 0

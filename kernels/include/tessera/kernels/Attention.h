@@ -146,6 +146,9 @@ struct AttentionConfig {
   /// block lists of attention_block_mask (BlockMaskConfig with this
   /// config's BLOCK_M x BLOCK_N) instead of every key block.
   std::string maskMod = "none";
+  /// Dropout on P (arguments: threshold, scale, seed, offset; Dropout in
+  /// kernels/lib/AttentionVariants.h).
+  bool dropout = false;
   // The schedule, chosen per GPU.
   int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;
   int minBlocks = 0;        ///< programs per SM the registers must allow (0: no bound)
@@ -188,6 +191,7 @@ struct AttentionBackwardConfig {
   /// A registered MaskMod's name, or "none": dK/dV walk the transposed block
   /// lists (per key block), dQ the lists per query block.
   std::string maskMod = "none";
+  bool dropout = false; ///< the forward's dropout, regenerated
 
   dsl::Params preprocessParams() const;
   dsl::Params dkdvParams() const;

@@ -34,11 +34,14 @@ void matmul(const double *a, const double *b, double *c, int64_t M, int64_t N, i
 /// `mask`, if set, hides key j from query i where mask(bh, i, j) is false
 /// (ANDed with causal); a row with no key left gets o = 0, lse = -inf.
 using RefMask = std::function<bool(int64_t, int64_t, int64_t)>;
+/// `dropout`, if set, gives each (bh, i, j)'s factor on P in o: 0 (dropped)
+/// or 1 / (1 - p); the softmax and lse are unchanged.
+using RefDropout = std::function<double(int64_t, int64_t, int64_t)>;
 void attention(const double *q, const double *k, const double *v, double *o, double *lse,
                int64_t bh, int64_t seqQ, int64_t seqK, int64_t d, double scale, bool causal,
                int64_t groups = 1,
                const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod = {},
-               const RefMask &mask = {});
+               const RefMask &mask = {}, const RefDropout &dropout = {});
 
 /// The gradients of `attention` (same layouts): dQ, dK, dV given dO, from
 /// the analytic formulas (P = softmax, D = rowsum(dO * O), dS = P * (dO V^T - D),
@@ -51,7 +54,7 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
                        int64_t seqK, int64_t d, double scale, bool causal, int64_t groups = 1,
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod = {},
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreModGrad = {},
-                       const RefMask &mask = {});
+                       const RefMask &mask = {}, const RefDropout &dropout = {});
 
 /// Sequence `start .. start + len - 1` of a packed variable-length batch `x`
 /// ([total, heads, d], the cu_seqlens layout) as [heads, len, d], the layout

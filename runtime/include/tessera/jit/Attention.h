@@ -34,6 +34,18 @@ struct AttentionStrides {
 
 class BlockMask;
 
+/// Dropout on the attention probabilities (FlashAttention's, for training):
+/// each (batch, head, query, key) is dropped with probability p, the kept
+/// ones scaled by 1 / (1 - p).  The mask comes from Philox4x32-10 keyed by
+/// `seed`, counter (key, query, batch * heads + head, offset): the backward
+/// regenerates it (call it with the same dropout); use a new seed or offset
+/// per step and layer for fresh masks.
+struct AttentionDropout {
+  float p = 0; ///< in [0, 1)
+  uint64_t seed = 0;
+  uint32_t offset = 0;
+};
+
 struct AttentionProblem {
   int batch = 0, heads = 0, kvHeads = 0; ///< kvHeads 0 = heads
   int seqQ = 0, seqK = 0, headDim = 0;
@@ -49,6 +61,7 @@ struct AttentionProblem {
   /// leaves no key gets output 0 and logsumexp -inf (zero gradients).  Not
   /// yet with the varlen entry points (refused).
   std::shared_ptr<BlockMask> mask;
+  std::optional<AttentionDropout> dropout;
 };
 
 /// A mask modifier (kernels::MaskMod, e.g. kernels::maskmods::slidingWindow(1024))

@@ -1,12 +1,15 @@
-//===- AttentionMaskTest.cpp - mask modifiers and their block lists (issue 21) -===//
+//===- AttentionVariantsTest.cpp - mask modifiers, block lists, dropout (issue 21) -===//
 //
 // In the CPU interpreter: attention_block_mask's lists against the blocks
 // classified on the host; the forward and backward with every built-in mask
 // and a user's (per head, with causal) against float64 with the same mask
-// as a predicate, including rows a mask leaves no key; and the refusals.
+// as a predicate, including rows a mask leaves no key; dropout's mask
+// against a host Philox and its rate, forward and backward against float64
+// with the same mask; and the refusals.  (Score modifiers: AttentionApiTest.)
 //
 //===----------------------------------------------------------------------===//
 #include "AttentionCommon.h"
+#include "../kernels/Philox.h"
 
 #include <cmath>
 
@@ -256,4 +259,111 @@ TEST_CASE("mask modifiers: misuse is refused before launch", "[attention][errors
           jit::attentionForwardVarlen(jit, p, q, s, k, s, v, s, o, s, lse, cu, cu);
         }) == "attention: mask modifiers (AttentionProblem::mask) do not run with the varlen "
               "entry points yet; pack the batch with kernels::maskmods::document() instead");
+}
+
+namespace {
+kernels::ref::RefDropout hostDropout(const jit::AttentionDropout &d) {
+  return testkernels::attentionDropoutReference(d.p, d.seed, d.offset);
+}
+} // namespace
+
+TEST_CASE("attention dropout: the kernel's mask is Philox's, at the asked rate, and a new offset "
+          "draws a new one",
+          "[attention][interp][dropout]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  // Equal scores (q = 0) and one-hot values (v_j = e_j): o[i][j] is exactly
+  // the dropout factor of (i, j) over seq_k, so o shows the mask.
+  const int Hd = 4, S = 64, D = 64;
+  std::vector<uint16_t> q(size_t(Hd) * S * D, toHalf(0.f)), v(q.size(), toHalf(0.f));
+  for (int s = 0; s < S; ++s)
+    for (int h = 0; h < Hd; ++h)
+      v[(size_t(s) * Hd + h) * D + s] = toHalf(1.f);
+  std::mt19937 rng(41);
+  auto [kref, kd] = randomBshd(Hd, S, D, rng);
+  rt::Buffer bq = uploadHalves(q), bk = uploadHalves(kd), bv = uploadHalves(v);
+  rt::Buffer bo(q.size() * 2, "f16"), bl(size_t(Hd) * S * 4, "f32");
+  auto st = bshd(Hd, S, D);
+  jit::AttentionProblem p{1, Hd, Hd, S, S, D};
+  p.dropout = jit::AttentionDropout{0.3f, 0x123456789abcdefull, 7};
+  jit::attentionForward(jit, p, bq, st, bk, st, bv, st, bo, st, bl);
+  auto o = bo.download<uint16_t>(q.size());
+  auto z = hostDropout(*p.dropout);
+  int kept = 0, mismatched = 0;
+  for (int h = 0; h < Hd; ++h)
+    for (int i = 0; i < S; ++i)
+      for (int j = 0; j < S; ++j) {
+        double got = fromHalf(o[(size_t(i) * Hd + h) * D + j]), want = z(h, i, j) / S;
+        kept += got > 0;
+        mismatched += std::fabs(got - want) > 1e-3 * (1.0 / S / 0.7);
+      }
+  CHECK(mismatched == 0);
+  double n = double(Hd) * S * S, rate = kept / n, sigma = std::sqrt(0.3 * 0.7 / n);
+  INFO("kept " << rate << " of " << n);
+  CHECK(std::fabs(rate - 0.7) < 3 * sigma);
+  // Another offset: another mask.
+  std::vector<uint16_t> first = o;
+  p.dropout->offset = 8;
+  jit::attentionForward(jit, p, bq, st, bk, st, bv, st, bo, st, bl);
+  CHECK(bo.download<uint16_t>(q.size()) != first);
+  p.dropout->p = 1.0f;
+  CHECK(test::errorOf([&] { jit::attentionForward(jit, p, bq, st, bk, st, bv, st, bo, st, bl); }) ==
+        "attention: the dropout probability must be in [0, 1), got 1.000000");
+}
+
+TEST_CASE("attention dropout: forward and backward match float64 with the same mask (both dQ "
+          "schedules, grouped-query, causal, with a mask modifier)",
+          "[attention][interp][dropout]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  const int D = 64, KV = 1, SQ = 70, SK = 90;
+  std::mt19937 rng(43);
+  auto [q, qd] = randomBshd(H, SQ, D, rng);
+  auto [k, kd] = randomBshd(KV, SK, D, rng);
+  auto [v, vd] = randomBshd(KV, SK, D, rng);
+  auto [dO, dOd] = randomBshd(H, SQ, D, rng);
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd),
+             bdo = uploadHalves(dOd);
+  rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32"), bdq(qd.size() * 2, "f16"),
+      bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16");
+  auto sq = bshd(H, SQ, D), sk = bshd(KV, SK, D);
+  for (bool masked : {false, true}) {
+    jit::AttentionProblem p{1, H, KV, SQ, SK, D, /*causal=*/!masked};
+    p.dropout = jit::AttentionDropout{0.2f, 99, 3};
+    kernels::ref::RefMask refMask;
+    if (masked) {
+      p.mask = std::make_shared<jit::BlockMask>(kernels::maskmods::slidingWindow(25, 5), 1, H,
+                                                SQ, SK);
+      refMask = [](int64_t, int64_t i, int64_t j) {
+        int64_t c = i + SK - SQ;
+        return j >= c - 25 && j <= c + 5;
+      };
+    }
+    auto z = hostDropout(*p.dropout);
+    jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+    std::vector<double> ro(q.size()), rl(size_t(H) * SQ), plain(q.size());
+    double scale = 1.0 / std::sqrt(double(D));
+    kernels::ref::attention(q.data(), k.data(), v.data(), ro.data(), rl.data(), H, SQ, SK, D,
+                            scale, p.causal, H / KV, {}, refMask, z);
+    kernels::ref::attention(q.data(), k.data(), v.data(), plain.data(), rl.data(), H, SQ, SK, D,
+                            scale, p.causal, H / KV, {}, refMask);
+    INFO((masked ? "sliding window" : "causal"));
+    CHECK(bshdError(ro, bo, H, SQ, D) < 3e-3);
+    CHECK(bshdError(plain, bo, H, SQ, D) > 0.1); // dropout did drop
+    std::vector<double> rq(q.size()), rk(k.size()), rv(v.size());
+    kernels::ref::attentionBackward(q.data(), k.data(), v.data(), dO.data(), rq.data(), rk.data(),
+                                    rv.data(), H, SQ, SK, D, scale, p.causal, H / KV, {}, {},
+                                    refMask, z);
+    for (bool deterministic : {true, false}) {
+      INFO((deterministic ? "deterministic" : "atomic dQ"));
+      jit::AttentionBackwardOptions opt;
+      opt.deterministic = deterministic;
+      rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, opt), "f32");
+      jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk,
+                             sk, bdv, sk, ws, nullptr, opt);
+      CHECK(bshdError(rq, bdq, H, SQ, D) < 5e-3);
+      CHECK(bshdError(rk, bdk, KV, SK, D) < 5e-3);
+      CHECK(bshdError(rv, bdv, KV, SK, D) < 5e-3);
+    }
+  }
 }
