@@ -1,5 +1,6 @@
 //===- AttentionChecks.cpp - attention_fwd and jit::attentionForward on the GPU -- ===//
 #include "GpuCheck.h"
+#include "../kernels/Documents.h"
 #include "../kernels/Philox.h"
 #include "tessera/jit/Attention.h"
 
@@ -192,16 +193,30 @@ struct MaskSpec {
   }
 };
 
-/// Document ids for `batch` packed sequences of `n` keys: runs of 1..maxRun.
-std::vector<int32_t> documentIds(int batch, int n, int maxRun, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> run(1, maxRun);
-  std::vector<int32_t> doc(size_t(batch) * n);
-  for (int b = 0; b < batch; ++b)
-    for (int j = 0, id = 0; j < n; ++id)
-      for (int r = run(rng); r > 0 && j < n; --r, ++j)
-        doc[size_t(b) * n + j] = id;
-  return doc;
+/// A user's score modifier: +0.75 within 8 positions (adds a term of the
+/// positions: its derivative is one).
+kernels::ScoreMod userBonus() {
+  kernels::ScoreMod m{"check.user_bonus",
+                      [](const dsl::Tile &s, const dsl::Scalar &, const dsl::Scalar &,
+                         const dsl::Tile &qi, const dsl::Tile &kj) {
+                        return dsl::where((kj - qi) * (kj - qi) < 64, s + 0.75, s);
+                      }};
+  m.gradIsOne = true;
+  return m;
+}
+ScoreRef userBonusRef() {
+  return [](double x, int64_t, int64_t i, int64_t j) { return (j - i) * (j - i) < 64 ? x + 0.75 : x; };
+}
+/// A user's mask: key j hidden from head h where (j + h) % 3 == 0; the
+/// reference's bh is batch * heads + head with heads 4 in the checks.
+MaskSpec userMask() {
+  kernels::MaskMod m{"check.user_every_third",
+                     [](const dsl::Scalar &, const dsl::Scalar &head, const dsl::Tile &,
+                        const dsl::Tile &k, const kernels::MaskContext &) {
+                       return (k + head) % 3 != 0;
+                     }};
+  m.perHead = true;
+  return {m, [](int64_t bh, int64_t, int64_t j) { return (j + bh % 4) % 3 != 0; }};
 }
 
 /// A document mask over `ids` ([batch, n]) for queries of `heads` heads.
@@ -575,7 +590,7 @@ void addAttentionChecks(std::vector<Check> &checks) {
                            MaskSpec{kernels::maskmods::slidingWindow(1024, 0),
                                     [](int64_t, int64_t i, int64_t j) { return j <= i && j >= i - 1024; }}); }},
       {"mask", [] { return checkAttentionApi(128, true, 1500, 1500, "f16", 2, 2, {}, {},
-                           documentMask(documentIds(2, 1500, 400, 5), 1500, 2)); }},
+                           documentMask(testkernels::documentIds(2, 1500, 400, 5), 1500, 2)); }},
       {"mask", [] { return checkAttentionApi(256, false, 1100, 1100, "bf16", 1, 2, {}, {},
                            MaskSpec{kernels::maskmods::prefixLM(300),
                                     [](int64_t, int64_t i, int64_t j) { return j < 300 || j <= i; }}); }},
@@ -584,7 +599,7 @@ void addAttentionChecks(std::vector<Check> &checks) {
                            MaskSpec{kernels::maskmods::slidingWindow(256, 0),
                                     [](int64_t, int64_t i, int64_t j) { return j <= i && j >= i - 256; }}); }},
       {"mask", [] { return checkAttentionBackward(64, true, 2, 2, 900, 900, "f16", false, false,
-                           {}, {}, {}, documentMask(documentIds(2, 900, 300, 7), 900, 2)); }},
+                           {}, {}, {}, documentMask(testkernels::documentIds(2, 900, 300, 7), 900, 2)); }},
       {"mask", [] { return checkAttentionBackward(64, false, 2, 1, 700, 500, "f16", false, true,
                            {}, {}, {},
                            MaskSpec{kernels::maskmods::causalBottomRight(),
@@ -593,6 +608,14 @@ void addAttentionChecks(std::vector<Check> &checks) {
                            {}, {}, {},
                            MaskSpec{kernels::maskmods::prefixLM(200),
                                     [](int64_t, int64_t i, int64_t j) { return j < 200 || j <= i; }}); }},
+      // A user's own modifiers: a relative-position bonus (its derivative
+      // one) and a per-head mask with causal, forward and backward.
+      {"mask", [] { return checkAttentionApi(128, true, 1100, 1100, "bf16", 2, 4, userBonus(),
+                           userBonusRef(), userMask()); }},
+      {"mask", [] { return checkAttentionBackward(64, true, 4, 2, 900, 1000, "f16", false, false,
+                           userBonus(), userBonusRef(),
+                           [](double, int64_t, int64_t, int64_t) { return 1.0; },
+                           userMask()); }},
       // Dropout (issue 21): the mask regenerated from Philox on the host,
       // forward and backward (both dQ schedules), with and without a mask.
       {"dropout", [] { return checkAttentionApi(128, true, 1000, 1100, "bf16", 2, 4, {}, {}, {},

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "AttentionCommon.h"
+#include "../kernels/Documents.h"
 #include "../kernels/Philox.h"
 
 #include <cmath>
@@ -26,18 +27,6 @@ struct MaskCase {
   bool causal = false;
   int batch = 1;
 };
-
-/// Document ids of `batch` packed sequences of `seqK` keys: runs of 1-40
-/// keys, a new document at each run.
-std::vector<int32_t> documents(int batch, int seqK, std::mt19937 &rng) {
-  std::uniform_int_distribution<int> run(1, 40);
-  std::vector<int32_t> doc(size_t(batch) * seqK);
-  for (int b = 0; b < batch; ++b)
-    for (int j = 0, id = 0; j < seqK; ++id)
-      for (int n = run(rng); n > 0 && j < seqK; --n, ++j)
-        doc[size_t(b) * seqK + j] = id;
-  return doc;
-}
 
 const int H = 2;
 
@@ -144,7 +133,7 @@ TEST_CASE("attentionForward with mask modifiers (every built-in and a user's per
   jit::Jit jit;
   const int D = 64, docSeq = 160;
   std::mt19937 rng(31);
-  std::vector<int32_t> docs = documents(2, docSeq, rng);
+  std::vector<int32_t> docs = testkernels::documentIds(2, docSeq, 40, rng());
   rt::Buffer docBuf(docs.size() * 4, "i32");
   docBuf.upload(docs);
   for (const MaskCase &c : maskCases(docs, docSeq)) {
@@ -188,7 +177,7 @@ TEST_CASE("attentionBackward through mask modifiers matches the float64 gradient
   jit::Jit jit;
   const int D = 64, KV = 1, docSeq = 130;
   std::mt19937 rng(37);
-  std::vector<int32_t> docs = documents(2, docSeq, rng);
+  std::vector<int32_t> docs = testkernels::documentIds(2, docSeq, 40, rng());
   rt::Buffer docBuf(docs.size() * 4, "i32");
   docBuf.upload(docs);
   for (const MaskCase &c : maskCases(docs, docSeq)) {
