@@ -25,6 +25,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import tessera  # noqa: E402
 
 bench = lambda fn: triton.testing.do_bench(fn, warmup=25, rep=100)
+# Each variant (and grad mode) is its own compile: past dynamo's default of 8
+# recompiles flex_attention falls back to its unfused form (it did in the
+# first run of this script), so the limit is raised and dynamo reset per
+# variant.
+torch._dynamo.config.recompile_limit = 64
 flex = torch.compile(flex_attention, dynamic=False)
 rows = []
 
@@ -98,11 +103,14 @@ def main():
     dev = "cuda"
     emit({"device": torch.cuda.get_device_name(), "torch": torch.__version__,
           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
-    # 1. correctness
+    # 1. correctness (SKIP_CHECKS=1: speed only)
     B, H, S, D = 1, 2, 1000, 128
+    if os.environ.get("SKIP_CHECKS"):
+        S = 0
     torch.manual_seed(0)
     q, k, v, do = (torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16) for _ in range(4))
-    for name, kw, sm, mm, allowed in cases(S, B, dev):
+    for name, kw, sm, mm, allowed in (cases(S, B, dev) if S else []):
+        torch._dynamo.reset()
         ro, rq, rk, rv = reference(q, k, v, do, kw.get("score_mod"), allowed)
         bm = create_block_mask(mm, B, None, S, S) if mm else None
         errs = {}
@@ -119,6 +127,7 @@ def main():
     B, H, S, D = 4, 16, 4096, 128
     q, k, v, do = (torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16) for _ in range(4))
     for name, kw, sm, mm, allowed in cases(S, B, dev):
+        torch._dynamo.reset()
         area = float(allowed.sum()) / B if allowed is not None else float(S) * S
         fl = 4.0 * B * H * D * area
         row = {"variant": name, "S": S, "B": B, "H": H, "D": D}
