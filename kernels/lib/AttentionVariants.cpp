@@ -223,8 +223,11 @@ MaskMod document() {
 // --- the kernels' side --------------------------------------------------------------
 
 MaskedBlocks::MaskedBlocks(const Params &p) {
-  if (p.s("MASK_MOD") != "none")
+  if (p.s("MASK_MOD") != "none") {
     mod = findMaskMod(p.s("MASK_MOD"));
+    // Its data has a row per batch entry: so have its lists.
+    mod->perBatch |= mod->usesData;
+  }
 }
 
 void MaskedBlocks::declareArgs(Kernel &k) {

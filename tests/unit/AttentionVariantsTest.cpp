@@ -43,7 +43,17 @@ std::vector<MaskCase> maskCases(const std::vector<int32_t> &docs, int docSeq) {
       return (left < 0 || j >= c - left) && (right < 0 || j <= c + right);
     };
   };
+  // A user's copy of the document mask that forgets to say it differs per
+  // batch entry: its data does, so its lists must too.
+  kernels::MaskMod docs2 = kernels::maskmods::document();
+  docs2.name = "test.document_not_marked_per_batch";
+  docs2.perBatch = false;
+  auto docRef = [&docs, docSeq](int64_t bh, int64_t i, int64_t j) {
+    const int32_t *d = docs.data() + size_t(bh / H) * docSeq;
+    return d[i] == d[j];
+  };
   return {
+      {docs2, docRef, docSeq, docSeq, /*causal=*/false, /*batch=*/2},
       {kernels::maskmods::slidingWindow(40, 0), window(200, 200, 40, 0), 200, 200},
       {kernels::maskmods::slidingWindow(30, 10), window(150, 170, 30, 10), 150, 170},
       // Queries 0..59 see no key: output 0, lse -inf, no gradient.
@@ -134,6 +144,9 @@ TEST_CASE("attentionForward with mask modifiers (every built-in and a user's per
   const int D = 64, docSeq = 160;
   std::mt19937 rng(31);
   std::vector<int32_t> docs = testkernels::documentIds(2, docSeq, 40, rng());
+  // Batch entry 0 one document (every block full), entry 1 many: lists
+  // shared across the batch would be wrong for one of them.
+  std::fill(docs.begin(), docs.begin() + docSeq, 0);
   rt::Buffer docBuf(docs.size() * 4, "i32");
   docBuf.upload(docs);
   for (const MaskCase &c : maskCases(docs, docSeq)) {
@@ -178,6 +191,9 @@ TEST_CASE("attentionBackward through mask modifiers matches the float64 gradient
   const int D = 64, KV = 1, docSeq = 130;
   std::mt19937 rng(37);
   std::vector<int32_t> docs = testkernels::documentIds(2, docSeq, 40, rng());
+  // Batch entry 0 one document (every block full), entry 1 many: lists
+  // shared across the batch would be wrong for one of them.
+  std::fill(docs.begin(), docs.begin() + docSeq, 0);
   rt::Buffer docBuf(docs.size() * 4, "i32");
   docBuf.upload(docs);
   for (const MaskCase &c : maskCases(docs, docSeq)) {

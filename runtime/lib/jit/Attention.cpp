@@ -320,6 +320,7 @@ BlockMask::BlockMask(kernels::MaskMod mod, int batch, int heads, int seqQ, int s
                      rt::Buffer *data)
     : mod_(std::move(mod)), batch_(batch), heads_(heads), seqQ_(seqQ), seqK_(seqK), data_(data) {
   std::string what = "BlockMask of '" + mod_.name + "'";
+  mod_.perBatch |= mod_.usesData; // the data has a row per batch entry: so have the lists
   if (batch <= 0 || heads <= 0 || seqQ <= 0 || seqK <= 0)
     throw Error(what + ": batch, heads, seq_q and seq_k must be positive, got " +
                 std::to_string(batch) + ", " + std::to_string(heads) + ", " +

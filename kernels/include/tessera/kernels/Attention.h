@@ -93,7 +93,8 @@ struct MaskMod {
                      const Tile &key, const MaskContext &ctx)>
       fn;
   /// Whether the mask differs between batch entries / heads; a mask that
-  /// does not keeps one block list for all of them.
+  /// does not keeps one block list for all of them.  A mask that reads
+  /// data is taken as per batch (the data has a row per batch entry).
   bool perBatch = false, perHead = false;
   /// Whether fn reads ctx.data (the block mask then needs the tensor).
   bool usesData = false;
