@@ -142,8 +142,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
     if (blocks) {
       // Only the blocks the mask leaves anything in: partial ones masked,
       // full ones not.
-      Scalar blocksQ = (seqQMax + (bm - 1)) / bm, blocksK = (seqKMax + (bn - 1)) / bn;
-      blocks.walk(startM / bm, blocksQ, blocksK, batch, head, heads, {m, l, acc},
+      auto [rows, cols] = MaskedBlocks::rowsAndCols(seqQMax, seqKMax, bm, bn, false);
+      blocks.walk(startM / bm, rows, cols, batch, head, heads, {m, l, acc},
                   [&](const Scalar &blk, bool masked) { block(blk * bn, masked); });
     } else if (p.flag("OVERLAP")) {
       // The softmax of key block j overlaps the tensor-core work of P·V for

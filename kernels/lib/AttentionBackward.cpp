@@ -273,10 +273,10 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     // anything in, for each query head of the group.
     if (a.varlen || p.flag("warp_specialize"))
       throw Error("attention_bwd_dkdv: MASK_MOD does not support VARLEN or warp_specialize");
-    Scalar blocksQ = (a.seqQ + (bm - 1)) / bm, blocksK = (a.seqK + (bn - 1)) / bn;
+    auto [rows, cols] = MaskedBlocks::rowsAndCols(a.seqQ, a.seqK, bm, bn, /*transposed=*/true);
     forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
       Scalar head = kvHead * group + g;
-      blocks.walk(programId(0), blocksK, blocksQ, batch, head, a.heads, {dkAcc, dvAcc},
+      blocks.walk(programId(0), rows, cols, batch, head, a.heads, {dkAcc, dvAcc},
                   [&](const Scalar &blk, bool masked) { step(head, blk * bm, masked); });
     });
   } else if (p.flag("warp_specialize")) {
@@ -370,8 +370,8 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
     dqAcc = dot(dsTile.to(a.dt), kTile, dqAcc);
   };
   if (blocks) {
-    Scalar blocksQ = (a.seqQ + (bm - 1)) / bm, blocksK = (a.seqK + (bn - 1)) / bn;
-    blocks.walk(programId(0), blocksQ, blocksK, batch, head, a.heads, {dqAcc},
+    auto [rows, cols] = MaskedBlocks::rowsAndCols(a.seqQ, a.seqK, bm, bn, false);
+    blocks.walk(programId(0), rows, cols, batch, head, a.heads, {dqAcc},
                 [&](const Scalar &blk, bool masked) { step(blk * bn, masked); });
   } else {
     forRange(0, end, bn, {dqAcc}, [&](Scalar n0) { step(n0, true); });

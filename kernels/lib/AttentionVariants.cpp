@@ -254,14 +254,26 @@ void MaskedBlocks::walk(const Scalar &row, const Scalar &rows, const Scalar &col
   Scalar zero = scalar(0, i32);
   Scalar mb = mod->perBatch ? batch : zero, mh = mod->perHead ? head : zero;
   Scalar listHeads = mod->perHead ? heads : scalar(1, i32);
-  Scalar r = (mb * listHeads + mh) * rows + row;
-  Scalar stride = cols + kBlockListPad;
-  Ptr partial = indices + r * (stride * 2), full = partial + stride;
+  ListRow l = listRow(mb * listHeads + mh, rows, row, cols);
   // Speculative: a producer warpgroup recomputes the trip counts too.
-  Scalar nPartial = loadSpeculative(counts + r * 2), nFull = loadSpeculative(counts + r * 2 + 1);
+  Scalar nPartial = loadSpeculative(l.counts), nFull = loadSpeculative(l.counts + 1);
   forRange(0, nPartial, 1, carried,
-           [&](Scalar i) { body(loadSpeculative(partial + i), true); });
-  forRange(0, nFull, 1, carried, [&](Scalar i) { body(loadSpeculative(full + i), false); });
+           [&](Scalar i) { body(loadSpeculative(l.partial + i), true); });
+  forRange(0, nFull, 1, carried, [&](Scalar i) { body(loadSpeculative(l.full + i), false); });
+}
+
+std::pair<Scalar, Scalar> MaskedBlocks::rowsAndCols(const Scalar &seqQ, const Scalar &seqK,
+                                                    int64_t bm, int64_t bn, bool transposed) {
+  Scalar blocksQ = (seqQ + (bm - 1)) / bm, blocksK = (seqK + (bn - 1)) / bn;
+  return transposed ? std::pair(blocksK, blocksQ) : std::pair(blocksQ, blocksK);
+}
+
+MaskedBlocks::ListRow MaskedBlocks::listRow(const Scalar &set, const Scalar &rows,
+                                            const Scalar &row, const Scalar &cols) const {
+  Scalar r = set * rows + row;
+  Scalar stride = cols + kBlockListPad;
+  Ptr partial = indices + r * (stride * 2);
+  return {partial, partial + stride, counts + r * 2};
 }
 
 void Dropout::declareArgs(Kernel &k) {
@@ -299,11 +311,8 @@ static void attentionBlockMask(Kernel &k, const Params &p) {
   // Arguments: bm_counts, bm_indices[, mask_data, mask_data_stride_b], seq_q, seq_k.
   Scalar seqQ = k.i32("seq_q"), seqK = k.i32("seq_k");
   Scalar row = programId(0), head = programId(1), batch = programId(2);
-  Scalar blocksQ = (seqQ + (bm - 1)) / bm, blocksK = (seqK + (bn - 1)) / bn;
-  Scalar rows = transposed ? blocksK : blocksQ, cols = transposed ? blocksQ : blocksK;
-  Scalar r = (batch * numPrograms(1) + head) * rows + row;
-  Scalar stride = cols + kBlockListPad;
-  Ptr partial = blocks.indicesPtr() + r * (stride * 2), full = partial + stride;
+  auto [rows, cols] = MaskedBlocks::rowsAndCols(seqQ, seqK, bm, bn, transposed);
+  MaskedBlocks::ListRow l = blocks.listRow(batch * numPrograms(1) + head, rows, row, cols);
   Scalar nPartial = scalar(0, i32), nFull = scalar(0, i32);
   forRange(0, cols, 1, {nPartial, nFull}, [&](Scalar c) {
     Scalar qb = transposed ? c : row, kb = transposed ? row : c;
@@ -316,17 +325,17 @@ static void attentionBlockMask(Kernel &k, const Params &p) {
     Scalar any = max(max(live, 1)), all = min(min(live, 1));
     // Unconditional stores at the lists' ends: the next block overwrites an
     // entry that was not kept.
-    store(partial + nPartial, c);
-    store(full + nFull, c);
+    store(l.partial + nPartial, c);
+    store(l.full + nFull, c);
     nPartial = nPartial + (any - all);
     nFull = nFull + all;
   });
   // The entries a walk may read ahead of its last: block 0, a valid index.
   Tile pad = arange(0, kBlockListPad);
-  store((partial + nPartial) + pad, zeros({kBlockListPad}, i32));
-  store((full + nFull) + pad, zeros({kBlockListPad}, i32));
-  store(blocks.countsPtr() + r * 2, nPartial);
-  store(blocks.countsPtr() + r * 2 + 1, nFull);
+  store((l.partial + nPartial) + pad, zeros({kBlockListPad}, i32));
+  store((l.full + nFull) + pad, zeros({kBlockListPad}, i32));
+  store(l.counts, nPartial);
+  store(l.counts + 1, nFull);
 }
 
 Params BlockMaskConfig::params() const {

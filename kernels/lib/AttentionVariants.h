@@ -12,6 +12,7 @@
 #include "tessera/kernels/Attention.h"
 
 #include <optional>
+#include <utility>
 
 namespace tessera::kernels {
 
@@ -33,18 +34,32 @@ public:
                     const dsl::Tile &key, const dsl::Scalar &seqQ,
                     const dsl::Scalar &seqK) const;
 
+  /// The lists' shape for blocks of BLOCK_M queries x BLOCK_N keys: the
+  /// count of rows (query blocks; key blocks if `transposed`) and of
+  /// columns (the other axis).
+  static std::pair<dsl::Scalar, dsl::Scalar> rowsAndCols(const dsl::Scalar &seqQ,
+                                                         const dsl::Scalar &seqK, int64_t bm,
+                                                         int64_t bn, bool transposed);
+
+  /// One row of the lists (BlockMaskConfig's layout, the only place it is
+  /// spelled): row `row` of list set `set` (a (batch, head) index among
+  /// the sets kept) holds `cols` + kBlockListPad partial entries, then as
+  /// many full ones; its two counts are adjacent.
+  struct ListRow {
+    dsl::Ptr partial, full, counts;
+  };
+  ListRow listRow(const dsl::Scalar &set, const dsl::Scalar &rows, const dsl::Scalar &row,
+                  const dsl::Scalar &cols) const;
+
   /// Calls body(block, masked) for each listed block of row `row` (a block
   /// index along the kernel's own axis) of (batch, head): first the partial
   /// blocks (masked = true: apply allowed() and the bounds), then the full
   /// ones (masked = false: every element in bounds and allowed).  `rows` and
-  /// `cols` are the block counts of the lists (rows: this kernel's axis).
+  /// `cols` are the block counts of the lists (rowsAndCols).
   void walk(const dsl::Scalar &row, const dsl::Scalar &rows, const dsl::Scalar &cols,
             const dsl::Scalar &batch, const dsl::Scalar &head, const dsl::Scalar &heads,
             std::initializer_list<dsl::Var> carried,
             const std::function<void(const dsl::Scalar &block, bool masked)> &body) const;
-
-  const dsl::Ptr &countsPtr() const { return counts; }
-  const dsl::Ptr &indicesPtr() const { return indices; }
 
 private:
   std::optional<MaskMod> mod;
