@@ -250,6 +250,10 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
         valid = valid & blocks.allowed(batch, head, offM.row(), offN.col(), seq.lenQ, seq.lenK);
       pT = where(valid, pT, 0.0);
     }
+    // dS^T = P^T * (dP^T - D) * dmod/ds: the factor is folded into P now,
+    // so that one f32 tile, not P and the factor, stays live across the two
+    // dots below (as in the plain kernel; at d=128 the second one spilled).
+    Tile pgT = gradT ? pT * *gradT : pT;
     Tile dpT;
     if (drop) {
       // The forward's mask, regenerated: dV from the kept P, dP through it.
@@ -259,10 +263,7 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
       dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
       dpT = dot(vTile, trans(doTile));
     }
-    Tile dsT32 = pT * (dpT - dRow.row());
-    if (gradT)
-      dsT32 = dsT32 * *gradT;
-    Tile dsT = dsT32.to(a.dt);
+    Tile dsT = (pgT * (dpT - dRow.row())).to(a.dt);
     dkAcc = dot(dsT, qTile, dkAcc);
     if (atomicDq)
       atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
@@ -361,13 +362,12 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
         valid = valid & blocks.allowed(batch, head, offM.col(), keys.row(), seq.lenQ, seq.lenK);
       pTile = where(valid, pTile, 0.0);
     }
+    if (grad) // folded into P before the dot, as in the dK/dV kernel
+      pTile = pTile * *grad;
     Tile dp = dot(doTile, trans(vTile));
     if (drop)
       dp = drop.apply(dp, bh, offM.col(), keys.row());
-    Tile dsTile = pTile * (dp - dRow.col());
-    if (grad)
-      dsTile = dsTile * *grad;
-    dqAcc = dot(dsTile.to(a.dt), kTile, dqAcc);
+    dqAcc = dot((pTile * (dp - dRow.col())).to(a.dt), kTile, dqAcc);
   };
   if (blocks) {
     auto [rows, cols] = MaskedBlocks::rowsAndCols(a.seqQ, a.seqK, bm, bn, false);

@@ -191,3 +191,119 @@ func.func @softmax_on_accumulator(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attrib
   tile.store %py, %o : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// A score modifier's value feeds two element-wise users (P's exponent and
+// the modifier's derivative, softcap's backward): the conversion out of the
+// mma layout moves past both, so neither runs in a blocked layout.
+// CHECK-LABEL: func.func @hoist_past_every_user
+// CHECK: tile.dot
+// CHECK-NOT: tile.convert_layout {{.*}}#tile.blocked
+// CHECK: math.tanh {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-DAG: math.exp2 {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-DAG: arith.mulf {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: arith.mulf {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: arith.truncf {{.*}} to tensor<64x64xf16, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: return
+func.func @hoist_past_every_user(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %m = math.tanh %s : tensor<64x64xf32>
+  %p = math.exp2 %m : tensor<64x64xf32>
+  %g = arith.mulf %m, %m : tensor<64x64xf32>
+  %pg = arith.mulf %p, %g : tensor<64x64xf32>
+  %p16 = arith.truncf %pg : tensor<64x64xf32> to tensor<64x64xf16>
+  %o = tile.dot %p16, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %o : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not move past only some users: the reduction down the columns
+// (axis 0) has no mma form, so the conversion stays where it is, one
+// conversion rather than one for the tile and one per hoisted user.
+// CHECK-LABEL: func.func @not_past_some_users
+// CHECK: tile.dot
+// CHECK: %[[B:.*]] = tile.convert_layout {{.*}} -> tensor<64x64xf32, #tile.blocked
+// CHECK: math.exp2 %[[B]] : tensor<64x64xf32, #tile.blocked
+// CHECK: tile.reduce sum %[[B]] {axis = 0 : i32}
+func.func @not_past_some_users(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %p = math.exp2 %s : tensor<64x64xf32>
+  %c = tile.reduce sum %s {axis = 0 : i32} : tensor<64x64xf32> -> tensor<64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %p : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  %pc = tile.splat %y : !tile.ptr<f32> -> tensor<64x!tile.ptr<f32>>
+  tile.store %pc, %c : (tensor<64x!tile.ptr<f32>>, tensor<64xf32>) -> ()
+  return
+}
+
+// -----
+
+// A mask compared from loaded rows and columns (the document mask: ids of
+// the queries [64,1] and of the keys [1,64]) applied to scores: the
+// comparison moves into the scores' mma layout down to its broadcasts,
+// which redistribute only their small sources; the scores stay in mma.
+// CHECK-LABEL: func.func @mask_from_loaded_ids
+// CHECK: %[[S:.*]] = tile.dot
+// CHECK-DAG: tile.broadcast {{.*}} : tensor<64x1xi32, #tile.blocked{{.*}} -> tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-DAG: tile.broadcast {{.*}} : tensor<1x64xi32, #tile.blocked{{.*}} -> tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: arith.cmpi eq, {{.*}} : tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: arith.select {{.*}}, %[[S]], {{.*}} : tensor<64x64xi1, #tile.mma<warpsM = 4, warpsN = 1>>, tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-NOT: tile.convert_layout {{.*}} -> tensor<64x64xf32, #tile.blocked
+// CHECK: math.exp2 {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+func.func @mask_from_loaded_ids(%x: !tile.ptr<f16>, %ids: !tile.ptr<i32>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %rq = tile.expand_dims %r {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+  %rk = tile.expand_dims %r {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+  %pq = tile.splat %ids : !tile.ptr<i32> -> tensor<64x1x!tile.ptr<i32>>
+  %pk = tile.splat %ids : !tile.ptr<i32> -> tensor<1x64x!tile.ptr<i32>>
+  %aq = tile.addptr %pq, %rq : tensor<64x1x!tile.ptr<i32>>, tensor<64x1xi32>
+  %ak = tile.addptr %pk, %rk : tensor<1x64x!tile.ptr<i32>>, tensor<1x64xi32>
+  %dq = tile.load %aq : (tensor<64x1x!tile.ptr<i32>>) -> tensor<64x1xi32>
+  %dk = tile.load %ak : (tensor<1x64x!tile.ptr<i32>>) -> tensor<1x64xi32>
+  %bq = tile.broadcast %dq : tensor<64x1xi32> -> tensor<64x64xi32>
+  %bk = tile.broadcast %dk : tensor<1x64xi32> -> tensor<64x64xi32>
+  %same = arith.cmpi eq, %bq, %bk : tensor<64x64xi32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<64x64xf32>
+  %masked = arith.select %same, %s, %ninf : tensor<64x64xi1>, tensor<64x64xf32>
+  %p = math.exp2 %masked : tensor<64x64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %p : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not move a whole loaded mask: converting a [64,64] tile costs as
+// much as converting the scores, so the scores are converted (once) and
+// the select stays blocked.
+// CHECK-LABEL: func.func @mask_loaded_whole
+// CHECK: %[[S:.*]] = tile.dot
+// CHECK: %[[B:.*]] = tile.convert_layout %[[S]] : {{.*}} -> tensor<64x64xf32, #tile.blocked
+// CHECK: arith.select {{.*}}, %[[B]], {{.*}} : tensor<64x64xi1, #tile.blocked{{.*}}, tensor<64x64xf32, #tile.blocked
+func.func @mask_loaded_whole(%x: !tile.ptr<f16>, %mask: !tile.ptr<i1>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %pm = tile.splat %mask : !tile.ptr<i1> -> tensor<64x64x!tile.ptr<i1>>
+  %m = tile.load %pm : (tensor<64x64x!tile.ptr<i1>>) -> tensor<64x64xi1>
+  %ninf = arith.constant dense<0xFF800000> : tensor<64x64xf32>
+  %masked = arith.select %m, %s, %ninf : tensor<64x64xi1>, tensor<64x64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %masked : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}

@@ -20,6 +20,7 @@
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 using namespace tessera::tile;
@@ -67,6 +68,32 @@ bool isRematerializable(Value v, Type target) {
   if (auto cst = dyn_cast<arith::ConstantOp>(def))
     return isa<SplatElementsAttr>(cst.getValue());
   return isa<SplatOp, BroadcastOp>(def);
+}
+
+/// An element-wise op of one result and one use, which SinkIntoConsumerLayout
+/// may re-create in another layout.
+bool isSinkableElementwise(Operation *def) {
+  return def && def->getNumResults() == 1 && def->getNumRegions() == 0 &&
+         def->getResult(0).hasOneUse() &&
+         isa<arith::ArithDialect, math::MathDialect>(def->getDialect()) &&
+         !isa<arith::ConstantOp>(def);
+}
+
+/// Whether `v` is cheap to have in the distributed layout of `target`: a
+/// producer re-created there, or element-wise ops over such producers (a
+/// mask compared from broadcast rows and columns: SinkIntoConsumerLayout
+/// moves the conversion down to the broadcasts, which redistribute only
+/// their small sources).
+bool isCheapIn(Value v, Type target, unsigned depth = 0) {
+  if (isRematerializable(v, target))
+    return true;
+  Operation *def = v.getDefiningOp();
+  if (depth > 8 || !isSinkableElementwise(def))
+    return false;
+  for (Value o : def->getOperands())
+    if (isa<RankedTensorType>(o.getType()) && !isCheapIn(o, target, depth + 1))
+      return false;
+  return true;
 }
 
 struct FoldConversion : OpRewritePattern<ConvertLayoutOp> {
@@ -126,7 +153,8 @@ struct RematerializeProducer : OpRewritePattern<ConvertLayoutOp> {
 };
 
 /// convert(elementwise(x, y)) with a single use, where every operand is
-/// free to have in the target layout -> elementwise in the target layout.
+/// cheap to have in the target layout (isCheapIn) -> elementwise in the
+/// target layout.
 struct SinkIntoConsumerLayout : OpRewritePattern<ConvertLayoutOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
@@ -134,13 +162,10 @@ struct SinkIntoConsumerLayout : OpRewritePattern<ConvertLayoutOp> {
     if (!isDistributed(target))
       return failure();
     Operation *def = op.getSrc().getDefiningOp();
-    if (!def || def->getNumResults() != 1 || def->getNumRegions() != 0 ||
-        !def->getResult(0).hasOneUse() ||
-        !isa<arith::ArithDialect, math::MathDialect>(def->getDialect()) ||
-        isa<arith::ConstantOp>(def))
+    if (!isSinkableElementwise(def))
       return failure();
     for (Value v : def->getOperands())
-      if (isa<RankedTensorType>(v.getType()) && !isRematerializable(v, target))
+      if (isa<RankedTensorType>(v.getType()) && !isCheapIn(v, target))
         return failure();
     rw.setInsertionPoint(def);
     IRMapping map;
@@ -159,18 +184,18 @@ struct SinkIntoConsumerLayout : OpRewritePattern<ConvertLayoutOp> {
 /// elementwise(convert(x : L -> B), y...) where x is a real (not
 /// recomputable) value and every other operand is free in L ->
 /// convert(elementwise in L): the conversion moves toward the consumers, so
-/// that e.g. `truncf` of a tensor-core result runs in the mma layout.
+/// that e.g. `truncf` of a tensor-core result runs in the mma layout.  A
+/// conversion with several users moves past all of them or none (past some
+/// only, x would be converted and so would their results): a score
+/// modifier's value feeds both P and its derivative, and the one conversion
+/// it stopped at cost the softcap backward a round trip through shared
+/// memory per block.
 struct HoistPastElementwise : OpRewritePattern<ConvertLayoutOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
     Type srcT = op.getSrc().getType();
-    if (!isDistributed(srcT) || !isDistributed(op.getType()) || !op->hasOneUse() ||
+    if (!isDistributed(srcT) || !isDistributed(op.getType()) || op->use_empty() ||
         isRecomputable(op.getSrc()))
-      return failure();
-    Operation *user = *op->getUsers().begin();
-    if (user->getNumResults() != 1 || user->getNumRegions() != 0 ||
-        !isa<arith::ArithDialect, math::MathDialect>(user->getDialect()) ||
-        !isa<RankedTensorType>(user->getResult(0).getType()))
       return failure();
     // Loop-carried operands are converted too: the loop rule then carries
     // them in this layout (the conversions cancel).
@@ -178,25 +203,39 @@ struct HoistPastElementwise : OpRewritePattern<ConvertLayoutOp> {
       auto arg = dyn_cast<BlockArgument>(v);
       return arg && isa<scf::ForOp>(arg.getOwner()->getParentOp()) && arg.getArgNumber() > 0;
     };
-    for (Value v : user->getOperands())
-      if (v != op.getResult() && isa<RankedTensorType>(v.getType()) &&
-          !isRematerializable(v, srcT) && !isRecomputable(v) && !isIterArg(v))
-        return failure();
-    rw.setInsertionPoint(user);
-    IRMapping map;
-    for (Value v : user->getOperands()) {
-      if (!isa<RankedTensorType>(v.getType()))
-        continue;
-      if (v == op.getResult())
-        map.map(v, op.getSrc());
-      else
-        map.map(v, ConvertLayoutOp::create(rw, v.getLoc(), withEncodingOf(v.getType(), srcT), v)
-                       .getResult());
+    auto hoistable = [&](Operation *user) {
+      if (user->getNumResults() != 1 || user->getNumRegions() != 0 ||
+          !isa<arith::ArithDialect, math::MathDialect>(user->getDialect()) ||
+          !isa<RankedTensorType>(user->getResult(0).getType()))
+        return false;
+      for (Value v : user->getOperands())
+        if (v != op.getResult() && isa<RankedTensorType>(v.getType()) && !isCheapIn(v, srcT) &&
+            !isRecomputable(v) && !isIterArg(v))
+          return false;
+      return true;
+    };
+    llvm::SetVector<Operation *> users(op->user_begin(), op->user_end());
+    if (!llvm::all_of(users, hoistable))
+      return failure();
+    for (Operation *user : users) {
+      rw.setInsertionPoint(user);
+      IRMapping map;
+      for (Value v : user->getOperands()) {
+        if (!isa<RankedTensorType>(v.getType()) || map.contains(v))
+          continue;
+        if (v == op.getResult())
+          map.map(v, op.getSrc());
+        else
+          map.map(v,
+                  ConvertLayoutOp::create(rw, v.getLoc(), withEncodingOf(v.getType(), srcT), v)
+                      .getResult());
+      }
+      Operation *clone = rw.clone(*user, map);
+      Type resT = user->getResult(0).getType();
+      clone->getResult(0).setType(withEncodingOf(resT, srcT));
+      rw.replaceOp(user, ConvertLayoutOp::create(rw, user->getLoc(), resT, clone->getResult(0)));
     }
-    Operation *clone = rw.clone(*user, map);
-    Type resT = user->getResult(0).getType();
-    clone->getResult(0).setType(withEncodingOf(resT, srcT));
-    rw.replaceOp(user, ConvertLayoutOp::create(rw, user->getLoc(), resT, clone->getResult(0)));
+    rw.eraseOp(op);
     return success();
   }
 };
