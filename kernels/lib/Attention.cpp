@@ -66,9 +66,9 @@ static void attentionFwd(Kernel &k, const Params &p) {
   Scalar numBH = persistent ? k.i32("num_bh") : Scalar();
   // MASK_MOD: the block lists' arguments come last.
   if (blocks) {
-    if (persistent || varlen || p.flag("OVERLAP"))
-      throw Error("attention_fwd: MASK_MOD walks block lists; it does not support PERSISTENT, "
-                  "VARLEN or OVERLAP");
+    if (persistent || p.flag("OVERLAP"))
+      throw Error("attention_fwd: MASK_MOD walks block lists; it does not support PERSISTENT "
+                  "or OVERLAP");
     blocks.declareArgs(k);
   }
   if (drop) // DROPOUT: its arguments after those

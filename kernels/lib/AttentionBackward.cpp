@@ -272,8 +272,8 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   if (blocks) {
     // The transposed lists: per key block, the query blocks the mask leaves
     // anything in, for each query head of the group.
-    if (a.varlen || p.flag("warp_specialize"))
-      throw Error("attention_bwd_dkdv: MASK_MOD does not support VARLEN or warp_specialize");
+    if (p.flag("warp_specialize"))
+      throw Error("attention_bwd_dkdv: MASK_MOD does not support warp_specialize");
     auto [rows, cols] = MaskedBlocks::rowsAndCols(a.seqQ, a.seqK, bm, bn, /*transposed=*/true);
     forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
       Scalar head = kvHead * group + g;
@@ -319,8 +319,8 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
   a.offsets(true);
   MaskedBlocks blocks(p);
   if (blocks) {
-    if (a.varlen || p.flag("warp_specialize"))
-      throw Error("attention_bwd_dq: MASK_MOD does not support VARLEN or warp_specialize");
+    if (p.flag("warp_specialize"))
+      throw Error("attention_bwd_dq: MASK_MOD does not support warp_specialize");
     blocks.declareArgs(k);
   }
   Dropout drop(p);

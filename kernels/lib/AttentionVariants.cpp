@@ -225,8 +225,9 @@ MaskMod document() {
 MaskedBlocks::MaskedBlocks(const Params &p) {
   if (p.s("MASK_MOD") != "none") {
     mod = findMaskMod(p.s("MASK_MOD"));
-    // Its data has a row per batch entry: so have its lists.
-    mod->perBatch |= mod->usesData;
+    // Its data has a row per batch entry, packed sequences have lengths of
+    // their own: so have its lists.
+    mod->perBatch |= mod->usesData || p.flag("VARLEN");
   }
 }
 
@@ -298,6 +299,9 @@ Tile Dropout::apply(const Tile &x, const Scalar &bh, const Tile &query, const Ti
 /// (and in bounds) and whether every element is (and the whole block lies
 /// in bounds), appended to the partial or the full list.  Rows are query
 /// blocks (keys along the lists), or TRANSPOSED=1 key blocks.
+/// VARLEN=1: batch entry b is packed sequence b, of its own lengths (the
+/// rows and columns past them get no entries); seq_q / seq_k are the
+/// longest, which shape the lists.
 /// Grid: (rows, perHead ? heads : 1, perBatch ? batch : 1).  Lists hold
 /// kBlockListPad entries more than there are blocks; those after a list's
 /// last are zeroed, so an entry read ahead of a walk is a valid block index.
@@ -308,10 +312,17 @@ static void attentionBlockMask(Kernel &k, const Params &p) {
   if (!blocks)
     throw Error("attention_block_mask: MASK_MOD names no mask");
   blocks.declareArgs(k);
-  // Arguments: bm_counts, bm_indices[, mask_data, mask_data_stride_b], seq_q, seq_k.
-  Scalar seqQ = k.i32("seq_q"), seqK = k.i32("seq_k");
+  // Arguments: bm_counts, bm_indices[, mask_data, mask_data_stride_b], seq_q, seq_k
+  // [, cu_seqlens_q, cu_seqlens_k].
+  Scalar seqQMax = k.i32("seq_q"), seqKMax = k.i32("seq_k");
   Scalar row = programId(0), head = programId(1), batch = programId(2);
-  auto [rows, cols] = MaskedBlocks::rowsAndCols(seqQ, seqK, bm, bn, transposed);
+  Scalar seqQ = seqQMax, seqK = seqKMax;
+  if (p.flag("VARLEN")) {
+    Ptr cuQ = k.ptr("cu_seqlens_q", i32, 4), cuK = k.ptr("cu_seqlens_k", i32, 4);
+    seqQ = load(cuQ + batch + 1) - load(cuQ + batch);
+    seqK = load(cuK + batch + 1) - load(cuK + batch);
+  }
+  auto [rows, cols] = MaskedBlocks::rowsAndCols(seqQMax, seqKMax, bm, bn, transposed);
   MaskedBlocks::ListRow l = blocks.listRow(batch * numPrograms(1) + head, rows, row, cols);
   Scalar nPartial = scalar(0, i32), nFull = scalar(0, i32);
   forRange(0, cols, 1, {nPartial, nFull}, [&](Scalar c) {
@@ -344,6 +355,7 @@ Params BlockMaskConfig::params() const {
           {"BLOCK_N", std::to_string(blockN)},
           {"CAUSAL", causal ? "1" : "0"},
           {"TRANSPOSED", transposed ? "1" : "0"},
+          {"VARLEN", varlen ? "1" : "0"},
           {"num_warps", "4"}};
 }
 

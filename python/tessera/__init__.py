@@ -135,11 +135,17 @@ def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic
 
 
 def attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
-                             max_seqlen_k, *, causal=False, scale=None, stream=None):
+                             max_seqlen_k, *, causal=False, scale=None, stream=None,
+                             score_mod=None, mask_mod=None, mask_data=None, dropout=None):
     """Packed variable-length batch: q/o [total_q, heads, d], k/v [total_k, kv_heads, d],
-    cu_seqlens_* int32 [batch + 1], lse float32 [batch, heads, max_seqlen_q]."""
-    opts = _options(causal, scale, "bshd")
-    with _capi.Tensors(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k) as t:
+    cu_seqlens_* int32 [batch + 1], lse float32 [batch, heads, max_seqlen_q].  The
+    modifiers as attention_forward's; a mask sees each sequence's own positions and
+    lengths (mask_data: int32 [batch, n], a row per sequence)."""
+    opts = _options(causal, scale, "bshd", True, score_mod, mask_mod, dropout)
+    with _capi.Tensors(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k,
+                       *([mask_data] if mask_data is not None else [])) as t:
+        if mask_data is not None:
+            opts.mask_data = t.pop().value
         _capi.check(_capi.lib().tessera_attention_forward_varlen(
             _capi.context(), *t, int(max_seqlen_q), int(max_seqlen_k), ctypes.byref(opts),
             _capi.stream_of(stream, q)))
@@ -147,21 +153,34 @@ def attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_se
 
 def attention_varlen_backward(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k,
                               max_seqlen_q, max_seqlen_k, *, causal=False, scale=None,
-                              deterministic=True, stream=None):
-    """dq, dk, dv of attention_varlen_forward, written in place."""
-    opts = _options(causal, scale, "bshd", deterministic)
-    with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k) as t:
+                              deterministic=True, stream=None, score_mod=None, mask_mod=None,
+                              mask_data=None, dropout=None):
+    """dq, dk, dv of attention_varlen_forward, written in place (the same modifiers)."""
+    opts = _options(causal, scale, "bshd", deterministic, score_mod, mask_mod, dropout)
+    with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k,
+                       *([mask_data] if mask_data is not None else [])) as t:
+        if mask_data is not None:
+            opts.mask_data = t.pop().value
         _capi.check(_capi.lib().tessera_attention_backward_varlen(
             _capi.context(), *t, int(max_seqlen_q), int(max_seqlen_k), ctypes.byref(opts),
             _capi.stream_of(stream, q)))
 
 
 def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, *,
-                     causal=False, scale=None, deterministic=True):
+                     causal=False, scale=None, deterministic=True, score_mod=None,
+                     mask_mod=None, mask_data=None, dropout_p=0.0, seed=None, offset=0):
     """FlashAttention over a packed batch of sequences (PyTorch, autograd): q [total_q,
-    heads, d], k/v [total_k, kv_heads, d], cu_seqlens_* int32 CUDA tensors [batch + 1]."""
+    heads, d], k/v [total_k, kv_heads, d], cu_seqlens_* int32 CUDA tensors [batch + 1];
+    the modifiers and dropout as tessera.attention's, per sequence."""
     offsets = (cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k)
-    opts = dict(causal=causal, scale=scale)
+    dropout = None
+    if dropout_p:
+        if seed is None:
+            import torch
+            seed = int(torch.randint(0, 2**63 - 1, (1,)).item())
+        dropout = (dropout_p, seed, offset)
+    opts = dict(causal=causal, scale=scale, score_mod=score_mod, mask_mod=mask_mod,
+                mask_data=mask_data, dropout=dropout)
     return _autograd(q, k, v, (cu_seqlens_q.shape[0] - 1, q.shape[1], max_seqlen_q),
                      lambda *t: attention_varlen_forward(*t, *offsets, **opts),
                      lambda *t: attention_varlen_backward(*t, *offsets,

@@ -181,6 +181,40 @@ def modifiers():
             raise AssertionError(f"{what}: accepted")
 
 
+def varlen_modifiers():
+    """A packed batch with soft-capping and a sliding window: each sequence's own
+    positions (the window aligned to its own last key) through the varlen entry points."""
+    lq, lk, h, d, cap, left = [3, 30, 12], [9, 30, 40], 2, 64, 2.0, 6
+    scale = 2 / math.sqrt(d)
+    cq = np.concatenate([[0], np.cumsum(lq)]).astype(np.int32)
+    ck = np.concatenate([[0], np.cumsum(lk)]).astype(np.int32)
+    q, do = (rng.standard_normal((cq[-1], h, d)).astype(np.float16) for _ in range(2))
+    k, v = (rng.standard_normal((ck[-1], h, d)).astype(np.float16) for _ in range(2))
+    o, lse = np.empty_like(q), np.zeros((3, h, max(lq)), np.float32)
+    kw = dict(scale=scale, score_mod="softcap.2", mask_mod=f"sliding_window.{left}.0")
+    tessera.attention_varlen_forward(q, k, v, o, lse, cq, ck, max(lq), max(lk), **kw)
+    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    tessera.attention_varlen_backward(q, k, v, o, do, lse, dq, dk, dv, cq, ck, max(lq), max(lk),
+                                      **kw)
+    errs = []
+    for b in range(3):
+        sq, sk = slice(cq[b], cq[b + 1]), slice(ck[b], ck[b + 1])
+        q64, k64, v64, do64 = (x.astype(np.float64) for x in (q[sq], k[sk], v[sk], do[sq]))
+        i, j = np.arange(lq[b])[:, None] + lk[b] - lq[b], np.arange(lk[b])[None, :]
+        raw = np.einsum("qhd,khd->hqk", q64, k64) * scale
+        sc = np.where((j <= i) & (j >= i - left), cap * np.tanh(raw / cap), -np.inf)
+        p = np.exp(sc - sc.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        dp = np.einsum("qhd,khd->hqk", do64, v64)
+        ds = p * (dp - (dp * p).sum(-1, keepdims=True)) * (1 - np.tanh(raw / cap) ** 2)
+        t = lambda x: x.transpose(1, 0, 2)  # [s, h, d] -> [h, s, d]
+        errs += [close("o", t(o[sq]), np.einsum("hqk,khd->hqd", p, v64), 2e-2),
+                 close("dq", t(dq[sq]), np.einsum("hqk,khd->hqd", ds, k64) * scale, 3e-2),
+                 close("dk", t(dk[sk]), np.einsum("hqk,qhd->hkd", ds, q64) * scale, 3e-2),
+                 close("dv", t(dv[sk]), np.einsum("hqk,qhd->hkd", p, do64), 3e-2)]
+    print(f"varlen softcap + sliding window q {lq} k {lk}: worst {max(errs):.1e} ok")
+
+
 def philox_keep(shape_bhqk, p, seed, offset):
     """The kernels' dropout factors: Philox4x32-10 at counter (key, query, bh, offset)."""
     M = np.uint64(0xFFFFFFFF)
@@ -229,6 +263,7 @@ dropout()
 modifiers()
 varlen(False)
 varlen(True)
+varlen_modifiers()
 run(2, 2, 2, 17, 40, 64, False, "bshd")
 run(1, 4, 2, 40, 40, 64, True, "bhsd")
 run(1, 2, 1, 65, 33, 128, True, "bshd")

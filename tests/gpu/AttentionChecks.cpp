@@ -415,7 +415,12 @@ Result checkAttentionBackward(int d, bool causal, int heads, int kvHeads, int se
 /// The varlen backward through jit::attentionBackwardVarlen: `lens`
 /// (query, key) sequences packed as [total, heads, d], 4 query heads over 2
 /// K/V heads; each sequence's dq, dk, dv against the float64 gradients.
-Result checkAttentionBackwardVarlen(int d, bool causal, std::vector<std::pair<int, int>> lens) {
+/// With `mask`: that mask modifier over each sequence's own positions,
+/// `maskRef(lq, lk)` its host predicate for a sequence of those lengths.
+Result checkAttentionBackwardVarlen(
+    int d, bool causal, std::vector<std::pair<int, int>> lens,
+    std::optional<kernels::MaskMod> mask = std::nullopt,
+    std::function<kernels::ref::RefMask(int, int)> maskRef = {}) {
   const int H = 4, KV = 2, B = int(lens.size());
   auto [cuQ, cuK, maxQ, maxK] = packOffsets(lens);
   size_t nq = size_t(cuQ.back()) * H * d, nk = size_t(cuK.back()) * KV * d;
@@ -433,6 +438,8 @@ Result checkAttentionBackwardVarlen(int d, bool causal, std::vector<std::pair<in
   bck.upload(cuK);
   jit::AttentionStrides sq{0, d, int64_t(H) * d, 1}, sk{0, d, int64_t(KV) * d, 1};
   jit::AttentionProblem p{B, H, KV, maxQ, maxK, d, causal};
+  if (mask)
+    p.mask = std::make_shared<jit::BlockMask>(*mask, B, H, maxQ, maxK);
   Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
   jit::attentionForwardVarlen(*gJit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl, bcq, bck);
   for (Buffer *g : {&bdq, &bdk, &bdv})
@@ -457,7 +464,8 @@ Result checkAttentionBackwardVarlen(int d, bool causal, std::vector<std::pair<in
     std::vector<double> rq(qb.size()), rk(kb.size()), rv(vb.size());
     kernels::ref::attentionBackward(qb.data(), kb.data(), vb.data(), dob.data(), rq.data(),
                                     rk.data(), rv.data(), H, lq, lk, d,
-                                    1.0 / std::sqrt(double(d)), causal, H / KV);
+                                    1.0 / std::sqrt(double(d)), causal, H / KV, {}, {},
+                                    mask ? maskRef(lq, lk) : kernels::ref::RefMask());
     for (auto [out, ref] : {std::pair(gq(dq), rq), std::pair(gk(dk), rk), std::pair(gk(dv), rv)}) {
       got.insert(got.end(), out.begin(), out.end());
       want.insert(want.end(), ref.begin(), ref.end());
@@ -467,7 +475,7 @@ Result checkAttentionBackwardVarlen(int d, bool causal, std::vector<std::pair<in
   for (auto [lq, lk] : lens)
     desc += " " + std::to_string(lq) + "/" + std::to_string(lk);
   return compare("attentionBackwardVarlen d=" + std::to_string(d) + (causal ? " causal" : "") +
-                     " h=4 kv=2" + desc,
+                     (mask ? " mask " + mask->name : std::string()) + " h=4 kv=2" + desc,
                  got, want, 1e-2, ms);
 }
 
@@ -608,6 +616,16 @@ void addAttentionChecks(std::vector<Check> &checks) {
                            {}, {}, {},
                            MaskSpec{kernels::maskmods::prefixLM(200),
                                     [](int64_t, int64_t i, int64_t j) { return j < 200 || j <= i; }}); }},
+      // Packed sequences (varlen): the mask over each sequence's own
+      // positions (a bottom-right window of its own lengths), forward and
+      // backward (the gradients need the forward's O and LSE).
+      {"mask", [] { return checkAttentionBackwardVarlen(128, false, {{1, 17}, {700, 900}, {1500, 1300}},
+                           kernels::maskmods::slidingWindow(200, 0), [](int lq, int lk) {
+                             return [=](int64_t, int64_t i, int64_t j) {
+                               int64_t c = i + lk - lq;
+                               return j <= c && j >= c - 200;
+                             };
+                           }); }},
       // A user's own modifiers: a relative-position bonus (its derivative
       // one) and a per-head mask with causal, forward and backward.
       {"mask", [] { return checkAttentionApi(128, true, 1100, 1100, "bf16", 2, 4, userBonus(),

@@ -257,13 +257,138 @@ TEST_CASE("mask modifiers: misuse is refused before launch", "[attention][errors
   CHECK(test::errorOf([&] { jit::attentionForward(jit, p, q, s, k, s, v, s, o, s, lse); }) ==
         "attention: the BlockMask of 'causal' was made for batch 1, heads 2, seq_q 64, seq_k "
         "128; the problem has 1, 2, 64, 64");
-  p.mask = std::make_shared<jit::BlockMask>(kernels::maskmods::causal(), 1, H, S, S);
-  rt::Buffer cu(2 * 4, "i32");
-  cu.upload(std::vector<int32_t>{0, S});
+  // Varlen: the mask is made for the sequences and the longest lengths.
+  p.mask = std::make_shared<jit::BlockMask>(kernels::maskmods::causal(), 2, H, S, S);
+  rt::Buffer cu(3 * 4, "i32");
+  cu.upload(std::vector<int32_t>{0, S / 2, S});
+  jit::AttentionProblem pv{2, H, H, S / 2, S / 2, D};
+  pv.mask = p.mask;
   CHECK(test::errorOf([&] {
-          jit::attentionForwardVarlen(jit, p, q, s, k, s, v, s, o, s, lse, cu, cu);
-        }) == "attention: mask modifiers (AttentionProblem::mask) do not run with the varlen "
-              "entry points yet; pack the batch with kernels::maskmods::document() instead");
+          jit::attentionForwardVarlen(jit, pv, q, s, k, s, v, s, o, s, lse, cu, cu);
+        }) == "attention: the BlockMask of 'causal' was made for batch 2, heads 2, seq_q 64, "
+              "seq_k 64; the problem has 2, 2, 32, 32");
+}
+
+TEST_CASE("mask modifiers with packed sequences (varlen): each sequence's own positions and "
+          "lengths, forward and backward against float64",
+          "[attention][interp][mask]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  // Three sequences: a single query, more keys than queries, the longest;
+  // grouped-query (two query heads per K/V head).
+  const int B = 3, KV = 1, D = 64, MAXQ = 70, MAXK = 80;
+  std::vector<int32_t> cuQ{0, 1, 41, 111}, cuK{0, 30, 80, 150};
+  std::mt19937 rng(43);
+  // Document ids per sequence ([B, MAXK], a row per sequence, keys' positions).
+  std::vector<int32_t> docs(size_t(B) * MAXK);
+  for (int b = 0; b < B; ++b)
+    for (int j = 0; j < MAXK; ++j)
+      docs[size_t(b) * MAXK + j] = j / (13 + 7 * b);
+  rt::Buffer docBuf(docs.size() * 4, "i32");
+  docBuf.upload(docs);
+  kernels::MaskMod everyThird{"test.varlen_every_third_per_head",
+                              [](const dsl::Scalar &, const dsl::Scalar &head, const dsl::Tile &,
+                                 const dsl::Tile &k, const kernels::MaskContext &) {
+                                return (k + head) % 3 > 0;
+                              }};
+  everyThird.perHead = true;
+  struct Case {
+    kernels::MaskMod mod;
+    bool causal;
+    /// The host predicate of sequence b (lq queries, lk keys), over (head, i, j).
+    std::function<kernels::ref::RefMask(int b, int lq, int lk)> ref;
+  };
+  std::vector<Case> cases{
+      {kernels::maskmods::slidingWindow(12, 3), false,
+       [](int, int lq, int lk) -> kernels::ref::RefMask {
+         return [=](int64_t, int64_t i, int64_t j) {
+           int64_t c = i + lk - lq; // bottom-right, within the sequence
+           return j >= c - 12 && j <= c + 3;
+         };
+       }},
+      {kernels::maskmods::document(), true,
+       [&](int b, int lq, int lk) -> kernels::ref::RefMask {
+         return [=, &docs](int64_t, int64_t i, int64_t j) {
+           int64_t qi = i + lk - lq;
+           const int32_t *d = docs.data() + size_t(b) * MAXK;
+           return qi >= 0 && d[qi] == d[j];
+         };
+       }},
+      {everyThird, true,
+       [](int, int, int) -> kernels::ref::RefMask {
+         return [](int64_t h, int64_t, int64_t j) { return (j + h) % 3 != 0; };
+       }},
+  };
+  auto qd = test::randomHalves(size_t(cuQ.back()) * H * D, rng),
+       kd = test::randomHalves(size_t(cuK.back()) * KV * D, rng),
+       vd = test::randomHalves(size_t(cuK.back()) * KV * D, rng),
+       dOd = test::randomHalves(qd.size(), rng);
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd),
+             bdo = uploadHalves(dOd);
+  rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(B) * H * MAXQ * 4, "f32"),
+      bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"), bdv(vd.size() * 2, "f16"),
+      bcq(cuQ.size() * 4, "i32"), bck(cuK.size() * 4, "i32");
+  bcq.upload(cuQ);
+  bck.upload(cuK);
+  jit::AttentionStrides sq{0, D, H * D, 1}, sk{0, D, KV * D, 1}; // [total, heads, d]
+  auto values = [](const std::vector<uint16_t> &x) {
+    std::vector<double> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      y[i] = fromHalf(x[i]);
+    return y;
+  };
+  auto qv = values(qd), kv = values(kd), vv = values(vd), dov = values(dOd);
+  auto err = [](const std::vector<double> &out, const std::vector<double> &ref) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      num += (out[i] - ref[i]) * (out[i] - ref[i]);
+      den += ref[i] * ref[i];
+    }
+    return std::sqrt(num / (den > 0 ? den : 1.0));
+  };
+  double scale = 1.0 / std::sqrt(double(D));
+  for (const Case &c : cases) {
+    jit::AttentionProblem p{B, H, KV, MAXQ, MAXK, D, c.causal};
+    p.mask = std::make_shared<jit::BlockMask>(c.mod, B, H, MAXQ, MAXK,
+                                              c.mod.usesData ? &docBuf : nullptr);
+    bo.fill(0xff);
+    jit::attentionForwardVarlen(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl, bcq, bck);
+    for (rt::Buffer *g : {&bdq, &bdk, &bdv})
+      g->fill(0xff);
+    // 16-row tiles: several blocks per sequence, and rows of blocks wholly
+    // past a sequence's end (whose lists must be empty).
+    jit::AttentionBackwardOptions small;
+    small.dkdv = small.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2};
+    rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, small), "f32");
+    jit::attentionBackwardVarlen(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq,
+                                 bdk, sk, bdv, sk, bcq, bck, ws, nullptr, small);
+    auto o = values(bo.download<uint16_t>(qd.size())), dq = values(bdq.download<uint16_t>(qd.size())),
+         dk = values(bdk.download<uint16_t>(kd.size())),
+         dv = values(bdv.download<uint16_t>(vd.size()));
+    for (int b = 0; b < B; ++b) {
+      int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
+      auto gq = [&](const std::vector<double> &x) {
+        return kernels::ref::packedSequence(x, H, D, cuQ[b], lq);
+      };
+      auto gk = [&](const std::vector<double> &x) {
+        return kernels::ref::packedSequence(x, KV, D, cuK[b], lk);
+      };
+      auto qb = gq(qv), dob = gq(dov), kb = gk(kv), vb = gk(vv);
+      kernels::ref::RefMask mask = c.ref(b, lq, lk);
+      std::vector<double> ro(qb.size()), rl(size_t(H) * lq), rq(qb.size()), rk(kb.size()),
+          rv(vb.size());
+      kernels::ref::attention(qb.data(), kb.data(), vb.data(), ro.data(), rl.data(), H, lq, lk,
+                              D, scale, c.causal, H / KV, {}, mask);
+      kernels::ref::attentionBackward(qb.data(), kb.data(), vb.data(), dob.data(), rq.data(),
+                                      rk.data(), rv.data(), H, lq, lk, D, scale, c.causal,
+                                      H / KV, {}, {}, mask);
+      INFO(c.mod.name << " sequence " << b);
+      CHECK(err(gq(o), ro) < 3e-3);
+      CHECK(err(gq(dq), rq) < 5e-3);
+      CHECK(err(gk(dk), rk) < 5e-3);
+      CHECK(err(gk(dv), rv) < 5e-3);
+    }
+  }
 }
 
 namespace {

@@ -146,13 +146,10 @@ void pushStrides(std::vector<rt::Arg> &args, std::initializer_list<AttentionStri
 }
 
 /// Checks that a problem's mask was made for it, and registers its modifier.
-void checkMask(const AttentionProblem &p, bool varlen) {
+void checkMask(const AttentionProblem &p) {
   if (!p.mask)
     return;
   const BlockMask &m = *p.mask;
-  if (varlen)
-    throw Error("attention: mask modifiers (AttentionProblem::mask) do not run with the varlen "
-                "entry points yet; pack the batch with kernels::maskmods::document() instead");
   if (m.batch() != p.batch || m.heads() != p.heads || m.seqQ() != p.seqQ ||
       m.seqK() != p.seqK)
     throw Error("attention: the BlockMask of '" + m.mod().name + "' was made for batch " +
@@ -211,7 +208,7 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
     kernels::registerScoreMod(*p.scoreMod);
     cfg.scoreMod = p.scoreMod->name;
   }
-  checkMask(p, varlen);
+  checkMask(p);
   cfg.dropout = dropoutOn(p);
   if (p.mask) {
     // The walk over listed blocks replaces the schedules that order the
@@ -256,7 +253,8 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   pushStrides(args, {sq, sk, sv, so});
   args.insert(args.end(), tail.begin(), tail.end());
   if (p.mask)
-    p.mask->pushArgs(args, p.mask->lists(jit, cfg.blockM, cfg.blockN, p.causal, false, stream));
+    p.mask->pushArgs(args, p.mask->lists(jit, cfg.blockM, cfg.blockN, p.causal, false, stream,
+                                         varlen ? &tail : nullptr));
   if (cfg.dropout)
     pushDropout(args, *p.dropout);
   unsigned mBlocks = unsigned((p.seqQ + cfg.blockM - 1) / cfg.blockM);
@@ -348,14 +346,16 @@ BlockMask::BlockMask(kernels::MaskMod mod, int batch, int heads, int seqQ, int s
 }
 
 const BlockMask::Lists &BlockMask::lists(Jit &jit, int blockM, int blockN, bool causal,
-                                         bool transposed, CUstream stream) {
+                                         bool transposed, CUstream stream,
+                                         const std::vector<rt::Arg> *offsets) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto &slot = lists_[{blockM, blockN, causal, transposed}];
-  if (slot && !slot->stale)
+  bool varlen = offsets != nullptr;
+  auto &slot = lists_[{blockM, blockN, causal, transposed, varlen}];
+  if (slot && !slot->stale && !varlen)
     return *slot;
   int64_t blocksQ = (seqQ_ + blockM - 1) / blockM, blocksK = (seqK_ + blockN - 1) / blockN;
   int64_t rows = transposed ? blocksK : blocksQ, cols = transposed ? blocksQ : blocksK;
-  int64_t batches = mod_.perBatch ? batch_ : 1, heads = mod_.perHead ? heads_ : 1;
+  int64_t batches = mod_.perBatch || varlen ? batch_ : 1, heads = mod_.perHead ? heads_ : 1;
   int64_t lists = batches * heads * rows;
   int64_t entries = lists * 2 * (cols + kernels::kBlockListPad);
   if (entries > std::numeric_limits<int32_t>::max())
@@ -368,12 +368,14 @@ const BlockMask::Lists &BlockMask::lists(Jit &jit, int blockM, int blockN, bool 
     slot->stale = true; // until the kernel below is queued
   }
   Lists *l = slot.get();
-  kernels::BlockMaskConfig cfg{mod_.name, blockM, blockN, causal, transposed};
+  kernels::BlockMaskConfig cfg{mod_.name, blockM, blockN, causal, transposed, varlen};
   auto kernel = jit.get(kernels::findKernel("attention_block_mask"), cfg.params());
   std::vector<rt::Arg> args{l->counts, l->indices};
   if (mod_.usesData)
     args.insert(args.end(), {rt::Arg(*data_), rt::Arg(int32_t(dataStride_))});
   args.insert(args.end(), {rt::Arg(int32_t(seqQ_)), rt::Arg(int32_t(seqK_))});
+  if (varlen)
+    args.insert(args.end(), offsets->begin(), offsets->end());
   kernel->launch({unsigned(rows), unsigned(heads), unsigned(batches)}, args, stream);
   l->stale = false;
   return *l;
@@ -454,7 +456,7 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                   "adds a term of the positions");
     kernels::registerScoreMod(*p.scoreMod);
   }
-  checkMask(p, varlen);
+  checkMask(p);
   auto [kvHeads, dt, scale] =
       checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);
   checkTensor("dO", dO, dt, sdo, batches, p.heads, rowsQ, p.headDim);
@@ -534,7 +536,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   dkdvArgs.insert(dkdvArgs.end(), tail.begin(), tail.end());
   if (p.mask)
     p.mask->pushArgs(dkdvArgs, p.mask->lists(jit, cfg.dkdv.blockM, cfg.dkdv.blockN, p.causal,
-                                             /*transposed=*/true, stream));
+                                             /*transposed=*/true, stream,
+                                             varlen ? &tail : nullptr));
   if (cfg.dropout)
     pushDropout(dkdvArgs, *p.dropout);
   dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), unsigned(kvHeads), batch},
@@ -556,7 +559,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   dqArgs.insert(dqArgs.end(), tail.begin(), tail.end());
   if (p.mask)
     p.mask->pushArgs(dqArgs, p.mask->lists(jit, cfg.dq.blockM, cfg.dq.blockN, p.causal,
-                                           /*transposed=*/false, stream));
+                                           /*transposed=*/false, stream,
+                                           varlen ? &tail : nullptr));
   if (cfg.dropout)
     pushDropout(dqArgs, *p.dropout);
   dqKernel->launch({unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), heads, batch},

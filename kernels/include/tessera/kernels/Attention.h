@@ -209,11 +209,13 @@ AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::strin
 /// blocks of BLOCK_M queries x BLOCK_N keys (ANDed with top-left causal if
 /// `causal`) into, per row of blocks, a list of partial blocks and a list of
 /// full ones.  Rows are query blocks, or with `transposed` key blocks (whose
-/// lists then hold query blocks: the dK/dV kernel's walk).
+/// lists then hold query blocks: the dK/dV kernel's walk).  With `varlen`
+/// the lengths are each packed sequence's (cu_seqlens_q/_k after seq_q and
+/// seq_k, which are then the longest), and the lists are per batch entry.
 struct BlockMaskConfig {
   std::string maskMod;
   int blockM = 64, blockN = 64;
-  bool causal = false, transposed = false;
+  bool causal = false, transposed = false, varlen = false;
   dsl::Params params() const;
 };
 

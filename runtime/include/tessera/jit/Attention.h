@@ -58,8 +58,10 @@ struct AttentionProblem {
   /// A mask modifier with its block lists (BlockMask, made for this
   /// problem's batch, heads, seqQ and seqK), ANDed with `causal`: the
   /// kernels visit only the blocks it leaves anything in.  A query row it
-  /// leaves no key gets output 0 and logsumexp -inf (zero gradients).  Not
-  /// yet with the varlen entry points (refused).
+  /// leaves no key gets output 0 and logsumexp -inf (zero gradients).  With
+  /// the varlen entry points the mask sees each sequence's own positions and
+  /// lengths (make the BlockMask for batch = the sequences and the longest
+  /// lengths; a mask's data then has a row per sequence).
   std::shared_ptr<BlockMask> mask;
   std::optional<AttentionDropout> dropout;
 };
@@ -85,12 +87,16 @@ public:
   int seqK() const { return seqK_; }
 
   /// The lists of one block size, built on `stream` (and kept) if new.
+  /// With `offsets` (cu_seqlens_q and _k, a varlen call's; the mask's batch
+  /// is then the sequences and seqQ / seqK the longest lengths) they are
+  /// built per sequence, over its own lengths, on every call: the offsets
+  /// may differ from call to call.
   struct Lists {
     rt::Buffer counts, indices;
     bool stale = false;
   };
   const Lists &lists(Jit &jit, int blockM, int blockN, bool causal, bool transposed,
-                     CUstream stream);
+                     CUstream stream, const std::vector<rt::Arg> *offsets = nullptr);
   /// Marks every list stale: the next use rebuilds it in place from the
   /// data (after the data changed; on the stream of the calls that use it).
   void invalidate();
@@ -104,7 +110,7 @@ private:
   rt::Buffer *data_;
   int dataStride_ = 0;
   std::mutex mu_;
-  std::map<std::tuple<int, int, bool, bool>, std::unique_ptr<Lists>> lists_;
+  std::map<std::tuple<int, int, bool, bool, bool>, std::unique_ptr<Lists>> lists_;
 };
 
 /// O = softmax(Q K^T * scale) V and the row logsumexp, for q/o of
