@@ -297,12 +297,7 @@ TEST_CASE("attentionForwardVarlen runs packed sequences and refuses bad offsets"
   jit::attentionForwardVarlen(jit, p, bq, packed, bk, packed, bv, packed, bo, packed, bl, bcq, bck);
   auto out = bo.download<uint16_t>(qd.size());
   auto lse = bl.download<float>(size_t(B) * H * MAXQ);
-  auto values = [](const std::vector<uint16_t> &x) {
-    std::vector<double> y(x.size());
-    for (size_t i = 0; i < x.size(); ++i)
-      y[i] = fromHalf(x[i]);
-    return y;
-  };
+  auto values = test::halvesToDoubles;
   auto qv = values(qd), kv = values(kd), vv = values(vd), ov = values(out);
   for (int b = 0; b < B; ++b) {
     int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
@@ -449,12 +444,7 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
   small.dkdv = small.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2};
   jit::attentionBackwardVarlen(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk,
                                sk, bdv, sk, bcq, bck, ws, nullptr, small);
-  auto values = [](const std::vector<uint16_t> &x) {
-    std::vector<double> y(x.size());
-    for (size_t i = 0; i < x.size(); ++i)
-      y[i] = fromHalf(x[i]);
-    return y;
-  };
+  auto values = test::halvesToDoubles;
   auto qv = values(qd), kv = values(kd), vv = values(vd), dov = values(dOd);
   auto dq = values(bdq.download<uint16_t>(qd.size())),
        dk = values(bdk.download<uint16_t>(kd.size())),
@@ -474,14 +464,7 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
                                     1.0 / std::sqrt(double(D)), true, H / KV);
     // Relative L2 error; absolute where the gradient is exactly zero (one
     // causal query sees one key: P = 1, dP = D, so dS = 0).
-    auto err = [](const std::vector<double> &out, const std::vector<double> &ref) {
-      double num = 0, den = 0;
-      for (size_t i = 0; i < ref.size(); ++i) {
-        num += (out[i] - ref[i]) * (out[i] - ref[i]);
-        den += ref[i] * ref[i];
-      }
-      return std::sqrt(num / (den > 0 ? den : 1.0));
-    };
+    auto err = test::relativeOrAbsoluteL2;
     INFO("sequence " << b);
     CHECK(err(gq(dq), rq) < 5e-3);
     CHECK(err(gk(dk), rk) < 5e-3);

@@ -53,6 +53,25 @@ inline rt::Buffer uploadHalves(const std::vector<uint16_t> &x) {
   return b;
 }
 
+/// f16 bits as doubles.
+inline std::vector<double> halvesToDoubles(const std::vector<uint16_t> &x) {
+  std::vector<double> y(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    y[i] = fromHalf(x[i]);
+  return y;
+}
+
+/// Relative L2 error of `out` against `ref`; absolute where `ref` is all
+/// zero (e.g. a gradient a sequence of one causal query leaves zero).
+inline double relativeOrAbsoluteL2(const std::vector<double> &out, const std::vector<double> &ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    num += (out[i] - ref[i]) * (out[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return std::sqrt(num / (den > 0 ? den : 1.0));
+}
+
 /// Relative L2 error of f16 buffer `g`, laid out [batch, s, h, d], against
 /// `ref` in the reference layout [batch * h, s, d].
 inline double bshdError(const std::vector<double> &ref, const rt::Buffer &g, int h, int s, int d) {

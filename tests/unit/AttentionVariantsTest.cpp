@@ -331,21 +331,9 @@ TEST_CASE("mask modifiers with packed sequences (varlen): each sequence's own po
   bcq.upload(cuQ);
   bck.upload(cuK);
   jit::AttentionStrides sq{0, D, H * D, 1}, sk{0, D, KV * D, 1}; // [total, heads, d]
-  auto values = [](const std::vector<uint16_t> &x) {
-    std::vector<double> y(x.size());
-    for (size_t i = 0; i < x.size(); ++i)
-      y[i] = fromHalf(x[i]);
-    return y;
-  };
+  auto values = test::halvesToDoubles;
   auto qv = values(qd), kv = values(kd), vv = values(vd), dov = values(dOd);
-  auto err = [](const std::vector<double> &out, const std::vector<double> &ref) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      num += (out[i] - ref[i]) * (out[i] - ref[i]);
-      den += ref[i] * ref[i];
-    }
-    return std::sqrt(num / (den > 0 ? den : 1.0));
-  };
+  auto err = test::relativeOrAbsoluteL2;
   double scale = 1.0 / std::sqrt(double(D));
   for (const Case &c : cases) {
     jit::AttentionProblem p{B, H, KV, MAXQ, MAXK, D, c.causal};
