@@ -1034,6 +1034,14 @@ Tile where(const Tile &c, Num a, const Tile &b, SrcLoc w) {
   requireTile(b, w, "where");
   return Tile(whereImpl(c, a, b, w));
 }
+Tile where(const Tile &c, Num a, Num b, SrcLoc w) {
+  Kernel::Impl &k = current(w, "where");
+  requireTile(c, w, "where");
+  Type elt = a.isInt && b.isInt ? Type(k.b.getI32Type()) : Type(k.b.getF32Type());
+  // The first value as a tile of the condition's shape, the second a number.
+  Tile first(constant(k, mloc(k, w), elt, a.v, c.shape()));
+  return Tile(whereImpl(c, first, b, w));
+}
 
 template <class OpTy>
 static Value unaryMathValue(const Handle &h, const SrcLoc &where, const char *name) {

@@ -566,6 +566,30 @@ TEST_CASE("interpreter: Philox4x32-10 (known answers), randint4x and rand", "[in
   CHECK(testkernels::philoxMismatch(counters, k0, k1, seed, out, u) == "");
 }
 
+TEST_CASE("DSL: where picks between two numbers (f32, or i32 when both are integers)",
+          "[interp][dsl]") {
+  dsl::KernelDef def{"test_where_numbers", "where(cond, number, number)", {{"num_warps", "4"}},
+                     [](Kernel &k, const Params &) {
+                       Ptr x = k.ptr("x", f32), f = k.ptr("f", f32), n = k.ptr("n", i32);
+                       Tile i = arange(0, 16);
+                       Tile v = load(x + i);
+                       store(f + i, where(v > 0.0, 1.5, -2.0));
+                       store(n + i, where(v > 0.0, 3, 7));
+                     }};
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, def, {});
+  std::vector<float> x(16), f(16);
+  std::vector<int32_t> n(16);
+  for (int e = 0; e < 16; ++e)
+    x[e] = float(e % 3) - 1.0f;
+  interp::run(*m, {1}, {Buffer{x.data(), 64, "f32"}, Buffer{f.data(), 64, "f32"},
+                        Buffer{n.data(), 64, "i32"}});
+  for (int e = 0; e < 16; ++e) {
+    CHECK(f[e] == (x[e] > 0 ? 1.5f : -2.0f));
+    CHECK(n[e] == (x[e] > 0 ? 3 : 7));
+  }
+}
+
 TEST_CASE("DSL: == and != compare tiles, scalars and numbers either way round",
           "[interp][dsl]") {
   // C++20 also tries `0 == t` for `t != 0`; these must still trace (once

@@ -303,6 +303,9 @@ Tile cummin(const Tile &t, int axis, SrcLoc loc = SrcLoc::current());
 Tile where(const Tile &cond, const Tile &a, const Tile &b, SrcLoc loc = SrcLoc::current());
 Tile where(const Tile &cond, const Tile &a, Num b, SrcLoc loc = SrcLoc::current());
 Tile where(const Tile &cond, Num a, const Tile &b, SrcLoc loc = SrcLoc::current());
+/// Two numbers: a tile of the condition's shape, i32 if both are integers,
+/// else f32 (`where(m, 1.0, 0.0)`).
+Tile where(const Tile &cond, Num a, Num b, SrcLoc loc = SrcLoc::current());
 Tile maximum(const Tile &a, const Tile &b, SrcLoc loc = SrcLoc::current());
 Tile minimum(const Tile &a, const Tile &b, SrcLoc loc = SrcLoc::current());
 Tile exp2(const Tile &t, SrcLoc loc = SrcLoc::current());
