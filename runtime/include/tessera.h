@@ -54,8 +54,9 @@ typedef struct {
    * "causal_bottom_right", "sliding_window.L.R" (bottom-right aligned, L keys
    * back and R ahead; "inf" unbounded), "prefix_lm.P", "document" (reads
    * mask_data).  The kernels visit only the blocks it leaves anything in; a
-   * row it leaves no key gets output 0 and lse -inf.  Not with the varlen
-   * entry points. */
+   * row it leaves no key gets output 0 and lse -inf.  With the varlen entry
+   * points it applies to each sequence's own positions and lengths
+   * (mask_data then has a row per sequence). */
   const char *mask_mod;
   /* int32 [batch, n] the mask reads ("document": each key's document id,
    * [batch, seq_k]), row-major, or NULL.  Read afresh by every call. */
