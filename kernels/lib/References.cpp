@@ -106,10 +106,12 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
                        int64_t seqK, int64_t d, double scale, bool causal, int64_t groups,
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod,
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreModGrad,
-                       const RefMask &mask, const RefDropout &dropout) {
+                       const RefMask &mask, const RefDropout &dropout, const double *storedO) {
   std::vector<double> o(size_t(bh * seqQ * d)), lse(size_t(bh * seqQ));
   attention(q, k, v, o.data(), lse.data(), bh, seqQ, seqK, d, scale, causal, groups, scoreMod,
             mask, dropout);
+  if (storedO)
+    std::copy(storedO, storedO + bh * seqQ * d, o.begin()); // D's O only
   std::fill(dq, dq + bh * seqQ * d, 0.0);
   std::fill(dk, dk + bh / groups * seqK * d, 0.0);
   std::fill(dv, dv + bh / groups * seqK * d, 0.0);

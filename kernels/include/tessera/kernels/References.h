@@ -49,12 +49,18 @@ void attention(const double *q, const double *k, const double *v, double *o, dou
 /// over the query heads sharing a K/V head.
 /// With `scoreMod`, P comes from the modified scores and dS picks up
 /// `scoreModGrad` (d modified / d score at the unmodified score).
+/// `storedO`, if set, is the forward's output as the kernels stored it
+/// (rounded to f16/bf16), and D = rowsum(dO * O) is taken from it, as the
+/// kernels take it: where dS = P (dP - D) is a difference of nearly equal
+/// terms, O's rounding bounds the gradients' precision, and a check of the
+/// kernels' own arithmetic needs the same D.
 void attentionBackward(const double *q, const double *k, const double *v, const double *dO,
                        double *dq, double *dk, double *dv, int64_t bh, int64_t seqQ,
                        int64_t seqK, int64_t d, double scale, bool causal, int64_t groups = 1,
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreMod = {},
                        const std::function<double(double, int64_t, int64_t, int64_t)> &scoreModGrad = {},
-                       const RefMask &mask = {}, const RefDropout &dropout = {});
+                       const RefMask &mask = {}, const RefDropout &dropout = {},
+                       const double *storedO = nullptr);
 
 /// Sequence `start .. start + len - 1` of a packed variable-length batch `x`
 /// ([total, heads, d], the cu_seqlens layout) as [heads, len, d], the layout
