@@ -1,7 +1,7 @@
 """tessera.attention's autograd wrapper on CPU PyTorch tensors in Tessera's
 interpreter (TESSERA_INTERPRET=1): forward and torch.autograd.grad against a
 float64 computation of the same attention by PyTorch itself, both layouts,
-GQA, causal, and the varlen form.  Run by ctest (python-autograd) where
+GQA, causal, and the varlen form (also with modifiers).  Run by ctest (python-autograd) where
 Debian's python3-torch is installed; the same wrapper runs on CUDA tensors in
 python/tests/test_torch.py on a GPU."""
 import math
@@ -70,9 +70,37 @@ def varlen():
     print(f"varlen {lens} causal: worst {worst:.1e} ok")
 
 
+def varlen_modifiers():
+    """The varlen wrapper with a score and a mask modifier: soft-capping and a
+    sliding window of 4 keys back, over each sequence's own positions."""
+    lens, h, d, cap, left = [7, 20, 2], 2, 64, 5.0, 4
+    cu = torch.tensor([0] + list(torch.tensor(lens).cumsum(0)), dtype=torch.int32)
+    q, k, v = (torch.randn(int(cu[-1]), h, d, dtype=torch.float16, requires_grad=True)
+               for _ in range(3))
+    do = torch.randn(int(cu[-1]), h, d, dtype=torch.float16)
+    out = tessera.attention_varlen(q, k, v, cu, cu, max(lens), max(lens),
+                                   score_mod=f"softcap.{cap:g}", mask_mod=f"sliding_window.{left}.0")
+    grads = torch.autograd.grad(out, (q, k, v), do)
+    worst = 0
+    for i, n in enumerate(lens):
+        sl = slice(int(cu[i]), int(cu[i + 1]))
+        t = lambda x: x[sl].transpose(0, 1)[None].detach().double().requires_grad_()
+        q64, k64, v64 = t(q), t(k), t(v)
+        s = cap * torch.tanh(q64 @ k64.transpose(-1, -2) / math.sqrt(d) / cap)
+        pos = torch.arange(n)
+        allowed = (pos[None, :] <= pos[:, None]) & (pos[None, :] >= pos[:, None] - left)
+        ref = torch.softmax(s.masked_fill(~allowed, float("-inf")), -1) @ v64
+        rgrads = torch.autograd.grad(ref, (q64, k64, v64), do[sl].transpose(0, 1)[None].double())
+        mine = [x[sl].transpose(0, 1)[None] for x in (out, *grads)]
+        worst = max([worst, rel(mine[0], ref)] + [rel(m, r) for m, r in zip(mine[1:], rgrads)])
+    assert worst < 3e-2, worst
+    print(f"varlen {lens} softcap {cap:g} + sliding window {left}: worst {worst:.1e} ok")
+
+
 case(1, 2, 2, 33, 33, 64, False, "bshd")
 case(1, 4, 2, 40, 24, 64, True, "bhsd")
 varlen()
+varlen_modifiers()
 try:
     tessera.attention(torch.randn(2, 3, 4, dtype=torch.float16),
                       torch.randn(2, 3, 4, dtype=torch.float16),
