@@ -11,6 +11,7 @@ transposed) or "bhsd"; any strides; float16 or bfloat16; k/v may have fewer
 heads than q (grouped-query attention).  Every check is the library's own:
 a bad argument raises tessera.Error with its message.  No kernel logic here.
 """
+import contextlib
 import ctypes
 import os
 
@@ -44,6 +45,26 @@ def _options(causal, scale, layout, deterministic=True, score_mod=None, mask_mod
     return o
 
 
+@contextlib.contextmanager
+def _tensors(opts, *arrays, mask_data=None):
+    """_capi.Tensors over the arrays; a mask's data, if given, goes into
+    opts.mask_data rather than the argument list."""
+    with _capi.Tensors(*arrays, *([mask_data] if mask_data is not None else [])) as t:
+        if mask_data is not None:
+            opts.mask_data = t.pop().value
+        yield t
+
+
+def _dropout(dropout_p, seed, offset):
+    """(p, seed, offset) for the options, or None; the seed drawn from torch's
+    generator when not given."""
+    if not dropout_p:
+        return None
+    if seed is None:
+        import torch
+        seed = int(torch.randint(0, 2**63 - 1, (1,)).item())
+    return (dropout_p, seed, offset)
+
 
 def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd", stream=None,
                       score_mod=None, mask_mod=None, mask_data=None, dropout=None):
@@ -55,9 +76,7 @@ def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd
     (p, seed, offset), FlashAttention's dropout on the probabilities (the
     backward takes the same three and regenerates the mask)."""
     opts = _options(causal, scale, layout, True, score_mod, mask_mod, dropout)
-    with _capi.Tensors(q, k, v, o, lse, *([mask_data] if mask_data is not None else [])) as t:
-        if mask_data is not None:
-            opts.mask_data = t.pop().value
+    with _tensors(opts, q, k, v, o, lse, mask_data=mask_data) as t:
         _capi.check(_capi.lib().tessera_attention_forward(
             _capi.context(), *t, ctypes.byref(opts), _capi.stream_of(stream, q)))
 
@@ -68,10 +87,7 @@ def attention_backward(q, k, v, o, dout, lse, dq, dk, dv, *, causal=False, scale
     """dq, dk, dv (written in place) from the forward's inputs, output, lse and dout
     (the same modifiers as the forward)."""
     opts = _options(causal, scale, layout, deterministic, score_mod, mask_mod, dropout)
-    with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv,
-                       *([mask_data] if mask_data is not None else [])) as t:
-        if mask_data is not None:
-            opts.mask_data = t.pop().value
+    with _tensors(opts, q, k, v, o, dout, lse, dq, dk, dv, mask_data=mask_data) as t:
         _capi.check(_capi.lib().tessera_attention_backward(
             _capi.context(), *t, ctypes.byref(opts), _capi.stream_of(stream, q)))
 
@@ -117,12 +133,7 @@ def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic
     built-in modifiers by name, as attention_forward.  dropout_p > 0: dropout on
     the probabilities, its mask from `seed` (default: drawn from torch's
     generator) and `offset`; the backward regenerates it."""
-    dropout = None
-    if dropout_p:
-        if seed is None:
-            import torch
-            seed = int(torch.randint(0, 2**63 - 1, (1,)).item())
-        dropout = (dropout_p, seed, offset)
+    dropout = _dropout(dropout_p, seed, offset)
     if getattr(q, "dim", lambda: 4)() != 4:
         raise Error(f"q: 4 dimensions expected, got {q.dim()}")
     b = q.shape[0]
@@ -142,10 +153,7 @@ def attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_se
     modifiers as attention_forward's; a mask sees each sequence's own positions and
     lengths (mask_data: int32 [batch, n], a row per sequence)."""
     opts = _options(causal, scale, "bshd", True, score_mod, mask_mod, dropout)
-    with _capi.Tensors(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k,
-                       *([mask_data] if mask_data is not None else [])) as t:
-        if mask_data is not None:
-            opts.mask_data = t.pop().value
+    with _tensors(opts, q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, mask_data=mask_data) as t:
         _capi.check(_capi.lib().tessera_attention_forward_varlen(
             _capi.context(), *t, int(max_seqlen_q), int(max_seqlen_k), ctypes.byref(opts),
             _capi.stream_of(stream, q)))
@@ -157,10 +165,8 @@ def attention_varlen_backward(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, c
                               mask_data=None, dropout=None):
     """dq, dk, dv of attention_varlen_forward, written in place (the same modifiers)."""
     opts = _options(causal, scale, "bshd", deterministic, score_mod, mask_mod, dropout)
-    with _capi.Tensors(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k,
-                       *([mask_data] if mask_data is not None else [])) as t:
-        if mask_data is not None:
-            opts.mask_data = t.pop().value
+    with _tensors(opts, q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k,
+                  mask_data=mask_data) as t:
         _capi.check(_capi.lib().tessera_attention_backward_varlen(
             _capi.context(), *t, int(max_seqlen_q), int(max_seqlen_k), ctypes.byref(opts),
             _capi.stream_of(stream, q)))
@@ -173,12 +179,7 @@ def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seql
     heads, d], k/v [total_k, kv_heads, d], cu_seqlens_* int32 CUDA tensors [batch + 1];
     the modifiers and dropout as tessera.attention's, per sequence."""
     offsets = (cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k)
-    dropout = None
-    if dropout_p:
-        if seed is None:
-            import torch
-            seed = int(torch.randint(0, 2**63 - 1, (1,)).item())
-        dropout = (dropout_p, seed, offset)
+    dropout = _dropout(dropout_p, seed, offset)
     opts = dict(causal=causal, scale=scale, score_mod=score_mod, mask_mod=mask_mod,
                 mask_data=mask_data, dropout=dropout)
     return _autograd(q, k, v, (cu_seqlens_q.shape[0] - 1, q.shape[1], max_seqlen_q),
