@@ -90,7 +90,9 @@ public:
   /// With `offsets` (cu_seqlens_q and _k, a varlen call's; the mask's batch
   /// is then the sequences and seqQ / seqK the longest lengths) they are
   /// built per sequence, over its own lengths, on every call: the offsets
-  /// may differ from call to call.
+  /// may differ from call to call.  They are rebuilt in place, so varlen
+  /// calls sharing a BlockMask must be on one stream (the C API keeps a
+  /// BlockMask per stream).
   struct Lists {
     rt::Buffer counts, indices;
     bool stale = false;
