@@ -30,6 +30,15 @@ struct MaskCase {
 
 const int H = 2;
 
+/// Document ids of two batch entries of `n` keys: entry 0 one document
+/// (every block full), entry 1 many: lists shared across the batch would be
+/// wrong for one of them.
+std::vector<int32_t> twoEntryDocuments(int n, uint32_t seed) {
+  std::vector<int32_t> docs = testkernels::documentIds(2, n, 40, seed);
+  std::fill(docs.begin(), docs.begin() + n, 0);
+  return docs;
+}
+
 /// The cases the forward and backward run: each built-in and a user's mask.
 std::vector<MaskCase> maskCases(const std::vector<int32_t> &docs, int docSeq) {
   kernels::MaskMod everyThird{"test.every_third_per_head",
@@ -143,10 +152,7 @@ TEST_CASE("attentionForward with mask modifiers (every built-in and a user's per
   jit::Jit jit;
   const int D = 64, docSeq = 160;
   std::mt19937 rng(31);
-  std::vector<int32_t> docs = testkernels::documentIds(2, docSeq, 40, rng());
-  // Batch entry 0 one document (every block full), entry 1 many: lists
-  // shared across the batch would be wrong for one of them.
-  std::fill(docs.begin(), docs.begin() + docSeq, 0);
+  std::vector<int32_t> docs = twoEntryDocuments(docSeq, rng());
   rt::Buffer docBuf(docs.size() * 4, "i32");
   docBuf.upload(docs);
   for (const MaskCase &c : maskCases(docs, docSeq)) {
@@ -190,10 +196,7 @@ TEST_CASE("attentionBackward through mask modifiers matches the float64 gradient
   jit::Jit jit;
   const int D = 64, KV = 1, docSeq = 130;
   std::mt19937 rng(37);
-  std::vector<int32_t> docs = testkernels::documentIds(2, docSeq, 40, rng());
-  // Batch entry 0 one document (every block full), entry 1 many: lists
-  // shared across the batch would be wrong for one of them.
-  std::fill(docs.begin(), docs.begin() + docSeq, 0);
+  std::vector<int32_t> docs = twoEntryDocuments(docSeq, rng());
   rt::Buffer docBuf(docs.size() * 4, "i32");
   docBuf.upload(docs);
   for (const MaskCase &c : maskCases(docs, docSeq)) {
