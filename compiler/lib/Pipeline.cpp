@@ -30,9 +30,11 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts) {
 
 void buildPipeline(OpPassManager &pm, const CompileOptions &opts) {
   // Block level: FP8 to bytes first (so no folding rounds an FP8 constant
-  // other than as the expansion does), clean up the traced IR, then
-  // distribute tiles over threads.
+  // other than as the expansion does), clean up the traced IR (uniform
+  // factors that kernel and user code multiplied in separate steps folded),
+  // then distribute tiles over threads.
   pm.addPass(tile::createTileExpandFP8());
+  pm.addPass(tile::createTileFoldFactors());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(tile::createTileAssignLayouts());

@@ -18,6 +18,23 @@ def TileExpandFP8 : Pass<"tile-expand-fp8", "::mlir::ModuleOp"> {
   let dependentDialects = ["::tessera::tile::TileDialect", "::mlir::arith::ArithDialect"];
 }
 
+def TileFoldFactors : Pass<"tile-fold-factors", "::mlir::ModuleOp"> {
+  let summary = "Fold multiplications of tiles by uniform factors";
+  let description = [{
+    `(x * a) * b` becomes `x * (a * b)` when `a` and `b` are uniform (splat
+    constants, `tile.splat`s of scalars): the factors' product is computed
+    once (folded when both are constants) and each element is multiplied
+    once.  This reassociates -- a result may differ in the last bit -- and
+    is limited to uniform factors.  Exact rewrites let more of them meet:
+    `reduce max|min (x * c)` becomes `reduce(x) * c` for a finite constant
+    c > 0, and `select(p, x * c, k)` becomes `select(p, x, k) * c` when the
+    product has no other user and `k * c == k` (k = +-inf, 0).  In
+    attention with a soft-capping modifier, scale, 1/cap, cap and log2(e)
+    become one multiply before the tanh and one FMA before the exp2.
+  }];
+  let dependentDialects = ["::tessera::tile::TileDialect", "::mlir::arith::ArithDialect"];
+}
+
 def TileAssignLayouts : Pass<"tile-assign-layouts", "::mlir::ModuleOp"> {
   let summary = "Distribute every tile of a kernel over the threads of its block";
   let description = [{

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "tessera/Dialect/Tile/IR/TileDialect.h"
 #include "tessera/Target/Target.h"
@@ -45,6 +46,11 @@ unsigned chooseSwizzle(int64_t rowBytes);
 /// can recompute for any element, so that producing it in another layout
 /// costs no data movement.
 bool isRecomputable(mlir::Value v, unsigned depth = 0);
+
+/// `tile-fold-factors`' rewrites: products by uniform factors folded into
+/// one, and positive constant factors moved out of max/min reductions and
+/// out of selects against constants they leave unchanged.
+void populateFoldFactorsPatterns(mlir::RewritePatternSet &patterns);
 
 /// Rewrites that move `tile.convert_layout`s out of the way: cancel pairs,
 /// re-create constants, splats and broadcasts in the wanted layout, carry
