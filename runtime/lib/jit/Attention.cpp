@@ -215,15 +215,6 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
     // key blocks themselves.
     cfg.maskMod = p.mask->mod().name;
     cfg.persistent = cfg.overlap = false;
-    // A mask that reads memory reshapes its loaded rows and columns through
-    // scratch in the consumer warps; with a producer warpgroup that gave
-    // wrong outputs on the H200 (document mask, d=128 causal, 2026-12-03;
-    // not root-caused, bench/results/masks_h200_2026-12-03.md), so such
-    // masks run without one.
-    if (p.mask->mod().usesData && cfg.warpSpecialize) {
-      cfg.warpSpecialize = false;
-      cfg.blockM = 128, cfg.blockN = 64, cfg.numWarps = 8;
-    }
   }
   std::shared_ptr<rt::Kernel> kernel;
   for (int attempt = 0;; ++attempt) {

@@ -250,12 +250,18 @@ func.func @not_past_some_users(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attribute
 
 // A mask compared from loaded rows and columns (the document mask: ids of
 // the queries [64,1] and of the keys [1,64]) applied to scores: the
-// comparison moves into the scores' mma layout down to its broadcasts,
-// which redistribute only their small sources; the scores stay in mma.
+// comparison moves into the scores' mma layout down to its broadcasts, and
+// the loads move to where the broadcasts need them: the query ids in the
+// row slice (then a register copy), the key ids as broadcast pointers in
+// the mma layout (each thread loads what it holds); no broadcast of a
+// loaded value through shared memory is left.  The scores stay in mma.
 // CHECK-LABEL: func.func @mask_from_loaded_ids
 // CHECK: %[[S:.*]] = tile.dot
-// CHECK-DAG: tile.broadcast {{.*}} : tensor<64x1xi32, #tile.blocked{{.*}} -> tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
-// CHECK-DAG: tile.broadcast {{.*}} : tensor<1x64xi32, #tile.blocked{{.*}} -> tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-NOT: tile.broadcast {{.*}}xi32, #tile.blocked{{.*}} -> tensor<64x64xi32, #tile.mma
+// CHECK-DAG: %[[Q:.*]] = tile.load {{.*}} -> tensor<64x1xi32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-DAG: tile.broadcast %[[Q]] : tensor<64x1xi32, #tile.mma<warpsM = 4, warpsN = 1>> -> tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-DAG: tile.load {{.*}} : (tensor<64x64x!tile.ptr<i32>, #tile.mma<warpsM = 4, warpsN = 1>>) -> tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-NOT: tile.broadcast {{.*}}xi32, #tile.blocked{{.*}} -> tensor<64x64xi32, #tile.mma
 // CHECK: arith.cmpi eq, {{.*}} : tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
 // CHECK: arith.select {{.*}}, %[[S]], {{.*}} : tensor<64x64xi1, #tile.mma<warpsM = 4, warpsN = 1>>, tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
 // CHECK-NOT: tile.convert_layout {{.*}} -> tensor<64x64xf32, #tile.blocked
@@ -282,6 +288,56 @@ func.func @mask_from_loaded_ids(%x: !tile.ptr<f16>, %ids: !tile.ptr<i32>, %y: !t
   %p = math.exp2 %masked : tensor<64x64xf32>
   %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
   tile.store %py, %p : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not load where the broadcast is: a loaded row with another user
+// (stored as it is) stays one load, broadcast through shared memory; a
+// loaded column whose broadcast holds more than 64 elements per thread
+// ([1,256] over 256x256 scores in 4 warps: 512) stays too.
+// CHECK-LABEL: func.func @load_not_moved
+// CHECK: %[[Q:.*]] = tile.load {{.*}} -> tensor<64x1xi32, #tile.blocked
+// CHECK: tile.broadcast %[[Q]] : tensor<64x1xi32, #tile.blocked{{.*}} -> tensor<64x64xi32, #tile.mma
+// CHECK: %[[K:.*]] = tile.load {{.*}} -> tensor<1x256xi32, #tile.blocked
+// CHECK: tile.broadcast %[[K]] : tensor<1x256xi32, #tile.blocked{{.*}} -> tensor<256x256xi32, #tile.mma
+func.func @load_not_moved(%x: !tile.ptr<f16>, %ids: !tile.ptr<i32>, %y: !tile.ptr<f32>, %w: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %rq = tile.expand_dims %r {axis = 1 : i32} : tensor<64xi32> -> tensor<64x1xi32>
+  %pq = tile.splat %ids : !tile.ptr<i32> -> tensor<64x1x!tile.ptr<i32>>
+  %aq = tile.addptr %pq, %rq : tensor<64x1x!tile.ptr<i32>>, tensor<64x1xi32>
+  %dq = tile.load %aq : (tensor<64x1x!tile.ptr<i32>>) -> tensor<64x1xi32>
+  %pw = tile.splat %w : !tile.ptr<i32> -> tensor<64x1x!tile.ptr<i32>>
+  %aw = tile.addptr %pw, %rq : tensor<64x1x!tile.ptr<i32>>, tensor<64x1xi32>
+  tile.store %aw, %dq : (tensor<64x1x!tile.ptr<i32>>, tensor<64x1xi32>) -> ()
+  %bq = tile.broadcast %dq : tensor<64x1xi32> -> tensor<64x64xi32>
+  %zero = arith.constant dense<0> : tensor<64x64xi32>
+  %same = arith.cmpi eq, %bq, %zero : tensor<64x64xi32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<64x64xf32>
+  %masked = arith.select %same, %s, %ninf : tensor<64x64xi1>, tensor<64x64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %masked : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  %pb = tile.splat %x : !tile.ptr<f16> -> tensor<256x256x!tile.ptr<f16>>
+  %b = tile.load %pb : (tensor<256x256x!tile.ptr<f16>>) -> tensor<256x256xf16>
+  %zb = arith.constant dense<0.0> : tensor<256x256xf32>
+  %sb = tile.dot %b, %b, %zb : tensor<256x256xf16>, tensor<256x256xf16> -> tensor<256x256xf32>
+  %rk = tile.arange 0, 256 : tensor<256xi32>
+  %rk2 = tile.expand_dims %rk {axis = 0 : i32} : tensor<256xi32> -> tensor<1x256xi32>
+  %pk = tile.splat %ids : !tile.ptr<i32> -> tensor<1x256x!tile.ptr<i32>>
+  %ak = tile.addptr %pk, %rk2 : tensor<1x256x!tile.ptr<i32>>, tensor<1x256xi32>
+  %dk = tile.load %ak : (tensor<1x256x!tile.ptr<i32>>) -> tensor<1x256xi32>
+  %bk = tile.broadcast %dk : tensor<1x256xi32> -> tensor<256x256xi32>
+  %zk = arith.constant dense<0> : tensor<256x256xi32>
+  %samek = arith.cmpi eq, %bk, %zk : tensor<256x256xi32>
+  %ninfb = arith.constant dense<0xFF800000> : tensor<256x256xf32>
+  %maskedb = arith.select %samek, %sb, %ninfb : tensor<256x256xi1>, tensor<256x256xf32>
+  %pyb = tile.splat %y : !tile.ptr<f32> -> tensor<256x256x!tile.ptr<f32>>
+  tile.store %pyb, %maskedb : (tensor<256x256x!tile.ptr<f32>>, tensor<256x256xf32>) -> ()
   return
 }
 

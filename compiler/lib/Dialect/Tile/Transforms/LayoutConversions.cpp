@@ -277,6 +277,67 @@ struct BroadcastFromSlice : OpRewritePattern<BroadcastOp> {
   }
 };
 
+/// broadcast(load(p, mask, other)) into an mma layout L, where the
+/// load has no other user and its operands are index arithmetic -> the load
+/// made where the broadcast needs it: an [M, 1] column into an mma layout
+/// is loaded in the row slice (each thread the rows it holds; the broadcast
+/// is then a register copy), anything else as the broadcast pointers in L
+/// (each thread loads the elements it holds; replicated ones share an
+/// address, served by L1).  Either way no round trip through shared memory
+/// and no barrier across the block: a mask that reads memory (document ids
+/// per query and per key) costs loads, not two block-wide synchronizations
+/// per key block.
+struct LoadWhereBroadcast : OpRewritePattern<BroadcastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BroadcastOp op, PatternRewriter &rw) const override {
+    auto ld = op.getSrc().getDefiningOp<LoadOp>();
+    RankedTensorType to = op.getType();
+    if (!ld || !ld->hasOneUse() || !isDistributed(to) || !isDistributed(ld.getType()))
+      return failure();
+    auto from = cast<RankedTensorType>(ld.getType());
+    auto mma = dyn_cast<MmaLayoutAttr>(to.getEncoding());
+    // Into the tensor cores' layout only: blocked tiles are the layout
+    // assignment's starting point, which the other rewrites move from.
+    if (!mma || from.getEncoding() == to.getEncoding() || !isRecomputable(ld.getPtr()) ||
+        (ld.getMask() && !isRecomputable(ld.getMask())) ||
+        (ld.getOther() && !isRecomputable(ld.getOther())))
+      return failure();
+    bool slice = to.getRank() == 2 && from.getDimSize(1) == 1 &&
+                 to.getDimSize(0) % (16 * mma.getWarpsM()) == 0;
+    FailureOr<LayoutInfo> info = getLayoutInfo(to);
+    // A broadcast load holds every element a thread owns in registers: no
+    // more than a tile of scores would.
+    if (!slice && (failed(info) || info->regs() > 64))
+      return failure();
+    Type loadT = slice ? RankedTensorType::get(from.getShape(), from.getElementType(), mma)
+                       : Type(to);
+    // Index arithmetic costs nothing to have in another layout (the
+    // lowering recomputes it), broadcast or not.
+    auto move = [&](Value v) -> Value {
+      if (!v)
+        return v;
+      auto t = cast<RankedTensorType>(v.getType());
+      auto shape = cast<RankedTensorType>(loadT).getShape();
+      auto vt = RankedTensorType::get(shape, t.getElementType(),
+                                      cast<RankedTensorType>(loadT).getEncoding());
+      if (slice)
+        return ConvertLayoutOp::create(rw, op.getLoc(), vt, v);
+      return BroadcastOp::create(rw, op.getLoc(), vt, v);
+    };
+    rw.setInsertionPoint(ld);
+    Value ptr = move(ld.getPtr()), mask = move(ld.getMask()), other = move(ld.getOther());
+    auto load = LoadOp::create(rw, ld.getLoc(), loadT, ptr, mask, other,
+                               ld.getSpeculativeAttr());
+    rw.setInsertionPoint(op);
+    if (slice)
+      rw.replaceOpWithNewOp<BroadcastOp>(op, to, load.getResult());
+    else
+      rw.replaceOp(op, load.getResult());
+    rw.eraseOp(ld);
+    return success();
+  }
+};
+
 /// expand_dims(convert(x : slice -> B)) -> convert(expand_dims in the slice).
 struct HoistPastExpandDims : OpRewritePattern<ExpandDimsOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -402,7 +463,8 @@ void tessera::tile::removeLayoutConversions(func::FuncOp func) {
     patterns.add<FoldConversion, RematerializeProducer, SinkIntoConsumerLayout,
                  HoistPastElementwise, WriteInValueLayout<StoreOp>,
                  WriteInValueLayout<AtomicRMWOp>, HoistPastReduce,
-                 HoistPastExpandDims, BroadcastFromSlice, AOperandFromRegisters>(ctx);
+                 HoistPastExpandDims, BroadcastFromSlice, LoadWhereBroadcast,
+                 AOperandFromRegisters>(ctx);
     (void)applyPatternsGreedily(func, std::move(patterns));
     bool changed = false;
     func.walk([&](scf::ForOp loop) { changed |= carryInProducerLayout(loop); });
