@@ -122,3 +122,42 @@ func.func @dot_wait_mixed_layouts(%x: !tile.ptr<f32>) attributes {tile.kernel, t
   tile.store %pb, %w#1 : (tensor<64x64x!tile.ptr<f32>, #B>, tensor<64x64xf32, #B>) -> ()
   return
 }
+
+// -----
+
+#MR = #tile.mma<warpsM = 4, warpsN = 1>
+#BR = #tile.blocked<vec = 1, threads = 128>
+
+// A row of key ids broadcast down an mma tile (what tile-assign-layouts
+// makes of a document mask's key ids): each thread holds 16 columns (8
+// pieces x 2), each in two rows, and loads each column once: 16 loads for
+// its 32 elements, no shared memory.  Pointers that vary down the rows are
+// loaded per element: 32 loads.
+// CHECK-LABEL: llvm.func @row_ids_loaded_once
+// CHECK-NOT: nvvm.barrier0
+// CHECK-COUNT-16: llvm.load {{.*}} : !llvm.ptr<1> -> i32
+// CHECK-NOT: llvm.load {{.*}} : !llvm.ptr<1> -> i32
+// CHECK: llvm.store
+// CHECK-COUNT-32: llvm.load {{.*}} : !llvm.ptr<1> -> i32
+// CHECK-NOT: llvm.load {{.*}} : !llvm.ptr<1> -> i32
+// CHECK: llvm.return
+func.func @row_ids_loaded_once(%ids: !tile.ptr<i32>, %y: !tile.ptr<i32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32, #BR>
+  %rk = tile.expand_dims %r {axis = 0 : i32} : tensor<64xi32, #BR> -> tensor<1x64xi32, #BR>
+  %pk = tile.splat %ids : !tile.ptr<i32> -> tensor<1x64x!tile.ptr<i32>, #BR>
+  %ak = tile.addptr %pk, %rk : tensor<1x64x!tile.ptr<i32>, #BR>, tensor<1x64xi32, #BR>
+  %ns = tile.splat %n : i32 -> tensor<1x64xi32, #BR>
+  %in = arith.cmpi slt, %rk, %ns : tensor<1x64xi32, #BR>
+  %pb = tile.broadcast %ak : tensor<1x64x!tile.ptr<i32>, #BR> -> tensor<64x64x!tile.ptr<i32>, #MR>
+  %mb = tile.broadcast %in : tensor<1x64xi1, #BR> -> tensor<64x64xi1, #MR>
+  %other = arith.constant dense<-2> : tensor<64x64xi32, #MR>
+  %d = tile.load %pb mask %mb other %other : (tensor<64x64x!tile.ptr<i32>, #MR>, tensor<64x64xi1, #MR>, tensor<64x64xi32, #MR>) -> tensor<64x64xi32, #MR>
+  %py = tile.splat %y : !tile.ptr<i32> -> tensor<64x64x!tile.ptr<i32>, #MR>
+  tile.store %py, %d : (tensor<64x64x!tile.ptr<i32>, #MR>, tensor<64x64xi32, #MR>) -> ()
+  %rq = tile.expand_dims %r {axis = 1 : i32} : tensor<64xi32, #BR> -> tensor<64x1xi32, #BR>
+  %rows = tile.broadcast %rq : tensor<64x1xi32, #BR> -> tensor<64x64xi32, #MR>
+  %pr = tile.addptr %pb, %rows : tensor<64x64x!tile.ptr<i32>, #MR>, tensor<64x64xi32, #MR>
+  %e = tile.load %pr mask %mb other %other : (tensor<64x64x!tile.ptr<i32>, #MR>, tensor<64x64xi1, #MR>, tensor<64x64xi32, #MR>) -> tensor<64x64xi32, #MR>
+  tile.store %py, %e : (tensor<64x64x!tile.ptr<i32>, #MR>, tensor<64x64xi32, #MR>) -> ()
+  return
+}

@@ -64,15 +64,50 @@ SmallVector<Value> KernelLowering::loadChunk(LoadOp op, unsigned r, unsigned w) 
   return SmallVector<Value>(ifOp.getResults());
 }
 
+/// Whether `v` is absent, or the same in every row: a broadcast of a
+/// [1, N] tile, a splat, a splat constant.
+static bool sameDownRows(Value v) {
+  if (!v)
+    return true;
+  if (auto bc = v.getDefiningOp<BroadcastOp>())
+    return bc.getSrc().getType().getRank() == 2 && bc.getSrc().getType().getDimSize(0) == 1;
+  if (v.getDefiningOp<SplatOp>())
+    return true;
+  auto c = v.getDefiningOp<arith::ConstantOp>();
+  return c && isa<SplatElementsAttr>(c.getValue());
+}
+
 LogicalResult KernelLowering::lowerLoad(LoadOp op) {
   if (isShared(op.getResult()))
     return lowerLoadToShared(op);
   Value ptrs = op.getPtr();
   Type elt = llvmElemType(getElementTypeOrSelf(op.getType()));
   unsigned w = accessWidth(ptrs, op.getMask(), getElementByteSize(elt));
+  // A row broadcast into an mma layout (tile-assign-layouts loads a [1, N]
+  // tile of key ids there): a thread holds each of its columns in several
+  // rows (r and r + 8 of each 16-row tile, and every tile down), so each
+  // column is loaded once.  Register r sits in column piece (r / 4) % pieces,
+  // at r % 2 in its pair (the layout lowerBroadcast copies rows from).
+  std::optional<int64_t> pieces;
+  if (auto t = dyn_cast<RankedTensorType>(ptrs.getType()); t && t.getRank() == 2) {
+    LayoutInfo l = layoutOf(ptrs);
+    if (w <= 2 && l.isMma() && !l.rowSlice && isa<BroadcastOp>(ptrs.getDefiningOp()) &&
+        sameDownRows(ptrs) && sameDownRows(op.getMask()) && sameDownRows(op.getOther()))
+      pieces = l.cols / (8 * l.warpsN);
+  }
+  llvm::DenseMap<int64_t, SmallVector<Value>> byColumn;
   SmallVector<Value> out;
-  for (unsigned r = 0; r < width(ptrs); r += w)
-    llvm::append_range(out, loadChunk(op, r, w));
+  for (unsigned r = 0; r < width(ptrs); r += w) {
+    if (!pieces) {
+      llvm::append_range(out, loadChunk(op, r, w));
+      continue;
+    }
+    int64_t column = (r / 4) % *pieces * 2 + r % 2;
+    auto [it, fresh] = byColumn.try_emplace(column);
+    if (fresh)
+      it->second = loadChunk(op, r, w);
+    llvm::append_range(out, it->second);
+  }
   vals[op.getResult()] = out;
   return success();
 }
