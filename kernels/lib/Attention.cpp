@@ -63,8 +63,7 @@ static void attentionFwd(Kernel &k, const Params &p) {
   // within groups of heads (below).  The grid and the
   // count of batch * head pairs (num_bh) come from the launcher.
   bool persistent = p.flag("PERSISTENT");
-  Scalar numBH = persistent ? k.i32("num_bh") : Scalar();
-  // MASK_MOD: the block lists' arguments come last.
+  // MASK_MOD: the block lists' arguments after the strides.
   if (blocks) {
     if (persistent || p.flag("OVERLAP"))
       throw Error("attention_fwd: MASK_MOD walks block lists; it does not support PERSISTENT "
@@ -73,6 +72,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
   }
   if (drop) // DROPOUT: its arguments after those
     drop.declareArgs(k);
+  // Last, as the launcher appends it (after a mask's and dropout's).
+  Scalar numBH = persistent ? k.i32("num_bh") : Scalar();
   auto tile = [&](Scalar startM, Scalar batch, Scalar head) {
     Scalar bh = batch * heads + head;
     Scalar kvHead = head / (heads / kvHeads); // grouped-query: heads/kv_heads Q heads per K/V head

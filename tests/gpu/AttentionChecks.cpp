@@ -638,6 +638,10 @@ void addAttentionChecks(std::vector<Check> &checks) {
       // forward and backward (both dQ schedules), with and without a mask.
       {"dropout", [] { return checkAttentionApi(128, true, 1000, 1100, "bf16", 2, 4, {}, {}, {},
                               jit::AttentionDropout{0.1f, 0x5eed5eed5eedull, 3}); }},
+      // d=128 not causal up to 2048 keys: the persistent forward (its
+      // arguments were once out of order with dropout's).
+      {"dropout", [] { return checkAttentionApi(128, false, 1000, 1100, "bf16", 2, 4, {}, {}, {},
+                              jit::AttentionDropout{0.15f, 77, 5}); }},
       {"dropout", [] { return checkAttentionApi(64, false, 777, 901, "f16", 2, 2, {}, {},
                               MaskSpec{kernels::maskmods::slidingWindow(200, 0),
                                        [](int64_t, int64_t i, int64_t j) { return j <= i + 124 && j >= i + 124 - 200; }},

@@ -432,6 +432,29 @@ TEST_CASE("attention dropout: the kernel's mask is Philox's, at the asked rate, 
         "attention: the dropout probability must be in [0, 1), got 1.000000");
 }
 
+TEST_CASE("attention dropout with the persistent forward (d=128, not causal: the sm_90 schedule "
+          "up to 2048 keys), its arguments in the kernel's order",
+          "[attention][interp][dropout]") {
+  test::InterpretMode mode; // an sm_90 stand-in: attentionConfigFor's Hopper tiles
+  jit::Jit jit;
+  const int D = 128, SQ = 70, SK = 90;
+  REQUIRE(kernels::attentionConfigFor(9, "f16", D, false, SQ, SK).persistent);
+  std::mt19937 rng(47);
+  auto [q, qd] = randomBshd(H, SQ, D, rng);
+  auto [k, kd] = randomBshd(H, SK, D, rng);
+  auto [v, vd] = randomBshd(H, SK, D, rng);
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd);
+  rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(H) * SQ * 4, "f32");
+  auto sq = bshd(H, SQ, D), sk = bshd(H, SK, D);
+  jit::AttentionProblem p{1, H, H, SQ, SK, D};
+  p.dropout = jit::AttentionDropout{0.25f, 5, 11};
+  jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+  std::vector<double> ro(q.size()), rl(size_t(H) * SQ);
+  kernels::ref::attention(q.data(), k.data(), v.data(), ro.data(), rl.data(), H, SQ, SK, D,
+                          1.0 / std::sqrt(double(D)), false, 1, {}, {}, hostDropout(*p.dropout));
+  CHECK(bshdError(ro, bo, H, SQ, D) < 3e-3);
+}
+
 TEST_CASE("attention dropout: forward and backward match float64 with the same mask (both dQ "
           "schedules, grouped-query, causal, with a mask modifier)",
           "[attention][interp][dropout]") {
