@@ -223,10 +223,11 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
       break;
     } catch (const Error &e) {
       // A modifier's own code may need shared memory the library's tiles
-      // left no room for (a mask that loads data reshapes a whole score
-      // tile through 64 KB of scratch): the input is valid, so run it on
+      // left no room for (dropout's Philox counters reshape a score tile
+      // through 64 KB of scratch next to the persistent 128x128 tiles'
+      // 197 KB, measured 2026-12-04): the input is valid, so run it on
       // narrower tiles, then without the producer warpgroup.
-      bool modified = p.mask || p.scoreMod;
+      bool modified = p.mask || p.scoreMod || cfg.dropout;
       bool sharedMemory = std::string(e.what()).find("bytes of shared memory") != std::string::npos;
       if (!modified || !sharedMemory || attempt == 2)
         throw;
