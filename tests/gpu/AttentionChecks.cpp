@@ -452,21 +452,18 @@ Result checkAttentionBackwardVarlen(
        dv = halfToDouble(bdv.download<uint16_t>(nk));
   // Every sequence's gradients, gathered to [heads, len, d], one comparison.
   std::vector<double> got, want;
+  const kernels::ref::PackedBatch packed{cuQ, cuK, H, KV, d};
   for (int b = 0; b < B; ++b) {
     int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
-    auto gq = [&](const std::vector<double> &x) {
-      return kernels::ref::packedSequence(x, H, d, cuQ[b], lq);
-    };
-    auto gk = [&](const std::vector<double> &x) {
-      return kernels::ref::packedSequence(x, KV, d, cuK[b], lk);
-    };
-    auto qb = gq(q), dob = gq(dO), kb = gk(kk), vb = gk(v);
+    auto qb = packed.queries(q, b), dob = packed.queries(dO, b);
+    auto kb = packed.keys(kk, b), vb = packed.keys(v, b);
     std::vector<double> rq(qb.size()), rk(kb.size()), rv(vb.size());
     kernels::ref::attentionBackward(qb.data(), kb.data(), vb.data(), dob.data(), rq.data(),
                                     rk.data(), rv.data(), H, lq, lk, d,
                                     1.0 / std::sqrt(double(d)), causal, H / KV, {}, {},
                                     mask ? maskRef(lq, lk) : kernels::ref::RefMask());
-    for (auto [out, ref] : {std::pair(gq(dq), rq), std::pair(gk(dk), rk), std::pair(gk(dv), rv)}) {
+    for (auto [out, ref] : {std::pair(packed.queries(dq, b), rq), std::pair(packed.keys(dk, b), rk),
+                             std::pair(packed.keys(dv, b), rv)}) {
       got.insert(got.end(), out.begin(), out.end());
       want.insert(want.end(), ref.begin(), ref.end());
     }

@@ -449,15 +449,11 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
   auto dq = values(bdq.download<uint16_t>(qd.size())),
        dk = values(bdk.download<uint16_t>(kd.size())),
        dv = values(bdv.download<uint16_t>(vd.size()));
+  const kernels::ref::PackedBatch packed{cuQ, cuK, H, KV, D};
   for (int b = 0; b < B; ++b) {
     int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
-    auto gq = [&](const std::vector<double> &x) {
-      return kernels::ref::packedSequence(x, H, D, cuQ[b], lq);
-    };
-    auto gk = [&](const std::vector<double> &x) {
-      return kernels::ref::packedSequence(x, KV, D, cuK[b], lk);
-    };
-    auto qb = gq(qv), dob = gq(dov), kb = gk(kv), vb = gk(vv);
+    auto qb = packed.queries(qv, b), dob = packed.queries(dov, b);
+    auto kb = packed.keys(kv, b), vb = packed.keys(vv, b);
     std::vector<double> rq(qb.size()), rk(kb.size()), rv(vb.size());
     kernels::ref::attentionBackward(qb.data(), kb.data(), vb.data(), dob.data(), rq.data(),
                                     rk.data(), rv.data(), H, lq, lk, D,
@@ -466,9 +462,9 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
     // causal query sees one key: P = 1, dP = D, so dS = 0).
     auto err = test::relativeOrAbsoluteL2;
     INFO("sequence " << b);
-    CHECK(err(gq(dq), rq) < 5e-3);
-    CHECK(err(gk(dk), rk) < 5e-3);
-    CHECK(err(gk(dv), rv) < 5e-3);
+    CHECK(err(packed.queries(dq, b), rq) < 5e-3);
+    CHECK(err(packed.keys(dk, b), rk) < 5e-3);
+    CHECK(err(packed.keys(dv, b), rv) < 5e-3);
   }
   // The offsets are checked as the forward's are.
   bcq.upload(std::vector<int32_t>{0, 21, 22, 39});

@@ -356,15 +356,11 @@ TEST_CASE("mask modifiers with packed sequences (varlen): each sequence's own po
     auto o = values(bo.download<uint16_t>(qd.size())), dq = values(bdq.download<uint16_t>(qd.size())),
          dk = values(bdk.download<uint16_t>(kd.size())),
          dv = values(bdv.download<uint16_t>(vd.size()));
+    const kernels::ref::PackedBatch packed{cuQ, cuK, H, KV, D};
     for (int b = 0; b < B; ++b) {
       int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
-      auto gq = [&](const std::vector<double> &x) {
-        return kernels::ref::packedSequence(x, H, D, cuQ[b], lq);
-      };
-      auto gk = [&](const std::vector<double> &x) {
-        return kernels::ref::packedSequence(x, KV, D, cuK[b], lk);
-      };
-      auto qb = gq(qv), dob = gq(dov), kb = gk(kv), vb = gk(vv);
+      auto qb = packed.queries(qv, b), dob = packed.queries(dov, b);
+      auto kb = packed.keys(kv, b), vb = packed.keys(vv, b);
       kernels::ref::RefMask mask = c.ref(b, lq, lk);
       std::vector<double> ro(qb.size()), rl(size_t(H) * lq), rq(qb.size()), rk(kb.size()),
           rv(vb.size());
@@ -374,10 +370,10 @@ TEST_CASE("mask modifiers with packed sequences (varlen): each sequence's own po
                                       rk.data(), rv.data(), H, lq, lk, D, scale, c.causal,
                                       H / KV, {}, {}, mask);
       INFO(c.mod.name << " sequence " << b);
-      CHECK(err(gq(o), ro) < 3e-3);
-      CHECK(err(gq(dq), rq) < 5e-3);
-      CHECK(err(gk(dk), rk) < 5e-3);
-      CHECK(err(gk(dv), rv) < 5e-3);
+      CHECK(err(packed.queries(o, b), ro) < 3e-3);
+      CHECK(err(packed.queries(dq, b), rq) < 5e-3);
+      CHECK(err(packed.keys(dk, b), rk) < 5e-3);
+      CHECK(err(packed.keys(dv, b), rv) < 5e-3);
     }
   }
 }

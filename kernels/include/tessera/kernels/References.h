@@ -68,4 +68,18 @@ void attentionBackward(const double *q, const double *k, const double *v, const 
 std::vector<double> packedSequence(const std::vector<double> &x, int64_t heads, int64_t d,
                                    int64_t start, int64_t len);
 
+/// A packed batch's sequences one at a time: sequence `b` of its query-side
+/// ([total_q, heads, d]) and key-side ([total_k, kv_heads, d]) tensors,
+/// gathered by packedSequence from the cu_seqlens offsets.
+struct PackedBatch {
+  std::vector<int32_t> cuQ, cuK;
+  int64_t heads, kvHeads, d;
+  std::vector<double> queries(const std::vector<double> &x, int b) const {
+    return packedSequence(x, heads, d, cuQ[size_t(b)], cuQ[size_t(b) + 1] - cuQ[size_t(b)]);
+  }
+  std::vector<double> keys(const std::vector<double> &x, int b) const {
+    return packedSequence(x, kvHeads, d, cuK[size_t(b)], cuK[size_t(b) + 1] - cuK[size_t(b)]);
+  }
+};
+
 } // namespace tessera::kernels::ref
