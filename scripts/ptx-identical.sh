@@ -17,7 +17,9 @@
 # sm_80 and sm_90 devices, f16/bf16, INT_MULTIPLE 1/8/16, varlen) traced on
 # 2026-12-02: one line per traceKernel call, `kernel KEY=VALUE...`, as
 # recorded by logging each call while the unit tests and the GPU check ran
-# (the latter in the interpreter with launches skipped).  Each line is
+# (the latter in the interpreter with launches skipped); the attention
+# variants' configurations (score and mask modifiers, dropout, the block-mask
+# kernel) came later and were added by hand (2026-12-04).  Each line is
 # compiled for both targets whatever device it was chosen for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
