@@ -161,3 +161,29 @@ func.func @row_ids_loaded_once(%ids: !tile.ptr<i32>, %y: !tile.ptr<i32>, %n: i32
   tile.store %py, %e : (tensor<64x64x!tile.ptr<i32>, #MR>, tensor<64x64xi32, #MR>) -> ()
   return
 }
+
+// -----
+
+#ML = #tile.mma<warpsM = 4, warpsN = 1>
+
+// A pointer tile carried by a loop (a block argument, no producer to look
+// at) is loaded element by element.
+// CHECK-LABEL: llvm.func @carried_pointers
+// CHECK-COUNT-32: llvm.load {{.*}} : !llvm.ptr<1> -> i32
+// CHECK-NOT: llvm.load {{.*}} : !llvm.ptr<1> -> i32
+// CHECK: llvm.return
+func.func @carried_pointers(%ids: !tile.ptr<i32>, %y: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %p0 = tile.splat %ids : !tile.ptr<i32> -> tensor<64x64x!tile.ptr<i32>, #ML>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c2 = arith.constant 2 : i32
+  %acc0 = arith.constant dense<0> : tensor<64x64xi32, #ML>
+  %r:2 = scf.for %i = %c0 to %c2 step %c1 iter_args(%p = %p0, %acc = %acc0) -> (tensor<64x64x!tile.ptr<i32>, #ML>, tensor<64x64xi32, #ML>) : i32 {
+    %d = tile.load %p : (tensor<64x64x!tile.ptr<i32>, #ML>) -> tensor<64x64xi32, #ML>
+    %s = arith.addi %acc, %d : tensor<64x64xi32, #ML>
+    scf.yield %p, %s : tensor<64x64x!tile.ptr<i32>, #ML>, tensor<64x64xi32, #ML>
+  }
+  %py = tile.splat %y : !tile.ptr<i32> -> tensor<64x64x!tile.ptr<i32>, #ML>
+  tile.store %py, %r#1 : (tensor<64x64x!tile.ptr<i32>, #ML>, tensor<64x64xi32, #ML>) -> ()
+  return
+}

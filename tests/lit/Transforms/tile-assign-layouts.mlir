@@ -343,6 +343,30 @@ func.func @load_not_moved(%x: !tile.ptr<f16>, %ids: !tile.ptr<i32>, %y: !tile.pt
 
 // -----
 
+// A single loaded value ([1,1]) broadcast over the scores is no row: it is
+// loaded as broadcast pointers in the mma layout, not in a row slice.
+// CHECK-LABEL: func.func @one_loaded_value
+// CHECK: tile.load {{.*}} : (tensor<64x64x!tile.ptr<i32>, #tile.mma<warpsM = 4, warpsN = 1>>) -> tensor<64x64xi32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK-NOT: tensor<1x1xi32, #tile.mma
+func.func @one_loaded_value(%x: !tile.ptr<f16>, %ids: !tile.ptr<i32>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %p1 = tile.splat %ids : !tile.ptr<i32> -> tensor<1x1x!tile.ptr<i32>>
+  %d1 = tile.load %p1 : (tensor<1x1x!tile.ptr<i32>>) -> tensor<1x1xi32>
+  %b1 = tile.broadcast %d1 : tensor<1x1xi32> -> tensor<64x64xi32>
+  %zero = arith.constant dense<0> : tensor<64x64xi32>
+  %same = arith.cmpi eq, %b1, %zero : tensor<64x64xi32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<64x64xf32>
+  %masked = arith.select %same, %s, %ninf : tensor<64x64xi1>, tensor<64x64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %masked : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
 // Must not move a whole loaded mask: converting a [64,64] tile costs as
 // much as converting the scores, so the scores are converted (once) and
 // the select stays blocked.

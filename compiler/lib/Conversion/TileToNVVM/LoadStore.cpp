@@ -91,7 +91,7 @@ LogicalResult KernelLowering::lowerLoad(LoadOp op) {
   std::optional<int64_t> pieces;
   if (auto t = dyn_cast<RankedTensorType>(ptrs.getType()); t && t.getRank() == 2) {
     LayoutInfo l = layoutOf(ptrs);
-    if (w <= 2 && l.isMma() && !l.rowSlice && isa<BroadcastOp>(ptrs.getDefiningOp()) &&
+    if (w <= 2 && l.isMma() && !l.rowSlice && ptrs.getDefiningOp<BroadcastOp>() &&
         sameDownRows(ptrs) && sameDownRows(op.getMask()) && sameDownRows(op.getOther()))
       pieces = l.cols / (8 * l.warpsN);
   }

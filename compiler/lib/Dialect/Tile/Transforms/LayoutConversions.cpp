@@ -303,6 +303,7 @@ struct LoadWhereBroadcast : OpRewritePattern<BroadcastOp> {
         (ld.getOther() && !isRecomputable(ld.getOther())))
       return failure();
     bool slice = to.getRank() == 2 && from.getDimSize(1) == 1 &&
+                 from.getDimSize(0) == to.getDimSize(0) &&
                  to.getDimSize(0) % (16 * mma.getWarpsM()) == 0;
     FailureOr<LayoutInfo> info = getLayoutInfo(to);
     // A broadcast load holds every element a thread owns in registers: no
