@@ -268,11 +268,17 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       float scaleRef = 0;
       for (float x : reference)
         scaleRef = std::max(scaleRef, std::fabs(x));
+      // TESSERA_BENCH_BWD_SWEEP_ATOMIC: the dK/dV candidates in the atomic
+      // dQ schedule (which has no dQ kernel).
+      bool sweepAtomic = std::getenv("TESSERA_BENCH_BWD_SWEEP_ATOMIC") != nullptr;
       for (bool dkdv : {true, false}) {
+        if (sweepAtomic && !dkdv)
+          continue;
         std::vector<std::function<void()>> runs;
         std::vector<Schedule> built;
         for (Schedule c : candidates) {
           jit::AttentionBackwardOptions opt;
+          opt.deterministic = !sweepAtomic;
           (dkdv ? opt.dkdv : opt.dq) = c;
           try { // compile (a schedule may not fit the target) and run once
             for (rt::Buffer *b : {&dq, &dk, &dv})
@@ -298,10 +304,10 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         if (runs.empty())
           continue;
         auto [best, at] = fastest(runs);
-        std::printf("  fastest %s schedule: BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d -> "
+        std::printf("  fastest %s%s schedule: BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d -> "
                     "%.3f ms, %.1f TFLOP/s (of %zu)%s\n",
-                    dkdv ? "dK/dV" : "dQ", built[at].blockM, built[at].blockN, built[at].numWarps,
-                    built[at].numStages, best, flops / (best * 1e-3) / 1e12, runs.size(),
+                    dkdv ? "dK/dV" : "dQ", sweepAtomic ? " (atomic dQ)" : "", built[at].blockM,
+                    built[at].blockN, built[at].numWarps, built[at].numStages, best, flops / (best * 1e-3) / 1e12, runs.size(),
                     built[at].warpSpecialize ? ", warp-specialized" : "");
       }
     }
