@@ -202,7 +202,13 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
   // TESSERA_BENCH_BWD_S: another sequence length (b * s stays 16k tokens).
   const char *envS = std::getenv("TESSERA_BENCH_BWD_S");
   const int S = envS ? std::max(128, std::atoi(envS)) : 2048, B = std::max(1, 16384 / S);
+  // TESSERA_BENCH_BWD_D / TESSERA_BENCH_BWD_CAUSAL: one head dim / one
+  // causality only.
+  const char *envD = std::getenv("TESSERA_BENCH_BWD_D");
+  const char *envCausal = std::getenv("TESSERA_BENCH_BWD_CAUSAL");
   for (int D : {64, 128}) {
+    if (envD && std::atoi(envD) != D)
+      continue;
     const int H = 2048 / D;
     size_t elems = size_t(B) * H * S * D;
     rt::Buffer q(elems * 2, "f16"), k(elems * 2, "f16"), v(elems * 2, "f16"),
@@ -214,6 +220,8 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
     fillRandom(dO, "f16", 14);
     jit::AttentionStrides s{int64_t(H) * S * D, int64_t(S) * D, D, 1};
     for (int causal : {0, 1}) {
+      if (envCausal && std::atoi(envCausal) != causal)
+        continue;
       jit::AttentionProblem p{B, H, H, S, S, D, causal != 0};
       jit::AttentionBackwardOptions largest; // the atomic schedule's accumulator too
       largest.deterministic = false;
@@ -303,6 +311,15 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         }
         if (runs.empty())
           continue;
+        // TESSERA_BENCH_BWD_SWEEP_ALL: every candidate's time too (a short
+        // timing each, as `fastest` screens them).
+        if (std::getenv("TESSERA_BENCH_BWD_SWEEP_ALL"))
+          for (size_t i = 0; i < runs.size(); ++i)
+            std::printf("    %s BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d%s: %.3f ms\n",
+                        dkdv ? "dK/dV" : "dQ", built[i].blockM, built[i].blockN,
+                        built[i].numWarps, built[i].numStages,
+                        built[i].warpSpecialize ? " warp-specialized" : "",
+                        timeKernel(runs[i], 3, 10));
         auto [best, at] = fastest(runs);
         std::printf("  fastest %s%s schedule: BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d -> "
                     "%.3f ms, %.1f TFLOP/s (of %zu)%s\n",
