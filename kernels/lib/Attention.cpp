@@ -91,7 +91,15 @@ static void attentionFwd(Kernel &k, const Params &p) {
 
     Tile qTile = load(qBase + offM.col() * sqm + offD.row(), offM.col() < seqQ);
     Scalar qkScale = scale * kLog2e;
-    Tile m = full({bm}, kVeryNegative, f32), l = zeros({bm}, f32), acc = zeros({bm, d}, f32);
+    // A bounded modifier on bf16 (ScoreMod::bound): the row maximum is
+    // replaced by the bound, in the exp2 domain, for good; P then lies in
+    // [2^(-2 * bound * log2 e), 1], within f32's and bf16's normal range
+    // (not f16's), and O never needs rescaling.
+    std::optional<double> fixedMax;
+    if (mod && mod->bound > 0 && dt == bf16 && 2 * mod->bound * kLog2e <= 100)
+      fixedMax = mod->bound * kLog2e;
+    Tile m = full({bm}, fixedMax ? *fixedMax : kVeryNegative, f32), l = zeros({bm}, f32),
+         acc = zeros({bm, d}, f32);
     Scalar end = causal ? minimum(seqK, startM + bm) : seqK;
     // One online-softmax step over the raw scores `s` of key block `keys`:
     // masks them if `masked` (keys past seq_k, or causal: after the query),
@@ -115,11 +123,18 @@ static void attentionFwd(Kernel &k, const Params &p) {
           valid = valid & blocks.allowed(batch, head, offM.col(), keys.row(), seqQ, seqK);
         s = where(valid, s, -INFINITY);
       }
-      Tile mNew = maximum(m, max(s, 1) * c);
-      Tile pTile = exp2(s * c - mNew.col());
-      Tile alpha = exp2(m - mNew);
-      l = l * alpha + sum(pTile, 1);
-      m = mNew;
+      std::optional<Tile> alpha; // none: O keeps its scale
+      Tile pTile;
+      if (fixedMax) {
+        pTile = exp2(s * c - *fixedMax);
+        l = l + sum(pTile, 1);
+      } else {
+        Tile mNew = maximum(m, max(s, 1) * c);
+        pTile = exp2(s * c - mNew.col());
+        alpha = exp2(m - mNew);
+        l = l * *alpha + sum(pTile, 1);
+        m = mNew;
+      }
       if (drop) // O sums the kept P (scaled); l, the softmax's sum, all of it
         pTile = drop.apply(pTile, bh, offM.col(), keys.row());
       return std::pair(pTile, alpha);
@@ -134,7 +149,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
       Tile kTile = load(kBase + keys.col() * skn + offD.row(), keys.col() < seqK);
       auto [pTile, alpha] = onlineSoftmax(dot(qTile, trans(kTile)), keys, masked);
       Tile vTile = load(vBase + keys.col() * svn + offD.row(), keys.col() < seqK);
-      acc = dot(pTile.to(dt), vTile, acc * alpha.col()); // rescale, then accumulate P V
+      // Rescale, then accumulate P V.
+      acc = dot(pTile.to(dt), vTile, alpha ? acc * alpha->col() : acc);
     };
     // MASK_SPLIT=1: whole blocks before seq_k and (causal) at or before
     // every query of this program need no mask, so they run in a loop of
@@ -174,7 +190,8 @@ static void attentionFwd(Kernel &k, const Params &p) {
         scores(n0, sj, kj);
         acc = dot(pPrev, values(n0 - bn), acc); // P_{j-1} V_{j-1}, in flight during the softmax
         auto [pj, alpha] = softmax(sj, kj, masked);
-        acc = acc * alpha.col();
+        if (alpha)
+          acc = acc * alpha->col();
         pPrev = pj;
       };
       Scalar fullEnd = maximum((causal ? minimum(seqK, startM + 1) : seqK) / bn * bn,

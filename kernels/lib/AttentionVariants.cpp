@@ -147,6 +147,7 @@ ScoreMod softcap(double cap, bool exact) {
                  Tile e = exp(s * (2.0 / cap));
                  return (1.0 - 2.0 / (e + 1.0)) * cap;
                }};
+  mod.bound = cap; // |tanh| <= 1, tanh.approx's included
   // d/ds cap tanh(s / cap) = 1 - tanh^2 = 1 - (modified / cap)^2.
   mod.grad = [cap](const Tile &, const Tile &m, const Scalar &, const Scalar &, const Tile &,
                    const Tile &) {

@@ -230,6 +230,92 @@ TEST_CASE("attentionForward runs bf16 multi-query attention", "[attention][inter
     CHECK(std::fabs(lse[i] - rl[i]) < 1e-3 * std::max(1.0, std::fabs(rl[i])));
 }
 
+TEST_CASE("attentionForward on bf16 subtracts a bounded modifier's bound instead of a running "
+          "row maximum, and stays exact at the range's edges",
+          "[attention][interp][scoremod]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  // Two key blocks and tails (70 keys, 64-key blocks): the sum runs across
+  // blocks with no rescale in between.
+  const int H = 2, SQ = 33, SK = 70, D = 64;
+  std::mt19937 rng(41);
+  std::normal_distribution<float> dist;
+  std::vector<double> q(size_t(H) * SQ * D), k(size_t(H) * SK * D), v(k.size());
+  for (auto &x : k)
+    x = dist(rng);
+  for (auto &x : v)
+    x = dist(rng);
+  for (auto &x : q)
+    x = dist(rng);
+  // Query row 0 of head 0 points away from every key (the keys share a
+  // direction), so all its scores sit near the cap from below: with the
+  // bound subtracted its probabilities are about 2^-98 each, still normal.
+  for (int j = 0; j < SK; ++j)
+    for (int c = 0; c < D; ++c)
+      k[size_t(j) * D + c] = 0.2 * k[size_t(j) * D + c] + 1.0;
+  for (int c = 0; c < D; ++c)
+    q[c] = -4.0;
+  auto upload = [](std::vector<double> &ref, rt::Buffer &b) {
+    std::vector<uint16_t> dev(ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) {
+      dev[i] = toBF16(float(ref[i]));
+      ref[i] = fromBF16(dev[i]); // the reference sees what the kernel reads
+    }
+    b.upload(dev);
+  };
+  rt::Buffer bq(q.size() * 2, "bf16"), bk(k.size() * 2, "bf16"), bv(v.size() * 2, "bf16"),
+      bo(q.size() * 2, "bf16"), bl(size_t(H) * SQ * 4, "f32");
+  upload(q, bq);
+  upload(k, bk);
+  upload(v, bv);
+  auto bhsd = [](int s) { return jit::AttentionStrides{int64_t(H) * s * D, int64_t(s) * D, D, 1}; };
+  // A modifier that claims a bound its scores pass (by up to ~10): the
+  // shift is wrong for them but softmax does not depend on it.
+  kernels::ScoreMod loose{"test.loose_bound", [](const dsl::Tile &s, const dsl::Scalar &,
+                                                 const dsl::Scalar &, const dsl::Tile &,
+                                                 const dsl::Tile &) { return s * 1.0; }};
+  loose.bound = 1.0;
+  struct Case {
+    kernels::ScoreMod mod;
+    std::function<double(double, int64_t, int64_t, int64_t)> ref;
+    double scale;
+  };
+  std::vector<Case> cases{
+      {kernels::scoremods::softcap(34), [](double x, int64_t, int64_t, int64_t) {
+         return 34 * std::tanh(x / 34);
+       }, 1.0},
+      {kernels::scoremods::softcap(30), [](double x, int64_t, int64_t, int64_t) {
+         return 30 * std::tanh(x / 30);
+       }, 0.5},
+      {loose, nullptr, 0.125}};
+  for (const Case &c : cases) {
+    INFO(c.mod.name);
+    bo.fill(0xff);
+    jit::AttentionProblem p{1, H, H, SQ, SK, D, /*causal=*/false, float(c.scale)};
+    p.scoreMod = c.mod;
+    jit::attentionForward(jit, p, bq, bhsd(SQ), bk, bhsd(SK), bv, bhsd(SK), bo, bhsd(SQ), bl);
+    std::vector<double> ref(q.size()), rl(size_t(H) * SQ);
+    if (c.ref)
+      kernels::ref::attention(q.data(), k.data(), v.data(), ref.data(), rl.data(), H, SQ, SK, D,
+                              c.scale, false, 1, c.ref);
+    else
+      kernels::ref::attention(q.data(), k.data(), v.data(), ref.data(), rl.data(), H, SQ, SK, D,
+                              c.scale, false, 1);
+    auto out = bo.download<uint16_t>(q.size());
+    CHECK(test::relativeL2(ref, [&](size_t i) { return double(fromBF16(out[i])); }) < 1e-2);
+    // Row 0 of head 0 on its own (its scores all near -cap in the first case).
+    double err = 0, norm = 0;
+    for (int c2 = 0; c2 < D; ++c2) {
+      err += std::pow(fromBF16(out[c2]) - ref[c2], 2);
+      norm += ref[c2] * ref[c2];
+    }
+    CHECK(std::sqrt(err / norm) < 1e-2);
+    auto lse = bl.download<float>(rl.size());
+    for (size_t i = 0; i < rl.size(); ++i)
+      CHECK(std::fabs(lse[i] - rl[i]) < 1e-3 * std::max(1.0, std::fabs(rl[i])));
+  }
+}
+
 TEST_CASE("attentionForward refuses bad input before launch", "[attention][errors]") {
   test::InterpretMode mode;
   jit::Jit jit;

@@ -42,6 +42,14 @@ struct ScoreMod {
                      const Scalar &head, const Tile &query, const Tile &key)>
       grad;
   bool gradIsOne = false;
+  /// If positive, every modified score lies in [-bound, bound] (softcap:
+  /// the cap).  The forward then needs no running row maximum on bf16
+  /// inputs: it subtracts the bound instead (softmax does not depend on the
+  /// shift), which saves a max, the rescaling factor and O's rescale per
+  /// block; the probabilities stay within f32's and bf16's range while
+  /// 2 * bound * log2(e) <= 100 (else the running maximum is kept).  A bound
+  /// that is exceeded is no error unless a score passes it by ~88.
+  double bound = 0;
 };
 
 /// Makes `mod` the modifier its name stands for (replacing an earlier one).
