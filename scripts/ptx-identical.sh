@@ -19,7 +19,11 @@
 # recorded by logging each call while the unit tests and the GPU check ran
 # (the latter in the interpreter with launches skipped); the attention
 # variants' configurations (score and mask modifiers, dropout, the block-mask
-# kernel) came later and were added by hand (2026-12-04).  Each line is
+# kernel) came later and were added by hand (2026-12-04), and so did the plain
+# backward's (58 lines: preprocess, dK/dV in both dQ schedules, dQ, the dQ
+# conversion; d = 64/128/256 with both d=256 schedules, causal, f16/bf16,
+# varlen, INT_MULTIPLE 1/8/16), which the 2026-12-02 recording predates: until
+# then this check never saw the backward's default kernels.  Each line is
 # compiled for both targets whatever device it was chosen for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
