@@ -387,3 +387,68 @@ func.func @mask_loaded_whole(%x: !tile.ptr<f16>, %mask: !tile.ptr<i1>, %y: !tile
   tile.store %py, %masked : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// A column defined before the loop (LSE, D) and broadcast over the scores
+// in it goes into the row slice once, before the loop: each iteration
+// then broadcasts it from registers instead of through shared memory.
+// CHECK-LABEL: func.func @invariant_column
+// CHECK: tile.convert_layout {{.*}} : tensor<64x1xf32, #tile.blocked<vec = 1, threads = 128>> -> tensor<64x1xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: scf.for
+// CHECK-NOT: tile.expand_dims
+// CHECK: tile.broadcast {{.*}} : tensor<64x1xf32, #tile.mma<warpsM = 4, warpsN = 1>> -> tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: scf.yield
+func.func @invariant_column(%x: !tile.ptr<f16>, %l: !tile.ptr<f32>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %pl = tile.splat %l : !tile.ptr<f32> -> tensor<64x!tile.ptr<f32>>
+  %pl2 = tile.addptr %pl, %r : tensor<64x!tile.ptr<f32>>, tensor<64xi32>
+  %col = tile.load %pl2 : (tensor<64x!tile.ptr<f32>>) -> tensor<64xf32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %acc = scf.for %i = %c0 to %n step %c1 iter_args(%a0 = %z) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %e = tile.expand_dims %col {axis = 1 : i32} : tensor<64xf32> -> tensor<64x1xf32>
+    %b = tile.broadcast %e : tensor<64x1xf32> -> tensor<64x64xf32>
+    %d = arith.subf %s, %b : tensor<64x64xf32>
+    %n2 = arith.addf %a0, %d : tensor<64x64xf32>
+    scf.yield %n2 : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %acc : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not move a column defined in the loop out of it.
+// CHECK-LABEL: func.func @column_in_loop
+// CHECK: scf.for
+// CHECK: tile.load {{.*}} -> tensor<64xf32, #tile.blocked
+// CHECK: tile.broadcast {{.*}} : tensor<64x1xf32, #tile.blocked<vec = 1, threads = 128>> -> tensor<64x64xf32, #tile.mma
+func.func @column_in_loop(%x: !tile.ptr<f16>, %l: !tile.ptr<f32>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %pl = tile.splat %l : !tile.ptr<f32> -> tensor<64x!tile.ptr<f32>>
+  %pl2 = tile.addptr %pl, %r : tensor<64x!tile.ptr<f32>>, tensor<64xi32>
+
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %acc = scf.for %i = %c0 to %n step %c1 iter_args(%a0 = %z) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %col = tile.load %pl2 : (tensor<64x!tile.ptr<f32>>) -> tensor<64xf32>
+    %e = tile.expand_dims %col {axis = 1 : i32} : tensor<64xf32> -> tensor<64x1xf32>
+    %b = tile.broadcast %e : tensor<64x1xf32> -> tensor<64x64xf32>
+    %d = arith.subf %s, %b : tensor<64x64xf32>
+    %n2 = arith.addf %a0, %d : tensor<64x64xf32>
+    scf.yield %n2 : tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %acc : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}

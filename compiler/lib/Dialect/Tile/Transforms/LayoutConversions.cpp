@@ -339,6 +339,41 @@ struct LoadWhereBroadcast : OpRewritePattern<BroadcastOp> {
   }
 };
 
+/// broadcast(expand_dims(x)) of a column x ([M] -> [M, 1], not index
+/// arithmetic) into an mma layout L, where x is defined outside the loop
+/// the broadcast is in -> x moved into L's row slice once, right after its
+/// definition, and broadcast from there (a register copy).  Otherwise each
+/// iteration would take the column through shared memory, with two
+/// barriers across the block, for a value that never changes (the
+/// backward's dQ loop: LSE and D per query row, twice per key block).
+struct BroadcastInvariantColumn : OpRewritePattern<BroadcastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BroadcastOp op, PatternRewriter &rw) const override {
+    auto ex = op.getSrc().getDefiningOp<ExpandDimsOp>();
+    RankedTensorType to = op.getType();
+    auto mma = dyn_cast_or_null<MmaLayoutAttr>(to.getEncoding());
+    if (!ex || !mma || ex.getAxis() != 1 || to.getRank() != 2 ||
+        to.getDimSize(0) % (16 * mma.getWarpsM()) != 0)
+      return failure();
+    Value x = ex.getSrc();
+    auto xT = cast<RankedTensorType>(x.getType());
+    auto loop = op->getParentOfType<scf::ForOp>();
+    if (!isDistributed(xT) || isa<MmaLayoutAttr>(xT.getEncoding()) || isRecomputable(x) ||
+        xT.getDimSize(0) != to.getDimSize(0) || !loop || !loop.isDefinedOutsideOfLoop(x))
+      return failure();
+    auto exT = cast<RankedTensorType>(ex.getType());
+    auto sliceT = RankedTensorType::get(exT.getShape(), exT.getElementType(), mma);
+    rw.setInsertionPointAfterValue(x);
+    auto col = ExpandDimsOp::create(rw, ex.getLoc(), exT, x, ex.getAxisAttr());
+    auto inSlice = ConvertLayoutOp::create(rw, ex.getLoc(), sliceT, col.getResult());
+    rw.setInsertionPoint(op);
+    rw.modifyOpInPlace(op, [&] { op.getSrcMutable().assign(inSlice.getResult()); });
+    if (ex->use_empty())
+      rw.eraseOp(ex);
+    return success();
+  }
+};
+
 /// expand_dims(convert(x : slice -> B)) -> convert(expand_dims in the slice).
 struct HoistPastExpandDims : OpRewritePattern<ExpandDimsOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -465,6 +500,7 @@ void tessera::tile::removeLayoutConversions(func::FuncOp func) {
                  HoistPastElementwise, WriteInValueLayout<StoreOp>,
                  WriteInValueLayout<AtomicRMWOp>, HoistPastReduce,
                  HoistPastExpandDims, BroadcastFromSlice, LoadWhereBroadcast,
+                 BroadcastInvariantColumn,
                  AOperandFromRegisters>(ctx);
     (void)applyPatternsGreedily(func, std::move(patterns));
     bool changed = false;
