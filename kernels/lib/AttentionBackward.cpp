@@ -39,6 +39,8 @@
 #include "AttentionVariants.h"
 #include "tessera/kernels/Library.h"
 
+#include "mlir/IR/Matchers.h"
+
 #include <optional>
 
 using namespace tessera::dsl;
@@ -134,13 +136,8 @@ Scalar ifInside(const Scalar &first, const Scalar &len, const Scalar &n) {
 struct ModifiedScores {
   std::optional<ScoreMod> mod;
   explicit ModifiedScores(const Params &p) {
-    if (p.s("SCORE_MOD") != "none") {
+    if (p.s("SCORE_MOD") != "none")
       mod = findScoreMod(p.s("SCORE_MOD"));
-      if (!mod->grad && !mod->gradIsOne)
-        throw Error("score modifier '" + mod->name +
-                    "' has no derivative: set ScoreMod::grad, or gradIsOne for a modifier "
-                    "that adds a term of the positions");
-    }
   }
   /// exp2 of the (modified) scores minus lse2 (log2 units), and dmod/ds.
   std::pair<Tile, std::optional<Tile>> operator()(const Tile &qk, const Scalar &scale,
@@ -152,8 +149,16 @@ struct ModifiedScores {
     Tile s = qk * scale;
     Tile m = mod->fn(s, batch, head, query, key);
     std::optional<Tile> g;
-    if (!mod->gradIsOne)
+    if (mod->grad) {
       g = mod->grad(s, m, batch, head, query, key);
+    } else if (!mod->gradIsOne) {
+      // Derived by the DSL from the modifier's operations; a modifier that
+      // only adds a term of the positions derives to the constant 1: no
+      // factor, as with gradIsOne.
+      Tile d = derivative(m, s);
+      if (!mlir::matchPattern(d.value(), mlir::m_OneFloat()))
+        g = d;
+    }
     return {exp2(m * kLog2e - lse2), g};
   }
 };

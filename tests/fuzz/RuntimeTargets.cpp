@@ -225,7 +225,8 @@ std::string generateAttention(Rng &rng) {
   // modifier, a mask modifier (through a BlockMask and its lists), or both.
   if (rng.chance(25))
     s << "\nscore=" << rng.pick(std::vector<std::string>{"softcap.2", "softcap.30", "alibi.4",
-                                                          "alibi.1", "softcap_exact.5"});
+                                                          "alibi.1", "softcap_exact.5",
+                                                          "derived.softcap.3", "derived.alibi.4"});
   if (rng.chance(35)) {
     auto n = [&] { return rng.pick(std::vector<std::string>{"inf", "0", "1", "3", "10"}); };
     switch (rng.below(4)) {
@@ -364,8 +365,19 @@ bool runAttention(const std::string &input) {
   rt::Buffer *vBuf = bad == "alias_kv" ? &k.buf : &v.buf;
   const std::vector<uint16_t> &vHost = bad == "alias_kv" ? k.host : v.host;
   std::string scoreName = specStr(spec, "score", "none"), maskName = specStr(spec, "mask", "none");
-  if (scoreName != "none")
+  // "derived.NAME": the built-in without its written derivative, so the
+  // backward differentiates it (dsl::derivative).
+  bool derived = scoreName.rfind("derived.", 0) == 0;
+  if (derived)
+    scoreName = scoreName.substr(8);
+  if (scoreName != "none") {
     p.scoreMod = kernels::findScoreMod(scoreName);
+    if (derived) {
+      p.scoreMod->name = "derived." + scoreName;
+      p.scoreMod->grad = nullptr;
+      p.scoreMod->gradIsOne = false;
+    }
+  }
   if (maskName != "none") // for the problem's shape; refuses sizes that are not positive
     p.mask = std::make_shared<jit::BlockMask>(kernels::findMaskMod(maskName), p.batch, p.heads,
                                               p.seqQ, p.seqK);

@@ -102,8 +102,8 @@ TEST_CASE("attentionForward traces score modifiers (soft-capping, ALiBi, a user'
   }
 }
 
-TEST_CASE("attentionBackward differentiates through score modifiers (softcap's grad, ALiBi and a "
-          "bonus that add to the score), both dQ schedules, grouped-query causal",
+TEST_CASE("attentionBackward differentiates through score modifiers (softcap's grad, ALiBi, a "
+          "bonus that adds to the score, and derived ones), both dQ schedules, grouped-query causal",
           "[attention][interp][scoremod]") {
   test::InterpretMode mode;
   jit::Jit jit;
@@ -127,6 +127,20 @@ TEST_CASE("attentionBackward differentiates through score modifiers (softcap's g
                             return dsl::where((kj - qi) * (kj - qi) < 64, s + 0.75, s);
                           }};
   bonus.gradIsOne = true;
+  kernels::ScoreMod derivedBonus = bonus;
+  derivedBonus.name = "test.derived_bonus";
+  derivedBonus.gradIsOne = false;
+  kernels::ScoreMod derivedCap{"test.derived_cap",
+                               [](const dsl::Tile &s, const dsl::Scalar &, const dsl::Scalar &,
+                                  const dsl::Tile &, const dsl::Tile &) {
+                                 return 1.5 * dsl::tanh(s / 1.5);
+                               }};
+  kernels::ScoreMod derivedMix{
+      "test.derived_mix", [](const dsl::Tile &s, const dsl::Scalar &, const dsl::Scalar &,
+                             const dsl::Tile &qi, const dsl::Tile &kj) {
+        return dsl::where(kj > qi, dsl::maximum(s, s * 0.5),
+                          s * dsl::sigmoid(s) + dsl::exp(s * 0.25));
+      }};
   struct Case {
     kernels::ScoreMod mod;
     Ref ref, grad;
@@ -146,7 +160,19 @@ TEST_CASE("attentionBackward differentiates through score modifiers (softcap's g
        },
        one},
       {bonus, [](double x, int64_t, int64_t i, int64_t j) { return (j - i) * (j - i) < 64 ? x + 0.75 : x; },
-       one}};
+       one},
+      // Without ScoreMod::grad: derived by the DSL (dsl::derivative).
+      {derivedBonus, [](double x, int64_t, int64_t i, int64_t j) { return (j - i) * (j - i) < 64 ? x + 0.75 : x; },
+       one},
+      {derivedCap, capped, cappedGrad},
+      {derivedMix,
+       [](double x, int64_t, int64_t i, int64_t j) {
+         return j > i ? std::max(x, 0.5 * x) : x / (1 + std::exp(-x)) + std::exp(0.25 * x);
+       },
+       [](double x, int64_t, int64_t i, int64_t j) {
+         double sig = 1 / (1 + std::exp(-x));
+         return j > i ? (x >= 0 ? 1.0 : 0.5) : sig + x * sig * (1 - sig) + 0.25 * std::exp(0.25 * x);
+       }}};
   for (const Case &c : cases) {
     for (bool deterministic : {true, false}) {
       INFO(c.mod.name << (deterministic ? " deterministic" : " atomic dQ"));
@@ -174,18 +200,23 @@ TEST_CASE("attentionBackward differentiates through score modifiers (softcap's g
       CHECK(bshdError(pq, bdq, H, SQ, D) > 1e-2); // the modifier's gradient did change dQ
     }
   }
-  // A modifier without a derivative is refused with what to do.
-  kernels::ScoreMod noGrad = bonus;
-  noGrad.name = "test.no_grad";
-  noGrad.gradIsOne = false;
+  // A modifier the DSL cannot differentiate (a scan along the keys) is
+  // refused at its line, before anything runs.
+  kernels::ScoreMod scan{"test.no_derivative",
+                         [](const dsl::Tile &s, const dsl::Scalar &, const dsl::Scalar &,
+                            const dsl::Tile &, const dsl::Tile &) { return dsl::cumsum(s, 1); }};
+  int scanLine = __LINE__ - 1;
   jit::AttentionProblem p{1, H, KV, SQ, SK, D, true};
-  p.scoreMod = noGrad;
+  p.scoreMod = scan;
   rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p, {}), "f32");
-  CHECK(test::errorOf([&] {
-          jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk,
-                                 sk, bdv, sk, ws);
-        }) == "attention backward: score modifier 'test.no_grad' has no derivative: set "
-              "ScoreMod::grad, or gradIsOne for a modifier that adds a term of the positions");
+  std::string error = test::errorOf([&] {
+    jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk, sk,
+                           bdv, sk, ws);
+  });
+  INFO(error);
+  CHECK(error.find("cannot differentiate through 'tile.scan'") != std::string::npos);
+  CHECK(error.find("AttentionApiTest.cpp:" + std::to_string(scanLine) + ")") != std::string::npos);
+  CHECK(error.find("write the derivative instead") != std::string::npos);
   CHECK(test::errorOf([&] { kernels::registerScoreMod({"bad name", bonus.fn}); }) ==
         "score modifier name 'bad name': use letters, digits, '_', '.' or '-' (and not 'none')");
 }

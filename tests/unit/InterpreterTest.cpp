@@ -20,10 +20,13 @@
 #include "tessera/kernels/References.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
 #include <cmath>
+#include <functional>
+#include <numbers>
 #include <random>
 
 using namespace tessera;
@@ -614,4 +617,100 @@ TEST_CASE("DSL: == and != compare tiles, scalars and numbers either way round",
                (x[0] == 3) * 32 + (x[0] != 3) * 64;
     CHECK(out[e] == want);
   }
+}
+
+TEST_CASE("DSL: derivative differentiates element-wise arithmetic and math functions, reuses "
+          "values, and names what it cannot differentiate",
+          "[interp][dsl][derivative]") {
+  // Each function of x (and of b, which does not depend on x) with its
+  // derivative in double.
+  struct Fn {
+    std::function<Tile(const Tile &, const Tile &)> f;
+    std::function<double(double, double)> df;
+    double tol = 1e-5;
+  };
+  std::vector<Fn> fns{
+      {[](const Tile &x, const Tile &) { return dsl::tanh(x * 0.7) * 2.0; },
+       [](double x, double) { double t = std::tanh(0.7 * x); return 1.4 * (1 - t * t); }},
+      {[](const Tile &x, const Tile &) { return dsl::exp(x) / (1.0 + x * x); },
+       [](double x, double) { return std::exp(x) * (1 - x) * (1 - x) / ((1 + x * x) * (1 + x * x)); }},
+      {[](const Tile &x, const Tile &) { return dsl::exp2(x) + dsl::log(x) + dsl::log2(x); },
+       [](double x, double) { return std::exp2(x) * std::numbers::ln2 + 1 / x + 1 / (x * std::numbers::ln2); }},
+      {[](const Tile &x, const Tile &) { return dsl::sqrt(x) * dsl::rsqrt(x + 1.0); },
+       [](double x, double) {
+         return 0.5 / std::sqrt(x) / std::sqrt(x + 1) - 0.5 * std::sqrt(x) * std::pow(x + 1, -1.5);
+       }},
+      {[](const Tile &x, const Tile &b) { return dsl::sin(x) * dsl::cos(x * b); },
+       [](double x, double b) { return std::cos(x) * std::cos(x * b) - std::sin(x) * std::sin(x * b) * b; }},
+      {[](const Tile &x, const Tile &b) { return dsl::pow(x, 2.5) + dsl::pow(b, x); },
+       [](double x, double b) { return 2.5 * std::pow(x, 1.5) + std::pow(b, x) * std::log(b); }},
+      {[](const Tile &x, const Tile &) {
+         return dsl::maximum(x - 1.0, (1.0 - x) * 0.5) + dsl::abs(x - 1.2) - dsl::minimum(x, 0.9);
+       },
+       [](double x, double) {
+         return (x - 1 >= (1 - x) * 0.5 ? 1.0 : -0.5) + (x >= 1.2 ? 1.0 : -1.0) - (x <= 0.9 ? 1.0 : 0.0);
+       }},
+      {[](const Tile &x, const Tile &b) { return dsl::where(x > b, x * x, -x) + dsl::floor(x * 3.0); },
+       [](double x, double b) { return x > b ? 2 * x : -1.0; }},
+      {[](const Tile &x, const Tile &b) { return dsl::fma(x, x * b, b) - x / b; },
+       [](double x, double b) { return 2 * x * b - 1 / b; }},
+      {[](const Tile &x, const Tile &) { return dsl::sigmoid(x) + dsl::erf(x); },
+       [](double x, double) {
+         double s = 1 / (1 + std::exp(-x));
+         return s * (1 - s) + 2 / std::sqrt(std::numbers::pi) * std::exp(-x * x);
+       },
+       2e-4}, // erf's derivative is that of its approximation
+      {[](const Tile &x, const Tile &b) { return (x * x).to(f16).to(f32) + b; },
+       [](double x, double) { return 2 * x; }, 2e-3}, // d rounded to f16 as y is
+      {[](const Tile &x, const Tile &b) { return x + b * 3.0; }, [](double, double) { return 1.0; }},
+      {[](const Tile &, const Tile &b) { return b * 2.0; }, [](double, double) { return 0.0; }},
+  };
+  const int n = 64;
+  bool additiveIsOne = false;
+  dsl::KernelDef def{"test_derivative", "derivative() of each function", {{"num_warps", "4"}},
+                     [&](Kernel &k, const Params &) {
+                       Ptr xp = k.ptr("x", f32), bp = k.ptr("b", f32), out = k.ptr("out", f32);
+                       Tile i = arange(0, n);
+                       Tile x = load(xp + i), b = load(bp + i);
+                       for (size_t f = 0; f < fns.size(); ++f)
+                         store(out + (i + int(f * n)), derivative(fns[f].f(x, b), x));
+                       // A term that only adds stays the constant 1 (no
+                       // multiply by it in a kernel).
+                       additiveIsOne = mlir::matchPattern(derivative(x * 1.0 + b, x).value(),
+                                                          mlir::m_OneFloat());
+                     }};
+  auto ctx = test::makeContext();
+  auto m = traceKernel(*ctx, def, {});
+  CHECK(additiveIsOne);
+  std::vector<float> x(n), b(n), out(fns.size() * n, NAN);
+  std::uniform_real_distribution<float> dx(0.3f, 2.0f), db(0.5f, 1.5f);
+  for (int e = 0; e < n; ++e)
+    x[e] = dx(rng), b[e] = db(rng);
+  interp::run(*m, {1}, {Buffer{x.data(), x.size() * 4, "f32"}, Buffer{b.data(), b.size() * 4, "f32"},
+                        Buffer{out.data(), out.size() * 4, "f32"}});
+  for (size_t f = 0; f < fns.size(); ++f)
+    for (int e = 0; e < n; ++e) {
+      double want = fns[f].df(x[e], b[e]);
+      INFO("function " << f << " at x = " << x[e] << ", b = " << b[e]);
+      CHECK(std::abs(out[f * n + e] - want) <= fns[f].tol * std::max(1.0, std::abs(want)));
+    }
+
+  // What it cannot differentiate is named at the user's line.
+  auto errorFor = [&](std::function<void(const Tile &)> body) {
+    dsl::KernelDef bad{"test_derivative_bad", "", {{"num_warps", "4"}},
+                       [&](Kernel &k, const Params &) {
+                         Ptr xp = k.ptr("x", f32);
+                         body(load(xp + arange(0, 16).col() * 16 + arange(0, 16).row()));
+                       }};
+    return test::errorOf([&] { traceKernel(*ctx, bad, {}); });
+  };
+  int line = __LINE__ + 1;
+  std::string scan = errorFor([](const Tile &x) { derivative(dsl::cumsum(x, 1) * 2.0, x); });
+  CHECK(scan.find(":" + std::to_string(line) + ":") != std::string::npos); // the call
+  CHECK(scan.find("cannot differentiate through 'tile.scan' (at ") != std::string::npos);
+  CHECK(scan.find("InterpreterTest.cpp:" + std::to_string(line) + ")") != std::string::npos);
+  CHECK(errorFor([](const Tile &x) { derivative(dsl::sum(x, 1), x); })
+            .find("derivative: is element-wise: y and x must have one shape") != std::string::npos);
+  CHECK(errorFor([](const Tile &x) { derivative(x, x.to(i32)); })
+            .find("derivative: expects tiles of floating-point numbers") != std::string::npos);
 }

@@ -441,13 +441,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                             rt::Buffer &workspace, int64_t batches, int64_t rowsQ, int64_t rowsK,
                             bool varlen, const std::vector<rt::Arg> &tail, CUstream stream,
                             const AttentionBackwardOptions &options = {}) {
-  if (p.scoreMod) {
-    if (!p.scoreMod->grad && !p.scoreMod->gradIsOne)
-      throw Error("attention backward: score modifier '" + p.scoreMod->name +
-                  "' has no derivative: set ScoreMod::grad, or gradIsOne for a modifier that "
-                  "adds a term of the positions");
+  if (p.scoreMod)
     kernels::registerScoreMod(*p.scoreMod);
-  }
   checkMask(p);
   auto [kvHeads, dt, scale] =
       checkProblem(p, q, sq, k, sk, v, sv, o, so, lse, batches, rowsQ, rowsK);

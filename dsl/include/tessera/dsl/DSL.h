@@ -336,6 +336,16 @@ Tile pow(Num x, const Tile &y, SrcLoc loc = SrcLoc::current());
 Tile erf(const Tile &t, SrcLoc loc = SrcLoc::current());
 /// 1 / (1 + exp(-x)).
 Tile sigmoid(const Tile &t, SrcLoc loc = SrcLoc::current());
+/// d y / d x element by element (y_i depends on x_i only), for a y this
+/// trace computed from x: forward mode through the element-wise arithmetic
+/// (+ - * / fma, maximum, minimum, where) and math functions (tanh, exp,
+/// exp2, log, log2, sqrt, rsqrt, abs, sin, cos, pow, floor, ceil: the steps
+/// count 0) between them, reusing the values already computed (tanh's
+/// derivative is 1 - tanh^2 of the tanh that made y).  Everything that does
+/// not depend on x (positions, masks, other tiles) is a constant.  A path
+/// through anything else (a reduction, a load, a shape change, a loop) is a
+/// DslError naming that operation's line.
+Tile derivative(const Tile &y, const Tile &x, SrcLoc loc = SrcLoc::current());
 /// Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11; the
 /// generator of cuRAND, JAX and Triton).  Four i32 tiles (the 32-bit words,
 /// read as unsigned) from a 128-bit counter and a 64-bit key; the same

@@ -35,9 +35,12 @@ struct ScoreMod {
                      const Tile &query, const Tile &key)>
       fn;
   /// d fn / d score for the backward, given the score and fn's result
-  /// (modified).  Leave it empty and set gradIsOne for a modifier that adds
-  /// a term of the positions only (ALiBi, a bonus); with neither, the
-  /// backward refuses the modifier.
+  /// (modified).  Optional: left empty, the backward derives it from fn's
+  /// operations (dsl::derivative; a DslError at the line of an operation it
+  /// cannot differentiate).  Write it to use a cheaper form than the
+  /// derived one, or for what the DSL cannot differentiate.  gradIsOne
+  /// states that fn only adds a term of the positions (d/ds = 1; derived
+  /// the same way when left false).
   std::function<Tile(const Tile &score, const Tile &modified, const Scalar &batch,
                      const Scalar &head, const Tile &query, const Tile &key)>
       grad;

@@ -53,7 +53,8 @@ struct AttentionProblem {
   float scale = 0; ///< > 0; 0 picks 1 / sqrt(headDim)
   /// A score modifier traced into the kernels (kernels::ScoreMod, e.g.
   /// kernels::scoremods::softcap(30)); registered under its name on use.
-  /// The backward needs its derivative (ScoreMod::grad or gradIsOne).
+  /// The backward uses its derivative: ScoreMod::grad if set, else the
+  /// one the DSL derives from its operations (dsl::derivative).
   std::optional<kernels::ScoreMod> scoreMod;
   /// A mask modifier with its block lists (BlockMask, made for this
   /// problem's batch, heads, seqQ and seqK), ANDed with `causal`: the
