@@ -207,6 +207,26 @@ kernels::ScoreMod userBonus() {
 ScoreRef userBonusRef() {
   return [](double x, int64_t, int64_t i, int64_t j) { return (j - i) * (j - i) < 64 ? x + 0.75 : x; };
 }
+/// A user's modifier with no ScoreMod::grad: the backward differentiates it
+/// (dsl::derivative).
+kernels::ScoreMod derivedMix() {
+  return {"check.derived_mix", [](const dsl::Tile &s, const dsl::Scalar &, const dsl::Scalar &,
+                                  const dsl::Tile &qi, const dsl::Tile &kj) {
+            return dsl::where(kj > qi, dsl::maximum(s, s * 0.5),
+                              s * dsl::sigmoid(s) + dsl::exp(s * 0.25));
+          }};
+}
+ScoreRef derivedMixRef() {
+  return [](double x, int64_t, int64_t i, int64_t j) {
+    return j > i ? std::max(x, 0.5 * x) : x / (1 + std::exp(-x)) + std::exp(0.25 * x);
+  };
+}
+ScoreRef derivedMixGrad() {
+  return [](double x, int64_t, int64_t i, int64_t j) {
+    double sig = 1 / (1 + std::exp(-x));
+    return j > i ? (x >= 0 ? 1.0 : 0.5) : sig + x * sig * (1 - sig) + 0.25 * std::exp(0.25 * x);
+  };
+}
 /// A user's mask: key j hidden from head h where (j + h) % 3 == 0; the
 /// reference's bh is batch * heads + head with heads 4 in the checks.
 MaskSpec userMask() {
@@ -581,6 +601,12 @@ void addAttentionChecks(std::vector<Check> &checks) {
                                    return x + std::exp2(-8.0 * double(bh % 8 + 1) / 8) * double(j - i);
                                  },
                                  [](double, int64_t, int64_t, int64_t) { return 1.0; }); }},
+      // A user's modifier without a written derivative (the DSL derives it),
+      // piecewise through where/maximum and smooth through sigmoid and exp.
+      {"score_mod", [] { return checkAttentionBackward(128, true, 4, 2, 1000, 1100, "bf16", true, false,
+                                 derivedMix(), derivedMixRef(), derivedMixGrad()); }},
+      {"score_mod", [] { return checkAttentionBackward(64, false, 2, 2, 517, 300, "f16", false, true,
+                                 derivedMix(), derivedMixRef(), derivedMixGrad()); }},
       // Mask modifiers (issue 21) through the block lists, with the library's
       // schedules (warp-specialized at d=128 and d=64 from 8192 keys):
       // sliding windows, bottom-right causal with rows that see no key,
