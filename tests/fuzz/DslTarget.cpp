@@ -128,7 +128,7 @@ private:
   }
 
   void op(int depth) {
-    switch (byte() % 22) {
+    switch (byte() % 23) {
     case 0: tiles.push_back(arange(int64_t(byte() % 3) - 1, size())); break;
     case 1: tiles.push_back(zeros(shape(), dtype())); break;
     case 2: tiles.push_back(full(shape(), Num(double(int(byte()) - 128) / 4), dtype())); break;
@@ -250,6 +250,11 @@ private:
       if (staleTile())
         tiles.push_back(*staleTile() + pickTile());
       break;
+    case 22: { // d y / d x of two tiles, related or not
+      Tile y = pickTile();
+      tiles.push_back(derivative(y, pickTile()));
+      break;
+    }
     }
   }
 

@@ -709,6 +709,12 @@ TEST_CASE("DSL: derivative differentiates element-wise arithmetic and math funct
   CHECK(scan.find(":" + std::to_string(line) + ":") != std::string::npos); // the call
   CHECK(scan.find("cannot differentiate through 'tile.scan' (at ") != std::string::npos);
   CHECK(scan.find("InterpreterTest.cpp:" + std::to_string(line) + ")") != std::string::npos);
+  std::string loop = errorFor([](const Tile &x) {
+    Tile acc = x;
+    forRange(0, 2, 1, {acc}, [&](Scalar) { acc = acc * x; });
+    derivative(acc, x);
+  });
+  CHECK(loop.find("cannot differentiate through 'scf.for'") != std::string::npos);
   CHECK(errorFor([](const Tile &x) { derivative(dsl::sum(x, 1), x); })
             .find("derivative: is element-wise: y and x must have one shape") != std::string::npos);
   CHECK(errorFor([](const Tile &x) { derivative(x, x.to(i32)); })

@@ -342,9 +342,13 @@ Tile sigmoid(const Tile &t, SrcLoc loc = SrcLoc::current());
 /// exp2, log, log2, sqrt, rsqrt, abs, sin, cos, pow, floor, ceil: the steps
 /// count 0) between them, reusing the values already computed (tanh's
 /// derivative is 1 - tanh^2 of the tanh that made y).  Everything that does
-/// not depend on x (positions, masks, other tiles) is a constant.  A path
-/// through anything else (a reduction, a load, a shape change, a loop) is a
-/// DslError naming that operation's line.
+/// not depend on x (positions, masks, other tiles) is a constant, and so is,
+/// inside a forRange body, a value the loop carries (its dependence on x
+/// through earlier iterations is not followed).  A path through anything
+/// else (a reduction, a load, a shape change, a finished loop or branch) is
+/// a DslError naming that operation's line.  It is the derivative of the
+/// expression as written: one whose intermediate overflows (2 / (exp(t) + 1)
+/// at large t) can give NaN where a rewritten formula would not.
 Tile derivative(const Tile &y, const Tile &x, SrcLoc loc = SrcLoc::current());
 /// Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11; the
 /// generator of cuRAND, JAX and Triton).  Four i32 tiles (the 32-bit words,
