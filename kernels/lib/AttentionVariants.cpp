@@ -104,6 +104,8 @@ std::optional<std::vector<double>> numbersAfter(const std::string &name, const s
 }
 
 std::optional<ScoreMod> builtInScoreMod(const std::string &name) {
+  if (name.rfind("expr:", 0) == 0)
+    return scoremods::expression(name.substr(5));
   if (auto x = numbersAfter(name, "softcap", 1))
     return scoremods::softcap((*x)[0]);
   if (auto x = numbersAfter(name, "softcap_exact", 1))

@@ -71,7 +71,10 @@ def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd
     """o = softmax(q k^T * scale) v into `o`, the rows' logsumexp into `lse`
     (float32 [batch, heads, seq_q]).  Any DLPack-exporting arrays.
     score_mod / mask_mod: built-in modifiers by name (see tessera.h), e.g.
-    score_mod="softcap.30", mask_mod="sliding_window.1024.0" or "document"
+    score_mod="softcap.30", mask_mod="sliding_window.1024.0" or "document",
+    or a score modifier as an expression over s (the scaled score), q, k
+    (positions), h (head), b (batch): score_mod="expr:30 * tanh(s / 30)"
+    (its derivative is derived; see scoremods::expression in Attention.h),
     with mask_data an int32 [batch, seq_k] array of document ids.  dropout:
     (p, seed, offset), FlashAttention's dropout on the probabilities (the
     backward takes the same three and regenerates the mask)."""

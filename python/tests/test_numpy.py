@@ -133,17 +133,25 @@ def varlen(causal):
 
 def modifiers():
     """Built-in score and mask modifiers by name through the C API: soft-capping
-    with a sliding window, and a causal document mask reading document ids."""
+    with a sliding window, a causal document mask reading document ids, and a
+    score modifier written as an expression."""
     b, h, s, d, cap = 2, 2, 70, 64, 2.0
     scale = 2 / math.sqrt(d)  # scores large enough for the cap to bite
     ids = np.repeat(np.arange(s), rng.integers(1, 25, s))[:s]
     docs = np.stack([ids, ids[::-1].copy()]).astype(np.int32)  # [b, s]
     i, j = np.arange(s)[:, None], np.arange(s)[None, :]
+    capped = (lambda r: cap * np.tanh(r / cap), lambda r: 1 - np.tanh(r / cap) ** 2)
+    plain = (lambda r: r, lambda r: 1.0)
+    # A modifier written as text ("expr:"): traced by Tessera, its derivative derived.
+    distance = (lambda r: np.where(j > i, r - 0.1 * np.abs(i - j), 2 * np.tanh(r / 2)),
+                lambda r: np.where(j > i, 1.0, 1 - np.tanh(r / 2) ** 2))
     cases = [("softcap.2", "sliding_window.20.0", None, False,
-              np.broadcast_to((j <= i) & (j >= i - 20), (b, 1, s, s))),
+              np.broadcast_to((j <= i) & (j >= i - 20), (b, 1, s, s)), capped),
              (None, "document", docs, True,
-              (docs[:, None, :, None] == docs[:, None, None, :]) & (j <= i))]
-    for score_mod, mask_mod, data, causal, allowed in cases:
+              (docs[:, None, :, None] == docs[:, None, None, :]) & (j <= i), plain),
+             ("expr:where(k > q, s - 0.1 * abs(q - k), 2 * tanh(s / 2))", None, None, False,
+              np.ones((b, 1, s, s), bool), distance)]
+    for score_mod, mask_mod, data, causal, allowed, (f, df) in cases:
         q, k, v, do = (rng.standard_normal((b, h, s, d)).astype(np.float16) for _ in range(4))
         o, lse = np.empty_like(q), np.empty((b, h, s), np.float32)
         kw = dict(causal=causal, scale=scale, layout="bhsd", score_mod=score_mod,
@@ -153,21 +161,21 @@ def modifiers():
         tessera.attention_backward(q, k, v, o, do, lse, dq, dk, dv, **kw)
         q64, k64, v64, do64 = (x.astype(np.float64) for x in (q, k, v, do))
         raw = np.einsum("bhqd,bhkd->bhqk", q64, k64) * scale
-        sc = cap * np.tanh(raw / cap) if score_mod else raw
+        sc = f(raw)
         sc = np.where(allowed, sc, -np.inf)
         p = np.exp(sc - sc.max(-1, keepdims=True))
         p /= p.sum(-1, keepdims=True)
         ro = np.einsum("bhqk,bhkd->bhqd", p, v64)
         dp = np.einsum("bhqd,bhkd->bhqk", do64, v64)
         ds = p * (dp - (dp * p).sum(-1, keepdims=True))
-        if score_mod:
-            ds *= 1 - np.tanh(raw / cap) ** 2
+        ds *= df(raw)
         errs = [close("o", o, ro, 2e-2),
                 close("dq", dq, np.einsum("bhqk,bhkd->bhqd", ds, k64) * scale, 3e-2),
                 close("dk", dk, np.einsum("bhqk,bhqd->bhkd", ds, q64) * scale, 3e-2),
                 close("dv", dv, np.einsum("bhqk,bhqd->bhkd", p, do64), 3e-2)]
         print(f"score_mod={score_mod} mask_mod={mask_mod}: worst {max(errs):.1e} ok")
     for what, kw in {"unknown mask": dict(mask_mod="no_such_mask"),
+                     "malformed expression": dict(score_mod="expr:s * (q"),
                      "document without ids": dict(mask_mod="document"),
                      "float ids": dict(mask_mod="document",
                                        mask_data=np.zeros((b, s), np.float32))}.items():

@@ -48,7 +48,10 @@ typedef struct {
   int deterministic;     /* backward: bit-identical gradients run to run */
   /* A built-in score modifier by name, traced into the kernels, or NULL:
    * "softcap.30" (cap * tanh(s / cap), tanh.approx), "softcap_exact.30",
-   * "alibi.16" (ALiBi slopes for 16 heads). */
+   * "alibi.16" (ALiBi slopes for 16 heads); or "expr:" and an expression
+   * over s (the scaled score), q and k (positions), h (head), b (batch),
+   * e.g. "expr:s - 0.5 * abs(q - k)" (the language: kernels::scoremods::
+   * expression; the backward derives its derivative). */
   const char *score_mod;
   /* A built-in mask by name, ANDed with `causal`, or NULL: "causal",
    * "causal_bottom_right", "sliding_window.L.R" (bottom-right aligned, L keys

@@ -165,6 +165,13 @@ TEST_CASE("attentionBackward differentiates through score modifiers (softcap's g
       {derivedBonus, [](double x, int64_t, int64_t i, int64_t j) { return (j - i) * (j - i) < 64 ? x + 0.75 : x; },
        one},
       {derivedCap, capped, cappedGrad},
+      // Written as text (what the C API and Python pass as "expr:...").
+      {kernels::scoremods::expression("1.5 * tanh(s / 1.5)"), capped, cappedGrad},
+      {kernels::findScoreMod("expr:where(k > q + 3 && h != 1, s - 0.25 * (k - q), -s / 2)"),
+       [](double x, int64_t bh, int64_t i, int64_t j) {
+         return j > i + 3 && bh % 4 != 1 ? x - 0.25 * double(j - i) : -x / 2;
+       },
+       [](double, int64_t bh, int64_t i, int64_t j) { return j > i + 3 && bh % 4 != 1 ? 1.0 : -0.5; }},
       {derivedMix,
        [](double x, int64_t, int64_t i, int64_t j) {
          return j > i ? std::max(x, 0.5 * x) : x / (1 + std::exp(-x)) + std::exp(0.25 * x);
@@ -695,4 +702,32 @@ TEST_CASE("attentionBackward's atomic dQ stays finite when every score of a row 
     REQUIRE(std::isfinite(fromHalf(dq[i])));
     CHECK(std::fabs(fromHalf(dq[i])) < 0.05);
   }
+}
+
+TEST_CASE("scoremods::expression parses and checks its text, naming the column of an error",
+          "[attention][scoremod]") {
+  auto err = [](const std::string &text) {
+    return test::errorOf([&] { kernels::scoremods::expression(text); });
+  };
+  CHECK(err("").find("the expression ends early at column 1") != std::string::npos);
+  CHECK(err("s +") == "score modifier expression 's +': the expression ends early at column 4");
+  CHECK(err("s * x") == "score modifier expression 's * x': unknown name 'x' (s, q, k, h, b, or a "
+                        "function with arguments) at column 5");
+  CHECK(err("tanh(s, 2)") ==
+        "score modifier expression 'tanh(s, 2)': tanh takes 1 argument, got 2 at column 1");
+  CHECK(err("foo(s)") == "score modifier expression 'foo(s)': unknown function 'foo' at column 1");
+  CHECK(err("(s + 1") == "score modifier expression '(s + 1': expected ')' at column 7");
+  CHECK(err("s > 1") == "score modifier expression 's > 1': the expression is a condition; a "
+                        "score modifier returns a number (use where) at column 1");
+  CHECK(err("where(s, 1, 2)") == "score modifier expression 'where(s, 1, 2)': where's first "
+                                 "argument needs a condition (a comparison), not a number at "
+                                 "column 7");
+  CHECK(err("s + (q < k)") == "score modifier expression 's + (q < k)': + needs a number, not a "
+                              "condition at column 8");
+  CHECK(err("s $ 2") == "score modifier expression 's $ 2': unexpected '$' at column 3");
+  // The same text names the same modifier; another text another one.
+  CHECK(kernels::scoremods::expression("s * 2").name ==
+        kernels::findScoreMod("expr:s * 2").name);
+  CHECK(kernels::scoremods::expression("s * 2").name != kernels::scoremods::expression("s*3").name);
+  CHECK(kernels::scoremods::expression("s * 2").name.rfind("expr.", 0) == 0);
 }

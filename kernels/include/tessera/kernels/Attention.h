@@ -59,8 +59,8 @@ struct ScoreMod {
 /// The name is a C-identifier-like word (letters, digits, '_', '.', '-').
 void registerScoreMod(const ScoreMod &mod);
 /// The modifier registered under `name`, else the built-in whose name it is
-/// ("softcap.30", "softcap_exact.30", "alibi.16"); throws tessera::Error if
-/// neither.
+/// ("softcap.30", "softcap_exact.30", "alibi.16", or "expr:TEXT" for
+/// scoremods::expression(TEXT)); throws tessera::Error if neither.
 ScoreMod findScoreMod(const std::string &name);
 
 /// Built-in modifiers.
@@ -74,6 +74,17 @@ ScoreMod softcap(double cap, bool exact = false);
 /// ALiBi (Press et al.): score + slope_h * (key - query), slope_h =
 /// 2^(-8 (h + 1) / heads).
 ScoreMod alibi(int heads);
+/// A modifier from text, for callers without the C++ DSL (the C API and the
+/// Python package take "expr:" + the text as a score modifier's name):
+/// numbers, s (the scaled score), q and k (query and key positions), h (the
+/// query head) and b (the batch entry), all read as f32; + - * / and unary
+/// -; comparisons < <= > >= == != combined with & (&&), | (||) and !;
+/// functions tanh exp exp2 log log2 sqrt rsqrt abs sigmoid sin cos floor
+/// ceil, min max pow, where(condition, a, b).  E.g. "30 * tanh(s / 30)",
+/// "s - 0.5 * abs(q - k)", "where(k > q + 256, s - 4, s)".  Parsed and
+/// checked here (a tessera::Error names the column); the backward derives
+/// its derivative.  Named "expr.<hash of the text>".
+ScoreMod expression(const std::string &text);
 } // namespace scoremods
 
 /// What a mask modifier may read besides the positions it is given.
