@@ -112,7 +112,7 @@ static void attentionFwd(Kernel &k, const Params &p) {
       Scalar c = qkScale;
       if (mod) {
         // The modifier sees scaled scores; the exp2 domain then needs only log2(e).
-        s = mod->fn(s * scale, batch, head, offM.col(), keys.row());
+        s = applyScoreMod(*mod, s * scale, batch, head, offM.col(), keys.row());
         c = scalar(kLog2e, f32);
       }
       if (masked) {

@@ -147,7 +147,7 @@ struct ModifiedScores {
     if (!mod) // the plain kernels' code as before: one FFMA per score
       return {exp2(qk * qkScale - lse2), std::nullopt};
     Tile s = qk * scale;
-    Tile m = mod->fn(s, batch, head, query, key);
+    Tile m = applyScoreMod(*mod, s, batch, head, query, key);
     std::optional<Tile> g;
     if (mod->grad) {
       g = mod->grad(s, m, batch, head, query, key);

@@ -135,6 +135,32 @@ ScoreMod findScoreMod(const std::string &name) { return scoreMods().find(name, b
 void registerMaskMod(const MaskMod &mod) { maskMods().add(mod); }
 MaskMod findMaskMod(const std::string &name) { return maskMods().find(name, builtInMaskMod); }
 
+Tile applyScoreMod(const ScoreMod &mod, const Tile &s, const Scalar &batch, const Scalar &head,
+                   const Tile &query, const Tile &key) {
+  Tile m = mod.fn(s, batch, head, query, key);
+  auto shapeText = [](const std::vector<int64_t> &shape) {
+    std::string t = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+      t += (i ? ", " : "") + std::to_string(shape[i]);
+    return t + "]";
+  };
+  std::vector<int64_t> want = s.shape(), got = m.shape();
+  bool broadcasts = got.size() <= want.size();
+  for (size_t i = 0; broadcasts && i < got.size(); ++i) {
+    int64_t g = got[got.size() - 1 - i], w = want[want.size() - 1 - i];
+    broadcasts = g == w || g == 1;
+  }
+  bool number = !m.isPointer() && (m.dtype() == f32 || m.dtype() == f16 || m.dtype() == bf16);
+  if (!broadcasts || !number)
+    throw Error("score modifier '" + mod.name + "' returned a " +
+                (!number ? "tile of " + m.typeName() + " elements" : shapeText(got) + " tile") +
+                "; it must return the scores' block (" + shapeText(want) +
+                ", f32) or something that broadcasts to it");
+  if (m.dtype() != f32)
+    m = m.to(f32);
+  return got == want ? m : broadcastTo(m, want);
+}
+
 namespace scoremods {
 ScoreMod softcap(double cap, bool exact) {
   if (!(cap > 0))

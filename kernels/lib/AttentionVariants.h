@@ -16,6 +16,13 @@
 
 namespace tessera::kernels {
 
+/// mod.fn over the scaled scores `s` (f32) and positions that broadcast to
+/// them, as a tile of s's shape and type: a result that ignores the score
+/// (a [1, N] row of positions) is broadcast, f16/bf16 widened; anything
+/// else is a tessera::Error naming the modifier.
+dsl::Tile applyScoreMod(const ScoreMod &mod, const dsl::Tile &s, const dsl::Scalar &batch,
+                        const dsl::Scalar &head, const dsl::Tile &query, const dsl::Tile &key);
+
 /// A kernel's view of its MASK_MOD parameter.  Declare its arguments after
 /// every other argument of the kernel (declareArgs); then walk() replaces
 /// the loop over every key (or query) block.

@@ -17,6 +17,7 @@
 #include "tessera/Pipeline.h"
 #include "tessera/dsl/DSL.h"
 #include "tessera/dsl/KernelDef.h"
+#include "tessera/kernels/Attention.h"
 #include "tessera/kernels/Library.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -345,6 +346,77 @@ Target dslTarget() {
   };
   t.run = runDsl;
   t.knownIssue = dslKnownIssue;
+  return t;
+}
+
+namespace {
+/// A random expression of scoremods::expression's language, mostly well
+/// formed (a small grammar), then now and then damaged by a few edits.
+std::string randomExpression(Rng &rng, int depth = 0) {
+  static const std::vector<std::string> leaves{"s", "q", "k", "h", "b", "2", "0.5", "1e3", "s"};
+  static const std::vector<std::string> ops{"+", "-", "*", "/", "<", ">=", "==", "&&", "||"};
+  static const std::vector<std::string> fns{"tanh", "exp", "sqrt", "abs", "sigmoid", "log2",
+                                            "floor", "max", "pow", "where", "nope"};
+  if (depth > 3 || rng.chance(30))
+    return rng.pick(leaves);
+  switch (rng.below(4)) {
+  case 0:
+    return randomExpression(rng, depth + 1) + " " + rng.pick(ops) + " " +
+           randomExpression(rng, depth + 1);
+  case 1: return (rng.chance(50) ? "-" : "!") + randomExpression(rng, depth + 1);
+  case 2: return "(" + randomExpression(rng, depth + 1) + ")";
+  default: {
+    std::string f = rng.pick(fns), args = randomExpression(rng, depth + 1);
+    for (uint64_t n = rng.below(3); n > 0; --n)
+      args += ", " + randomExpression(rng, depth + 1);
+    return f + "(" + args + ")";
+  }
+  }
+}
+
+/// Parses the text; if it is accepted, traces the forward and the dQ
+/// kernels with it (the backward derives its derivative) and compiles the
+/// forward: a text the checker accepts must never fail later.
+bool runScoreExpr(const std::string &input) {
+  std::string text = parseSpec(input)["text"];
+  kernels::ScoreMod mod = kernels::scoremods::expression(text); // refusal: tessera::Error
+  kernels::registerScoreMod(mod);
+  try {
+    auto ctx = newContext();
+    for (const char *kernel : {"attention_fwd", "attention_bwd_dq"}) {
+      Params p = Params::parse("HEAD_DIM=64,BLOCK_M=64,BLOCK_N=64,SCORE_MOD=" + mod.name);
+      auto module = traceKernel(*ctx, kernels::findKernel(kernel), p);
+      if (std::string(kernel) == "attention_fwd")
+        compileToPTX(*module, CompileOptions{});
+    }
+  } catch (const Error &e) {
+    throw Finding("expression accepted, then refused: " + std::string(e.what()));
+  }
+  return true;
+}
+} // namespace
+
+Target scoreExprTarget() {
+  Target t;
+  t.name = "score_expr";
+  t.summary = "score modifiers as text (the C API's \"expr:\"): parsed, traced and compiled";
+  t.generate = [](Rng &rng) {
+    std::string text = randomExpression(rng);
+    for (uint64_t edits = rng.chance(30) ? 1 + rng.below(3) : 0; edits > 0; --edits) {
+      size_t at = text.empty() ? 0 : rng.below(text.size());
+      static const std::string junk = "()+-*/<>=!&|,.0123456789eqksx $";
+      if (rng.chance(50) && !text.empty())
+        text.erase(at, 1);
+      else
+        text.insert(at, 1, junk[rng.below(junk.size())]);
+    }
+    // One line: the spec's lines are key=value.
+    for (char &c : text)
+      if (c == '\n')
+        c = ' ';
+    return "text=" + text;
+  };
+  t.run = runScoreExpr;
   return t;
 }
 

@@ -71,6 +71,7 @@ std::string specStr(const std::map<std::string, std::string> &spec, const std::s
 /// `opt` target mutates.
 Target optTarget(const std::string &litDir);
 Target dslTarget();
+Target scoreExprTarget();
 #ifdef TESSERA_FUZZ_RUNTIME
 Target launchTarget();
 Target attentionTarget();

@@ -331,7 +331,7 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   tessera::registerAllPasses();
 
-  std::vector<Target> all = {optTarget(TESSERA_FUZZ_LIT_DIR), dslTarget()};
+  std::vector<Target> all = {optTarget(TESSERA_FUZZ_LIT_DIR), dslTarget(), scoreExprTarget()};
 #ifdef TESSERA_FUZZ_RUNTIME
   all.push_back(launchTarget());
   all.push_back(attentionTarget());

@@ -84,7 +84,11 @@ TEST_CASE("attentionForward traces score modifiers (soft-capping, ALiBi, a user'
        }, true},
       {local, [](double x, int64_t, int64_t i, int64_t j) {
          return (j - i) * (j - i) < 64 ? x + 0.75 : x;
-       }, false}};
+       }, false},
+      // One that ignores the score: its [1, BLOCK_N] row is broadcast.
+      {kernels::findScoreMod("expr:0.1 * k"), [](double, int64_t, int64_t, int64_t j) {
+         return 0.1 * double(j);
+       }, true}};
   for (const Case &c : cases) {
     INFO(c.mod.name);
     bo.fill(0xff);
@@ -100,6 +104,19 @@ TEST_CASE("attentionForward traces score modifiers (soft-capping, ALiBi, a user'
     CHECK(bshdError(ref, bo, H, SQ, D) < 3e-3);
     CHECK(bshdError(plain, bo, H, SQ, D) > 1e-2); // the modifier did change the output
   }
+  // A modifier must return numbers of the block's shape (or that broadcast to it).
+  kernels::ScoreMod boolean{"test.boolean", [](const dsl::Tile &s, const dsl::Scalar &,
+                                               const dsl::Scalar &, const dsl::Tile &,
+                                               const dsl::Tile &) { return s > 0.0; }};
+  jit::AttentionProblem p{1, H, H, SQ, SK, D, false, float(scale)};
+  p.scoreMod = boolean;
+  std::string error = test::errorOf([&] {
+    jit::attentionForward(jit, p, bq, bshd(H, SQ, D), bk, bshd(H, SK, D), bv, bshd(H, SK, D), bo,
+                          bshd(H, SQ, D), bl);
+  });
+  INFO(error);
+  CHECK(error.find("score modifier 'test.boolean' returned a tile of i1 elements; it must return "
+                   "the scores' block ([") != std::string::npos);
 }
 
 TEST_CASE("attentionBackward differentiates through score modifiers (softcap's grad, ALiBi, a "
