@@ -116,6 +116,8 @@ std::optional<ScoreMod> builtInScoreMod(const std::string &name) {
 }
 
 std::optional<MaskMod> builtInMaskMod(const std::string &name) {
+  if (name.rfind("expr:", 0) == 0)
+    return maskmods::expression(name.substr(5));
   if (name == "causal")
     return maskmods::causal();
   if (name == "causal_bottom_right")

@@ -75,6 +75,7 @@ def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd
     or a score modifier as an expression over s (the scaled score), q, k
     (positions), h (head), b (batch): score_mod="expr:30 * tanh(s / 30)"
     (its derivative is derived; see scoremods::expression in Attention.h),
+    and a mask as a condition over q, k, h, b, sq, sk: mask_mod="expr:k <= q",
     with mask_data an int32 [batch, seq_k] array of document ids.  dropout:
     (p, seed, offset), FlashAttention's dropout on the probabilities (the
     backward takes the same three and regenerates the mask)."""

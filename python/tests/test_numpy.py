@@ -134,7 +134,7 @@ def varlen(causal):
 def modifiers():
     """Built-in score and mask modifiers by name through the C API: soft-capping
     with a sliding window, a causal document mask reading document ids, and a
-    score modifier written as an expression."""
+    score modifier and a mask written as expressions."""
     b, h, s, d, cap = 2, 2, 70, 64, 2.0
     scale = 2 / math.sqrt(d)  # scores large enough for the cap to bite
     ids = np.repeat(np.arange(s), rng.integers(1, 25, s))[:s]
@@ -150,7 +150,9 @@ def modifiers():
              (None, "document", docs, True,
               (docs[:, None, :, None] == docs[:, None, None, :]) & (j <= i), plain),
              ("expr:where(k > q, s - 0.1 * abs(q - k), 2 * tanh(s / 2))", None, None, False,
-              np.ones((b, 1, s, s), bool), distance)]
+              np.ones((b, 1, s, s), bool), distance),
+             (None, "expr:k <= q && q - k <= 20", None, False,
+              np.broadcast_to((j <= i) & (j >= i - 20), (b, 1, s, s)), plain)]
     for score_mod, mask_mod, data, causal, allowed, (f, df) in cases:
         q, k, v, do = (rng.standard_normal((b, h, s, d)).astype(np.float16) for _ in range(4))
         o, lse = np.empty_like(q), np.empty((b, h, s), np.float32)

@@ -56,7 +56,8 @@ typedef struct {
   /* A built-in mask by name, ANDed with `causal`, or NULL: "causal",
    * "causal_bottom_right", "sliding_window.L.R" (bottom-right aligned, L keys
    * back and R ahead; "inf" unbounded), "prefix_lm.P", "document" (reads
-   * mask_data).  The kernels visit only the blocks it leaves anything in; a
+   * mask_data), or "expr:" and a condition over q, k, h, b, sq, sk, e.g.
+   * "expr:k <= q && q - k < 256" (kernels::maskmods::expression).  The kernels visit only the blocks it leaves anything in; a
    * row it leaves no key gets output 0 and lse -inf.  With the varlen entry
    * points it applies to each sequence's own positions and lengths
    * (mask_data then has a row per sequence). */

@@ -353,7 +353,8 @@ namespace {
 /// A random expression of scoremods::expression's language, mostly well
 /// formed (a small grammar), then now and then damaged by a few edits.
 std::string randomExpression(Rng &rng, int depth = 0) {
-  static const std::vector<std::string> leaves{"s", "q", "k", "h", "b", "2", "0.5", "1e3", "s"};
+  static const std::vector<std::string> leaves{"s",   "q", "k", "h",  "b", "2",
+                                               "0.5", "1e3", "s", "sq", "sk"};
   static const std::vector<std::string> ops{"+", "-", "*", "/", "<", ">=", "==", "&&", "||"};
   static const std::vector<std::string> fns{"tanh", "exp", "sqrt", "abs", "sigmoid", "log2",
                                             "floor", "max", "pow", "where", "nope"};
@@ -374,19 +375,31 @@ std::string randomExpression(Rng &rng, int depth = 0) {
   }
 }
 
-/// Parses the text; if it is accepted, traces the forward and the dQ
-/// kernels with it (the backward derives its derivative) and compiles the
-/// forward: a text the checker accepts must never fail later.
+/// Parses the text as a score modifier (or, kind=mask, a mask); if it is
+/// accepted, traces the forward and the dQ kernels with it (the backward
+/// derives its derivative; a mask: the block-mask kernel) and compiles
+/// them but the dQ: a text the checker accepts must never fail later.
 bool runScoreExpr(const std::string &input) {
-  std::string text = parseSpec(input)["text"];
-  kernels::ScoreMod mod = kernels::scoremods::expression(text); // refusal: tessera::Error
-  kernels::registerScoreMod(mod);
+  auto spec = parseSpec(input);
+  std::string text = spec["text"];
+  bool mask = specStr(spec, "kind", "score") == "mask";
+  // A refusal here is a tessera::Error.
+  std::string name = mask ? kernels::maskmods::expression(text).name
+                          : kernels::scoremods::expression(text).name;
+  if (mask)
+    kernels::registerMaskMod(kernels::maskmods::expression(text));
+  else
+    kernels::registerScoreMod(kernels::scoremods::expression(text));
+  std::string param = (mask ? "MASK_MOD=" : "SCORE_MOD=") + name;
   try {
     auto ctx = newContext();
-    for (const char *kernel : {"attention_fwd", "attention_bwd_dq"}) {
-      Params p = Params::parse("HEAD_DIM=64,BLOCK_M=64,BLOCK_N=64,SCORE_MOD=" + mod.name);
+    for (const char *kernel :
+         {"attention_fwd", mask ? "attention_block_mask" : "attention_bwd_dq"}) {
+      Params p = Params::parse(std::string(kernel) == "attention_block_mask"
+                                   ? param
+                                   : "HEAD_DIM=64,BLOCK_M=64,BLOCK_N=64," + param);
       auto module = traceKernel(*ctx, kernels::findKernel(kernel), p);
-      if (std::string(kernel) == "attention_fwd")
+      if (std::string(kernel) != "attention_bwd_dq")
         compileToPTX(*module, CompileOptions{});
     }
   } catch (const Error &e) {
@@ -399,7 +412,7 @@ bool runScoreExpr(const std::string &input) {
 Target scoreExprTarget() {
   Target t;
   t.name = "score_expr";
-  t.summary = "score modifiers as text (the C API's \"expr:\"): parsed, traced and compiled";
+  t.summary = "score and mask modifiers as text (the C API's \"expr:\"): parsed, traced, compiled";
   t.generate = [](Rng &rng) {
     std::string text = randomExpression(rng);
     for (uint64_t edits = rng.chance(30) ? 1 + rng.below(3) : 0; edits > 0; --edits) {
@@ -414,7 +427,8 @@ Target scoreExprTarget() {
     for (char &c : text)
       if (c == '\n')
         c = ' ';
-    return "text=" + text;
+    // A quarter of the texts go in as masks (a condition; no s).
+    return std::string(rng.chance(25) ? "kind=mask\n" : "") + "text=" + text;
   };
   t.run = runScoreExpr;
   return t;

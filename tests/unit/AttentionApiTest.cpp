@@ -721,7 +721,7 @@ TEST_CASE("attentionBackward's atomic dQ stays finite when every score of a row 
   }
 }
 
-TEST_CASE("scoremods::expression parses and checks its text, naming the column of an error",
+TEST_CASE("scoremods::expression and maskmods::expression parse and check their text, naming the column of an error",
           "[attention][scoremod]") {
   auto err = [](const std::string &text) {
     return test::errorOf([&] { kernels::scoremods::expression(text); });
@@ -742,6 +742,19 @@ TEST_CASE("scoremods::expression parses and checks its text, naming the column o
   CHECK(err("s + (q < k)") == "score modifier expression 's + (q < k)': + needs a number, not a "
                               "condition at column 8");
   CHECK(err("s $ 2") == "score modifier expression 's $ 2': unexpected '$' at column 3");
+  // Masks: a condition over q, k, h, b, sq, sk (no score).
+  auto maskErr = [](const std::string &text) {
+    return test::errorOf([&] { kernels::maskmods::expression(text); });
+  };
+  CHECK(maskErr("q + k") == "mask modifier expression 'q + k': the expression is a number; a mask "
+                            "modifier is a condition (a comparison) at column 1");
+  CHECK(maskErr("s < 1") == "mask modifier expression 's < 1': unknown name 's' (q, k, h, b, sq, "
+                            "sk, or a function with arguments) at column 1");
+  CHECK(err("k < sk") == "score modifier expression 'k < sk': unknown name 'sk' (s, q, k, h, b, or "
+                         "a function with arguments) at column 5");
+  CHECK(kernels::maskmods::expression("k <= q").perHead == false);
+  CHECK(kernels::maskmods::expression("k <= q || h == 2").perHead == true);
+  CHECK(kernels::maskmods::expression("k <= q || b == 2").perBatch == true);
   // The same text names the same modifier; another text another one.
   CHECK(kernels::scoremods::expression("s * 2").name ==
         kernels::findScoreMod("expr:s * 2").name);

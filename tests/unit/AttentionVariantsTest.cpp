@@ -80,6 +80,12 @@ std::vector<MaskCase> maskCases(const std::vector<int32_t> &docs, int docSeq) {
        docSeq, docSeq, /*causal=*/true, /*batch=*/2},
       {everyThird, [](int64_t bh, int64_t, int64_t j) { return (j + bh % H) % 3 != 0; }, 100,
        100, /*causal=*/true},
+      // Masks written as text (what the C API and Python pass as "expr:..."):
+      // a bottom-right window, and one per head.
+      {kernels::maskmods::expression("k <= q + sk - sq && k >= q + sk - sq - 30"),
+       window(150, 170, 30, 0), 150, 170},
+      {kernels::findMaskMod("expr:h == 1 || k <= q"),
+       [](int64_t bh, int64_t i, int64_t j) { return bh % H == 1 || j <= i; }, 120, 120},
   };
 }
 } // namespace

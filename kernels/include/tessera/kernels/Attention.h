@@ -126,8 +126,8 @@ struct MaskMod {
 void registerMaskMod(const MaskMod &mod);
 /// The mask modifier registered under `name`, else the built-in whose name
 /// it is ("causal", "causal_bottom_right", "sliding_window.1024.0" (a side
-/// "inf" is unbounded), "prefix_lm.64", "document"); throws tessera::Error
-/// if neither.
+/// "inf" is unbounded), "prefix_lm.64", "document", or "expr:TEXT" for
+/// maskmods::expression(TEXT)); throws tessera::Error if neither.
 MaskMod findMaskMod(const std::string &name);
 
 /// Built-in masks.  Alignments: "top-left" puts query i and key i at the
@@ -154,6 +154,13 @@ MaskMod prefixLM(int prefix);
 /// i + seq_k - seq_q (bottom-right), and sees the keys of its own document.
 /// Combine with AttentionProblem::causal for causal packed training.
 MaskMod document();
+/// A mask from text (the C API and the Python package take "expr:" + the
+/// text as a mask modifier's name): a condition in scoremods::expression's
+/// language over q and k (positions), h (the query head), b (the batch
+/// entry), sq and sk (the sequence lengths), all read as f32, e.g.
+/// "k <= q && q - k < 256" (causal local attention), "k <= q + sk - sq".
+/// Per head / per batch when it reads h / b.  Named "expr.<hash of the text>".
+MaskMod expression(const std::string &text);
 } // namespace maskmods
 
 /// Every compile-time parameter of attention_fwd.

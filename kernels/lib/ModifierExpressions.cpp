@@ -1,36 +1,42 @@
-//===- ScoreModExpression.cpp - score modifiers written as text -----------===//
+//===- ModifierExpressions.cpp - score and mask modifiers written as text -===//
 //
-// scoremods::expression("30 * tanh(s / 30)"): a score modifier from a small
-// expression language, for callers without the C++ DSL (the C API and the
-// Python package pass "expr:" + the text as score_mod).  The text is parsed
-// and type-checked once, with errors at their column; the modifier traces
-// the expression with the DSL's operations, and the backward differentiates
-// it (dsl::derivative), so no derivative is written.
+// scoremods::expression("30 * tanh(s / 30)") and maskmods::expression(
+// "k <= q && q - k < 256"): modifiers from a small expression language, for
+// callers without the C++ DSL (the C API and the Python package pass "expr:"
+// + the text as score_mod or mask_mod).  The text is parsed and type-checked
+// once, with errors at their column; the modifier traces the expression with
+// the DSL's operations, and the backward differentiates a score modifier
+// (dsl::derivative), so no derivative is written.
 //
-//   expr   := cmp (('&' | '|') cmp)*
+//   expr   := cmp (('&' | '&&' | '|' | '||') cmp)*
 //   cmp    := sum (('<' | '<=' | '>' | '>=' | '==' | '!=') sum)?
 //   sum    := prod (('+' | '-') prod)*
 //   prod   := unary (('*' | '/') unary)*
 //   unary  := ('-' | '!') unary | atom
 //   atom   := number | name | name '(' expr (',' expr)* ')' | '(' expr ')'
 //
-// Names: s (the scaled score), q and k (query and key positions), h (the
-// query head), b (the batch entry), all read as f32.  Functions: tanh exp
+// Names, all read as f32: s (the scaled score; score modifiers only), q and
+// k (query and key positions), h (the query head), b (the batch entry), sq
+// and sk (the sequence lengths; mask modifiers only).  Functions: tanh exp
 // exp2 log log2 sqrt rsqrt abs sigmoid sin cos floor ceil (one argument),
-// min max pow (two), where(condition, a, b).
+// min max pow (two), where(condition, a, b).  A score modifier's text is a
+// number, a mask modifier's a condition.
 //
 //===----------------------------------------------------------------------===//
 #include "tessera/kernels/Attention.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <variant>
+#include <vector>
 
 using namespace tessera::dsl;
 
@@ -56,26 +62,41 @@ const std::map<std::string, int> &functions() {
   return f;
 }
 
+/// What a text may use and must be: a score modifier's (a number, with s)
+/// or a mask modifier's (a condition, with sq and sk).
+struct Language {
+  const char *what;
+  std::vector<std::string> names;
+  bool condition;
+};
+const Language kScore{"score modifier", {"s", "q", "k", "h", "b"}, false};
+const Language kMask{"mask modifier", {"q", "k", "h", "b", "sq", "sk"}, true};
+
 class Parser {
 public:
-  explicit Parser(const std::string &text) : text(text) {}
+  Parser(const std::string &text, const Language &lang) : text(text), lang(lang) {}
 
   NodeP parse() {
     NodeP n = expr();
     skip();
     if (at < text.size())
       fail("unexpected '" + text.substr(at, 1) + "'");
-    if (n->boolean)
+    if (n->boolean && !lang.condition)
       fail("the expression is a condition; a score modifier returns a number (use where)", 0);
+    if (!n->boolean && lang.condition)
+      fail("the expression is a number; a mask modifier is a condition (a comparison)", 0);
     return n;
   }
+  /// The names the text reads.
+  std::set<std::string> used;
 
 private:
   const std::string &text;
+  const Language &lang;
   size_t at = 0;
 
   [[noreturn]] void fail(const std::string &why, std::optional<size_t> col = {}) {
-    throw Error("score modifier expression '" + text + "': " + why + " at column " +
+    throw Error(std::string(lang.what) + " expression '" + text + "': " + why + " at column " +
                 std::to_string((col ? *col : at) + 1));
   }
   void skip() {
@@ -201,8 +222,13 @@ private:
     while (at < text.size() && (std::isalnum((unsigned char)text[at]) || text[at] == '_'))
       name += text[at++];
     if (!eat("(")) {
-      if (name != "s" && name != "q" && name != "k" && name != "h" && name != "b")
-        fail("unknown name '" + name + "' (s, q, k, h, b, or a function with arguments)", col);
+      if (std::find(lang.names.begin(), lang.names.end(), name) == lang.names.end()) {
+        std::string names;
+        for (const std::string &n : lang.names)
+          names += n + ", ";
+        fail("unknown name '" + name + "' (" + names + "or a function with arguments)", col);
+      }
+      used.insert(name);
       return make(Node::Name, name, {}, col);
     }
     auto f = functions().find(name);
@@ -233,24 +259,40 @@ private:
 using Value = std::variant<double, Tile>;
 
 struct Tracer {
-  const Tile &s;
+  std::optional<Tile> s;
   const Scalar &batch, &head;
   const Tile &query, &key;
+  std::optional<Scalar> seqQ, seqK;
+  /// The block: the score's shape, or the positions' broadcast.
+  std::vector<int64_t> shape() const {
+    if (s)
+      return s->shape();
+    std::vector<int64_t> a = query.shape(), b = key.shape();
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+      a[i] = std::max(a[i], b[i]);
+    return a;
+  }
 
   Tile tile(const Value &v) {
     if (auto *t = std::get_if<Tile>(&v))
       return *t;
-    return full(s.shape(), Num(std::get<double>(v)), f32);
+    return full(shape(), Num(std::get<double>(v)), f32);
+  }
+  /// The result, shaped as the block.
+  Tile result(const Node &root) {
+    Tile r = tile(eval(root));
+    return r.shape() == shape() ? r : broadcastTo(r, shape());
   }
 
   Value eval(const Node &n) {
     switch (n.kind) {
     case Node::Number: return n.value;
     case Node::Name:
-      if (n.op == "s") return s;
+      if (n.op == "s") return *s;
       if (n.op == "q") return query.to(f32);
       if (n.op == "k") return key.to(f32);
-      return splat((n.op == "h" ? head : batch).to(f32), s.shape());
+      if (n.op == "sq" || n.op == "sk") return splat((n.op == "sq" ? *seqQ : *seqK).to(f32), shape());
+      return splat((n.op == "h" ? head : batch).to(f32), shape());
     case Node::Unary: {
       Value a = eval(*n.args[0]);
       if (n.op == "!")
@@ -323,27 +365,41 @@ struct Tracer {
   }
 };
 
-} // namespace
-
-namespace scoremods {
-ScoreMod expression(const std::string &text) {
-  NodeP root = Parser(text).parse();
-  // The name stands for the text in this process (kernels are memoized by
-  // name; two texts with one 64-bit hash would share kernels); the disk
-  // cache is keyed by the traced code anyway.
+/// The name standing for `text` in this process (kernels are memoized by
+/// name; two texts with one 64-bit hash would share kernels); the disk cache
+/// is keyed by the traced code anyway.
+std::string nameOf(const std::string &text) {
   uint64_t hash = 0xcbf29ce484222325ull; // FNV-1a
   for (unsigned char c : text)
     hash = (hash ^ c) * 0x100000001b3ull;
   char name[32];
   std::snprintf(name, sizeof name, "expr.%016llx", (unsigned long long)hash);
-  ScoreMod mod{name,
-               [root](const Tile &s, const Scalar &batch, const Scalar &head, const Tile &query,
-                      const Tile &key) {
-                 Tracer t{s, batch, head, query, key};
-                 return t.tile(t.eval(*root));
-               }};
-  return mod;
+  return name;
+}
+} // namespace
+
+namespace scoremods {
+ScoreMod expression(const std::string &text) {
+  NodeP root = Parser(text, kScore).parse();
+  return {nameOf(text), [root](const Tile &s, const Scalar &batch, const Scalar &head,
+                               const Tile &query, const Tile &key) {
+            return Tracer{s, batch, head, query, key, {}, {}}.result(*root);
+          }};
 }
 } // namespace scoremods
+
+namespace maskmods {
+MaskMod expression(const std::string &text) {
+  Parser parser(text, kMask);
+  NodeP root = parser.parse();
+  MaskMod mod{nameOf(text), [root](const Scalar &batch, const Scalar &head, const Tile &query,
+                                   const Tile &key, const MaskContext &c) {
+                return Tracer{std::nullopt, batch, head, query, key, c.seqQ, c.seqK}.result(*root);
+              }};
+  mod.perHead = parser.used.count("h") > 0;
+  mod.perBatch = parser.used.count("b") > 0;
+  return mod;
+}
+} // namespace maskmods
 
 } // namespace tessera::kernels
