@@ -607,6 +607,19 @@ void addAttentionChecks(std::vector<Check> &checks) {
                                  derivedMix(), derivedMixRef(), derivedMixGrad()); }},
       {"score_mod", [] { return checkAttentionBackward(64, false, 2, 2, 517, 300, "f16", false, true,
                                  derivedMix(), derivedMixRef(), derivedMixGrad()); }},
+      // Written as text (the C API's and Python's "expr:"), backward derived.
+      {"score_mod", [] { return checkAttentionBackward(128, true, 4, 2, 700, 900, "bf16", true, false,
+                                 kernels::findScoreMod("expr:s - 0.1 * abs(q - k)"),
+                                 [](double x, int64_t, int64_t i, int64_t j) {
+                                   return x - 0.1 * std::abs(double(i - j));
+                                 },
+                                 [](double, int64_t, int64_t, int64_t) { return 1.0; }); }},
+      {"mask", [] { return checkAttentionBackward(64, false, 4, 2, 900, 1000, "f16", false, false,
+                                 {}, {}, {},
+                                 MaskSpec{kernels::findMaskMod("expr:k <= q + sk - sq && k > q + sk - sq - 300"),
+                                          [](int64_t, int64_t i, int64_t j) {
+                                            return j <= i + 100 && j > i + 100 - 300;
+                                          }}); }},
       // Mask modifiers (issue 21) through the block lists, with the library's
       // schedules (warp-specialized at d=128 and d=64 from 8192 keys):
       // sliding windows, bottom-right causal with rows that see no key,
