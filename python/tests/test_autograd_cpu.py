@@ -97,10 +97,33 @@ def varlen_modifiers():
     print(f"varlen {lens} softcap {cap:g} + sliding window {left}: worst {worst:.1e} ok")
 
 
+def expressions():
+    """Modifiers written as expressions: Tessera derives the score modifier's
+    derivative; torch.autograd differentiates the float64 reference."""
+    b, h, s, d = 2, 2, 37, 64
+    q, k, v = (torch.randn(b, s, h, d, dtype=torch.float16, requires_grad=True) for _ in range(3))
+    do = torch.randn(b, s, h, d, dtype=torch.float16)
+    out = tessera.attention(q, k, v, scale=0.25, score_mod="expr:4 * tanh(s / 4) - 0.1 * abs(q - k)",
+                            mask_mod="expr:k <= q && q - k < 9")
+    grads = torch.autograd.grad(out, (q, k, v), do)
+    t = lambda x: x.detach().double().transpose(1, 2).requires_grad_()
+    q64, k64, v64 = t(q), t(k), t(v)
+    pos = torch.arange(s, dtype=torch.float64)
+    sc = 4 * torch.tanh(q64 @ k64.transpose(-1, -2) * 0.25 / 4) - 0.1 * (pos[:, None] - pos).abs()
+    allowed = (pos[None, :] <= pos[:, None]) & (pos[:, None] - pos[None, :] < 9)
+    ref = torch.softmax(sc.masked_fill(~allowed, float("-inf")), -1) @ v64
+    rgrads = torch.autograd.grad(ref, (q64, k64, v64), do.double().transpose(1, 2))
+    mine = [x.transpose(1, 2) for x in (out, *grads)]
+    worst = max([rel(mine[0], ref)] + [rel(m, r) for m, r in zip(mine[1:], rgrads)])
+    assert worst < 3e-2, worst
+    print(f"expression score_mod + mask_mod: worst {worst:.1e} ok")
+
+
 case(1, 2, 2, 33, 33, 64, False, "bshd")
 case(1, 4, 2, 40, 24, 64, True, "bhsd")
 varlen()
 varlen_modifiers()
+expressions()
 try:
     tessera.attention(torch.randn(2, 3, 4, dtype=torch.float16),
                       torch.randn(2, 3, 4, dtype=torch.float16),
