@@ -94,6 +94,8 @@ private:
   const std::string &text;
   const Language &lang;
   size_t at = 0;
+  int nesting = 0;
+  static constexpr int kMaxNesting = 200;
 
   [[noreturn]] void fail(const std::string &why, std::optional<size_t> col = {}) {
     throw Error(std::string(lang.what) + " expression '" + text + "': " + why + " at column " +
@@ -180,6 +182,15 @@ private:
   NodeP prod() { return numbers(&Parser::unary, {"*", "/"}); }
   NodeP unary() {
     size_t col = (skip(), at);
+    // Every nesting ('(', a call's arguments, a sign) recurses through here:
+    // bounded, so that no text can exhaust the stack.
+    struct Depth {
+      int &d;
+      explicit Depth(int &d) : d(++d) {}
+      ~Depth() { --d; }
+    } depth(nesting);
+    if (nesting > kMaxNesting)
+      fail("nested more than " + std::to_string(kMaxNesting) + " deep");
     if (eat("-")) {
       NodeP a = unary();
       number(a, "-");

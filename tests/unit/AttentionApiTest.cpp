@@ -742,6 +742,11 @@ TEST_CASE("scoremods::expression and maskmods::expression parse and check their 
   CHECK(err("s + (q < k)") == "score modifier expression 's + (q < k)': + needs a number, not a "
                               "condition at column 8");
   CHECK(err("s $ 2") == "score modifier expression 's $ 2': unexpected '$' at column 3");
+  // Deep nesting is refused, not a stack overflow.
+  std::string deep = std::string(100000, '(') + "s" + std::string(100000, ')');
+  CHECK(err(deep).find("nested more than 200 deep at column 201") != std::string::npos);
+  CHECK(err(std::string(100000, '-') + "s").find("nested more than 200 deep") != std::string::npos);
+  CHECK(kernels::scoremods::expression(std::string(150, '(') + "s" + std::string(150, ')')).fn);
   // Masks: a condition over q, k, h, b, sq, sk (no score).
   auto maskErr = [](const std::string &text) {
     return test::errorOf([&] { kernels::maskmods::expression(text); });
