@@ -322,6 +322,11 @@ struct Tracer {
     auto *x = std::get_if<double>(&l), *y = std::get_if<double>(&r);
     if (x && y && (op == "+" || op == "-" || op == "*" || op == "/")) // folded
       return op == "+" ? *x + *y : op == "-" ? *x - *y : op == "*" ? *x * *y : *x / *y;
+    // A division by a number multiplies by its reciprocal (one rounding
+    // more; the built-in softcap does the same, and tile-fold-factors can
+    // then merge the factor with the kernel's scale).
+    if (y && op == "/")
+      return binary("*", l, 1.0 / *y);
     auto apply = [&](auto f) -> Value {
       if (x)
         return f(NumAt(*x), std::get<Tile>(r));
@@ -376,6 +381,58 @@ struct Tracer {
   }
 };
 
+/// A bound on |value| over every input, if the text implies one: tanh,
+/// sigmoid, sin and cos are within 1, and sums, products, quotients by a
+/// number, abs, min/max, where, exp and floor/ceil of bounded terms stay
+/// bounded.  (The score modifier's ScoreMod::bound: on bf16 the forward
+/// then needs no running row maximum.)
+std::optional<double> boundOf(const Node &n) {
+  auto arg = [&](size_t i) { return boundOf(*n.args[i]); };
+  auto both = [&](auto f) -> std::optional<double> {
+    auto a = arg(0), b = arg(1);
+    if (!a || !b)
+      return std::nullopt;
+    return f(*a, *b);
+  };
+  switch (n.kind) {
+  case Node::Number: return std::abs(n.value);
+  case Node::Name: return std::nullopt;
+  case Node::Unary: return arg(0);
+  case Node::Binary:
+    if (n.op == "+" || n.op == "-")
+      return both([](double a, double b) { return a + b; });
+    if (n.op == "*")
+      return both([](double a, double b) { return a * b; });
+    if (n.op == "/" && n.args[1]->kind == Node::Number && n.args[1]->value != 0) {
+      auto a = arg(0);
+      return a ? std::optional<double>(*a / std::abs(n.args[1]->value)) : std::nullopt;
+    }
+    return std::nullopt;
+  case Node::Call:
+    if (n.op == "tanh" || n.op == "sigmoid" || n.op == "sin" || n.op == "cos")
+      return 1.0;
+    if (n.op == "abs")
+      return arg(0);
+    if (n.op == "floor" || n.op == "ceil") {
+      auto a = arg(0);
+      return a ? std::optional<double>(*a + 1) : std::nullopt;
+    }
+    if (n.op == "exp" || n.op == "exp2") {
+      auto a = arg(0);
+      return a ? std::optional<double>(n.op == "exp" ? std::exp(*a) : std::exp2(*a))
+               : std::nullopt;
+    }
+    if (n.op == "min" || n.op == "max")
+      return both([](double a, double b) { return std::max(a, b); });
+    if (n.op == "where") {
+      auto a = arg(1), b = arg(2);
+      return a && b ? std::optional<double>(std::max(*a, *b)) : std::nullopt;
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 /// The name standing for `text` in this process (kernels are memoized by
 /// name; two texts with one 64-bit hash would share kernels); the disk cache
 /// is keyed by the traced code anyway.
@@ -392,10 +449,13 @@ std::string nameOf(const std::string &text) {
 namespace scoremods {
 ScoreMod expression(const std::string &text) {
   NodeP root = Parser(text, kScore).parse();
-  return {nameOf(text), [root](const Tile &s, const Scalar &batch, const Scalar &head,
-                               const Tile &query, const Tile &key) {
-            return Tracer{s, batch, head, query, key, {}, {}}.result(*root);
-          }};
+  ScoreMod mod{nameOf(text), [root](const Tile &s, const Scalar &batch, const Scalar &head,
+                                    const Tile &query, const Tile &key) {
+                 return Tracer{s, batch, head, query, key, {}, {}}.result(*root);
+               }};
+  if (std::optional<double> b = boundOf(*root); b && std::isfinite(*b) && *b > 0)
+    mod.bound = *b;
+  return mod;
 }
 } // namespace scoremods
 

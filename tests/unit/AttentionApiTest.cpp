@@ -747,6 +747,15 @@ TEST_CASE("scoremods::expression and maskmods::expression parse and check their 
   CHECK(err(deep).find("nested more than 200 deep at column 201") != std::string::npos);
   CHECK(err(std::string(100000, '-') + "s").find("nested more than 200 deep") != std::string::npos);
   CHECK(kernels::scoremods::expression(std::string(150, '(') + "s" + std::string(150, ')')).fn);
+  // A bound on the result, where the text implies one (the bf16 forward's
+  // fixed shift): "30 * tanh(s / 30)" is the built-in softcap.30 (the same
+  // PTX, forward and backward, checked 2026-12-04).
+  CHECK(kernels::scoremods::expression("30 * tanh(s / 30)").bound == 30);
+  CHECK(kernels::scoremods::expression("where(k > q, 2 * tanh(s), -1)").bound == 2);
+  CHECK(kernels::scoremods::expression("exp(tanh(s)) - sigmoid(s) / 4").bound ==
+        Approx(std::exp(1.0) + 0.25));
+  CHECK(kernels::scoremods::expression("s + 1").bound == 0);
+  CHECK(kernels::scoremods::expression("tanh(s) * q").bound == 0);
   // Masks: a condition over q, k, h, b, sq, sk (no score).
   auto maskErr = [](const std::string &text) {
     return test::errorOf([&] { kernels::maskmods::expression(text); });

@@ -83,7 +83,11 @@ ScoreMod alibi(int heads);
 /// ceil, min max pow, where(condition, a, b).  E.g. "30 * tanh(s / 30)",
 /// "s - 0.5 * abs(q - k)", "where(k > q + 256, s - 4, s)".  Parsed and
 /// checked here (a tessera::Error names the column); the backward derives
-/// its derivative.  Named "expr.<hash of the text>".
+/// its derivative; a division by a number multiplies by its reciprocal; the
+/// bound is set where the text implies one (tanh, sigmoid, sin, cos within
+/// 1, and what sums, products, abs, min/max, where, exp of bounded terms
+/// keep), so "30 * tanh(s / 30)" compiles to softcap(30)'s kernels.  Named
+/// "expr.<hash of the text>".
 ScoreMod expression(const std::string &text);
 } // namespace scoremods
 
