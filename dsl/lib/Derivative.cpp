@@ -132,10 +132,9 @@ private:
               Deriv r = scaled(d[0], pow(in(0), in(1) - 1.0, site) * in(1));
               return sum(r, scaled(d[1], y * log(in(0), site)), v);
             })
-            .Case([&](math::FloorOp) { return Deriv{}; }) // a step: 0 almost everywhere
-            .Case([&](math::CeilOp) { return Deriv{}; })
-            .Case([&](arith::ExtFOp) { return Deriv::some(tile(d[0], op->getOperand(0)).to(y.dtype())); })
-            .Case([&](arith::TruncFOp) {
+            // Steps: 0 almost everywhere.
+            .Case<math::FloorOp, math::CeilOp>([&](Operation *) { return Deriv{}; })
+            .Case<arith::ExtFOp, arith::TruncFOp>([&](Operation *) {
               return Deriv::some(tile(d[0], op->getOperand(0)).to(y.dtype()));
             })
             .Default([](Operation *) { return std::nullopt; });

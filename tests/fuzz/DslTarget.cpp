@@ -384,12 +384,16 @@ bool runScoreExpr(const std::string &input) {
   std::string text = spec["text"];
   bool mask = specStr(spec, "kind", "score") == "mask";
   // A refusal here is a tessera::Error.
-  std::string name = mask ? kernels::maskmods::expression(text).name
-                          : kernels::scoremods::expression(text).name;
-  if (mask)
-    kernels::registerMaskMod(kernels::maskmods::expression(text));
-  else
-    kernels::registerScoreMod(kernels::scoremods::expression(text));
+  std::string name;
+  if (mask) {
+    kernels::MaskMod mod = kernels::maskmods::expression(text);
+    kernels::registerMaskMod(mod);
+    name = mod.name;
+  } else {
+    kernels::ScoreMod mod = kernels::scoremods::expression(text);
+    kernels::registerScoreMod(mod);
+    name = mod.name;
+  }
   std::string param = (mask ? "MASK_MOD=" : "SCORE_MOD=") + name;
   try {
     auto ctx = newContext();
