@@ -296,14 +296,18 @@ TEST_CASE("several processes compiling one kernel share the cache safely", "[cac
   CHECK(rt::DiskCache::decode(readAll(files[0])));
 }
 
-TEST_CASE("a failed trace is reported and not remembered", "[cache][jit]") {
+TEST_CASE("a failed trace is reported, not written to disk, and remembered", "[cache][jit]") {
   TempCache tc("failure");
   jit::Compiler comp(tc.options());
   std::string msg = test::errorOf(
       [&] { comp.compile(addDef(), dsl::Params{{"BLOCK", "1000"}}, "sm_90a"); });
   CHECK(msg.find("VectorAdd.cpp") != std::string::npos);
   CHECK(msg.find("not a power of two") != std::string::npos);
+  // The second request gets the same error without tracing again.
+  CHECK(comp.stats().memoryHits == 0);
   CHECK(test::errorOf([&] { comp.compile(addDef(), dsl::Params{{"BLOCK", "1000"}}, "sm_90a"); }) ==
         msg);
+  CHECK(comp.stats().memoryHits == 1);
+  CHECK(comp.stats().compiles == 0);
   CHECK(tc.files().empty());
 }

@@ -127,8 +127,18 @@ std::shared_ptr<const Compiled> Compiler::compile(const dsl::KernelDef &def,
     return future.get(); // rethrows the builder's error
   try {
     promise.set_value(build(def, params, target));
+  } catch (const Error &) {
+    // A build fails the same way every time for the same kernel, parameters
+    // and target (trace and passes are deterministic; a disk-cache problem
+    // is a miss, not an error), so the failure is remembered like a
+    // success.  A caller that falls back to other parameters (attention
+    // whose modifiers need more shared memory than the first tiles leave)
+    // would otherwise trace and lower the failing configuration again on
+    // every call.
+    promise.set_exception(std::current_exception());
   } catch (...) {
-    // Failed builds are not remembered: the next request tries again.
+    // Anything else (out of memory) may not happen again: the next request
+    // tries again.
     promise.set_exception(std::current_exception());
     std::lock_guard<std::mutex> lock(mu);
     memo.erase(memKey);

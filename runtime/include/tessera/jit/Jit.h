@@ -55,6 +55,8 @@ public:
   explicit Compiler(rt::CacheOptions cache = rt::CacheOptions::fromEnvironment());
 
   /// `def` specialized with `params` (over its defaults) for `target`.
+  /// Memoized by kernel name, parameters and target, a build that fails
+  /// with a tessera::Error too (the same error again, not traced again).
   std::shared_ptr<const Compiled> compile(const dsl::KernelDef &def,
                                           const dsl::Params &params, const std::string &target);
   /// Records a cubin for an entry (in memory and on disk); returns the new entry.
