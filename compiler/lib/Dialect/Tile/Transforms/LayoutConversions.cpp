@@ -70,10 +70,11 @@ bool isRematerializable(Value v, Type target) {
   return isa<SplatOp, BroadcastOp>(def);
 }
 
-/// An element-wise op of one result, which SinkIntoConsumerLayout may
-/// re-create in another layout.
+/// An element-wise op of one result and one use, which SinkIntoConsumerLayout
+/// may re-create in another layout.
 bool isSinkableElementwise(Operation *def) {
   return def && def->getNumResults() == 1 && def->getNumRegions() == 0 &&
+         def->getResult(0).hasOneUse() &&
          isa<arith::ArithDialect, math::MathDialect>(def->getDialect()) &&
          !isa<arith::ConstantOp>(def);
 }
@@ -82,14 +83,7 @@ bool isSinkableElementwise(Operation *def) {
 /// producer re-created there, or element-wise ops over such producers (a
 /// mask compared from broadcast rows and columns: SinkIntoConsumerLayout
 /// moves the conversion down to the broadcasts, which redistribute only
-/// their small sources).  A value with several users counts too: it is
-/// re-created in the target layout (one more element-wise op per element,
-/// over values that cost nothing there) and the original stays for the
-/// others.  That is the cheaper side of the trade: a modifier written as
-/// text reads `q - k` in its score and in its mask, and with the shared
-/// difference counted as costly the whole softmax stayed in the blocked
-/// layout, the scores went through shared memory every key block, and the
-/// 128x128 tiles ran out of it (H200, 2026-12-04: 16 TFLOP/s).
+/// their small sources).
 bool isCheapIn(Value v, Type target, unsigned depth = 0) {
   if (isRematerializable(v, target))
     return true;
@@ -158,9 +152,9 @@ struct RematerializeProducer : OpRewritePattern<ConvertLayoutOp> {
   }
 };
 
-/// convert(elementwise(x, y)), where every operand is cheap to have in the
-/// target layout (isCheapIn) -> elementwise in the target layout (a copy
-/// when the element-wise op has other users).
+/// convert(elementwise(x, y)) with a single use, where every operand is
+/// cheap to have in the target layout (isCheapIn) -> elementwise in the
+/// target layout.
 struct SinkIntoConsumerLayout : OpRewritePattern<ConvertLayoutOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
