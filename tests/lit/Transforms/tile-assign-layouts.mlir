@@ -452,3 +452,81 @@ func.func @column_in_loop(%x: !tile.ptr<f16>, %l: !tile.ptr<f32>, %y: !tile.ptr<
   tile.store %py, %acc : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// A difference of query and key positions read by both a score modifier and
+// a mask (written as text: "s - 0.01 * abs(q - k)" with "k <= q && q - k <
+// 48"): cheap in the mma layout although it has two users, so the scores,
+// the mask and the softmax all stay in the mma layout (re-created there from
+// the broadcasts), with no [64, 64] conversion; the difference was kept
+// blocked before, and with it the whole softmax.
+// CHECK-LABEL: func.func @shared_index_difference
+// CHECK: tile.dot
+// CHECK-NOT: tile.convert_layout {{.*}} -> tensor<64x64x{{.*}}#tile.blocked
+// CHECK: math.absf {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: arith.select {{.*}} : tensor<64x64xi1, #tile.mma<warpsM = 4, warpsN = 1>>, tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: math.exp2 {{.*}} : tensor<64x64xf32, #tile.mma<warpsM = 4, warpsN = 1>>
+// CHECK: return
+func.func @shared_index_difference(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %i = tile.arange 0, 64 : tensor<64xi32>
+  %fi = arith.sitofp %i : tensor<64xi32> to tensor<64xf32>
+  %qc = tile.expand_dims %fi {axis = 1 : i32} : tensor<64xf32> -> tensor<64x1xf32>
+  %kr = tile.expand_dims %fi {axis = 0 : i32} : tensor<64xf32> -> tensor<1x64xf32>
+  %q = tile.broadcast %qc : tensor<64x1xf32> -> tensor<64x64xf32>
+  %k = tile.broadcast %kr : tensor<1x64xf32> -> tensor<64x64xf32>
+  %d = arith.subf %q, %k : tensor<64x64xf32>
+  %ad = math.absf %d : tensor<64x64xf32>
+  %c001 = arith.constant dense<0.01> : tensor<64x64xf32>
+  %bias = arith.mulf %ad, %c001 : tensor<64x64xf32>
+  %score = arith.subf %s, %bias : tensor<64x64xf32>
+  %c48 = arith.constant dense<48.0> : tensor<64x64xf32>
+  %near = arith.cmpf olt, %d, %c48 : tensor<64x64xf32>
+  %past = arith.cmpf ole, %k, %q : tensor<64x64xf32>
+  %ok = arith.andi %past, %near : tensor<64x64xi1>
+  %ninf = arith.constant dense<0xFF800000> : tensor<64x64xf32>
+  %m = arith.select %ok, %score, %ninf : tensor<64x64xi1>, tensor<64x64xf32>
+  %p = math.exp2 %m : tensor<64x64xf32>
+  %p16 = arith.truncf %p : tensor<64x64xf32> to tensor<64x64xf16>
+  %o = tile.dot %p16, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %o : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not copy: P = exp2(S - lse) over a dot's result, read by two dots
+// (dV's P and dK's dS = P * (dP - D)) as in the backward's dK/dV kernel.
+// A shared value over a real one is moved, not re-created per consumer:
+// exp2 runs once per element.
+// CHECK-LABEL: func.func @shared_value_over_dot_not_copied
+// CHECK: math.exp2
+// CHECK-NOT: math.exp2
+// CHECK: return
+func.func @shared_value_over_dot_not_copied(%x: !tile.ptr<f16>, %l: !tile.ptr<f32>, %y: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %a = tile.load %px : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %s = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %pl = tile.splat %l : !tile.ptr<f32> -> tensor<64x!tile.ptr<f32>>
+  %lse = tile.load %pl : (tensor<64x!tile.ptr<f32>>) -> tensor<64xf32>
+  %lr = tile.expand_dims %lse {axis = 0 : i32} : tensor<64xf32> -> tensor<1x64xf32>
+  %lb = tile.broadcast %lr : tensor<1x64xf32> -> tensor<64x64xf32>
+  %d = arith.subf %s, %lb : tensor<64x64xf32>
+  %p = math.exp2 %d : tensor<64x64xf32>
+  %p16 = arith.truncf %p : tensor<64x64xf32> to tensor<64x64xf16>
+  %dv = tile.dot %p16, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %dp = tile.dot %a, %a, %z : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %dpd = arith.subf %dp, %lb : tensor<64x64xf32>
+  %ds = arith.mulf %p, %dpd : tensor<64x64xf32>
+  %ds16 = arith.truncf %ds : tensor<64x64xf32> to tensor<64x64xf16>
+  %dk = tile.dot %ds16, %a, %dv : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %dk : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}

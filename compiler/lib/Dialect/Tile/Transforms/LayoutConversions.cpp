@@ -70,11 +70,10 @@ bool isRematerializable(Value v, Type target) {
   return isa<SplatOp, BroadcastOp>(def);
 }
 
-/// An element-wise op of one result and one use, which SinkIntoConsumerLayout
-/// may re-create in another layout.
+/// An element-wise op of one result, which SinkIntoConsumerLayout may
+/// re-create in another layout.
 bool isSinkableElementwise(Operation *def) {
   return def && def->getNumResults() == 1 && def->getNumRegions() == 0 &&
-         def->getResult(0).hasOneUse() &&
          isa<arith::ArithDialect, math::MathDialect>(def->getDialect()) &&
          !isa<arith::ConstantOp>(def);
 }
@@ -84,14 +83,26 @@ bool isSinkableElementwise(Operation *def) {
 /// mask compared from broadcast rows and columns: SinkIntoConsumerLayout
 /// moves the conversion down to the broadcasts, which redistribute only
 /// their small sources).
-bool isCheapIn(Value v, Type target, unsigned depth = 0) {
-  if (isRematerializable(v, target))
-    return true;
+///
+/// An element-wise value with several users is re-created in the target
+/// layout as a copy (the original stays for the others), so it counts as
+/// cheap only when everything below it is built from splats, constants and
+/// broadcasts: index arithmetic such as a text modifier's `q - k`, read by
+/// its score and by its mask.  With that difference counted as costly the
+/// whole softmax stayed in the blocked layout and went through shared
+/// memory every key block (H200, 2026-12-04: 16 TFLOP/s, 347 with the
+/// copy).  A shared value over a real one (a conversion of a dot's result)
+/// is not copied: in dK/dV that would compute P = exp2(S - lse) twice, once
+/// per consumer; HoistPastElementwise moves such values instead.
+bool isCheapIn(Value v, Type target, unsigned depth = 0, bool copied = false) {
   Operation *def = v.getDefiningOp();
+  if (isRematerializable(v, target))
+    return !(copied && isa<ConvertLayoutOp>(def));
   if (depth > 8 || !isSinkableElementwise(def))
     return false;
+  copied = copied || !def->getResult(0).hasOneUse();
   for (Value o : def->getOperands())
-    if (isa<RankedTensorType>(o.getType()) && !isCheapIn(o, target, depth + 1))
+    if (isa<RankedTensorType>(o.getType()) && !isCheapIn(o, target, depth + 1, copied))
       return false;
   return true;
 }
@@ -152,9 +163,9 @@ struct RematerializeProducer : OpRewritePattern<ConvertLayoutOp> {
   }
 };
 
-/// convert(elementwise(x, y)) with a single use, where every operand is
-/// cheap to have in the target layout (isCheapIn) -> elementwise in the
-/// target layout.
+/// convert(elementwise(x, y)), where every operand is cheap to have in the
+/// target layout (isCheapIn) -> elementwise in the target layout (a copy
+/// when the element-wise op has other users).
 struct SinkIntoConsumerLayout : OpRewritePattern<ConvertLayoutOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConvertLayoutOp op, PatternRewriter &rw) const override {
@@ -164,8 +175,9 @@ struct SinkIntoConsumerLayout : OpRewritePattern<ConvertLayoutOp> {
     Operation *def = op.getSrc().getDefiningOp();
     if (!isSinkableElementwise(def))
       return failure();
+    bool copied = !def->getResult(0).hasOneUse();
     for (Value v : def->getOperands())
-      if (isa<RankedTensorType>(v.getType()) && !isCheapIn(v, target))
+      if (isa<RankedTensorType>(v.getType()) && !isCheapIn(v, target, 0, copied))
         return failure();
     rw.setInsertionPoint(def);
     IRMapping map;
