@@ -299,28 +299,27 @@ bool runDsl(const std::string &input) {
   return true;
 }
 
-/// The skip list (see Target::knownIssue): findings not fixed yet, each
-/// with its input under tests/fuzz/known-issues/.
-const char *dslKnownIssue(const std::string &input) {
+/// Target::allowance: a tensor-core kernel (matmul, attention) on one warp
+/// holds a whole block's tiles per thread and becomes one block of straight-
+/// line code (matmul 128x64 with BLOCK_K 64: a 750 KB PTX kernel with 1408
+/// masked loads; attention d=256 forward: 1.1 MB).  LLVM's straight-line
+/// strength reduction and GVN are superlinear in a block's size, so these
+/// compile in 10 s (that matmul) to 70-85 s (the d=256 attention forward)
+/// on this project's 2-core machines: slow, not hung, and valid, so they
+/// are fuzzed with ten times the time instead of being skipped (they were
+/// on the skip list until 2026-12-04).
+unsigned dslAllowance(const std::string &input) {
   auto spec = parseSpec(input);
   std::string kernel = specStr(spec, "kernel");
   if (kernel != "matmul" && kernel.rfind("attention", 0) != 0)
-    return nullptr;
+    return 1;
   try {
-    // A tensor-core kernel on one warp holds a whole block's tiles per
-    // thread (matmul 128x64 with BLOCK_K 64: over 600 values; a 750 KB PTX
-    // kernel with 1408 masked loads in one 200k-operation block).  It
-    // compiled in 28 s; scf-to-cf, quadratic in the block (16 s), is now
-    // linear (convert-scf-to-cf-bottom-up), and 17 s remain, 5 of them in
-    // LLVM's straight-line strength reduction (NVPTX, also superlinear in a
-    // block's size): too close to the fuzzer's 20 s on CI's two cores.
-    // known-issues/dsl-one-warp-slow-compile.txt.
     if (Params::parse(specStr(spec, "params")).over(kernels::findKernel(kernel).defaults).s(
             "num_warps") == "1")
-      return "dsl-one-warp-slow-compile";
+      return 10;
   } catch (const Error &) {
   }
-  return nullptr;
+  return 1;
 }
 
 } // namespace
@@ -345,7 +344,7 @@ Target dslTarget() {
     return "program=" + program + "\nwarps=" + std::to_string(warps) + "\ntarget=" + target;
   };
   t.run = runDsl;
-  t.knownIssue = dslKnownIssue;
+  t.allowance = dslAllowance;
   return t;
 }
 

@@ -57,6 +57,11 @@ struct Target {
   /// The skip list: the name of a known, unfixed finding this input would
   /// hit (generated cases so named are skipped unless --no-skip), or null.
   std::function<const char *(const std::string &)> knownIssue;
+  /// How many times --timeout this input may take (1 when unset or 0):
+  /// inputs that are slow by nature, not hung, such as a tensor-core kernel
+  /// on one warp (a whole block's tiles per thread, over a megabyte of
+  /// straight-line PTX).
+  std::function<unsigned(const std::string &)> allowance;
 };
 
 /// `key=value` lines of an input (the text after the first blank line, if
