@@ -300,6 +300,27 @@ public:
   int findings = 0;
 };
 
+/// Checks the harness itself (by name only, not in the default order; the
+/// `fuzz-harness-*` ctests): `spin` burns CPU forever and must be reported
+/// as a hang by its CPU time, `block` waits forever without CPU and must be
+/// reported by the wall clock.
+Target harnessTarget() {
+  Target t;
+  t.name = "harness";
+  t.summary = "checks of the harness: spin (a CPU hang), block (a hang that sleeps)";
+  t.generate = [](Rng &) { return std::string("spin"); };
+  t.run = [](const std::string &input) {
+    if (input.rfind("block", 0) == 0)
+      for (;;)
+        pause();
+    if (input.rfind("spin", 0) == 0)
+      for (volatile uint64_t i = 0;; i = i + 1) {
+      }
+    return true;
+  };
+  return t;
+}
+
 /// A case's own seed: the run's seed, the target and the case number.
 uint64_t caseSeed(uint64_t seed, const std::string &target, uint64_t n) {
   uint64_t h = 1469598103934665603ull;
@@ -368,7 +389,7 @@ int main(int argc, char **argv) {
   all.push_back(launchTarget());
   all.push_back(attentionTarget());
 #endif
-  std::map<std::string, Target> byName;
+  std::map<std::string, Target> byName{{"harness", harnessTarget()}};
   std::vector<std::string> order;
   for (auto &t : all) {
     if (list)
