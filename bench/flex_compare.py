@@ -43,6 +43,8 @@ def emit(r):
 
 
 CAP, WINDOW = 30.0, 1024
+# ALiBi as Tessera's built-in "alibi.16": head h's slope 2^(-8 (h + 1) / 16).
+ALIBI_HEADS = 16
 # A user's own modifiers, written as text for Tessera ("expr:", traced into the
 # kernels, the score modifier's derivative derived) and as Python for Flex.
 USER_SCORE = f"expr:{CAP:g} * tanh(s / {CAP:g}) - 0.01 * abs(q - k)"
@@ -60,6 +62,9 @@ def cases(S, B, dev):
 
     def softcap(score, b, h, qi, ki):
         return CAP * torch.tanh(score / CAP)
+
+    def alibi(score, b, h, qi, ki):
+        return score + torch.exp2(-8.0 * (h + 1) / ALIBI_HEADS) * (ki - qi)
 
     def user_score(score, b, h, qi, ki):
         return CAP * torch.tanh(score / CAP) - 0.01 * (qi - ki).abs()
@@ -80,6 +85,7 @@ def cases(S, B, dev):
     j = torch.arange(S, device=dev)[None, :]
     return [
         ("softcap_30", dict(score_mod=f"softcap.{CAP:g}"), softcap, None, None, softcap_ref),
+        ("alibi_16", dict(score_mod=f"alibi.{ALIBI_HEADS}"), alibi, None, None, alibi_ref),
         ("causal_mask", dict(mask_mod="causal"), None, causal, (j <= i).expand(B, S, S), None),
         ("sliding_window_1024", dict(mask_mod=f"sliding_window.{WINDOW - 1}.0"), None, window,
          ((j <= i) & (i - j < WINDOW)).expand(B, S, S), None),
@@ -92,6 +98,11 @@ def cases(S, B, dev):
 
 def softcap_ref(s, qi, ki):
     return CAP * torch.tanh(s / CAP)
+
+
+def alibi_ref(s, qi, ki):
+    h = torch.arange(s.shape[1], device=s.device, dtype=torch.float64)[None, :, None, None]
+    return s + torch.exp2(-8.0 * (h + 1) / ALIBI_HEADS) * (ki - qi)
 
 
 def user_ref(s, qi, ki):
