@@ -232,22 +232,28 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
                                nullptr, opt);
       };
       double flops = 2.5 * 4.0 * B * H * double(S) * S * D / (causal ? 2 : 1), tflops = 0;
-      for (bool atomic : {false, true}) {
+      // The default, then the deterministic kernels one after the other on
+      // one stream (dQ not beside dK/dV), then the atomic schedule.
+      for (int schedule : {0, 1, 2}) {
+        bool atomic = schedule == 2;
         jit::AttentionBackwardOptions opt;
         opt.deterministic = !atomic;
+        opt.concurrentDq = schedule == 0;
         double ms = fastest({[&] { backward(opt); }}).first;
         double t = flops / (ms * 1e-3) / 1e12;
-        if (!atomic)
+        if (schedule == 0)
           tflops = t;
         std::printf("attention_bwd%s b=%d h=%d s=%d d=%d%s: %.3f ms, %.1f TFLOP/s%s\n",
-                    atomic ? " atomic-dQ" : "", B, H, S, D, causal ? " causal" : "", ms, t,
-                    atomic ? (" (" + std::to_string(int(100 * t / tflops + 0.5)) +
-                              "% of the default)")
-                                 .c_str()
-                           : "");
+                    atomic ? " atomic-dQ" : schedule == 1 ? " serial-dQ" : "", B, H, S, D,
+                    causal ? " causal" : "", ms, t,
+                    schedule ? (" (" + std::to_string(int(100 * t / tflops + 0.5)) +
+                                "% of the default)")
+                                   .c_str()
+                             : "");
         record("{\"kind\": \"attention_bwd\", \"d\": " + std::to_string(D) +
                ", \"causal\": " + std::to_string(causal) +
                ", \"atomic_dq\": " + std::to_string(int(atomic)) +
+               ", \"concurrent_dq\": " + std::to_string(int(schedule == 0)) +
                ", \"ms\": " + std::to_string(ms) + ", \"tflops\": " + std::to_string(t) + "}");
       }
       if (!sweep)

@@ -527,10 +527,11 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                                              varlen ? &tail : nullptr));
   if (cfg.dropout)
     pushDropout(dkdvArgs, *p.dropout);
-  dkdv->launch({unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN), unsigned(kvHeads), batch},
-               dkdvArgs, stream);
+  rt::Grid dkdvGrid{unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN),
+                          unsigned(kvHeads), batch};
 
   if (!cfg.deterministic) {
+    dkdv->launch(dkdvGrid, dkdvArgs, stream);
     auto convert = jit.get(kernels::findKernel("attention_bwd_dq_convert"), cfg.dqConvertParams());
     std::vector<rt::Arg> convertArgs{accumulator, dq, p.seqQ, p.heads, scale};
     pushStrides(convertArgs, {sdq});
@@ -544,14 +545,42 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                               kvHeads, scale};
   pushStrides(dqArgs, {sq, sk, sv, sdo, sdq});
   dqArgs.insert(dqArgs.end(), tail.begin(), tail.end());
+  // Its block lists (made on `stream` when not cached) before the fork.
   if (p.mask)
     p.mask->pushArgs(dqArgs, p.mask->lists(jit, cfg.dq.blockM, cfg.dq.blockN, p.causal,
                                            /*transposed=*/false, stream,
                                            varlen ? &tail : nullptr));
   if (cfg.dropout)
     pushDropout(dqArgs, *p.dropout);
-  dqKernel->launch({unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), heads, batch},
-                   dqArgs, stream);
+  rt::Grid dqGrid{unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), heads, batch};
+  if (!options.concurrentDq || rt::interpretMode()) {
+    dkdv->launch(dkdvGrid, dkdvArgs, stream);
+    dqKernel->launch(dqGrid, dqArgs, stream);
+    return;
+  }
+  // Fork: the side stream waits for everything on `stream` so far (the
+  // preprocess, block lists); join: `stream` waits for the dQ kernel.
+  // Events of this call only, so that concurrent calls cannot wait on each
+  // other's; destroying them after the waits are enqueued is allowed.
+  const rt::Driver &d = rt::driver();
+  CUstream side = jit.sideStream();
+  CUevent forked = nullptr, joined = nullptr;
+  rt::check(d.eventCreate(&forked, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+  rt::check(d.eventCreate(&joined, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+  try {
+    rt::check(d.eventRecord(forked, stream), "cuEventRecord");
+    rt::check(d.streamWaitEvent(side, forked, 0), "cuStreamWaitEvent");
+    dqKernel->launch(dqGrid, dqArgs, side);
+    dkdv->launch(dkdvGrid, dkdvArgs, stream);
+    rt::check(d.eventRecord(joined, side), "cuEventRecord");
+    rt::check(d.streamWaitEvent(stream, joined, 0), "cuStreamWaitEvent");
+  } catch (...) {
+    d.eventDestroy(forked);
+    d.eventDestroy(joined);
+    throw;
+  }
+  d.eventDestroy(forked);
+  d.eventDestroy(joined);
 }
 } // namespace
 

@@ -171,6 +171,13 @@ static rt::Device deviceFor(int ordinal) {
 Jit::Jit(int deviceOrdinal, rt::CacheOptions cache)
     : dev(deviceFor(deviceOrdinal)), comp(std::move(cache)) {}
 
+CUstream Jit::sideStream() {
+  std::lock_guard<std::mutex> lock(mu);
+  if (!side)
+    side = std::make_unique<rt::Stream>();
+  return side->get();
+}
+
 /// A kernel that runs the traced IR in the interpreter over the host
 /// allocations that Buffers make in interpret mode.
 static std::shared_ptr<rt::Kernel> interpretedKernel(const dsl::KernelDef &def,

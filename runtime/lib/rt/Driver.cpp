@@ -50,6 +50,7 @@ Driver load() {
   resolve(lib, d.eventElapsedTime, "cuEventElapsedTime_v2");
   resolve(lib, d.streamCreate, "cuStreamCreate");
   resolve(lib, d.streamDestroy, "cuStreamDestroy_v2");
+  resolve(lib, d.streamWaitEvent, "cuStreamWaitEvent");
   resolve(lib, d.streamSynchronize, "cuStreamSynchronize");
   resolve(lib, d.linkCreate, "cuLinkCreate_v2");
   resolve(lib, d.linkAddData, "cuLinkAddData_v2");

@@ -149,6 +149,13 @@ struct AttentionBackwardOptions {
   /// two matmuls they save: 0.59-0.77x the deterministic speed
   /// (bench/results/attention-bwd_h200_2026-12-03.md).
   bool deterministic = true;
+  /// Deterministic schedule on a GPU: the dQ kernel runs on a second stream
+  /// (Jit::sideStream) beside the dK/dV kernel, which reads the same inputs
+  /// and writes other outputs; both start after the preprocess and the call
+  /// returns with the caller's stream waiting for both (a fork and join of
+  /// events, which CUDA graph capture follows).  false: one after the other
+  /// on the caller's stream.  The gradients are the same bits either way.
+  bool concurrentDq = true;
   /// Replace the kernel library's schedule (attentionBackwardConfigFor) of
   /// the dK/dV or the (deterministic) dQ kernel: for tuning and benchmarks.
   std::optional<kernels::AttentionBackwardConfig::Schedule> dkdv, dq;

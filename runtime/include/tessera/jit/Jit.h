@@ -90,10 +90,15 @@ public:
   /// misuse) when it cannot be built.
   std::shared_ptr<rt::Kernel> get(const dsl::KernelDef &def, const dsl::Params &params = {});
   Compiler &compiler() { return comp; }
+  /// A second stream of this device's context, made on first use, for work
+  /// that runs beside the caller's stream and joins it again (the attention
+  /// backward's dQ kernel).  Not in interpret mode.
+  CUstream sideStream();
 
 private:
   rt::Device dev;
   Compiler comp;
+  std::unique_ptr<rt::Stream> side;
   std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<rt::Kernel>> loaded;
 };

@@ -53,6 +53,7 @@ struct Driver {
   decltype(&::cuStreamCreate) streamCreate;
   decltype(&::cuStreamDestroy_v2) streamDestroy;
   decltype(&::cuStreamSynchronize) streamSynchronize;
+  decltype(&::cuStreamWaitEvent) streamWaitEvent;
   decltype(&::cuLinkCreate_v2) linkCreate;
   decltype(&::cuLinkAddData_v2) linkAddData;
   decltype(&::cuLinkComplete) linkComplete;
