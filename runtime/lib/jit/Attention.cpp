@@ -563,24 +563,34 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   // Events of this call only, so that concurrent calls cannot wait on each
   // other's; destroying them after the waits are enqueued is allowed.
   const rt::Driver &d = rt::driver();
+  struct Event {
+    CUevent e = nullptr;
+    explicit Event(const rt::Driver &d) : d(d) {
+      rt::check(d.eventCreate(&e, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+    }
+    ~Event() { d.eventDestroy(e); }
+    const rt::Driver &d;
+  } forked(d), joined(d);
   CUstream side = jit.sideStream();
-  CUevent forked = nullptr, joined = nullptr;
-  rt::check(d.eventCreate(&forked, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
-  rt::check(d.eventCreate(&joined, CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+  rt::check(d.eventRecord(forked.e, stream), "cuEventRecord");
+  rt::check(d.streamWaitEvent(side, forked.e, 0), "cuStreamWaitEvent");
+  dqKernel->launch(dqGrid, dqArgs, side);
+  auto join = [&] {
+    rt::check(d.eventRecord(joined.e, side), "cuEventRecord");
+    rt::check(d.streamWaitEvent(stream, joined.e, 0), "cuStreamWaitEvent");
+  };
   try {
-    rt::check(d.eventRecord(forked, stream), "cuEventRecord");
-    rt::check(d.streamWaitEvent(side, forked, 0), "cuStreamWaitEvent");
-    dqKernel->launch(dqGrid, dqArgs, side);
     dkdv->launch(dkdvGrid, dkdvArgs, stream);
-    rt::check(d.eventRecord(joined, side), "cuEventRecord");
-    rt::check(d.streamWaitEvent(stream, joined, 0), "cuStreamWaitEvent");
   } catch (...) {
-    d.eventDestroy(forked);
-    d.eventDestroy(joined);
+    // The dQ kernel is queued: the caller's stream still waits for it, so
+    // that freeing the buffers after the error is ordered after its reads.
+    try {
+      join();
+    } catch (...) {
+    }
     throw;
   }
-  d.eventDestroy(forked);
-  d.eventDestroy(joined);
+  join();
 }
 } // namespace
 
