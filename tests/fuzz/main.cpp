@@ -10,9 +10,9 @@
 // or unbounded memory (over the child's address-space limit) stops only
 // the child.  CPU time, not the wall clock, is what tells a hang from a big
 // kernel on a busy machine: ctest runs the fuzzer beside other tests, and a
-// legitimate 256x256 tensor-core tile took 15 s alone and over 20 s there.  The parent
-// names the target and the case, writes the input under --out, and exits 1
-// at the end.  A clean refusal (tessera::Error, a diagnostic and a failed
+// legitimate 256x256 tensor-core tile took 15 s alone and over 20 s there.
+// The parent names the target and the case, writes the input under --out,
+// and exits 1 at the end.  A clean refusal (tessera::Error, a diagnostic and a failed
 // pass) is an expected outcome; any other exception, a wrong answer, or a
 // pass output that does not parse back is a finding too.
 //
@@ -173,6 +173,7 @@ public:
     auto start = std::chrono::steady_clock::now();
     int64_t lastCase = -2;
     auto caseStart = start;
+    unsigned wall = 0; // the current case's wall-clock limit, in seconds
     // The child's alarm() catches a hang; this catches a child that blocks
     // SIGALRM or hangs in a signal handler.
     for (;;) {
@@ -180,11 +181,11 @@ public:
       if (r == pid)
         break;
       auto now = std::chrono::steady_clock::now();
-      if (shared->current != lastCase)
-        lastCase = shared->current, caseStart = now;
-      int64_t at = shared->current;
-      unsigned wall = opts.timeout * kWallFactor *
-                      allowance(batch[at < 0 ? 0 : std::min(size_t(at), batch.size() - 1)]);
+      if (int64_t at = shared->current; at != lastCase) {
+        lastCase = at, caseStart = now;
+        wall = opts.timeout * kWallFactor *
+               allowance(batch[at < 0 ? 0 : std::min(size_t(at), batch.size() - 1)]);
+      }
       if (now - caseStart > std::chrono::seconds(wall + 5)) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);

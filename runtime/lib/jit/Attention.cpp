@@ -528,7 +528,7 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   if (cfg.dropout)
     pushDropout(dkdvArgs, *p.dropout);
   rt::Grid dkdvGrid{unsigned((p.seqK + cfg.dkdv.blockN - 1) / cfg.dkdv.blockN),
-                          unsigned(kvHeads), batch};
+                    unsigned(kvHeads), batch};
 
   if (!cfg.deterministic) {
     dkdv->launch(dkdvGrid, dkdvArgs, stream);
