@@ -20,7 +20,8 @@ from . import _capi
 Error = _capi.Error
 
 __all__ = ["attention", "attention_forward", "attention_backward", "attention_varlen",
-           "attention_varlen_forward", "attention_varlen_backward", "Error", "interpreted"]
+           "attention_varlen_forward", "attention_varlen_backward", "backward_workspace_bytes",
+           "Error", "interpreted"]
 
 
 def interpreted():
@@ -46,13 +47,24 @@ def _options(causal, scale, layout, deterministic=True, score_mod=None, mask_mod
 
 
 @contextlib.contextmanager
-def _tensors(opts, *arrays, mask_data=None):
-    """_capi.Tensors over the arrays; a mask's data, if given, goes into
-    opts.mask_data rather than the argument list."""
-    with _capi.Tensors(*arrays, *([mask_data] if mask_data is not None else [])) as t:
+def _tensors(opts, *arrays, mask_data=None, workspace=None):
+    """_capi.Tensors over the arrays; a mask's data and a workspace, if given,
+    go into opts.mask_data and opts.workspace rather than the argument list."""
+    extra = [x for x in (mask_data, workspace) if x is not None]
+    with _capi.Tensors(*arrays, *extra) as t:
+        if workspace is not None:
+            opts.workspace = t.pop().value
         if mask_data is not None:
             opts.mask_data = t.pop().value
         yield t
+
+
+def backward_workspace_bytes(batch, heads, seq_q, head_dim, deterministic=True):
+    """Bytes of the scratch memory a backward call needs (its `workspace`
+    argument): for a packed batch, batch = the number of sequences and
+    seq_q = max_seqlen_q."""
+    return int(_capi.lib().tessera_attention_backward_workspace_bytes(
+        int(batch), int(heads), int(seq_q), int(head_dim), 1 if deterministic else 0))
 
 
 def _dropout(dropout_p, seed, offset):
@@ -62,6 +74,12 @@ def _dropout(dropout_p, seed, offset):
         return None
     if seed is None:
         import torch
+        if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
+            # A seed drawn now would be a constant of the graph: every replay
+            # would drop the same elements.
+            raise Error("dropout under CUDA graph capture: a seed drawn while capturing would "
+                        "repeat the same dropout mask on every replay; pass seed= (and offset=) "
+                        "explicitly, or capture without dropout")
         seed = int(torch.randint(0, 2**63 - 1, (1,)).item())
     return (dropout_p, seed, offset)
 
@@ -87,11 +105,14 @@ def attention_forward(q, k, v, o, lse, *, causal=False, scale=None, layout="bshd
 
 def attention_backward(q, k, v, o, dout, lse, dq, dk, dv, *, causal=False, scale=None,
                        layout="bshd", deterministic=True, stream=None, score_mod=None,
-                       mask_mod=None, mask_data=None, dropout=None):
+                       mask_mod=None, mask_data=None, dropout=None, workspace=None):
     """dq, dk, dv (written in place) from the forward's inputs, output, lse and dout
-    (the same modifiers as the forward)."""
+    (the same modifiers as the forward).  workspace: a contiguous array of at least
+    backward_workspace_bytes(...) bytes, else the library keeps one per stream
+    (CUDA graph capture needs one given; tessera.attention passes one)."""
     opts = _options(causal, scale, layout, deterministic, score_mod, mask_mod, dropout)
-    with _tensors(opts, q, k, v, o, dout, lse, dq, dk, dv, mask_data=mask_data) as t:
+    with _tensors(opts, q, k, v, o, dout, lse, dq, dk, dv, mask_data=mask_data,
+                  workspace=workspace) as t:
         _capi.check(_capi.lib().tessera_attention_backward(
             _capi.context(), *t, ctypes.byref(opts), _capi.stream_of(stream, q)))
 
@@ -99,34 +120,49 @@ def attention_backward(q, k, v, o, dout, lse, dq, dk, dv, *, causal=False, scale
 _AttentionFunction = None
 
 
-def _autograd(q, k, v, lse_shape, forward, backward):
+def _autograd(q, k, v, lse_shape, forward, backward, deterministic):
     """o = forward(q, k, v, o, lse) through a torch.autograd.Function whose
-    backward is backward(q, k, v, o, dout, lse, dq, dk, dv).  The Function
-    class is made once: defining one per call cost more host time than the
-    forward and backward launches together (0.68 ms per layer on the H200)."""
+    backward is backward(q, k, v, o, dout, lse, dq, dk, dv, workspace=...).
+    The Function class is made once: defining one per call cost more host
+    time than the forward and backward launches together (0.68 ms per layer
+    on the H200).  The backward's workspace comes from PyTorch's allocator,
+    so that it follows the stream and CUDA graph capture like dq, dk, dv."""
     global _AttentionFunction
     if _AttentionFunction is None:
         import torch
 
         class _Attention(torch.autograd.Function):
             @staticmethod
-            def forward(ctx, q, k, v, lse_shape, forward, backward):
+            def forward(ctx, q, k, v, lse_shape, forward, backward, deterministic):
                 o = torch.empty_like(q)
                 lse = torch.empty(lse_shape, dtype=torch.float32, device=q.device)
                 forward(q, k, v, o, lse)
                 ctx.save_for_backward(q, k, v, o, lse)
                 ctx.backward_fn = backward
+                ctx.deterministic = deterministic
                 return o
 
             @staticmethod
             def backward(ctx, dout):
                 q, k, v, o, lse = ctx.saved_tensors
+                dout = _unit_last_stride(dout)  # out.sum()'s gradient has every stride 0
                 dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-                ctx.backward_fn(q, k, v, o, dout, lse, dq, dk, dv)
-                return dq, dk, dv, None, None, None
+                nbytes = backward_workspace_bytes(*lse.shape, q.shape[-1], ctx.deterministic)
+                ws = torch.empty(nbytes, dtype=torch.uint8, device=q.device)
+                ctx.backward_fn(q, k, v, o, dout, lse, dq, dk, dv, workspace=ws)
+                return dq, dk, dv, None, None, None, None
 
         _AttentionFunction = _Attention
-    return _AttentionFunction.apply(q, k, v, lse_shape, forward, backward)
+    q, k, v = (_unit_last_stride(x) for x in (q, k, v))
+    return _AttentionFunction.apply(q, k, v, lse_shape, forward, backward, deterministic)
+
+
+def _unit_last_stride(x):
+    """x, or a contiguous copy where its head dimension is not contiguous: the
+    kernels read rows of head_dim elements (any other strides, 0 included,
+    are read as they are).  The autograd path copies rather than refusing,
+    as torch's own attention does; the low-level functions refuse."""
+    return x if x.stride(-1) == 1 or x.shape[-1] == 1 else x.contiguous()
 
 
 def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic=True,
@@ -146,7 +182,8 @@ def attention(q, k, v, *, causal=False, scale=None, layout="bshd", deterministic
                 mask_mod=mask_mod, mask_data=mask_data, dropout=dropout)
     return _autograd(q, k, v, (b, h, s),
                      lambda *t: attention_forward(*t, **opts),
-                     lambda *t: attention_backward(*t, deterministic=deterministic, **opts))
+                     lambda *t, **w: attention_backward(*t, deterministic=deterministic, **w,
+                                                        **opts), deterministic)
 
 
 def attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
@@ -166,11 +203,12 @@ def attention_varlen_forward(q, k, v, o, lse, cu_seqlens_q, cu_seqlens_k, max_se
 def attention_varlen_backward(q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k,
                               max_seqlen_q, max_seqlen_k, *, causal=False, scale=None,
                               deterministic=True, stream=None, score_mod=None, mask_mod=None,
-                              mask_data=None, dropout=None):
-    """dq, dk, dv of attention_varlen_forward, written in place (the same modifiers)."""
+                              mask_data=None, dropout=None, workspace=None):
+    """dq, dk, dv of attention_varlen_forward, written in place (the same modifiers
+    and workspace as attention_backward's)."""
     opts = _options(causal, scale, "bshd", deterministic, score_mod, mask_mod, dropout)
     with _tensors(opts, q, k, v, o, dout, lse, dq, dk, dv, cu_seqlens_q, cu_seqlens_k,
-                  mask_data=mask_data) as t:
+                  mask_data=mask_data, workspace=workspace) as t:
         _capi.check(_capi.lib().tessera_attention_backward_varlen(
             _capi.context(), *t, int(max_seqlen_q), int(max_seqlen_k), ctypes.byref(opts),
             _capi.stream_of(stream, q)))
@@ -188,5 +226,6 @@ def attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seql
                 mask_data=mask_data, dropout=dropout)
     return _autograd(q, k, v, (cu_seqlens_q.shape[0] - 1, q.shape[1], max_seqlen_q),
                      lambda *t: attention_varlen_forward(*t, *offsets, **opts),
-                     lambda *t: attention_varlen_backward(*t, *offsets,
-                                                          deterministic=deterministic, **opts))
+                     lambda *t, **w: attention_varlen_backward(*t, *offsets,
+                                                               deterministic=deterministic,
+                                                               **w, **opts), deterministic)

@@ -9,15 +9,15 @@ class Error(RuntimeError):
 
 
 class Options(ctypes.Structure):
-    """tessera_attention_options (C API version 2)."""
+    """tessera_attention_options (C API version 3)."""
     _fields_ = [("causal", ctypes.c_int), ("scale", ctypes.c_float), ("layout", ctypes.c_int),
                 ("deterministic", ctypes.c_int), ("score_mod", ctypes.c_char_p),
                 ("mask_mod", ctypes.c_char_p), ("mask_data", ctypes.c_void_p),
                 ("dropout_p", ctypes.c_float), ("dropout_seed", ctypes.c_uint64),
-                ("dropout_offset", ctypes.c_uint32)]
+                ("dropout_offset", ctypes.c_uint32), ("workspace", ctypes.c_void_p)]
 
 
-API_VERSION = 2
+API_VERSION = 3
 
 
 _lock = threading.Lock()
@@ -60,6 +60,8 @@ def lib():
             L.tessera_attention_forward.argtypes = [P] * 6 + [ctypes.POINTER(Options), P]
             L.tessera_attention_backward.argtypes = [P] * 10 + [ctypes.POINTER(Options), P]
             I = ctypes.c_int
+            L.tessera_attention_backward_workspace_bytes.argtypes = [I] * 5
+            L.tessera_attention_backward_workspace_bytes.restype = ctypes.c_size_t
             L.tessera_attention_forward_varlen.argtypes = (
                 [P] * 8 + [I, I, ctypes.POINTER(Options), P])
             L.tessera_attention_backward_varlen.argtypes = (

@@ -27,8 +27,9 @@ extern "C" {
 
 #define TESSERA_API __attribute__((visibility("default")))
 /* 2: tessera_attention_options gained score_mod, mask_mod, mask_data and
- * dropout_p/_seed/_offset. */
-#define TESSERA_C_API_VERSION 2
+ * dropout_p/_seed/_offset.  3: workspace, and
+ * tessera_attention_backward_workspace_bytes. */
+#define TESSERA_C_API_VERSION 3
 
 typedef enum {
   TESSERA_OK = 0,
@@ -71,6 +72,14 @@ typedef struct {
   float dropout_p;
   uint64_t dropout_seed;
   uint32_t dropout_offset;
+  /* The backward's scratch memory, or NULL for the context's own (one per
+   * stream, grown as calls need).  Device memory (host in the interpreter),
+   * contiguous, any dtype, at least tessera_attention_backward_workspace_bytes
+   * bytes, not shared with a call running at the same time.  CUDA graph
+   * capture needs it: a captured graph keeps the addresses it was given, and
+   * the context's workspace may be reallocated by a later, larger call
+   * (capturing without one is refused). */
+  const DLTensor *workspace;
 } tessera_attention_options;
 
 /* A JIT for one device (or the CPU interpreter), with its kernel cache. */
@@ -96,13 +105,23 @@ TESSERA_API tessera_status tessera_attention_forward(tessera_context *ctx, const
                                                      void *stream);
 
 /* dq, dk, dv from the forward's q, k, v, o, lse and the output's gradient
- * dout.  Its f32 workspace is kept in the context, one per stream, grown
- * when a call needs more and freed by tessera_close.  Calls on one context
- * are serialized on the host while they queue their launches. */
+ * dout.  Its f32 workspace is options->workspace, else kept in the context,
+ * one per stream, grown when a call needs more and freed by tessera_close.
+ * Calls on one context are serialized on the host while they queue their
+ * launches.  Under CUDA graph capture (of the forward too): call once on
+ * the same shapes before capturing, so that kernels are compiled and masks'
+ * block lists built outside the graph; a mask that reads mask_data is
+ * refused while capturing (its lists live in the context, per stream). */
 TESSERA_API tessera_status tessera_attention_backward(
     tessera_context *ctx, const DLTensor *q, const DLTensor *k, const DLTensor *v,
     const DLTensor *o, const DLTensor *dout, const DLTensor *lse, DLTensor *dq, DLTensor *dk,
     DLTensor *dv, const tessera_attention_options *options, void *stream);
+
+/* Bytes of the workspace tessera_attention_backward(_varlen) needs: for a
+ * packed batch, `batch` is the number of sequences and seq_q max_seqlen_q.
+ * 0 for a negative or absurdly large (over 2^60 values) size. */
+TESSERA_API size_t tessera_attention_backward_workspace_bytes(int batch, int heads, int seq_q,
+                                                              int head_dim, int deterministic);
 
 /* Packed variable-length batches: q, o, dout, dq [total_q, heads, head_dim]
  * and k, v, dk, dv [total_k, kv_heads, head_dim] (any strides); sequence b is

@@ -117,10 +117,57 @@ int main(void) {
     }
   printf("attention forward (C API, interpreter, causal b=%d s=%d h=%d d=%d): max |error| %.2e\n",
          B, S, H, D, worst);
-  tessera_close(ctx);
-  free(q), free(k), free(v), free(o), free(lse);
   if (worst > 5e-3)
     return printf("FAIL\n"), 1;
+
+  /* The backward with the context's workspace and with the caller's
+   * (options.workspace): deterministic, so the same bits.  A workspace too
+   * small or misaligned is refused. */
+  uint16_t *dout = malloc(n * 2), *grads[2][3];
+  for (size_t i = 0; i < n; ++i)
+    dout[i] = toHalf((float)rand() / RAND_MAX * 2 - 1);
+  size_t wsBytes = tessera_attention_backward_workspace_bytes(B, H, S, D, 1);
+  if (wsBytes < (size_t)B * H * S * 4 || tessera_attention_backward_workspace_bytes(-1, H, S, D, 1))
+    return printf("FAIL: workspace bytes %zu\n", wsBytes), 1;
+  unsigned char *wsMem = aligned_alloc(64, (wsBytes + 64 + 63) / 64 * 64);
+  int64_t wsShape[1] = {(int64_t)wsBytes};
+  DLTensor tws = tensor(wsMem, 1, wsShape, kDLUInt, 8), tdo = tensor(dout, 4, shape, kDLFloat, 16);
+  for (int run = 0; run < 2; ++run) {
+    DLTensor tg[3];
+    for (int g = 0; g < 3; ++g)
+      grads[run][g] = malloc(n * 2), tg[g] = tensor(grads[run][g], 4, shape, kDLFloat, 16);
+    opt.workspace = run ? &tws : NULL;
+    st = tessera_attention_backward(ctx, &tq, &tk, &tv, &to, &tdo, &tl, &tg[0], &tg[1], &tg[2],
+                                    &opt, NULL);
+    if (st != TESSERA_OK)
+      return printf("FAIL: backward (workspace %s): %s\n", run ? "given" : "the context's",
+                    tessera_last_error()), 1;
+  }
+  for (int g = 0; g < 3; ++g)
+    if (memcmp(grads[0][g], grads[1][g], n * 2) != 0)
+      return printf("FAIL: gradient %d differs with the caller's workspace\n", g), 1;
+  printf("backward with the caller's workspace (%zu bytes): the same bits\n", wsBytes);
+  DLTensor tg[3];
+  for (int g = 0; g < 3; ++g)
+    tg[g] = tensor(grads[0][g], 4, shape, kDLFloat, 16);
+  int64_t smallShape[1] = {(int64_t)wsBytes - 4};
+  DLTensor small = tensor(wsMem, 1, smallShape, kDLUInt, 8), shifted = tensor(wsMem + 4, 1, wsShape, kDLUInt, 8);
+  DLTensor *badWs[2] = {&small, &shifted};
+  const char *want[2] = {"needs", "multiple of 16"};
+  for (int i = 0; i < 2; ++i) {
+    opt.workspace = badWs[i];
+    st = tessera_attention_backward(ctx, &tq, &tk, &tv, &to, &tdo, &tl, &tg[0], &tg[1], &tg[2],
+                                    &opt, NULL);
+    printf("bad workspace: status %d: %s\n", st, tessera_last_error());
+    if (st != TESSERA_ERROR_INVALID_ARGUMENT || !strstr(tessera_last_error(), want[i]))
+      return printf("FAIL\n"), 1;
+  }
+  for (int run = 0; run < 2; ++run)
+    for (int g = 0; g < 3; ++g)
+      free(grads[run][g]);
+  free(dout), free(wsMem);
+  tessera_close(ctx);
+  free(q), free(k), free(v), free(o), free(lse);
   printf("C API: ok\n");
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "tessera/rt/Driver.h"
 #include "tessera/rt/Runtime.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -224,6 +225,11 @@ void applyModifiers(tessera_context *ctx, jit::AttentionProblem &p,
     return;
   }
   kernels::MaskMod mod = kernels::findMaskMod(o.mask_mod);
+  if (mod.usesData && rt::isCapturing(CUstream(stream)))
+    throw Error("mask '" + mod.name +
+                "' under CUDA graph capture: it reads mask_data, so every call rebuilds its "
+                "block lists in memory the context keeps per stream, which a graph cannot "
+                "hold; run it outside the graph");
   rt::Buffer data;
   void *dataPtr = nullptr;
   if (const DLTensor *t = o.mask_data) {
@@ -257,8 +263,36 @@ void applyModifiers(tessera_context *ctx, jit::AttentionProblem &p,
   p.mask = it->second.mask;
 }
 
-/// The workspace of `stream`, at least `bytes` long (the caller holds ctx->mutex).
-rt::Buffer &workspaceFor(tessera_context *ctx, void *stream, size_t bytes) {
+/// The workspace of a backward call, at least `bytes` long: the options'
+/// (borrowed into `given`), else the context's for `stream` (the caller
+/// holds ctx->mutex).  A capture gets no context workspace: the graph would
+/// keep its address after a later call reallocated it.
+rt::Buffer &workspaceFor(tessera_context *ctx, const tessera_attention_options &o, void *stream,
+                         size_t bytes, rt::Buffer &given) {
+  if (const DLTensor *t = o.workspace) {
+    checkDevice(ctx, t, "workspace");
+    // Contiguous: every stride row-major's (dimensions of size 1 excepted).
+    int64_t elems = 1;
+    for (int i = t->ndim - 1; i >= 0; --i) {
+      if (t->shape[i] < 0)
+        throw Error("workspace: dimension " + std::to_string(i) + " is negative");
+      if (t->strides && t->shape[i] != 1 && t->strides[i] != elems)
+        throw Error("workspace: must be contiguous");
+      elems *= t->shape[i];
+    }
+    size_t have = size_t(elems) * size_t((t->dtype.bits * t->dtype.lanes + 7) / 8);
+    if (have < bytes)
+      throw Error("workspace: holds " + std::to_string(have) + " bytes; this call needs " +
+                  std::to_string(bytes) + " (tessera_attention_backward_workspace_bytes)");
+    auto addr = reinterpret_cast<uintptr_t>(static_cast<char *>(t->data) + t->byte_offset);
+    if (addr % 16 != 0)
+      throw Error("workspace: its address must be a multiple of 16 bytes");
+    given = rt::Buffer::borrow(CUdeviceptr(addr), have, "f32");
+    return given;
+  }
+  if (rt::isCapturing(CUstream(stream)))
+    throw Error("attention backward under CUDA graph capture: pass options->workspace (the "
+                "context's per-stream workspace may be reallocated after the graph is made)");
   rt::Buffer &ws = ctx->workspaces[stream];
   if (ws.bytes() < bytes || ws.dtype() != "f32")
     ws = rt::Buffer(bytes, "f32");
@@ -324,7 +358,19 @@ int tessera_c_api_version(void) { return TESSERA_C_API_VERSION; }
 const char *tessera_last_error(void) { return lastError.c_str(); }
 
 tessera_attention_options tessera_attention_options_default(void) {
-  return {0, 0.0f, TESSERA_LAYOUT_BSHD, 1, nullptr, nullptr, nullptr, 0.0f, 0, 0};
+  return {0, 0.0f, TESSERA_LAYOUT_BSHD, 1, nullptr, nullptr, nullptr, 0.0f, 0, 0, nullptr};
+}
+
+size_t tessera_attention_backward_workspace_bytes(int batch, int heads, int seq_q, int head_dim,
+                                                  int deterministic) {
+  if (batch < 0 || heads < 0 || seq_q < 0 || head_dim < 0 ||
+      __int128(batch) * heads * seq_q * std::max(head_dim, 1) > (__int128(1) << 60))
+    return 0;
+  jit::AttentionProblem p;
+  p.batch = batch, p.heads = heads, p.seqQ = seq_q, p.headDim = head_dim;
+  jit::AttentionBackwardOptions bo;
+  bo.deterministic = deterministic != 0;
+  return jit::attentionBackwardWorkspaceBytes(p, bo);
 }
 
 tessera_status tessera_open(int device_ordinal, tessera_context **out) {
@@ -392,7 +438,9 @@ tessera_status tessera_attention_backward(tessera_context *ctx, const DLTensor *
     jit::AttentionBackwardOptions bo;
     bo.deterministic = opt.deterministic != 0;
     std::lock_guard<std::mutex> lock(ctx->mutex);
-    rt::Buffer &ws = workspaceFor(ctx, stream, jit::attentionBackwardWorkspaceBytes(p, bo));
+    rt::Buffer given;
+    rt::Buffer &ws =
+        workspaceFor(ctx, opt, stream, jit::attentionBackwardWorkspaceBytes(p, bo), given);
     jit::attentionBackward(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
                            t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, t.dout.buffer,
                            t.dout.strides, tl, t.dq.buffer, t.dq.strides, t.dk.buffer,
@@ -447,7 +495,9 @@ tessera_status tessera_attention_backward_varlen(
     jit::AttentionBackwardOptions bo;
     bo.deterministic = opt.deterministic != 0;
     std::lock_guard<std::mutex> lock(ctx->mutex);
-    rt::Buffer &ws = workspaceFor(ctx, stream, jit::attentionBackwardWorkspaceBytes(p, bo));
+    rt::Buffer given;
+    rt::Buffer &ws =
+        workspaceFor(ctx, opt, stream, jit::attentionBackwardWorkspaceBytes(p, bo), given);
     jit::attentionBackwardVarlen(*ctx->jit, p, t.q.buffer, t.q.strides, t.k.buffer, t.k.strides,
                                  t.v.buffer, t.v.strides, t.o.buffer, t.o.strides, t.dout.buffer,
                                  t.dout.strides, tl, t.dq.buffer, t.dq.strides, t.dk.buffer,

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace tessera::jit {
@@ -571,7 +572,14 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
     ~Event() { d.eventDestroy(e); }
     const rt::Driver &d;
   } forked(d), joined(d);
-  CUstream side = jit.sideStream();
+  // Under CUDA graph capture the fork becomes two branches of the graph.
+  // The Jit's side stream would be pulled into this capture until the join,
+  // so another thread's eager backward queued on it meanwhile would be
+  // recorded into this graph instead of running: a stream of this call's own.
+  std::optional<rt::Stream> captureSide;
+  if (rt::isCapturing(stream))
+    captureSide.emplace();
+  CUstream side = captureSide ? captureSide->get() : jit.sideStream();
   rt::check(d.eventRecord(forked.e, stream), "cuEventRecord");
   rt::check(d.streamWaitEvent(side, forked.e, 0), "cuStreamWaitEvent");
   dqKernel->launch(dqGrid, dqArgs, side);

@@ -51,6 +51,7 @@ Driver load() {
   resolve(lib, d.streamCreate, "cuStreamCreate");
   resolve(lib, d.streamDestroy, "cuStreamDestroy_v2");
   resolve(lib, d.streamWaitEvent, "cuStreamWaitEvent");
+  resolve(lib, d.streamIsCapturing, "cuStreamIsCapturing");
   resolve(lib, d.streamSynchronize, "cuStreamSynchronize");
   resolve(lib, d.linkCreate, "cuLinkCreate_v2");
   resolve(lib, d.linkAddData, "cuLinkAddData_v2");

@@ -147,6 +147,14 @@ Stream::~Stream() {
 }
 void Stream::synchronize() const { check(driver().streamSynchronize(s), "cuStreamSynchronize"); }
 
+bool isCapturing(CUstream stream) {
+  if (interpretMode())
+    return false;
+  CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
+  check(driver().streamIsCapturing(stream, &status), "cuStreamIsCapturing");
+  return status != CU_STREAM_CAPTURE_STATUS_NONE;
+}
+
 // --- modules and kernels ------------------------------------------------------------
 
 Module::Module(const std::string &image) {

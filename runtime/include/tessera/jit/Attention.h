@@ -153,9 +153,10 @@ struct AttentionBackwardOptions {
   /// (Jit::sideStream) beside the dK/dV kernel, which reads the same inputs
   /// and writes other outputs; both start after the preprocess and the call
   /// returns with the caller's stream waiting for both (a fork and join of
-  /// events, the pattern CUDA graph capture follows; not yet tested under
-  /// capture).  false: one after the other on the caller's stream.  The
-  /// gradients are the same bits either way.
+  /// events).  Under CUDA graph capture the fork goes through a stream of
+  /// the call's own and becomes two branches of the graph.  false: one
+  /// after the other on the caller's stream.  The gradients are the same
+  /// bits either way.
   bool concurrentDq = true;
   /// Replace the kernel library's schedule (attentionBackwardConfigFor) of
   /// the dK/dV or the (deterministic) dQ kernel: for tuning and benchmarks.

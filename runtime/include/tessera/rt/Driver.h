@@ -54,6 +54,7 @@ struct Driver {
   decltype(&::cuStreamDestroy_v2) streamDestroy;
   decltype(&::cuStreamSynchronize) streamSynchronize;
   decltype(&::cuStreamWaitEvent) streamWaitEvent;
+  decltype(&::cuStreamIsCapturing) streamIsCapturing;
   decltype(&::cuLinkCreate_v2) linkCreate;
   decltype(&::cuLinkAddData_v2) linkAddData;
   decltype(&::cuLinkComplete) linkComplete;

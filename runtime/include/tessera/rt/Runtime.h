@@ -87,6 +87,12 @@ private:
   CUstream s = nullptr;
 };
 
+/// Whether `stream` is capturing a CUDA graph (never in interpret mode).
+/// Work queued there is recorded, not run, and the graph keeps the device
+/// addresses it was given: a call may not allocate, and must not hand it
+/// memory that a later call could free and reallocate.
+bool isCapturing(CUstream stream);
+
 /// A device pointer with the element type it points to (nullptr if
 /// unknown; the string must outlive the launch call).
 struct DevicePtr {
