@@ -164,6 +164,44 @@ struct ModifiedScores {
 };
 } // namespace
 
+namespace {
+/// PERSISTENT=1 (dK/dV and dQ): a grid of about one program per SM slot,
+/// each looping over the kernel's tiles -- (block, batch * heads) pairs,
+/// the block fastest, so that the programs running at once share a head's
+/// inputs in L2 -- so that one tile's prologue and epilogue overlap the
+/// next one's loads instead of waiting for a new program (the forward's
+/// persistent schedule, for short sequences).  The launcher passes the
+/// number of (batch, head) pairs, `num_bh`, after every other argument.
+/// Otherwise one program per tile: (block, head, batch) = programId(0, 1, 2).
+struct Persistent {
+  Scalar numBH;
+  Persistent(Kernel &k, const Params &p, const BwdArgs &a, const MaskedBlocks &blocks) {
+    if (!p.flag("PERSISTENT"))
+      return;
+    // Packed sequences have lengths of their own and masks walk lists
+    // indexed by the program's block: one program per tile.
+    if (a.varlen || blocks)
+      throw Error("attention backward: PERSISTENT=1 does not support VARLEN=1 or MASK_MOD");
+    numBH = k.i32("num_bh");
+  }
+  /// tile(first row of the block, batch, head) for every block of `rows`
+  /// rows (`block` per tile) of every (batch, head) of `heads` heads.
+  template <class Tile>
+  void run(const Scalar &rows, int64_t block, const Scalar &heads, Tile &&tile) const {
+    if (!numBH.value()) {
+      Scalar first = programId(0) * block, batch = programId(2), head = programId(1);
+      tile(first, batch, head);
+      return;
+    }
+    Scalar blocks = (rows + scalar(block - 1, i32)) / block;
+    forRange(programId(0), blocks * numBH, numPrograms(0), {}, [&](Scalar t) {
+      Scalar bh = t / blocks;
+      tile(t % blocks * block, bh / heads, bh % heads);
+    });
+  }
+};
+} // namespace
+
 /// D = rowsum(dO * O) in f32 for BLOCK_M query rows of one (batch, head);
 /// ATOMIC_DQ: also zeroes those rows of the dQ accumulator.
 /// Grid: (ceil(seq_q / BLOCK_M), heads, batch).
@@ -211,8 +249,10 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   Dropout drop(p);
   if (drop)
     drop.declareArgs(k);
+  Persistent persistent(k, p, a, blocks);
 
-  Scalar startN = programId(0) * bn, batch = programId(2), kvHead = programId(1);
+  // One tile: BLOCK_N keys of (batch, K/V head).
+  auto tile = [&](const Scalar &startN, const Scalar &batch, const Scalar &kvHead) {
   Scalar group = a.heads / a.kvHeads;
   Sequence seq = a.sequence(batch);
   Tile offN = startN + arange(0, bn), offD = arange(0, a.d), rowsM = arange(0, bm);
@@ -307,6 +347,8 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
         (dkAcc * a.scale).to(a.dt), keyRows);
   store(sdv.at(batch, kvHead, seq.rowK) + offN.col() * sdv.s + offD.row(), dvAcc.to(a.dt),
         keyRows);
+  };
+  persistent.run(a.seqK, bn, a.kvHeads, tile);
 }
 
 /// dQ for BLOCK_M queries of one (batch, head), over every key block.
@@ -331,8 +373,10 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
   Dropout drop(p);
   if (drop)
     drop.declareArgs(k);
+  Persistent persistent(k, p, a, blocks);
 
-  Scalar startM = programId(0) * bm, batch = programId(2), head = programId(1);
+  // One tile: BLOCK_M queries of (batch, head).
+  auto tile = [&](const Scalar &startM, const Scalar &batch, const Scalar &head) {
   Scalar bh = batch * a.heads + head;
   Scalar kvHead = head / (a.heads / a.kvHeads);
   Sequence seq = a.sequence(batch);
@@ -383,6 +427,8 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
   }
   store(sdq.at(batch, head, seq.rowQ) + offM.col() * sdq.s + offD.row(),
         (dqAcc * a.scale).to(a.dt), queryRows);
+  };
+  persistent.run(a.seqQ, bm, a.heads, tile);
 }
 
 /// dq = scale * the dQ accumulator, for BLOCK_M query rows of one
@@ -436,6 +482,7 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"num_warps", std::to_string(s.numWarps)},
           {"num_stages", std::to_string(s.numStages)},
           {"warp_specialize", s.warpSpecialize ? "1" : "0"},
+          {"PERSISTENT", s.persistent ? "1" : "0"},
           {"SCORE_MOD", c.scoreMod},
           {"MASK_MOD", c.maskMod},
           {"DROPOUT", c.dropout ? "1" : "0"}};
@@ -446,7 +493,7 @@ Params AttentionBackwardConfig::dkdvParams() const {
 Params AttentionBackwardConfig::dqParams() const { return scheduleParams(*this, dq); }
 
 AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::string &dtype,
-                                                   int headDim, bool causal) {
+                                                   int headDim, bool causal, int64_t seqK) {
   AttentionBackwardConfig c;
   c.dtype = dtype;
   c.headDim = headDim;
@@ -459,6 +506,15 @@ AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::strin
     c.dkdv.numWarps = c.dq.numWarps = 8;
   else if (headDim == 256)
     c.dkdv.blockM = c.dkdv.blockN = c.dq.blockM = c.dq.blockN = 32;
+  // d=128, not causal, up to 4096 keys on sm_90: dQ from persistent
+  // 128x128 programs with a producer warpgroup, which load the next tile
+  // while finishing this one, the programs running at once on neighbouring
+  // query blocks of one head (H200 2026-12-04, the whole backward 4-6%
+  // faster at s=512-4096; every other persistent schedule, dK/dV's, and the
+  // causal ones measured no faster:
+  // bench/results/attention-bwd-persistent_h200_2026-12-04.md).
+  if (headDim == 128 && ccMajor == 9 && !causal && seqK > 0 && seqK <= 4096)
+    c.dq = {128, 128, 8, 2, /*warpSpecialize=*/true, /*persistent=*/true};
   // D's rows are 256 wide too: 32-row blocks keep them in registers.
   if (headDim == 256)
     c.preprocessBlockM = 32;

@@ -550,6 +550,65 @@ TEST_CASE("attentionBackward gives the float64 gradients ([b s h d], grouped-que
   CHECK(error(bdq, bdk, ws, sq).empty());
 }
 
+TEST_CASE("attentionBackward's persistent schedules give the one-program-per-tile bits",
+          "[attention][interp]") {
+  test::InterpretMode mode;
+  jit::Jit jit;
+  // [b, h, s, d], two batch entries, grouped-query, tails: 16-row tiles
+  // over 37 queries and 29 keys, causal and not.  The interpreter's grid
+  // for a persistent kernel is one program, which loops over every tile.
+  const int B = 2, H = 4, KV = 2, SQ = 37, SK = 29, D = 64;
+  std::mt19937 rng(19);
+  auto make = [&](size_t n) { return randomHalves(n, rng); };
+  auto qd = make(size_t(B) * H * SQ * D), kd = make(size_t(B) * KV * SK * D),
+       vd = make(kd.size()), dOd = make(qd.size());
+  rt::Buffer bq = uploadHalves(qd), bk = uploadHalves(kd), bv = uploadHalves(vd),
+             bdo = uploadHalves(dOd);
+  rt::Buffer bo(qd.size() * 2, "f16"), bl(size_t(B) * H * SQ * 4, "f32");
+  jit::AttentionStrides sq{int64_t(H) * SQ * D, int64_t(SQ) * D, D, 1},
+      sk{int64_t(KV) * SK * D, int64_t(SK) * D, D, 1};
+  auto values = test::halvesToDoubles;
+  auto qv = values(qd), kv = values(kd), vv = values(vd), dov = values(dOd);
+  for (bool causal : {false, true}) {
+    INFO("causal " << causal);
+    jit::AttentionProblem p{B, H, KV, SQ, SK, D, causal};
+    rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
+    jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
+    std::vector<std::vector<uint16_t>> bits[2];
+    for (bool persistent : {false, true}) {
+      jit::AttentionBackwardOptions o;
+      o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2, false, persistent};
+      rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"), bdv(kd.size() * 2, "f16");
+      for (rt::Buffer *g : {&bdq, &bdk, &bdv})
+        g->fill(0xff);
+      jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk, sk,
+                             bdv, sk, ws, nullptr, o);
+      bits[persistent] = {bdq.download<uint16_t>(qd.size()), bdk.download<uint16_t>(kd.size()),
+                          bdv.download<uint16_t>(kd.size())};
+    }
+    CHECK(bits[1] == bits[0]);
+    // And float64, per batch entry (each a contiguous [h, s, d] slice).
+    auto slice = [](const std::vector<double> &x, int b, size_t n) {
+      return std::vector<double>(x.begin() + b * n, x.begin() + (b + 1) * n);
+    };
+    size_t nq = size_t(H) * SQ * D, nk = size_t(KV) * SK * D;
+    auto dq = values(bits[1][0]), dk = values(bits[1][1]), dv = values(bits[1][2]);
+    for (int b = 0; b < B; ++b) {
+      INFO("batch " << b);
+      auto qb = slice(qv, b, nq), kb = slice(kv, b, nk), vb = slice(vv, b, nk),
+           dob = slice(dov, b, nq);
+      std::vector<double> rq(nq), rk(nk), rv(nk);
+      kernels::ref::attentionBackward(qb.data(), kb.data(), vb.data(), dob.data(), rq.data(),
+                                      rk.data(), rv.data(), H, SQ, SK, D,
+                                      1.0 / std::sqrt(double(D)), causal, H / KV);
+      auto err = test::relativeOrAbsoluteL2;
+      CHECK(err(slice(dq, b, nq), rq) < 5e-3);
+      CHECK(err(slice(dk, b, nk), rk) < 5e-3);
+      CHECK(err(slice(dv, b, nk), rv) < 5e-3);
+    }
+  }
+}
+
 TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradients",
           "[attention][interp]") {
   test::InterpretMode mode;

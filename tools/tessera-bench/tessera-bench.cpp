@@ -261,12 +261,21 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       using Schedule = kernels::AttentionBackwardConfig::Schedule;
       // The last six: a producer warpgroup issues the loop's TMA copies
       // (sm_90a; elsewhere they compile as the plain schedule).
-      const Schedule candidates[] = {
+      // Then persistent programs (about one per SM slot, looping over
+      // tiles), plain and warp-specialized; TESSERA_BENCH_BWD_SWEEP_PERSISTENT
+      // times only the library's schedule and those.
+      std::vector<Schedule> candidates = {
           {64, 64, 4, 2},         {64, 64, 8, 2},          {32, 64, 4, 2},
           {64, 128, 8, 2},        {128, 64, 8, 2},         {32, 128, 8, 2},
           {64, 64, 4, 1},         {128, 128, 8, 2},        {32, 64, 8, 2},
           {64, 64, 4, 2, true},   {64, 64, 8, 2, true},    {64, 128, 8, 2, true},
           {128, 64, 8, 2, true},  {64, 64, 4, 3, true},    {128, 128, 8, 2, true}};
+      const Schedule persistentOnes[] = {{64, 64, 4, 2, false, true},  {64, 64, 4, 2, true, true},
+                                         {128, 64, 8, 2, true, true},  {64, 128, 8, 2, true, true},
+                                         {128, 128, 8, 2, true, true}};
+      if (std::getenv("TESSERA_BENCH_BWD_SWEEP_PERSISTENT"))
+        candidates.resize(1);
+      candidates.insert(candidates.end(), std::begin(persistentOnes), std::end(persistentOnes));
       // Every candidate's gradients must match the library schedule's (up
       // to f16 rounding of differently ordered f32 sums): a schedule that
       // runs fast but wrong is reported and left out.
@@ -310,6 +319,8 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
                         "max |diff| %g (max |gradient| %g)\n",
                         dkdv ? "dK/dV" : "dQ", c.blockM, c.blockN, c.numWarps, c.numStages,
                         c.warpSpecialize ? " warp-specialized" : "", worst, scaleRef);
+            if (c.persistent)
+              std::printf("    (that schedule: persistent)\n");
             continue;
           }
           built.push_back(c);
@@ -324,14 +335,18 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
             std::printf("    %s BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d%s: %.3f ms\n",
                         dkdv ? "dK/dV" : "dQ", built[i].blockM, built[i].blockN,
                         built[i].numWarps, built[i].numStages,
-                        built[i].warpSpecialize ? " warp-specialized" : "",
+                        (std::string(built[i].warpSpecialize ? " warp-specialized" : "") +
+                         (built[i].persistent ? " persistent" : ""))
+                            .c_str(),
                         timeKernel(runs[i], 3, 10));
         auto [best, at] = fastest(runs);
         std::printf("  fastest %s%s schedule: BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d -> "
                     "%.3f ms, %.1f TFLOP/s (of %zu)%s\n",
                     dkdv ? "dK/dV" : "dQ", sweepAtomic ? " (atomic dQ)" : "", built[at].blockM,
                     built[at].blockN, built[at].numWarps, built[at].numStages, best, flops / (best * 1e-3) / 1e12, runs.size(),
-                    built[at].warpSpecialize ? ", warp-specialized" : "");
+                    (std::string(built[at].warpSpecialize ? ", warp-specialized" : "") +
+                     (built[at].persistent ? ", persistent" : ""))
+                        .c_str());
       }
     }
   }

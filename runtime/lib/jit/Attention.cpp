@@ -140,6 +140,22 @@ Checked checkProblem(const AttentionProblem &p, rt::Buffer &q, AttentionStrides 
 
 int i32(int64_t x) { return int(x); }
 
+/// Launches an attention kernel over `grid` = (blocks, heads, batch): one
+/// program per tile, or with `persistent` about one program per SM slot,
+/// each looping over the blocks x (batch, head) tiles (the kernel's last
+/// argument, num_bh = heads * batch, is appended to `args`).
+void launchTiles(Jit &jit, rt::Kernel &kernel, rt::Grid grid, std::vector<rt::Arg> &args,
+                 bool persistent, CUstream stream) {
+  if (!persistent) {
+    kernel.launch(grid, args, stream);
+    return;
+  }
+  uint64_t pairs = uint64_t(grid.y) * grid.z;
+  args.push_back(int(pairs));
+  uint64_t slots = uint64_t(std::max(jit.device().smCount, 1)) * kernel.blocksPerSM();
+  kernel.launch({unsigned(std::min<uint64_t>(slots, uint64_t(grid.x) * pairs)), 1}, args, stream);
+}
+
 /// The three strides of `s` as kernel arguments.
 void pushStrides(std::vector<rt::Arg> &args, std::initializer_list<AttentionStrides> ss) {
   for (const AttentionStrides &s : ss)
@@ -251,17 +267,8 @@ void checkAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q, Attentio
   if (cfg.dropout)
     pushDropout(args, *p.dropout);
   unsigned mBlocks = unsigned((p.seqQ + cfg.blockM - 1) / cfg.blockM);
-  unsigned pairs = unsigned(p.batch * p.heads);
-  rt::Grid grid{mBlocks, unsigned(p.heads), unsigned(p.batch)};
-  if (cfg.persistent) {
-    // As many programs as fit at once, each looping over tiles.
-    args.push_back(int(pairs));
-    uint64_t slots = uint64_t(std::max(jit.device().smCount, 1)) * kernel->blocksPerSM();
-    kernel->launch({unsigned(std::min<uint64_t>(slots, uint64_t(mBlocks) * pairs)), 1}, args,
-                   stream);
-    return;
-  }
-  kernel->launch(grid, args, stream);
+  launchTiles(jit, *kernel, {mBlocks, unsigned(p.heads), unsigned(p.batch)}, args,
+              cfg.persistent, stream);
 }
 
 /// The batch + 1 offsets in `cu`, checked: non-decreasing from 0 or more,
@@ -482,8 +489,12 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                     buffers[other].first +
                     " are the same buffer; the gradients need buffers of their own");
 
-  kernels::AttentionBackwardConfig cfg =
-      kernels::attentionBackwardConfigFor(jit.device().major, dt, p.headDim, p.causal);
+  // The length-dependent schedules were measured on plain problems only:
+  // masks walk lists per program, packed sequences have lengths of their
+  // own, modifiers and dropout add code the tiles were not sized for.
+  bool plain = !p.mask && !varlen && !p.scoreMod && !dropoutOn(p);
+  kernels::AttentionBackwardConfig cfg = kernels::attentionBackwardConfigFor(
+      jit.device().major, dt, p.headDim, p.causal, plain ? rowsK : 0);
   cfg.intMultiple = int(intMultiple({sq, sk, sv, so, sdo, sdq, sdk, sdv},
                                     broadcasts(sq, batches, p.heads, rowsQ) ||
                                         broadcasts(sk, batches, kvHeads, rowsK) ||
@@ -499,6 +510,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
     cfg.maskMod = p.mask->mod().name;
     cfg.dkdv.warpSpecialize = cfg.dq.warpSpecialize = false; // the walk needs no producer
   }
+  if (p.mask || varlen) // walks and sequences of their own: one program per block
+    cfg.dkdv.persistent = cfg.dq.persistent = false;
   cfg.dropout = dropoutOn(p);
   cfg.deterministic = !atomicDq(p, options);
   unsigned heads = unsigned(p.heads), batch = unsigned(p.batch);
@@ -532,7 +545,7 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
                     unsigned(kvHeads), batch};
 
   if (!cfg.deterministic) {
-    dkdv->launch(dkdvGrid, dkdvArgs, stream);
+    launchTiles(jit, *dkdv, dkdvGrid, dkdvArgs, cfg.dkdv.persistent, stream);
     auto convert = jit.get(kernels::findKernel("attention_bwd_dq_convert"), cfg.dqConvertParams());
     std::vector<rt::Arg> convertArgs{accumulator, dq, p.seqQ, p.heads, scale};
     pushStrides(convertArgs, {sdq});
@@ -555,8 +568,8 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
     pushDropout(dqArgs, *p.dropout);
   rt::Grid dqGrid{unsigned((p.seqQ + cfg.dq.blockM - 1) / cfg.dq.blockM), heads, batch};
   if (!options.concurrentDq || rt::interpretMode()) {
-    dkdv->launch(dkdvGrid, dkdvArgs, stream);
-    dqKernel->launch(dqGrid, dqArgs, stream);
+    launchTiles(jit, *dkdv, dkdvGrid, dkdvArgs, cfg.dkdv.persistent, stream);
+    launchTiles(jit, *dqKernel, dqGrid, dqArgs, cfg.dq.persistent, stream);
     return;
   }
   // Fork: the side stream waits for everything on `stream` so far (the
@@ -582,13 +595,13 @@ void backwardCheckAndLaunch(Jit &jit, const AttentionProblem &p, rt::Buffer &q,
   CUstream side = captureSide ? captureSide->get() : jit.sideStream();
   rt::check(d.eventRecord(forked.e, stream), "cuEventRecord");
   rt::check(d.streamWaitEvent(side, forked.e, 0), "cuStreamWaitEvent");
-  dqKernel->launch(dqGrid, dqArgs, side);
+  launchTiles(jit, *dqKernel, dqGrid, dqArgs, cfg.dq.persistent, side);
   auto join = [&] {
     rt::check(d.eventRecord(joined.e, side), "cuEventRecord");
     rt::check(d.streamWaitEvent(stream, joined.e, 0), "cuStreamWaitEvent");
   };
   try {
-    dkdv->launch(dkdvGrid, dkdvArgs, stream);
+    launchTiles(jit, *dkdv, dkdvGrid, dkdvArgs, cfg.dkdv.persistent, stream);
   } catch (...) {
     // The dQ kernel is queued: the caller's stream still waits for it, so
     // that freeing the buffers after the error is ordered after its reads.

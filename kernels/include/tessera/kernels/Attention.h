@@ -218,6 +218,9 @@ struct AttentionBackwardConfig {
   struct Schedule {
     int blockM = 64, blockN = 64, numWarps = 4, numStages = 2;
     bool warpSpecialize = false; ///< a producer warpgroup issues the TMA copies (sm_90a)
+    /// About one program per SM slot, each looping over tiles (not with
+    /// packed sequences or a mask modifier; the launcher falls back).
+    bool persistent = false;
   };
   Schedule dkdv, dq;
   int preprocessBlockM = 64;
@@ -234,9 +237,12 @@ struct AttentionBackwardConfig {
 };
 
 /// The backward schedule for a problem on a GPU of compute capability
-/// `ccMajor`.x, with the problem's fields set.
+/// `ccMajor`.x, with the problem's fields set.  `seqK`: the keys each query
+/// sees at most, where the length-dependent (persistent) schedules may be
+/// used; 0 keeps the schedules every problem can run (masks, packed
+/// sequences, modifiers).
 AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::string &dtype,
-                                                   int headDim, bool causal);
+                                                   int headDim, bool causal, int64_t seqK = 0);
 
 /// The parameters of attention_block_mask: mask `maskMod` evaluated over
 /// blocks of BLOCK_M queries x BLOCK_N keys (ANDed with top-left causal if
