@@ -253,66 +253,66 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
 
   // One tile: BLOCK_N keys of (batch, K/V head).
   auto tile = [&](const Scalar &startN, const Scalar &batch, const Scalar &kvHead) {
-  Scalar group = a.heads / a.kvHeads;
-  Sequence seq = a.sequence(batch);
-  Tile offN = startN + arange(0, bn), offD = arange(0, a.d), rowsM = arange(0, bm);
-  Tile keyRows = offN.col() < seq.lenK;
-  Tile kTile = load(sk.at(batch, kvHead, seq.rowK) + offN.col() * sk.s + offD.row(), keyRows);
-  Tile vTile = load(sv.at(batch, kvHead, seq.rowK) + offN.col() * sv.s + offD.row(), keyRows);
-  Scalar qkScale = a.scale * kLog2e;
-  ModifiedScores scores(p);
-  Tile dkAcc = zeros({bn, a.d}, f32), dvAcc = zeros({bn, a.d}, f32);
-  // Causal: query blocks wholly before the first key see none of its keys.
-  Scalar firstM = causal ? startN / bm * bm : scalar(0, i32);
-  // Packed sequences: a key block past its sequence's end has nothing to do.
-  Scalar endM = a.varlen ? ifInside(startN, seq.lenK, seq.lenQ) : seq.lenQ;
-  // One query block of query head `head` (of the K/V head's group);
-  // `masked`: bounds, causal and the mask modifier apply (MASK_MOD's full
-  // blocks need none of them).
-  auto step = [&](const Scalar &head, const Scalar &m0, bool masked) {
-    Scalar bh = batch * a.heads + head;
-    Ptr qBase = sq.at(batch, head, seq.rowQ), doBase = sdo.at(batch, head, seq.rowQ);
-    Tile offM = m0 + rowsM;
-    Tile queryRows = offM.col() < seq.lenQ;
-    Tile qTile = load(qBase + offM.col() * sq.s + offD.row(), queryRows);
-    Tile doTile = load(doBase + offM.col() * sdo.s + offD.row(), queryRows);
-    Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
-    Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
-    // P^T [bn, bm]: the scores transposed, in the exp2 domain.
-    auto [pT, gradT] = scores(dot(kTile, trans(qTile)), a.scale, qkScale, lse2.row(), batch,
-                              head, offM.row(), offN.col());
-    if (masked) {
-      Tile valid = offM.row() < seq.lenQ;
-      // Keys past seq_k score 0 (K is loaded as 0), so their P is 2^-lse2,
-      // past f16's range once every score of the row is below about -11: in
-      // dK and dV those rows are never stored, but the atomic dQ multiplies
-      // them by the zero K rows, and inf * 0 is NaN (found by tessera-fuzz).
+    Scalar group = a.heads / a.kvHeads;
+    Sequence seq = a.sequence(batch);
+    Tile offN = startN + arange(0, bn), offD = arange(0, a.d), rowsM = arange(0, bm);
+    Tile keyRows = offN.col() < seq.lenK;
+    Tile kTile = load(sk.at(batch, kvHead, seq.rowK) + offN.col() * sk.s + offD.row(), keyRows);
+    Tile vTile = load(sv.at(batch, kvHead, seq.rowK) + offN.col() * sv.s + offD.row(), keyRows);
+    Scalar qkScale = a.scale * kLog2e;
+    ModifiedScores scores(p);
+    Tile dkAcc = zeros({bn, a.d}, f32), dvAcc = zeros({bn, a.d}, f32);
+    // Causal: query blocks wholly before the first key see none of its keys.
+    Scalar firstM = causal ? startN / bm * bm : scalar(0, i32);
+    // Packed sequences: a key block past its sequence's end has nothing to do.
+    Scalar endM = a.varlen ? ifInside(startN, seq.lenK, seq.lenQ) : seq.lenQ;
+    // One query block of query head `head` (of the K/V head's group);
+    // `masked`: bounds, causal and the mask modifier apply (MASK_MOD's full
+    // blocks need none of them).
+    auto step = [&](const Scalar &head, const Scalar &m0, bool masked) {
+      Scalar bh = batch * a.heads + head;
+      Ptr qBase = sq.at(batch, head, seq.rowQ), doBase = sdo.at(batch, head, seq.rowQ);
+      Tile offM = m0 + rowsM;
+      Tile queryRows = offM.col() < seq.lenQ;
+      Tile qTile = load(qBase + offM.col() * sq.s + offD.row(), queryRows);
+      Tile doTile = load(doBase + offM.col() * sdo.s + offD.row(), queryRows);
+      Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
+      Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
+      // P^T [bn, bm]: the scores transposed, in the exp2 domain.
+      auto [pT, gradT] = scores(dot(kTile, trans(qTile)), a.scale, qkScale, lse2.row(), batch,
+                                head, offM.row(), offN.col());
+      if (masked) {
+        Tile valid = offM.row() < seq.lenQ;
+        // Keys past seq_k score 0 (K is loaded as 0), so their P is 2^-lse2,
+        // past f16's range once every score of the row is below about -11: in
+        // dK and dV those rows are never stored, but the atomic dQ multiplies
+        // them by the zero K rows, and inf * 0 is NaN (found by tessera-fuzz).
+        if (atomicDq)
+          valid = valid & keyRows;
+        if (causal)
+          valid = valid & (offN.col() <= offM.row());
+        if (blocks)
+          valid = valid & blocks.allowed(batch, head, offM.row(), offN.col(), seq.lenQ, seq.lenK);
+        pT = where(valid, pT, 0.0);
+      }
+      // dS^T = P^T * (dP^T - D) * dmod/ds: the factor is folded into P now,
+      // so that one f32 tile, not P and the factor, stays live across the two
+      // dots below (as in the plain kernel; at d=128 the second one spilled).
+      Tile pgT = gradT ? pT * *gradT : pT;
+      Tile dpT;
+      if (drop) {
+        // The forward's mask, regenerated: dV from the kept P, dP through it.
+        dvAcc = dot(drop.apply(pT, bh, offM.row(), offN.col()).to(a.dt), doTile, dvAcc);
+        dpT = drop.apply(dot(vTile, trans(doTile)), bh, offM.row(), offN.col());
+      } else {
+        dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
+        dpT = dot(vTile, trans(doTile));
+      }
+      Tile dsT = (pgT * (dpT - dRow.row())).to(a.dt);
+      dkAcc = dot(dsT, qTile, dkAcc);
       if (atomicDq)
-        valid = valid & keyRows;
-      if (causal)
-        valid = valid & (offN.col() <= offM.row());
-      if (blocks)
-        valid = valid & blocks.allowed(batch, head, offM.row(), offN.col(), seq.lenQ, seq.lenK);
-      pT = where(valid, pT, 0.0);
-    }
-    // dS^T = P^T * (dP^T - D) * dmod/ds: the factor is folded into P now,
-    // so that one f32 tile, not P and the factor, stays live across the two
-    // dots below (as in the plain kernel; at d=128 the second one spilled).
-    Tile pgT = gradT ? pT * *gradT : pT;
-    Tile dpT;
-    if (drop) {
-      // The forward's mask, regenerated: dV from the kept P, dP through it.
-      dvAcc = dot(drop.apply(pT, bh, offM.row(), offN.col()).to(a.dt), doTile, dvAcc);
-      dpT = drop.apply(dot(vTile, trans(doTile)), bh, offM.row(), offN.col());
-    } else {
-      dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
-      dpT = dot(vTile, trans(doTile));
-    }
-    Tile dsT = (pgT * (dpT - dRow.row())).to(a.dt);
-    dkAcc = dot(dsT, qTile, dkAcc);
-    if (atomicDq)
-      atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
-                dot(trans(dsT), kTile), queryRows);
+        atomicAdd(a.accumulatorRow(dqAcc, bh, m0) + rowsM.col() * a.d + offD.row(),
+                  dot(trans(dsT), kTile), queryRows);
   };
   if (blocks) {
     // The transposed lists: per key block, the query blocks the mask leaves
@@ -377,46 +377,46 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
 
   // One tile: BLOCK_M queries of (batch, head).
   auto tile = [&](const Scalar &startM, const Scalar &batch, const Scalar &head) {
-  Scalar bh = batch * a.heads + head;
-  Scalar kvHead = head / (a.heads / a.kvHeads);
-  Sequence seq = a.sequence(batch);
-  Tile offM = startM + arange(0, bm), offD = arange(0, a.d), colsN = arange(0, bn);
-  Tile queryRows = offM.col() < seq.lenQ;
-  Tile qTile = load(sq.at(batch, head, seq.rowQ) + offM.col() * sq.s + offD.row(), queryRows);
-  Tile doTile = load(sdo.at(batch, head, seq.rowQ) + offM.col() * sdo.s + offD.row(), queryRows);
-  Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
-  Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
-  Ptr kBase = sk.at(batch, kvHead, seq.rowK), vBase = sv.at(batch, kvHead, seq.rowK);
-  Scalar qkScale = a.scale * kLog2e;
-  ModifiedScores scores(p);
-  Tile dqAcc = zeros({bm, a.d}, f32);
-  // Causal: key blocks wholly after the last query are never loaded.
-  Scalar end = causal ? minimum(seq.lenK, startM + bm) : seq.lenK;
-  // Packed sequences: a query block past its sequence's end has nothing to do.
-  if (a.varlen)
-    end = ifInside(startM, seq.lenQ, end);
-  // One key block; `masked` as in the dK/dV kernel.
-  auto step = [&](const Scalar &n0, bool masked) {
-    Tile keys = n0 + colsN;
-    Tile keyRows = keys.col() < seq.lenK;
-    Tile kTile = load(kBase + keys.col() * sk.s + offD.row(), keyRows);
-    Tile vTile = load(vBase + keys.col() * sv.s + offD.row(), keyRows);
-    auto [pTile, grad] = scores(dot(qTile, trans(kTile)), a.scale, qkScale, lse2.col(), batch,
-                                head, offM.col(), keys.row());
-    if (masked) {
-      Tile valid = keys.row() < seq.lenK;
-      if (causal)
-        valid = valid & (keys.row() <= offM.col());
-      if (blocks)
-        valid = valid & blocks.allowed(batch, head, offM.col(), keys.row(), seq.lenQ, seq.lenK);
-      pTile = where(valid, pTile, 0.0);
-    }
-    if (grad) // folded into P before the dot, as in the dK/dV kernel
-      pTile = pTile * *grad;
-    Tile dp = dot(doTile, trans(vTile));
-    if (drop)
-      dp = drop.apply(dp, bh, offM.col(), keys.row());
-    dqAcc = dot((pTile * (dp - dRow.col())).to(a.dt), kTile, dqAcc);
+    Scalar bh = batch * a.heads + head;
+    Scalar kvHead = head / (a.heads / a.kvHeads);
+    Sequence seq = a.sequence(batch);
+    Tile offM = startM + arange(0, bm), offD = arange(0, a.d), colsN = arange(0, bn);
+    Tile queryRows = offM.col() < seq.lenQ;
+    Tile qTile = load(sq.at(batch, head, seq.rowQ) + offM.col() * sq.s + offD.row(), queryRows);
+    Tile doTile = load(sdo.at(batch, head, seq.rowQ) + offM.col() * sdo.s + offD.row(), queryRows);
+    Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
+    Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
+    Ptr kBase = sk.at(batch, kvHead, seq.rowK), vBase = sv.at(batch, kvHead, seq.rowK);
+    Scalar qkScale = a.scale * kLog2e;
+    ModifiedScores scores(p);
+    Tile dqAcc = zeros({bm, a.d}, f32);
+    // Causal: key blocks wholly after the last query are never loaded.
+    Scalar end = causal ? minimum(seq.lenK, startM + bm) : seq.lenK;
+    // Packed sequences: a query block past its sequence's end has nothing to do.
+    if (a.varlen)
+      end = ifInside(startM, seq.lenQ, end);
+    // One key block; `masked` as in the dK/dV kernel.
+    auto step = [&](const Scalar &n0, bool masked) {
+      Tile keys = n0 + colsN;
+      Tile keyRows = keys.col() < seq.lenK;
+      Tile kTile = load(kBase + keys.col() * sk.s + offD.row(), keyRows);
+      Tile vTile = load(vBase + keys.col() * sv.s + offD.row(), keyRows);
+      auto [pTile, grad] = scores(dot(qTile, trans(kTile)), a.scale, qkScale, lse2.col(), batch,
+                                  head, offM.col(), keys.row());
+      if (masked) {
+        Tile valid = keys.row() < seq.lenK;
+        if (causal)
+          valid = valid & (keys.row() <= offM.col());
+        if (blocks)
+          valid = valid & blocks.allowed(batch, head, offM.col(), keys.row(), seq.lenQ, seq.lenK);
+        pTile = where(valid, pTile, 0.0);
+      }
+      if (grad) // folded into P before the dot, as in the dK/dV kernel
+        pTile = pTile * *grad;
+      Tile dp = dot(doTile, trans(vTile));
+      if (drop)
+        dp = drop.apply(dp, bh, offM.col(), keys.row());
+      dqAcc = dot((pTile * (dp - dRow.col())).to(a.dt), kTile, dqAcc);
   };
   if (blocks) {
     auto [rows, cols] = MaskedBlocks::rowsAndCols(a.seqQ, a.seqK, bm, bn, false);
@@ -509,7 +509,7 @@ AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::strin
   // d=128, not causal, up to 4096 keys on sm_90: dQ from persistent
   // 128x128 programs with a producer warpgroup, which load the next tile
   // while finishing this one, the programs running at once on neighbouring
-  // query blocks of one head (H200 2026-12-04, the whole backward 4-6%
+  // query blocks of one head (H200 2026-12-04, the whole backward 4-7%
   // faster at s=512-4096; every other persistent schedule, dK/dV's, and the
   // causal ones measured no faster:
   // bench/results/attention-bwd-persistent_h200_2026-12-04.md).
