@@ -609,6 +609,29 @@ TEST_CASE("attentionBackward's persistent schedules give the one-program-per-til
   }
 }
 
+TEST_CASE("attentionBackwardConfigFor picks persistent dQ programs only where they were measured "
+          "faster", "[attention]") {
+  auto dq = [](int cc, int d, bool causal, int64_t seqK) {
+    auto c = kernels::attentionBackwardConfigFor(cc, "f16", d, causal, seqK);
+    CHECK(!c.dkdv.persistent); // no dK/dV schedule measured faster persistent
+    return c.dq;
+  };
+  // d=128, not causal, sm_90, up to 4096 keys (H200 2026-12-04: +4-7%).
+  for (int64_t s : {1, 512, 4096}) {
+    auto c = dq(9, 128, false, s);
+    CHECK(c.persistent);
+    CHECK(c.warpSpecialize);
+    CHECK(c.blockM == 128);
+    CHECK(c.blockN == 128);
+    CHECK(c.numWarps == 8);
+  }
+  CHECK(!dq(9, 128, false, 4097).persistent); // longer: not measured with its table row yet
+  CHECK(!dq(9, 128, true, 1024).persistent);  // causal: measured no faster
+  CHECK(!dq(9, 64, false, 1024).persistent);  // d=64: measured no faster
+  CHECK(!dq(8, 128, false, 1024).persistent); // the tiles need sm_90's shared memory
+  CHECK(!dq(9, 128, false, 0).persistent);    // length unknown (masks, varlen, modifiers)
+}
+
 TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradients",
           "[attention][interp]") {
   test::InterpretMode mode;
