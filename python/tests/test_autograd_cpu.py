@@ -5,16 +5,12 @@ GQA, causal, and the varlen form (also with modifiers).  Run by ctest (python-au
 Debian's python3-torch is installed; the same wrapper runs on CUDA tensors in
 python/tests/test_torch.py on a GPU."""
 import math
-import os
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tessera  # noqa: E402
+from torch_common import rel, tessera
 
 assert tessera.interpreted(), "run with TESSERA_INTERPRET=1"
-torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
 
 
 def reference(q, k, v, causal):
@@ -26,10 +22,6 @@ def reference(q, k, v, causal):
         sq, sk = s.shape[-2:]
         s = s.masked_fill(torch.arange(sk)[None, :] > torch.arange(sq)[:, None], float("-inf"))
     return torch.softmax(s, -1) @ v
-
-
-def rel(a, b):
-    return ((a.double() - b).abs().max() / b.abs().max().clamp_min(1)).item()
 
 
 def case(b, h, hk, sq, sk, d, causal, layout):

@@ -7,21 +7,14 @@ refused with a message: a document mask (its block lists are rebuilt per
 call in the library's memory), dropout with a seed drawn while capturing,
 and the low-level backward without a workspace.  Needs a GPU and
 TESSERA_LIBRARY (scripts/gpu-python.sh sets it)."""
-import os
 import sys
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tessera  # noqa: E402
+from torch_common import rel, tessera
 
-torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
 dev = "cuda"
-
-
-def rel(a, b):
-    return ((a.double() - b).abs().max() / b.abs().max().clamp_min(1)).item()
 
 
 def graph_case(b, h, hk, s, d, causal, dtype, **mods):

@@ -3,22 +3,14 @@ gradients through autograd against a float64 reference, side by side with
 SDPA's error on the same inputs; both layouts, f16/bf16, causal, GQA, odd
 lengths, a side stream, a packed variable-length batch.  Fresh random inputs each run.  Needs a GPU and
 TESSERA_LIBRARY (scripts/gpu-python.sh sets it)."""
-import math
-import os
 import sys
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tessera  # noqa: E402
+from torch_common import rel, tessera
 
-torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
 dev = "cuda"
-
-
-def rel(a, b):
-    return ((a.double() - b).abs().max() / b.abs().max().clamp_min(1)).item()
 
 
 def case(b, h, hk, sq, sk, d, causal, layout, dtype, stream=None):
