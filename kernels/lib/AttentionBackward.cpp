@@ -235,6 +235,7 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   BwdArgs a(k, p);
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N");
   bool causal = p.flag("CAUSAL"), atomicDq = p.flag("ATOMIC_DQ");
+  bool earlyDp = p.flag("EARLY_DP");
   Ptr q = k.ptr("q", a.dt), kk = k.ptr("k", a.dt), v = k.ptr("v", a.dt), dO = k.ptr("do", a.dt);
   Ptr lse = k.ptr("lse", f32, 4), delta = k.ptr("delta", f32, 4);
   Ptr dk = k.ptr("dk", a.dt), dv = k.ptr("dv", a.dt);
@@ -278,9 +279,18 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
       Tile doTile = load(doBase + offM.col() * sdo.s + offD.row(), queryRows);
       Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
       Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
-      // P^T [bn, bm]: the scores transposed, in the exp2 domain.
-      auto [pT, gradT] = scores(dot(kTile, trans(qTile)), a.scale, qkScale, lse2.row(), batch,
-                                head, offM.row(), offN.col());
+      // P^T [bn, bm]: the scores transposed, in the exp2 domain.  EARLY_DP:
+      // dP^T's dot is issued right after S^T's, so that its wgmma runs while
+      // P is computed (tile-pipeline's waits then leave it in flight; see
+      // Schedule::earlyDp).
+      std::optional<Tile> dpEarly;
+      auto scoresThenDp = [&] {
+        Tile sT = dot(kTile, trans(qTile));
+        dpEarly = dot(vTile, trans(doTile));
+        return sT;
+      };
+      auto [pT, gradT] = scores(earlyDp ? scoresThenDp() : dot(kTile, trans(qTile)), a.scale,
+                                qkScale, lse2.row(), batch, head, offM.row(), offN.col());
       if (masked) {
         Tile valid = offM.row() < seq.lenQ;
         // Keys past seq_k score 0 (K is loaded as 0), so their P is 2^-lse2,
@@ -303,10 +313,11 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
       if (drop) {
         // The forward's mask, regenerated: dV from the kept P, dP through it.
         dvAcc = dot(drop.apply(pT, bh, offM.row(), offN.col()).to(a.dt), doTile, dvAcc);
-        dpT = drop.apply(dot(vTile, trans(doTile)), bh, offM.row(), offN.col());
+        dpT = drop.apply(dpEarly ? *dpEarly : dot(vTile, trans(doTile)), bh, offM.row(),
+                         offN.col());
       } else {
         dvAcc = dot(pT.to(a.dt), doTile, dvAcc);
-        dpT = dot(vTile, trans(doTile));
+        dpT = dpEarly ? *dpEarly : dot(vTile, trans(doTile));
       }
       Tile dsT = (pgT * (dpT - dRow.row())).to(a.dt);
       dkAcc = dot(dsT, qTile, dkAcc);
@@ -488,7 +499,9 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"DROPOUT", c.dropout ? "1" : "0"}};
 }
 Params AttentionBackwardConfig::dkdvParams() const {
-  return scheduleParams(*this, dkdv).set("ATOMIC_DQ", deterministic ? "0" : "1");
+  return scheduleParams(*this, dkdv)
+      .set("ATOMIC_DQ", deterministic ? "0" : "1")
+      .set("EARLY_DP", dkdv.earlyDp ? "1" : "0");
 }
 Params AttentionBackwardConfig::dqParams() const { return scheduleParams(*this, dq); }
 

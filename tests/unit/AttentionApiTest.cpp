@@ -550,8 +550,8 @@ TEST_CASE("attentionBackward gives the float64 gradients ([b s h d], grouped-que
   CHECK(error(bdq, bdk, ws, sq).empty());
 }
 
-TEST_CASE("attentionBackward's persistent schedules give the one-program-per-tile bits",
-          "[attention][interp]") {
+TEST_CASE("attentionBackward's persistent schedules and dK/dV's early dP^T give the plain "
+          "schedule's bits", "[attention][interp]") {
   test::InterpretMode mode;
   jit::Jit jit;
   // [b, h, s, d], two batch entries, grouped-query, tails: 16-row tiles
@@ -574,19 +574,21 @@ TEST_CASE("attentionBackward's persistent schedules give the one-program-per-til
     jit::AttentionProblem p{B, H, KV, SQ, SK, D, causal};
     rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
     jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
-    std::vector<std::vector<uint16_t>> bits[2];
-    for (bool persistent : {false, true}) {
+    std::vector<std::vector<uint16_t>> bits[3];
+    for (int variant : {0, 1, 2}) { // plain, persistent, early dP^T (dK/dV)
       jit::AttentionBackwardOptions o;
-      o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2, false, persistent};
+      o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2, false, variant == 1};
+      o.dkdv->earlyDp = variant == 2;
       rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"), bdv(kd.size() * 2, "f16");
       for (rt::Buffer *g : {&bdq, &bdk, &bdv})
         g->fill(0xff);
       jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk, sk,
                              bdv, sk, ws, nullptr, o);
-      bits[persistent] = {bdq.download<uint16_t>(qd.size()), bdk.download<uint16_t>(kd.size()),
-                          bdv.download<uint16_t>(kd.size())};
+      bits[variant] = {bdq.download<uint16_t>(qd.size()), bdk.download<uint16_t>(kd.size()),
+                       bdv.download<uint16_t>(kd.size())};
     }
     CHECK(bits[1] == bits[0]);
+    CHECK(bits[2] == bits[0]);
     // And float64, per batch entry (each a contiguous [h, s, d] slice).
     auto slice = [](const std::vector<double> &x, int b, size_t n) {
       return std::vector<double>(x.begin() + b * n, x.begin() + (b + 1) * n);

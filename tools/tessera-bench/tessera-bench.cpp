@@ -262,8 +262,9 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       // The last six: a producer warpgroup issues the loop's TMA copies
       // (sm_90a; elsewhere they compile as the plain schedule).
       // Then persistent programs (about one per SM slot, looping over
-      // tiles), plain and warp-specialized; TESSERA_BENCH_BWD_SWEEP_PERSISTENT
-      // times only the library's schedule and those.
+      // tiles), plain and warp-specialized, and dK/dV's dP^T issued early;
+      // TESSERA_BENCH_BWD_SWEEP_PERSISTENT / _EARLY_DP time only the
+      // library's schedule and those.
       std::vector<Schedule> candidates = {
           {64, 64, 4, 2},         {64, 64, 8, 2},          {32, 64, 4, 2},
           {64, 128, 8, 2},        {128, 64, 8, 2},         {32, 128, 8, 2},
@@ -273,9 +274,17 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       const Schedule persistentOnes[] = {{64, 64, 4, 2, false, true},  {64, 64, 4, 2, true, true},
                                          {128, 64, 8, 2, true, true},  {64, 128, 8, 2, true, true},
                                          {128, 128, 8, 2, true, true}};
-      if (std::getenv("TESSERA_BENCH_BWD_SWEEP_PERSISTENT"))
+      Schedule earlyDp[] = {{64, 64, 4, 2}, {64, 64, 4, 2, true}, {64, 64, 4, 2, false, true}};
+      for (Schedule &c : earlyDp)
+        c.earlyDp = true;
+      bool onlyPersistent = std::getenv("TESSERA_BENCH_BWD_SWEEP_PERSISTENT") != nullptr;
+      bool onlyEarlyDp = std::getenv("TESSERA_BENCH_BWD_SWEEP_EARLY_DP") != nullptr;
+      if (onlyPersistent || onlyEarlyDp)
         candidates.resize(1);
-      candidates.insert(candidates.end(), std::begin(persistentOnes), std::end(persistentOnes));
+      if (!onlyEarlyDp)
+        candidates.insert(candidates.end(), std::begin(persistentOnes), std::end(persistentOnes));
+      if (!onlyPersistent)
+        candidates.insert(candidates.end(), std::begin(earlyDp), std::end(earlyDp));
       // Every candidate's gradients must match the library schedule's (up
       // to f16 rounding of differently ordered f32 sums): a schedule that
       // runs fast but wrong is reported and left out.
@@ -300,6 +309,8 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         std::vector<std::function<void()>> runs;
         std::vector<Schedule> built;
         for (Schedule c : candidates) {
+          if (c.earlyDp && !dkdv) // the dQ kernel has no such choice
+            continue;
           jit::AttentionBackwardOptions opt;
           opt.deterministic = !sweepAtomic;
           (dkdv ? opt.dkdv : opt.dq) = c;
@@ -319,8 +330,9 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
                         "max |diff| %g (max |gradient| %g)\n",
                         dkdv ? "dK/dV" : "dQ", c.blockM, c.blockN, c.numWarps, c.numStages,
                         c.warpSpecialize ? " warp-specialized" : "", worst, scaleRef);
-            if (c.persistent)
-              std::printf("    (that schedule: persistent)\n");
+            if (c.persistent || c.earlyDp)
+              std::printf("    (that schedule:%s%s)\n", c.persistent ? " persistent" : "",
+                          c.earlyDp ? " early-dP" : "");
             continue;
           }
           built.push_back(c);
@@ -336,7 +348,8 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
                         dkdv ? "dK/dV" : "dQ", built[i].blockM, built[i].blockN,
                         built[i].numWarps, built[i].numStages,
                         (std::string(built[i].warpSpecialize ? " warp-specialized" : "") +
-                         (built[i].persistent ? " persistent" : ""))
+                         (built[i].persistent ? " persistent" : "") +
+                         (built[i].earlyDp ? " early-dP" : ""))
                             .c_str(),
                         timeKernel(runs[i], 3, 10));
         auto [best, at] = fastest(runs);
@@ -345,7 +358,8 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
                     dkdv ? "dK/dV" : "dQ", sweepAtomic ? " (atomic dQ)" : "", built[at].blockM,
                     built[at].blockN, built[at].numWarps, built[at].numStages, best, flops / (best * 1e-3) / 1e12, runs.size(),
                     (std::string(built[at].warpSpecialize ? ", warp-specialized" : "") +
-                     (built[at].persistent ? ", persistent" : ""))
+                     (built[at].persistent ? ", persistent" : "") +
+                     (built[at].earlyDp ? ", early-dP" : ""))
                         .c_str());
       }
     }
