@@ -367,7 +367,7 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
 static void attentionBwdDq(Kernel &k, const Params &p) {
   BwdArgs a(k, p);
   int64_t bm = p.i("BLOCK_M"), bn = p.i("BLOCK_N");
-  bool causal = p.flag("CAUSAL");
+  bool causal = p.flag("CAUSAL"), earlyDp = p.flag("EARLY_DP");
   Ptr q = k.ptr("q", a.dt), kk = k.ptr("k", a.dt), v = k.ptr("v", a.dt), dO = k.ptr("do", a.dt);
   Ptr lse = k.ptr("lse", f32, 4), delta = k.ptr("delta", f32, 4);
   Ptr dq = k.ptr("dq", a.dt);
@@ -412,8 +412,15 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
       Tile keyRows = keys.col() < seq.lenK;
       Tile kTile = load(kBase + keys.col() * sk.s + offD.row(), keyRows);
       Tile vTile = load(vBase + keys.col() * sv.s + offD.row(), keyRows);
-      auto [pTile, grad] = scores(dot(qTile, trans(kTile)), a.scale, qkScale, lse2.col(), batch,
-                                  head, offM.col(), keys.row());
+      // EARLY_DP: dP's dot issued right after S's (as in the dK/dV kernel).
+      std::optional<Tile> dpEarly;
+      auto scoresThenDp = [&] {
+        Tile sc = dot(qTile, trans(kTile));
+        dpEarly = dot(doTile, trans(vTile));
+        return sc;
+      };
+      auto [pTile, grad] = scores(earlyDp ? scoresThenDp() : dot(qTile, trans(kTile)), a.scale,
+                                  qkScale, lse2.col(), batch, head, offM.col(), keys.row());
       if (masked) {
         Tile valid = keys.row() < seq.lenK;
         if (causal)
@@ -424,7 +431,7 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
       }
       if (grad) // folded into P before the dot, as in the dK/dV kernel
         pTile = pTile * *grad;
-      Tile dp = dot(doTile, trans(vTile));
+      Tile dp = dpEarly ? *dpEarly : dot(doTile, trans(vTile));
       if (drop)
         dp = drop.apply(dp, bh, offM.col(), keys.row());
       dqAcc = dot((pTile * (dp - dRow.col())).to(a.dt), kTile, dqAcc);
@@ -494,14 +501,13 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"num_stages", std::to_string(s.numStages)},
           {"warp_specialize", s.warpSpecialize ? "1" : "0"},
           {"PERSISTENT", s.persistent ? "1" : "0"},
+          {"EARLY_DP", s.earlyDp ? "1" : "0"},
           {"SCORE_MOD", c.scoreMod},
           {"MASK_MOD", c.maskMod},
           {"DROPOUT", c.dropout ? "1" : "0"}};
 }
 Params AttentionBackwardConfig::dkdvParams() const {
-  return scheduleParams(*this, dkdv)
-      .set("ATOMIC_DQ", deterministic ? "0" : "1")
-      .set("EARLY_DP", dkdv.earlyDp ? "1" : "0");
+  return scheduleParams(*this, dkdv).set("ATOMIC_DQ", deterministic ? "0" : "1");
 }
 Params AttentionBackwardConfig::dqParams() const { return scheduleParams(*this, dq); }
 

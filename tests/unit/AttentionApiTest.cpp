@@ -550,7 +550,7 @@ TEST_CASE("attentionBackward gives the float64 gradients ([b s h d], grouped-que
   CHECK(error(bdq, bdk, ws, sq).empty());
 }
 
-TEST_CASE("attentionBackward's persistent schedules and dK/dV's early dP^T give the plain "
+TEST_CASE("attentionBackward's persistent schedules and early dP dots give the plain "
           "schedule's bits", "[attention][interp]") {
   test::InterpretMode mode;
   jit::Jit jit;
@@ -575,10 +575,10 @@ TEST_CASE("attentionBackward's persistent schedules and dK/dV's early dP^T give 
     rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
     jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
     std::vector<std::vector<uint16_t>> bits[3];
-    for (int variant : {0, 1, 2}) { // plain, persistent, early dP^T (dK/dV)
+    for (int variant : {0, 1, 2}) { // plain, persistent, early dP
       jit::AttentionBackwardOptions o;
-      o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2, false, variant == 1};
-      o.dkdv->earlyDp = variant == 2;
+      o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2, false, variant == 1,
+                                                                 variant == 2};
       rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"), bdv(kd.size() * 2, "f16");
       for (rt::Buffer *g : {&bdq, &bdk, &bdv})
         g->fill(0xff);

@@ -262,7 +262,7 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       // The last six: a producer warpgroup issues the loop's TMA copies
       // (sm_90a; elsewhere they compile as the plain schedule).
       // Then persistent programs (about one per SM slot, looping over
-      // tiles), plain and warp-specialized, and dK/dV's dP^T issued early;
+      // tiles), plain and warp-specialized, and dP's dot issued early;
       // TESSERA_BENCH_BWD_SWEEP_PERSISTENT / _EARLY_DP time only the
       // library's schedule and those.
       std::vector<Schedule> candidates = {
@@ -309,8 +309,6 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         std::vector<std::function<void()>> runs;
         std::vector<Schedule> built;
         for (Schedule c : candidates) {
-          if (c.earlyDp && !dkdv) // the dQ kernel has no such choice
-            continue;
           jit::AttentionBackwardOptions opt;
           opt.deterministic = !sweepAtomic;
           (dkdv ? opt.dkdv : opt.dq) = c;

@@ -221,10 +221,10 @@ struct AttentionBackwardConfig {
     /// About one program per SM slot, each looping over tiles (not with
     /// packed sequences or a mask modifier; the launcher falls back).
     bool persistent = false;
-    /// dK/dV only (EARLY_DP): dP^T = V dO^T issued right after S^T = K Q^T,
-    /// so that its wgmma runs while P is computed and dV's while dS is (the
-    /// waits become wgmma.wait_group 1; same registers, same bits).  Not
-    /// measured on a GPU yet: off by default.
+    /// EARLY_DP: dP's dot (dK/dV: V dO^T, dQ: dO V^T) issued right after
+    /// the scores', so that its wgmma runs while P is computed (dK/dV: and
+    /// dV's while dS is; the waits become wgmma.wait_group 1; same bits).
+    /// Not measured on a GPU yet: off by default.
     bool earlyDp = false;
   };
   Schedule dkdv, dq;
