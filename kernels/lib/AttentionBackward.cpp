@@ -165,6 +165,18 @@ struct ModifiedScores {
 } // namespace
 
 namespace {
+/// The scores' product a b^T; with EARLY_DP (`early`) dP's product c d^T is
+/// issued right after it into `dp`, so that tile-pipeline's wait before the
+/// scores' first use leaves dP's wgmma in flight while P is computed (see
+/// AttentionBackwardConfig::Schedule::earlyDp).
+Tile scoresDot(const Tile &a, const Tile &b, bool early, const Tile &c, const Tile &d,
+               std::optional<Tile> &dp) {
+  Tile s = dot(a, trans(b));
+  if (early)
+    dp = dot(c, trans(d));
+  return s;
+}
+
 /// PERSISTENT=1 (dK/dV and dQ): a grid of about one program per SM slot,
 /// each looping over the kernel's tiles -- (block, batch * heads) pairs,
 /// the block fastest, so that the programs running at once share a head's
@@ -279,17 +291,9 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
       Tile doTile = load(doBase + offM.col() * sdo.s + offD.row(), queryRows);
       Tile lse2 = load(lse + bh * a.seqQ + offM, offM < seq.lenQ) * kLog2e;
       Tile dRow = load(delta + bh * a.seqQ + offM, offM < seq.lenQ);
-      // P^T [bn, bm]: the scores transposed, in the exp2 domain.  EARLY_DP:
-      // dP^T's dot is issued right after S^T's, so that its wgmma runs while
-      // P is computed (tile-pipeline's waits then leave it in flight; see
-      // Schedule::earlyDp).
+      // P^T [bn, bm]: the scores transposed, in the exp2 domain.
       std::optional<Tile> dpEarly;
-      auto scoresThenDp = [&] {
-        Tile sT = dot(kTile, trans(qTile));
-        dpEarly = dot(vTile, trans(doTile));
-        return sT;
-      };
-      auto [pT, gradT] = scores(earlyDp ? scoresThenDp() : dot(kTile, trans(qTile)), a.scale,
+      auto [pT, gradT] = scores(scoresDot(kTile, qTile, earlyDp, vTile, doTile, dpEarly), a.scale,
                                 qkScale, lse2.row(), batch, head, offM.row(), offN.col());
       if (masked) {
         Tile valid = offM.row() < seq.lenQ;
@@ -412,15 +416,10 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
       Tile keyRows = keys.col() < seq.lenK;
       Tile kTile = load(kBase + keys.col() * sk.s + offD.row(), keyRows);
       Tile vTile = load(vBase + keys.col() * sv.s + offD.row(), keyRows);
-      // EARLY_DP: dP's dot issued right after S's (as in the dK/dV kernel).
       std::optional<Tile> dpEarly;
-      auto scoresThenDp = [&] {
-        Tile sc = dot(qTile, trans(kTile));
-        dpEarly = dot(doTile, trans(vTile));
-        return sc;
-      };
-      auto [pTile, grad] = scores(earlyDp ? scoresThenDp() : dot(qTile, trans(kTile)), a.scale,
-                                  qkScale, lse2.col(), batch, head, offM.col(), keys.row());
+      auto [pTile, grad] = scores(scoresDot(qTile, kTile, earlyDp, doTile, vTile, dpEarly),
+                                  a.scale, qkScale, lse2.col(), batch, head, offM.col(),
+                                  keys.row());
       if (masked) {
         Tile valid = keys.row() < seq.lenK;
         if (causal)
