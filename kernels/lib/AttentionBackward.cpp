@@ -162,9 +162,7 @@ struct ModifiedScores {
     return {exp2(m * kLog2e - lse2), g};
   }
 };
-} // namespace
 
-namespace {
 /// The scores' product a b^T; with EARLY_DP (`early`) dP's product c d^T is
 /// issued right after it into `dp`, so that tile-pipeline's wait before the
 /// scores' first use leaves dP's wgmma in flight while P is computed (see
@@ -198,8 +196,8 @@ struct Persistent {
   }
   /// tile(first row of the block, batch, head) for every block of `rows`
   /// rows (`block` per tile) of every (batch, head) of `heads` heads.
-  template <class Tile>
-  void run(const Scalar &rows, int64_t block, const Scalar &heads, Tile &&tile) const {
+  template <class PerTile>
+  void run(const Scalar &rows, int64_t block, const Scalar &heads, PerTile &&tile) const {
     if (!numBH.value()) {
       Scalar first = programId(0) * block, batch = programId(2), head = programId(1);
       tile(first, batch, head);

@@ -285,6 +285,14 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         candidates.insert(candidates.end(), std::begin(persistentOnes), std::end(persistentOnes));
       if (!onlyPersistent)
         candidates.insert(candidates.end(), std::begin(earlyDp), std::end(earlyDp));
+      // "BLOCK_M=64 BLOCK_N=64 num_warps=4 num_stages=2 warp-specialized ..."
+      auto describe = [](const Schedule &c) {
+        return "BLOCK_M=" + std::to_string(c.blockM) + " BLOCK_N=" + std::to_string(c.blockN) +
+               " num_warps=" + std::to_string(c.numWarps) +
+               " num_stages=" + std::to_string(c.numStages) +
+               (c.warpSpecialize ? " warp-specialized" : "") + (c.persistent ? " persistent" : "") +
+               (c.earlyDp ? " early-dP" : "");
+      };
       // Every candidate's gradients must match the library schedule's (up
       // to f16 rounding of differently ordered f32 sums): a schedule that
       // runs fast but wrong is reported and left out.
@@ -324,13 +332,8 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
           for (size_t i = 0; i < g.size(); ++i)
             worst = std::max(worst, std::isfinite(g[i]) ? std::fabs(g[i] - reference[i]) : 1e30f);
           if (worst > 2e-2f * scaleRef) {
-            std::printf("  WRONG %s schedule BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d%s: "
-                        "max |diff| %g (max |gradient| %g)\n",
-                        dkdv ? "dK/dV" : "dQ", c.blockM, c.blockN, c.numWarps, c.numStages,
-                        c.warpSpecialize ? " warp-specialized" : "", worst, scaleRef);
-            if (c.persistent || c.earlyDp)
-              std::printf("    (that schedule:%s%s)\n", c.persistent ? " persistent" : "",
-                          c.earlyDp ? " early-dP" : "");
+            std::printf("  WRONG %s schedule %s: max |diff| %g (max |gradient| %g)\n",
+                        dkdv ? "dK/dV" : "dQ", describe(c).c_str(), worst, scaleRef);
             continue;
           }
           built.push_back(c);
@@ -342,23 +345,12 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         // timing each, as `fastest` screens them).
         if (std::getenv("TESSERA_BENCH_BWD_SWEEP_ALL"))
           for (size_t i = 0; i < runs.size(); ++i)
-            std::printf("    %s BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d%s: %.3f ms\n",
-                        dkdv ? "dK/dV" : "dQ", built[i].blockM, built[i].blockN,
-                        built[i].numWarps, built[i].numStages,
-                        (std::string(built[i].warpSpecialize ? " warp-specialized" : "") +
-                         (built[i].persistent ? " persistent" : "") +
-                         (built[i].earlyDp ? " early-dP" : ""))
-                            .c_str(),
+            std::printf("    %s %s: %.3f ms\n", dkdv ? "dK/dV" : "dQ", describe(built[i]).c_str(),
                         timeKernel(runs[i], 3, 10));
         auto [best, at] = fastest(runs);
-        std::printf("  fastest %s%s schedule: BLOCK_M=%d BLOCK_N=%d num_warps=%d num_stages=%d -> "
-                    "%.3f ms, %.1f TFLOP/s (of %zu)%s\n",
-                    dkdv ? "dK/dV" : "dQ", sweepAtomic ? " (atomic dQ)" : "", built[at].blockM,
-                    built[at].blockN, built[at].numWarps, built[at].numStages, best, flops / (best * 1e-3) / 1e12, runs.size(),
-                    (std::string(built[at].warpSpecialize ? ", warp-specialized" : "") +
-                     (built[at].persistent ? ", persistent" : "") +
-                     (built[at].earlyDp ? ", early-dP" : ""))
-                        .c_str());
+        std::printf("  fastest %s%s schedule: %s -> %.3f ms, %.1f TFLOP/s (of %zu)\n",
+                    dkdv ? "dK/dV" : "dQ", sweepAtomic ? " (atomic dQ)" : "",
+                    describe(built[at]).c_str(), best, flops / (best * 1e-3) / 1e12, runs.size());
       }
     }
   }

@@ -280,7 +280,8 @@ rt::Buffer &workspaceFor(tessera_context *ctx, const tessera_attention_options &
         throw Error("workspace: must be contiguous");
       elems *= t->shape[i];
     }
-    size_t have = size_t(elems) * size_t((t->dtype.bits * t->dtype.lanes + 7) / 8);
+    // Whole bytes only (a sub-byte dtype packs several elements per byte).
+    size_t have = size_t(elems) * t->dtype.bits * t->dtype.lanes / 8;
     if (have < bytes)
       throw Error("workspace: holds " + std::to_string(have) + " bytes; this call needs " +
                   std::to_string(bytes) + " (tessera_attention_backward_workspace_bytes)");
