@@ -182,7 +182,8 @@ def bench(fn):
 def shapes():
     """(kind, D, causal, S, B, H, KV): the FA2 paper's shapes, then d=256 and a
     grouped-query shape, as tessera-bench --attention-table runs them.
-    ANCHORS_ONLY=128 / fa2 / d256 / gqa keeps the matching rows (a comma list:
+    ANCHORS_ONLY=128 / fa2 / d256 / gqa / KIND:D:CAUSAL:S ('*' for any field,
+    as tessera-bench's row selection) keeps the matching rows (a comma list:
     rows matching any, in that order; a row matching two tokens comes twice);
     ANCHORS_S=2048 keeps one sequence length."""
     out = []
@@ -203,7 +204,16 @@ def shapes():
     only = [t for t in os.environ.get("ANCHORS_ONLY", "").split(",") if t]
     if not only:
         return out
-    return [s for t in only for s in out if t in (s[0], str(s[1]))]
+    return [s for t in only for s in out if _matches(t, s)]
+
+
+def _matches(token, shape):
+    """Whether a row selection token (a kind, a head dim, or KIND:D:CAUSAL:S
+    with '*' for any field) selects shape (kind, D, causal, S, ...)."""
+    if ":" not in token:
+        return token in (shape[0], str(shape[1]))
+    have = (shape[0], str(shape[1]), str(int(shape[2])), str(shape[3]))
+    return all(f in ("*", h) for f, h in zip(token.split(":"), have))
 
 
 def main():

@@ -350,6 +350,21 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     forRange(0, group * blocksM, 1, {dkAcc, dvAcc}, [&](Scalar t) {
       step(kvHead * group + t / divisor, firstM + t % divisor * bm, true);
     });
+  } else if (p.flag("MASK_SPLIT") && !atomicDq) {
+    // Query blocks wholly at or after this block's last key (causal) and
+    // before the query tail see every key unmasked: a loop of their own
+    // between the masked diagonal and the masked tail.  (Keys past seq_k
+    // need no mask here: their dK/dV rows are never stored; the atomic dQ
+    // would read them, so it keeps one masked loop.)
+    Scalar fullStart =
+        causal ? minimum((startN + scalar(bn - 1 + bm - 1, i32)) / bm * bm, endM) : firstM;
+    Scalar fullEnd = maximum(minimum(seq.lenQ / bm * bm, endM), fullStart);
+    forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
+      Scalar head = kvHead * group + g;
+      forRange(firstM, fullStart, bm, {dkAcc, dvAcc}, [&](Scalar m0) { step(head, m0, true); });
+      forRange(fullStart, fullEnd, bm, {dkAcc, dvAcc}, [&](Scalar m0) { step(head, m0, false); });
+      forRange(fullEnd, endM, bm, {dkAcc, dvAcc}, [&](Scalar m0) { step(head, m0, true); });
+    });
   } else {
     forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
       forRange(firstM, endM, bm, {dkAcc, dvAcc},
@@ -437,6 +452,14 @@ static void attentionBwdDq(Kernel &k, const Params &p) {
     auto [rows, cols] = MaskedBlocks::rowsAndCols(a.seqQ, a.seqK, bm, bn, false);
     blocks.walk(programId(0), rows, cols, batch, head, a.heads, {dqAcc},
                 [&](const Scalar &blk, bool masked) { step(blk * bn, masked); });
+  } else if (p.flag("MASK_SPLIT") && !p.flag("warp_specialize")) {
+    // Key blocks before the key tail and (causal) wholly at or before this
+    // block's first query need no mask: a loop of their own, then the
+    // masked rest.  (A producer warpgroup owns one loop: not with it.)
+    Scalar fullEnd =
+        minimum((causal ? minimum(seq.lenK, startM + 1) : seq.lenK) / bn * bn, end);
+    forRange(0, fullEnd, bn, {dqAcc}, [&](Scalar n0) { step(n0, false); });
+    forRange(fullEnd, end, bn, {dqAcc}, [&](Scalar n0) { step(n0, true); });
   } else {
     forRange(0, end, bn, {dqAcc}, [&](Scalar n0) { step(n0, true); });
   }
@@ -499,6 +522,7 @@ static Params scheduleParams(const AttentionBackwardConfig &c,
           {"warp_specialize", s.warpSpecialize ? "1" : "0"},
           {"PERSISTENT", s.persistent ? "1" : "0"},
           {"EARLY_DP", s.earlyDp ? "1" : "0"},
+          {"MASK_SPLIT", s.maskSplit ? "1" : "0"},
           {"SCORE_MOD", c.scoreMod},
           {"MASK_MOD", c.maskMod},
           {"DROPOUT", c.dropout ? "1" : "0"}};
@@ -522,15 +546,31 @@ AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::strin
     c.dkdv.numWarps = c.dq.numWarps = 8;
   else if (headDim == 256)
     c.dkdv.blockM = c.dkdv.blockN = c.dq.blockM = c.dq.blockN = 32;
-  // d=128, not causal, up to 4096 keys on sm_90: dQ from persistent
+  // d=128, not causal, up to 16384 keys on sm_90: dQ from persistent
   // 128x128 programs with a producer warpgroup, which load the next tile
   // while finishing this one, the programs running at once on neighbouring
   // query blocks of one head (H200 2026-12-04, the whole backward 4-7%
   // faster at s=512-4096; every other persistent schedule, dK/dV's, and the
   // causal ones measured no faster:
   // bench/results/attention-bwd-persistent_h200_2026-12-04.md).
-  if (headDim == 128 && ccMajor == 9 && !causal && seqK > 0 && seqK <= 4096)
+  // The sweep measured 4.6% at 8192 keys too; 16384 is the table's row.
+  if (headDim == 128 && ccMajor == 9 && !causal && seqK > 0 && seqK <= 16384)
     c.dq = {128, 128, 8, 2, /*warpSpecialize=*/true, /*persistent=*/true};
+  // dK/dV's dP^T dot issued right after S^T's (EARLY_DP) up to 2048 keys on
+  // sm_90: 1-4% on the whole backward at 512 keys (d=64 0.749 -> 0.724 ms,
+  // d=128 0.649 -> 0.625 not causal), 0-1.5% at 2048; at 8192 keys it
+  // measured no faster and up to 10% slower (H200 2026-12-04,
+  // bench/results/attention-bwd-early-dp_h200_2026-12-04.md).  dQ's early
+  // dot measured level everywhere and stays off.
+  if (headDim <= 128 && ccMajor == 9 && seqK > 0 && seqK <= 2048)
+    c.dkdv.earlyDp = true;
+  // d=64 there: dK/dV's unmasked query blocks in a loop of their own
+  // (MASK_SPLIT), 1-5% faster at 512-2048 keys in alternating A/B timings
+  // (H200 2026-12-04, bench/results/attention-bwd-mask-split_h200_2026-12-04.md).
+  // Not d=128, where the three loops spill (24 -> 396 B) and ran 4-6%
+  // slower; dQ's split measured level.
+  if (headDim == 64 && ccMajor == 9 && seqK > 0 && seqK <= 2048)
+    c.dkdv.maskSplit = true;
   // D's rows are 256 wide too: 32-row blocks keep them in registers.
   if (headDim == 256)
     c.preprocessBlockM = 32;

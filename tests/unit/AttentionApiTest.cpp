@@ -550,8 +550,8 @@ TEST_CASE("attentionBackward gives the float64 gradients ([b s h d], grouped-que
   CHECK(error(bdq, bdk, ws, sq).empty());
 }
 
-TEST_CASE("attentionBackward's persistent schedules and early dP dots give the plain "
-          "schedule's bits", "[attention][interp]") {
+TEST_CASE("attentionBackward's persistent schedules, early dP dots and split-off unmasked "
+          "blocks give the plain schedule's bits", "[attention][interp]") {
   test::InterpretMode mode;
   jit::Jit jit;
   // [b, h, s, d], two batch entries, grouped-query, tails: 16-row tiles
@@ -574,11 +574,13 @@ TEST_CASE("attentionBackward's persistent schedules and early dP dots give the p
     jit::AttentionProblem p{B, H, KV, SQ, SK, D, causal};
     rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
     jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
-    std::vector<std::vector<uint16_t>> bits[3];
-    for (int variant : {0, 1, 2}) { // plain, persistent, early dP
+    std::vector<std::vector<uint16_t>> bits[5];
+    // plain, persistent, early dP, unmasked blocks split off, both.
+    for (int variant : {0, 1, 2, 3, 4}) {
       jit::AttentionBackwardOptions o;
       o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2, false, variant == 1,
-                                                                 variant == 2};
+                                                                 variant == 2 || variant == 4};
+      o.dkdv->maskSplit = o.dq->maskSplit = variant >= 3;
       rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"), bdv(kd.size() * 2, "f16");
       for (rt::Buffer *g : {&bdq, &bdk, &bdv})
         g->fill(0xff);
@@ -589,6 +591,8 @@ TEST_CASE("attentionBackward's persistent schedules and early dP dots give the p
     }
     CHECK(bits[1] == bits[0]);
     CHECK(bits[2] == bits[0]);
+    CHECK(bits[3] == bits[0]);
+    CHECK(bits[4] == bits[0]);
     // And float64, per batch entry (each a contiguous [h, s, d] slice).
     auto slice = [](const std::vector<double> &x, int b, size_t n) {
       return std::vector<double>(x.begin() + b * n, x.begin() + (b + 1) * n);
@@ -611,15 +615,17 @@ TEST_CASE("attentionBackward's persistent schedules and early dP dots give the p
   }
 }
 
-TEST_CASE("attentionBackwardConfigFor picks persistent dQ programs only where they were measured "
-          "faster", "[attention]") {
-  auto dq = [](int cc, int d, bool causal, int64_t seqK) {
+TEST_CASE("attentionBackwardConfigFor picks persistent dQ programs, the early dP dot and "
+          "split-off unmasked blocks only where they were measured faster", "[attention]") {
+  auto config = [](int cc, int d, bool causal, int64_t seqK) {
     auto c = kernels::attentionBackwardConfigFor(cc, "f16", d, causal, seqK);
     CHECK(!c.dkdv.persistent); // no dK/dV schedule measured faster persistent
-    return c.dq;
+    CHECK(!c.dq.earlyDp);      // dQ's early dot measured level
+    return c;
   };
-  // d=128, not causal, sm_90, up to 4096 keys (H200 2026-12-04: +4-7%).
-  for (int64_t s : {1, 512, 4096}) {
+  auto dq = [&](int cc, int d, bool causal, int64_t seqK) { return config(cc, d, causal, seqK).dq; };
+  // d=128, not causal, sm_90, up to 16384 keys (H200 2026-12-04: +4-7%).
+  for (int64_t s : {1, 512, 4096, 16384}) {
     auto c = dq(9, 128, false, s);
     CHECK(c.persistent);
     CHECK(c.warpSpecialize);
@@ -627,11 +633,29 @@ TEST_CASE("attentionBackwardConfigFor picks persistent dQ programs only where th
     CHECK(c.blockN == 128);
     CHECK(c.numWarps == 8);
   }
-  CHECK(!dq(9, 128, false, 4097).persistent); // longer: not measured with its table row yet
-  CHECK(!dq(9, 128, true, 1024).persistent);  // causal: measured no faster
-  CHECK(!dq(9, 64, false, 1024).persistent);  // d=64: measured no faster
-  CHECK(!dq(8, 128, false, 1024).persistent); // the tiles need sm_90's shared memory
-  CHECK(!dq(9, 128, false, 0).persistent);    // length unknown (masks, varlen, modifiers)
+  CHECK(!dq(9, 128, false, 16385).persistent); // longer: not measured
+  CHECK(!dq(9, 128, true, 1024).persistent);   // causal: measured no faster
+  CHECK(!dq(9, 64, false, 1024).persistent);   // d=64: measured no faster
+  CHECK(!dq(8, 128, false, 1024).persistent);  // the tiles need sm_90's shared memory
+  CHECK(!dq(9, 128, false, 0).persistent);     // length unknown (masks, varlen, modifiers)
+  // dK/dV's early dP dot: sm_90, d <= 128, up to 2048 keys, causal or not.
+  for (int d : {64, 128})
+    for (bool causal : {false, true}) {
+      CHECK(config(9, d, causal, 512).dkdv.earlyDp);
+      CHECK(config(9, d, causal, 2048).dkdv.earlyDp);
+      CHECK(!config(9, d, causal, 2049).dkdv.earlyDp); // 8192 keys: measured slower
+      CHECK(!config(9, d, causal, 0).dkdv.earlyDp);
+      CHECK(!config(8, d, causal, 512).dkdv.earlyDp); // not measured off sm_90
+    }
+  CHECK(!config(9, 256, false, 1024).dkdv.earlyDp);
+  // dK/dV's unmasked blocks split off: d=64 only, sm_90, up to 2048 keys.
+  for (bool causal : {false, true}) {
+    CHECK(config(9, 64, causal, 2048).dkdv.maskSplit);
+    CHECK(!config(9, 64, causal, 2049).dkdv.maskSplit);
+    CHECK(!config(9, 128, causal, 1024).dkdv.maskSplit); // spills at d=128
+    CHECK(!config(9, 64, causal, 1024).dq.maskSplit);    // measured level
+    CHECK(!config(8, 64, causal, 1024).dkdv.maskSplit);
+  }
 }
 
 TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradients",

@@ -279,11 +279,16 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         c.earlyDp = true;
       bool onlyPersistent = std::getenv("TESSERA_BENCH_BWD_SWEEP_PERSISTENT") != nullptr;
       bool onlyEarlyDp = std::getenv("TESSERA_BENCH_BWD_SWEEP_EARLY_DP") != nullptr;
-      if (onlyPersistent || onlyEarlyDp)
+      // TESSERA_BENCH_BWD_SWEEP_MASK_SPLIT: the library's schedule against
+      // the same with its unmasked blocks split off.
+      bool onlyMaskSplit = std::getenv("TESSERA_BENCH_BWD_SWEEP_MASK_SPLIT") != nullptr;
+      if (onlyMaskSplit)
+        onlyPersistent = onlyEarlyDp = false;
+      if (onlyPersistent || onlyEarlyDp || onlyMaskSplit)
         candidates.resize(1);
-      if (!onlyEarlyDp)
+      if (!onlyEarlyDp && !onlyMaskSplit)
         candidates.insert(candidates.end(), std::begin(persistentOnes), std::end(persistentOnes));
-      if (!onlyPersistent)
+      if (!onlyPersistent && !onlyMaskSplit)
         candidates.insert(candidates.end(), std::begin(earlyDp), std::end(earlyDp));
       // "BLOCK_M=64 BLOCK_N=64 num_warps=4 num_stages=2 warp-specialized ..."
       auto describe = [](const Schedule &c) {
@@ -291,7 +296,7 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
                " num_warps=" + std::to_string(c.numWarps) +
                " num_stages=" + std::to_string(c.numStages) +
                (c.warpSpecialize ? " warp-specialized" : "") + (c.persistent ? " persistent" : "") +
-               (c.earlyDp ? " early-dP" : "");
+               (c.earlyDp ? " early-dP" : "") + (c.maskSplit ? " mask-split" : "");
       };
       // Every candidate's gradients must match the library schedule's (up
       // to f16 rounding of differently ordered f32 sums): a schedule that
@@ -311,12 +316,31 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       // TESSERA_BENCH_BWD_SWEEP_ATOMIC: the dK/dV candidates in the atomic
       // dQ schedule (which has no dQ kernel).
       bool sweepAtomic = std::getenv("TESSERA_BENCH_BWD_SWEEP_ATOMIC") != nullptr;
+      // The library's own schedule for this shape, as is and with dP's dot
+      // issued early (it may be none of the fixed candidates: d=128's
+      // persistent dQ).
+      const kernels::AttentionBackwardConfig library =
+          kernels::attentionBackwardConfigFor(9, "f16", D, causal != 0, S);
       for (bool dkdv : {true, false}) {
         if (sweepAtomic && !dkdv)
           continue;
         std::vector<std::function<void()>> runs;
-        std::vector<Schedule> built;
-        for (Schedule c : candidates) {
+        std::vector<Schedule> built, tried = candidates;
+        Schedule own = dkdv ? library.dkdv : library.dq;
+        if ((onlyEarlyDp || onlyMaskSplit) && !(own == candidates[0]))
+          tried.insert(tried.begin() + 1, own);
+        Schedule variant = own;
+        (onlyMaskSplit ? variant.maskSplit : variant.earlyDp) = true;
+        if ((onlyEarlyDp || onlyMaskSplit) &&
+            std::find(tried.begin(), tried.end(), variant) == tried.end())
+          tried.push_back(variant);
+        // The split with the early dP dot off too (dK/dV's library schedule
+        // has it on at short sequences).
+        if (onlyMaskSplit && variant.earlyDp) {
+          variant.earlyDp = false;
+          tried.push_back(variant);
+        }
+        for (Schedule c : tried) {
           jit::AttentionBackwardOptions opt;
           opt.deterministic = !sweepAtomic;
           (dkdv ? opt.dkdv : opt.dq) = c;
@@ -347,6 +371,26 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
           for (size_t i = 0; i < runs.size(); ++i)
             std::printf("    %s %s: %.3f ms\n", dkdv ? "dK/dV" : "dQ", describe(built[i]).c_str(),
                         timeKernel(runs[i], 3, 10));
+        // TESSERA_BENCH_BWD_AB=1: each candidate against the library's own
+        // schedule, timed alternately (A B A B ..., five rounds, each as the
+        // anchors are): the median of the rounds' ratios, for effects of a
+        // few percent that separate timings drift by (clocks, power).
+        if (std::getenv("TESSERA_BENCH_BWD_AB")) {
+          size_t ref = std::find(built.begin(), built.end(), own) - built.begin();
+          for (size_t i = 0; ref < built.size() && i < built.size(); ++i) {
+            if (i == ref)
+              continue;
+            std::vector<double> ratios;
+            for (int round = 0; round < 5; ++round) {
+              double a = jit::benchMillis(runs[ref]), b = jit::benchMillis(runs[i]);
+              ratios.push_back(b / a);
+            }
+            auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+            std::printf("  A/B %s %s vs the library's: time ratio %.3f (rounds %.3f-%.3f)\n",
+                        dkdv ? "dK/dV" : "dQ", describe(built[i]).c_str(), median(ratios), *lo,
+                        *hi);
+          }
+        }
         auto [best, at] = fastest(runs);
         std::printf("  fastest %s%s schedule: %s -> %.3f ms, %.1f TFLOP/s (of %zu)\n",
                     dkdv ? "dK/dV" : "dQ", sweepAtomic ? " (atomic dQ)" : "",

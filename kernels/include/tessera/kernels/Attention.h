@@ -224,8 +224,15 @@ struct AttentionBackwardConfig {
     /// EARLY_DP: dP's dot (dK/dV: V dO^T, dQ: dO V^T) issued right after
     /// the scores', so that its wgmma runs while P is computed (dK/dV: and
     /// dV's while dS is; the waits become wgmma.wait_group 1; same bits).
-    /// Not measured on a GPU yet: off by default.
+    /// attentionBackwardConfigFor turns it on for dK/dV at short sequences.
     bool earlyDp = false;
+    /// MASK_SPLIT: the blocks that need no mask (before the query or key
+    /// tail and, causal, wholly on the visible side of the diagonal) run in
+    /// a loop of their own, without the bounds/causal selects; the rest in
+    /// masked loops (same bits).  Only where the loop is the kernel's own:
+    /// not with a producer warpgroup, a mask modifier, or dK/dV's atomic dQ.
+    bool maskSplit = false;
+    bool operator==(const Schedule &) const = default;
   };
   Schedule dkdv, dq;
   int preprocessBlockM = 64;
