@@ -711,6 +711,20 @@ TEST_CASE("attentionBackwardVarlen gives each packed sequence's float64 gradient
     CHECK(err(packed.keys(dk, b), rk) < 5e-3);
     CHECK(err(packed.keys(dv, b), rv) < 5e-3);
   }
+  // Unmasked blocks split off (MASK_SPLIT) and the early dP dot: the same
+  // bits, over each sequence's own lengths.
+  {
+    jit::AttentionBackwardOptions split = small;
+    split.dkdv->maskSplit = split.dq->maskSplit = split.dkdv->earlyDp = true;
+    rt::Buffer sdq(qd.size() * 2, "f16"), sdk(kd.size() * 2, "f16"), sdv(vd.size() * 2, "f16");
+    for (rt::Buffer *g : {&sdq, &sdk, &sdv})
+      g->fill(0xff);
+    jit::attentionBackwardVarlen(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, sdq, sq, sdk,
+                                 sk, sdv, sk, bcq, bck, ws, nullptr, split);
+    CHECK(sdq.download<uint16_t>(qd.size()) == bdq.download<uint16_t>(qd.size()));
+    CHECK(sdk.download<uint16_t>(kd.size()) == bdk.download<uint16_t>(kd.size()));
+    CHECK(sdv.download<uint16_t>(vd.size()) == bdv.download<uint16_t>(vd.size()));
+  }
   // The offsets are checked as the forward's are.
   bcq.upload(std::vector<int32_t>{0, 21, 22, 39});
   CHECK(test::errorOf([&] {

@@ -316,9 +316,9 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       // TESSERA_BENCH_BWD_SWEEP_ATOMIC: the dK/dV candidates in the atomic
       // dQ schedule (which has no dQ kernel).
       bool sweepAtomic = std::getenv("TESSERA_BENCH_BWD_SWEEP_ATOMIC") != nullptr;
-      // The library's own schedule for this shape, as is and with dP's dot
-      // issued early (it may be none of the fixed candidates: d=128's
-      // persistent dQ).
+      // The library's own schedule for this shape, as is and with the
+      // variant under test (EARLY_DP / MASK_SPLIT) on: it may be none of
+      // the fixed candidates (d=128's persistent dQ).
       const kernels::AttentionBackwardConfig library =
           kernels::attentionBackwardConfigFor(9, "f16", D, causal != 0, S);
       for (bool dkdv : {true, false}) {
