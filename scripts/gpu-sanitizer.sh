@@ -7,7 +7,9 @@
 # lists change): the attention picks cover plain, masked-split, overlap,
 # varlen, warp-specialized (d=64/128/256, min_blocks=2), persistent (plain
 # and warp-specialized) and expanded-K/V kernels; the backward picks both
-# schedules, GQA, d=256, bf16 and varlen.  The summary lines land in
+# schedules, GQA, d=256, bf16 and varlen, and the library's short-sequence
+# schedules (d=64: early dP dot + unmasked blocks split off; d=128: early dP;
+# d=128 non-causal: the persistent warp-specialized dQ, pick 3).  The summary lines land in
 # OUT/summary.txt ("ERROR SUMMARY: 0 errors", "0 hazards").
 #   TOOLS="memcheck racecheck" bash scripts/gpu-sanitizer.sh OUT
 set -uo pipefail
@@ -24,7 +26,7 @@ declare -A PICK=(
   [matmul]="0,2,3,4,5,9,12,13,22"
   [attention]="0,1,3,6,13,15,16,18,21,26,28,31,32,34,36,40,42,43,57,58,59"
   [score_mod]="0,1"
-  [attention_bwd]="0,4,5,8,11,13,14,15,17,18"
+  [attention_bwd]="0,3,4,5,8,11,13,14,15,17,18"
   [launch]=""
 )
 for tool in ${TOOLS:-memcheck racecheck synccheck}; do
