@@ -25,7 +25,7 @@ if [ "${CHECK_KINDS:-}" != none ]; then
 fi
 date -u >> "$OUT/device.txt"
 TESSERA_BENCH_NO_ATOMIC=${NO_ATOMIC:-} timeout ${TABLE_TIMEOUT:-200} \
-  /tmp/tessera-bin/tessera-bench --attention-bwd-table $ROWS > "$OUT/table.txt" 2>&1
+  /tmp/tessera-bin/tessera-bench --attention-bwd-table ${ROWS:+"$ROWS"} > "$OUT/table.txt" 2>&1
 rc=$?
 [ $rc = 0 ] || echo "backward table: rc=$rc (124 = cut off by its timeout; the table is incomplete)" | tee -a "$OUT/table.txt"
 cat "$OUT/table.txt"

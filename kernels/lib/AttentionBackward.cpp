@@ -353,9 +353,10 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
   } else if (p.flag("MASK_SPLIT") && !atomicDq) {
     // Query blocks wholly at or after this block's last key (causal) and
     // before the query tail see every key unmasked: a loop of their own
-    // between the masked diagonal and the masked tail.  (Keys past seq_k
-    // need no mask here: their dK/dV rows are never stored; the atomic dQ
-    // would read them, so it keeps one masked loop.)
+    // between the masked diagonal and the masked tail.  (Keys past seq_k are
+    // not masked in any loop, as in the plain one: each dK/dV row depends
+    // only on its own key's row of P and those rows are never stored; the
+    // atomic dQ reads them, so it keeps the single masked loop.)
     Scalar fullStart =
         causal ? minimum((startN + scalar(bn - 1 + bm - 1, i32)) / bm * bm, endM) : firstM;
     Scalar fullEnd = maximum(minimum(seq.lenQ / bm * bm, endM), fullStart);
@@ -557,9 +558,9 @@ AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::strin
   if (headDim == 128 && ccMajor == 9 && !causal && seqK > 0 && seqK <= 16384)
     c.dq = {128, 128, 8, 2, /*warpSpecialize=*/true, /*persistent=*/true};
   // dK/dV's dP^T dot issued right after S^T's (EARLY_DP) up to 2048 keys on
-  // sm_90: 1-4% on the whole backward at 512 keys (d=64 0.749 -> 0.724 ms,
-  // d=128 0.649 -> 0.625 not causal), 0-1.5% at 2048; at 8192 keys it
-  // measured no faster and up to 10% slower (H200 2026-12-04,
+  // sm_90: 3-4% on the whole backward at 512 keys not causal (d=64 0.749 ->
+  // 0.724 ms, d=128 0.649 -> 0.625), about 1% causal, 0-1.5% at 2048; at
+  // 8192 keys 2-11% slower in the sweep's screens (H200 2026-12-04,
   // bench/results/attention-bwd-early-dp_h200_2026-12-04.md).  dQ's early
   // dot measured level everywhere and stays off.
   if (headDim <= 128 && ccMajor == 9 && seqK > 0 && seqK <= 2048)

@@ -593,6 +593,23 @@ TEST_CASE("attentionBackward's persistent schedules, early dP dots and split-off
     CHECK(bits[2] == bits[0]);
     CHECK(bits[3] == bits[0]);
     CHECK(bits[4] == bits[0]);
+    // The split's bounds with query and key blocks of different sizes.
+    for (auto [bm, bn] : {std::pair{16, 32}, std::pair{32, 16}}) {
+      INFO("BLOCK_M " << bm << " BLOCK_N " << bn);
+      std::vector<std::vector<uint16_t>> tileBits[2];
+      for (bool split : {false, true}) {
+        jit::AttentionBackwardOptions o;
+        o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{bm, bn, 4, 2};
+        o.dkdv->maskSplit = o.dq->maskSplit = split;
+        rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"),
+            bdv(kd.size() * 2, "f16");
+        jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk,
+                               sk, bdv, sk, ws, nullptr, o);
+        tileBits[split] = {bdq.download<uint16_t>(qd.size()), bdk.download<uint16_t>(kd.size()),
+                           bdv.download<uint16_t>(kd.size())};
+      }
+      CHECK(tileBits[1] == tileBits[0]);
+    }
     // And float64, per batch entry (each a contiguous [h, s, d] slice).
     auto slice = [](const std::vector<double> &x, int b, size_t n) {
       return std::vector<double>(x.begin() + b * n, x.begin() + (b + 1) * n);

@@ -279,8 +279,8 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         c.earlyDp = true;
       bool onlyPersistent = std::getenv("TESSERA_BENCH_BWD_SWEEP_PERSISTENT") != nullptr;
       bool onlyEarlyDp = std::getenv("TESSERA_BENCH_BWD_SWEEP_EARLY_DP") != nullptr;
-      // TESSERA_BENCH_BWD_SWEEP_MASK_SPLIT: the library's schedule against
-      // the same with its unmasked blocks split off.
+      // TESSERA_BENCH_BWD_SWEEP_MASK_SPLIT: the library's tile with each
+      // combination of the early dP dot and split-off unmasked blocks.
       bool onlyMaskSplit = std::getenv("TESSERA_BENCH_BWD_SWEEP_MASK_SPLIT") != nullptr;
       if (onlyMaskSplit)
         onlyPersistent = onlyEarlyDp = false;
@@ -316,30 +316,29 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
       // TESSERA_BENCH_BWD_SWEEP_ATOMIC: the dK/dV candidates in the atomic
       // dQ schedule (which has no dQ kernel).
       bool sweepAtomic = std::getenv("TESSERA_BENCH_BWD_SWEEP_ATOMIC") != nullptr;
-      // The library's own schedule for this shape, as is and with the
-      // variant under test (EARLY_DP / MASK_SPLIT) on: it may be none of
-      // the fixed candidates (d=128's persistent dQ).
+      // The library's own schedule for this shape on this GPU (it may be
+      // none of the fixed candidates: d=128's persistent dQ), as is and
+      // with the option under test flipped, whichever way the library has it.
       const kernels::AttentionBackwardConfig library =
-          kernels::attentionBackwardConfigFor(9, "f16", D, causal != 0, S);
+          kernels::attentionBackwardConfigFor(jit.device().major, "f16", D, causal != 0, S);
       for (bool dkdv : {true, false}) {
         if (sweepAtomic && !dkdv)
           continue;
         std::vector<std::function<void()>> runs;
         std::vector<Schedule> built, tried = candidates;
-        Schedule own = dkdv ? library.dkdv : library.dq;
-        if ((onlyEarlyDp || onlyMaskSplit) && !(own == candidates[0]))
-          tried.insert(tried.begin() + 1, own);
-        Schedule variant = own;
-        (onlyMaskSplit ? variant.maskSplit : variant.earlyDp) = true;
-        if ((onlyEarlyDp || onlyMaskSplit) &&
-            std::find(tried.begin(), tried.end(), variant) == tried.end())
-          tried.push_back(variant);
-        // The split with the early dP dot off too (dK/dV's library schedule
-        // has it on at short sequences).
-        if (onlyMaskSplit && variant.earlyDp) {
-          variant.earlyDp = false;
-          tried.push_back(variant);
-        }
+        const Schedule own = dkdv ? library.dkdv : library.dq;
+        auto add = [&](const Schedule &c) {
+          if (std::find(tried.begin(), tried.end(), c) == tried.end())
+            tried.push_back(c);
+        };
+        for (int early : {0, 1})
+          for (int split : {0, 1}) {
+            Schedule c = own;
+            c.earlyDp = early ? !own.earlyDp : own.earlyDp;
+            c.maskSplit = split ? !own.maskSplit : own.maskSplit;
+            if (onlyMaskSplit || (onlyEarlyDp && !split))
+              add(c);
+          }
         for (Schedule c : tried) {
           jit::AttentionBackwardOptions opt;
           opt.deterministic = !sweepAtomic;
@@ -377,6 +376,9 @@ void benchAttentionBackward(jit::Jit &jit, bool sweep = false) {
         // few percent that separate timings drift by (clocks, power).
         if (std::getenv("TESSERA_BENCH_BWD_AB")) {
           size_t ref = std::find(built.begin(), built.end(), own) - built.begin();
+          if (ref == built.size())
+            std::printf("  A/B %s: the library's schedule is not among the candidates\n",
+                        dkdv ? "dK/dV" : "dQ");
           for (size_t i = 0; ref < built.size() && i < built.size(); ++i) {
             if (i == ref)
               continue;

@@ -250,9 +250,11 @@ struct AttentionBackwardConfig {
 
 /// The backward schedule for a problem on a GPU of compute capability
 /// `ccMajor`.x, with the problem's fields set.  `seqK`: the keys each query
-/// sees at most, where the length-dependent (persistent) schedules may be
-/// used; 0 keeps the schedules every problem can run (masks, packed
-/// sequences, modifiers).
+/// sees at most, where the length-dependent schedules (persistent dQ, the
+/// early dP dot, split-off unmasked blocks) may be used; 0 keeps the
+/// schedules every problem can run (masks, packed sequences, modifiers).
+/// The length-dependent ones were timed with f16 and are used for bf16
+/// too (same tiles and registers; bf16 is float64-checked with them).
 AttentionBackwardConfig attentionBackwardConfigFor(int ccMajor, const std::string &dtype,
                                                    int headDim, bool causal, int64_t seqK = 0);
 
