@@ -357,14 +357,22 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     // not masked in any loop, as in the plain one: each dK/dV row depends
     // only on its own key's row of P and those rows are never stored; the
     // atomic dQ reads them, so it keeps the single masked loop.)
+    // Without a score modifier the query tail needs no mask either: its
+    // rows load as zeros (Q, dO, LSE, D), so P is 1 there and every product
+    // it enters is zero, as the masked P's 0 gives.  A modifier could make
+    // that P overflow (inf * 0): then the tail keeps a masked loop.
+    bool maskedTail = p.s("SCORE_MOD") != "none";
     Scalar fullStart =
         causal ? minimum((startN + scalar(bn - 1 + bm - 1, i32)) / bm * bm, endM) : firstM;
-    Scalar fullEnd = maximum(minimum(seq.lenQ / bm * bm, endM), fullStart);
+    Scalar fullEnd =
+        maskedTail ? maximum(minimum(seq.lenQ / bm * bm, endM), fullStart) : endM;
     forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {
       Scalar head = kvHead * group + g;
-      forRange(firstM, fullStart, bm, {dkAcc, dvAcc}, [&](Scalar m0) { step(head, m0, true); });
+      if (causal)
+        forRange(firstM, fullStart, bm, {dkAcc, dvAcc}, [&](Scalar m0) { step(head, m0, true); });
       forRange(fullStart, fullEnd, bm, {dkAcc, dvAcc}, [&](Scalar m0) { step(head, m0, false); });
-      forRange(fullEnd, endM, bm, {dkAcc, dvAcc}, [&](Scalar m0) { step(head, m0, true); });
+      if (maskedTail)
+        forRange(fullEnd, endM, bm, {dkAcc, dvAcc}, [&](Scalar m0) { step(head, m0, true); });
     });
   } else {
     forRange(0, group, 1, {dkAcc, dvAcc}, [&](Scalar g) {

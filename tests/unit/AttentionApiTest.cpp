@@ -610,6 +610,38 @@ TEST_CASE("attentionBackward's persistent schedules, early dP dots and split-off
       }
       CHECK(tileBits[1] == tileBits[0]);
     }
+    // With a score modifier the query tail keeps a masked loop: this one
+    // shifts every score by 1000, so an unmasked tail row (Q = 0, LSE = 0)
+    // would have P = 2^1442 = inf and turn dK/dV into NaN.
+    {
+      jit::AttentionProblem pm = p;
+      pm.scoreMod = kernels::ScoreMod{"test.shift1000", [](const dsl::Tile &s, const dsl::Scalar &,
+                                                           const dsl::Scalar &, const dsl::Tile &,
+                                                           const dsl::Tile &) { return s + 1000.0; }};
+      pm.scoreMod->gradIsOne = true;
+      rt::Buffer bom(qd.size() * 2, "f16"), blm(size_t(B) * H * SQ * 4, "f32");
+      jit::attentionForward(jit, pm, bq, sq, bk, sk, bv, sk, bom, sq, blm);
+      std::vector<std::vector<uint16_t>> modBits[2];
+      for (bool split : {false, true}) {
+        jit::AttentionBackwardOptions o;
+        o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2};
+        o.dkdv->maskSplit = o.dq->maskSplit = split;
+        rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"),
+            bdv(kd.size() * 2, "f16");
+        jit::attentionBackward(jit, pm, bq, sq, bk, sk, bv, sk, bom, sq, bdo, sq, blm, bdq, sq,
+                               bdk, sk, bdv, sk, ws, nullptr, o);
+        modBits[split] = {bdq.download<uint16_t>(qd.size()), bdk.download<uint16_t>(kd.size()),
+                          bdv.download<uint16_t>(kd.size())};
+      }
+      CHECK(modBits[1] == modBits[0]);
+      // And the gradients are the plain scores' (a constant shift changes
+      // no probability), up to the f16 rounding of the shifted scores.
+      auto rel = [&](const std::vector<uint16_t> &a, const std::vector<uint16_t> &b) {
+        return test::relativeOrAbsoluteL2(values(a), values(b));
+      };
+      for (int g = 0; g < 3; ++g)
+        CHECK(rel(modBits[1][g], bits[0][g]) < 2e-2);
+    }
     // And float64, per batch entry (each a contiguous [h, s, d] slice).
     auto slice = [](const std::vector<double> &x, int b, size_t n) {
       return std::vector<double>(x.begin() + b * n, x.begin() + (b + 1) * n);

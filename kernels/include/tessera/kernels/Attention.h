@@ -226,9 +226,10 @@ struct AttentionBackwardConfig {
     /// dV's while dS is; the waits become wgmma.wait_group 1; same bits).
     /// attentionBackwardConfigFor turns it on for dK/dV at short sequences.
     bool earlyDp = false;
-    /// MASK_SPLIT: the blocks that need no mask (before the query or key
-    /// tail and, causal, wholly on the visible side of the diagonal) run in
-    /// a loop of their own, without the bounds/causal selects; the rest in
+    /// MASK_SPLIT: the blocks that need no mask (dQ: before the key tail;
+    /// dK/dV: every one without a score modifier, else before the query
+    /// tail; causal: wholly on the visible side of the diagonal) run in a
+    /// loop of their own, without the bounds/causal selects; the rest in
     /// masked loops (same bits).  Only where the loop is the kernel's own:
     /// not with a producer warpgroup, a mask modifier, or dK/dV's atomic dQ.
     bool maskSplit = false;
