@@ -361,7 +361,7 @@ static void attentionBwdDkDv(Kernel &k, const Params &p) {
     // rows load as zeros (Q, dO, LSE, D), so P is 1 there and every product
     // it enters is zero, as the masked P's 0 gives.  A modifier could make
     // that P overflow (inf * 0): then the tail keeps a masked loop.
-    bool maskedTail = p.s("SCORE_MOD") != "none";
+    bool maskedTail = scores.mod.has_value();
     Scalar fullStart =
         causal ? minimum((startN + scalar(bn - 1 + bm - 1, i32)) / bm * bm, endM) : firstM;
     Scalar fullEnd =

@@ -574,21 +574,33 @@ TEST_CASE("attentionBackward's persistent schedules, early dP dots and split-off
     jit::AttentionProblem p{B, H, KV, SQ, SK, D, causal};
     rt::Buffer ws(jit::attentionBackwardWorkspaceBytes(p), "f32");
     jit::attentionForward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bl);
-    std::vector<std::vector<uint16_t>> bits[5];
-    // plain, persistent, early dP, unmasked blocks split off, both.
-    for (int variant : {0, 1, 2, 3, 4}) {
+    // dq, dk, dv's bits from one backward run of `pr` (its forward's O and
+    // LSE in `out`, `lse`) with schedule `s` for both kernels.
+    using Schedule = kernels::AttentionBackwardConfig::Schedule;
+    auto gradients = [&](const jit::AttentionProblem &pr, rt::Buffer &out, rt::Buffer &lse,
+                         const Schedule &s) {
       jit::AttentionBackwardOptions o;
-      o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2, false, variant == 1,
-                                                                 variant == 2 || variant == 4};
-      o.dkdv->maskSplit = o.dq->maskSplit = variant >= 3;
+      o.dkdv = o.dq = s;
       rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"), bdv(kd.size() * 2, "f16");
       for (rt::Buffer *g : {&bdq, &bdk, &bdv})
         g->fill(0xff);
-      jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk, sk,
-                             bdv, sk, ws, nullptr, o);
-      bits[variant] = {bdq.download<uint16_t>(qd.size()), bdk.download<uint16_t>(kd.size()),
-                       bdv.download<uint16_t>(kd.size())};
-    }
+      jit::attentionBackward(jit, pr, bq, sq, bk, sk, bv, sk, out, sq, bdo, sq, lse, bdq, sq, bdk,
+                             sk, bdv, sk, ws, nullptr, o);
+      return std::vector<std::vector<uint16_t>>{bdq.download<uint16_t>(qd.size()),
+                                                bdk.download<uint16_t>(kd.size()),
+                                                bdv.download<uint16_t>(kd.size())};
+    };
+    auto with = [](Schedule s, bool persistent, bool earlyDp, bool maskSplit) {
+      s.persistent = persistent, s.earlyDp = earlyDp, s.maskSplit = maskSplit;
+      return s;
+    };
+    const Schedule tiles{16, 16, 4, 2};
+    std::vector<std::vector<uint16_t>> bits[5];
+    // plain, persistent, early dP, unmasked blocks split off, both.
+    for (int variant : {0, 1, 2, 3, 4})
+      bits[variant] = gradients(p, bo, bl,
+                                with(tiles, variant == 1, variant == 2 || variant == 4,
+                                     variant >= 3));
     CHECK(bits[1] == bits[0]);
     CHECK(bits[2] == bits[0]);
     CHECK(bits[3] == bits[0]);
@@ -596,19 +608,8 @@ TEST_CASE("attentionBackward's persistent schedules, early dP dots and split-off
     // The split's bounds with query and key blocks of different sizes.
     for (auto [bm, bn] : {std::pair{16, 32}, std::pair{32, 16}}) {
       INFO("BLOCK_M " << bm << " BLOCK_N " << bn);
-      std::vector<std::vector<uint16_t>> tileBits[2];
-      for (bool split : {false, true}) {
-        jit::AttentionBackwardOptions o;
-        o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{bm, bn, 4, 2};
-        o.dkdv->maskSplit = o.dq->maskSplit = split;
-        rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"),
-            bdv(kd.size() * 2, "f16");
-        jit::attentionBackward(jit, p, bq, sq, bk, sk, bv, sk, bo, sq, bdo, sq, bl, bdq, sq, bdk,
-                               sk, bdv, sk, ws, nullptr, o);
-        tileBits[split] = {bdq.download<uint16_t>(qd.size()), bdk.download<uint16_t>(kd.size()),
-                           bdv.download<uint16_t>(kd.size())};
-      }
-      CHECK(tileBits[1] == tileBits[0]);
+      Schedule other{bm, bn, 4, 2};
+      CHECK(gradients(p, bo, bl, with(other, false, false, true)) == gradients(p, bo, bl, other));
     }
     // With a score modifier the query tail keeps a masked loop: this one
     // shifts every score by 1000, so an unmasked tail row (Q = 0, LSE = 0)
@@ -621,26 +622,12 @@ TEST_CASE("attentionBackward's persistent schedules, early dP dots and split-off
       pm.scoreMod->gradIsOne = true;
       rt::Buffer bom(qd.size() * 2, "f16"), blm(size_t(B) * H * SQ * 4, "f32");
       jit::attentionForward(jit, pm, bq, sq, bk, sk, bv, sk, bom, sq, blm);
-      std::vector<std::vector<uint16_t>> modBits[2];
-      for (bool split : {false, true}) {
-        jit::AttentionBackwardOptions o;
-        o.dkdv = o.dq = kernels::AttentionBackwardConfig::Schedule{16, 16, 4, 2};
-        o.dkdv->maskSplit = o.dq->maskSplit = split;
-        rt::Buffer bdq(qd.size() * 2, "f16"), bdk(kd.size() * 2, "f16"),
-            bdv(kd.size() * 2, "f16");
-        jit::attentionBackward(jit, pm, bq, sq, bk, sk, bv, sk, bom, sq, bdo, sq, blm, bdq, sq,
-                               bdk, sk, bdv, sk, ws, nullptr, o);
-        modBits[split] = {bdq.download<uint16_t>(qd.size()), bdk.download<uint16_t>(kd.size()),
-                          bdv.download<uint16_t>(kd.size())};
-      }
-      CHECK(modBits[1] == modBits[0]);
+      auto split = gradients(pm, bom, blm, with(tiles, false, false, true));
+      CHECK(split == gradients(pm, bom, blm, tiles));
       // And the gradients are the plain scores' (a constant shift changes
       // no probability), up to the f16 rounding of the shifted scores.
-      auto rel = [&](const std::vector<uint16_t> &a, const std::vector<uint16_t> &b) {
-        return test::relativeOrAbsoluteL2(values(a), values(b));
-      };
       for (int g = 0; g < 3; ++g)
-        CHECK(rel(modBits[1][g], bits[0][g]) < 2e-2);
+        CHECK(test::relativeOrAbsoluteL2(values(split[g]), values(bits[0][g])) < 2e-2);
     }
     // And float64, per batch entry (each a contiguous [h, s, d] slice).
     auto slice = [](const std::vector<double> &x, int b, size_t n) {
