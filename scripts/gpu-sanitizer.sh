@@ -5,13 +5,16 @@
 # family with its own timeout; --pick chooses small checks by their index
 # among the family's (tests/gpu/*Checks.cpp, in order; re-derive them if the
 # lists change): the attention picks cover plain, masked-split, overlap,
-# varlen, warp-specialized (d=64/128/256, min_blocks=2), persistent (plain
-# and warp-specialized) and expanded-K/V kernels; the backward picks both
+# varlen (also the library's d=128 128x128 tiles with OVERLAP, whose rings
+# fill through cp.async), warp-specialized (d=64/128/256, min_blocks=2),
+# persistent (plain and warp-specialized) and expanded-K/V kernels; the backward picks both
 # schedules, GQA, d=256, bf16 and varlen, and the library's short-sequence
 # schedules (d=64: early dP dot + unmasked blocks split off; d=128: early dP;
 # d=128 non-causal: the persistent warp-specialized dQ, pick 3).  The summary lines land in
 # OUT/summary.txt ("ERROR SUMMARY: 0 errors", "0 hazards").
 #   TOOLS="memcheck racecheck" bash scripts/gpu-sanitizer.sh OUT
+# KINDS="atomics attention_bwd" limits the run to those families (all by
+# default).
 set -uo pipefail
 OUT=${1:?usage: gpu-sanitizer.sh OUT_DIR}
 mkdir -p "$OUT"
@@ -19,18 +22,19 @@ source "$(dirname "$0")/gpu-unpack.sh"
 export TESSERA_CACHE_DIR=/tmp/tessera-cache
 CHECK=/tmp/tessera-bin/tessera-gpu-check
 # Compile everything once without the sanitizer, so its runs load from disk.
-timeout ${WARM_TIMEOUT:-240} $CHECK > "$OUT/warm.log" 2>&1
+KLIST=${KINDS:-}
+timeout ${WARM_TIMEOUT:-240} $CHECK ${KLIST:+--kind "${KLIST// /,}"} > "$OUT/warm.log" 2>&1
 echo "warm rc=$?" >> "$OUT/warm.log"
 declare -A PICK=(
   [vector_add]="" [softmax]="" [layer_norm]="" [atomics]="" [atomic_swap]="" [elementwise]="" [axis_ops]="" [fp8]="" [philox]=""
   [matmul]="0,2,3,4,5,9,12,13,22"
-  [attention]="0,1,3,6,13,15,16,18,21,26,28,31,32,34,36,40,42,43,57,58,59"
+  [attention]="0,1,3,6,13,15,16,18,19,21,26,28,31,32,34,36,40,42,43,57,58,59,61,62,63,64,65"
   [score_mod]="0,1"
   [attention_bwd]="0,3,4,5,8,11,13,14,15,17,18"
   [launch]=""
 )
 for tool in ${TOOLS:-memcheck racecheck synccheck}; do
-  for kind in vector_add softmax layer_norm atomics atomic_swap elementwise axis_ops fp8 philox matmul attention score_mod attention_bwd launch; do
+  for kind in ${KINDS:-vector_add softmax layer_norm atomics atomic_swap elementwise axis_ops fp8 philox matmul attention score_mod attention_bwd launch}; do
     pick=${PICK[$kind]}
     log="$OUT/$tool-$kind.log"
     timeout ${KIND_TIMEOUT:-300} compute-sanitizer --tool "$tool" --error-exitcode 9 \

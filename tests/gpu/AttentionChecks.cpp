@@ -109,13 +109,17 @@ Packed packOffsets(const std::vector<std::pair<int, int>> &lens) {
 /// Variable-length attention: `lens` sequences packed as [total, heads, d],
 /// cu_seqlens offsets; each sequence against the float64 reference.
 Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, bool causal, int d,
-                            bool overlap = false, bool api = false) {
+                            bool overlap = false, bool api = false, dsl::Params extra = {}) {
   int heads = 2, batch = int(lens.size());
   auto [cuQ, cuK, maxQ, maxK] = packOffsets(lens);
-  const int bm = 64;
-  auto k = kernel("attention_fwd",
-                  withMult(mult, {{"CAUSAL", causal ? "1" : "0"}, {"HEAD_DIM", std::to_string(d)},
-                                  {"VARLEN", "1"}, {"OVERLAP", overlap ? "1" : "0"}}));
+  dsl::Params params = withMult(mult, {{"CAUSAL", causal ? "1" : "0"},
+                                       {"HEAD_DIM", std::to_string(d)},
+                                       {"VARLEN", "1"},
+                                       {"OVERLAP", overlap ? "1" : "0"}});
+  for (auto &[key, value] : extra.items())
+    params.set(key, value);
+  const int bm = params.has("BLOCK_M") ? std::stoi(params.s("BLOCK_M")) : 64;
+  auto k = kernel("attention_fwd", params);
   auto q = randomHalfValues(size_t(cuQ.back()) * heads * d),
        kk = randomHalfValues(size_t(cuK.back()) * heads * d),
        v = randomHalfValues(size_t(cuK.back()) * heads * d);
@@ -471,29 +475,52 @@ Result checkAttentionBackwardVarlen(
   auto dq = halfToDouble(bdq.download<uint16_t>(nq)), dk = halfToDouble(bdk.download<uint16_t>(nk)),
        dv = halfToDouble(bdv.download<uint16_t>(nk));
   // Every sequence's gradients, gathered to [heads, len, d], one comparison.
+  auto o = halfToDouble(bo.download<uint16_t>(nq));
   std::vector<double> got, want;
+  // On failure: each sequence's error per output, the forward's O (whose
+  // D and LSE the backward takes) beside the gradients.
+  std::string detail;
   const kernels::ref::PackedBatch packed{cuQ, cuK, H, KV, d};
   for (int b = 0; b < B; ++b) {
     int lq = cuQ[b + 1] - cuQ[b], lk = cuK[b + 1] - cuK[b];
     auto qb = packed.queries(q, b), dob = packed.queries(dO, b);
     auto kb = packed.keys(kk, b), vb = packed.keys(v, b);
-    std::vector<double> rq(qb.size()), rk(kb.size()), rv(vb.size());
+    std::vector<double> rq(qb.size()), rk(kb.size()), rv(vb.size()), ro(qb.size()),
+        rl(size_t(H) * lq);
+    double scale = 1.0 / std::sqrt(double(d));
+    kernels::ref::RefMask refMask = mask ? maskRef(lq, lk) : kernels::ref::RefMask();
     kernels::ref::attentionBackward(qb.data(), kb.data(), vb.data(), dob.data(), rq.data(),
-                                    rk.data(), rv.data(), H, lq, lk, d,
-                                    1.0 / std::sqrt(double(d)), causal, H / KV, {}, {},
-                                    mask ? maskRef(lq, lk) : kernels::ref::RefMask());
-    for (auto [out, ref] : {std::pair(packed.queries(dq, b), rq), std::pair(packed.keys(dk, b), rk),
-                             std::pair(packed.keys(dv, b), rv)}) {
+                                    rk.data(), rv.data(), H, lq, lk, d, scale, causal, H / KV,
+                                    {}, {}, refMask);
+    kernels::ref::attention(qb.data(), kb.data(), vb.data(), ro.data(), rl.data(), H, lq, lk, d,
+                            scale, causal, H / KV, {}, refMask);
+    detail += "    sequence " + std::to_string(b) + " (" + std::to_string(lq) + "/" +
+              std::to_string(lk) + "):";
+    const char *names[] = {"o", "dq", "dk", "dv"};
+    int i = 0;
+    for (auto [out, ref] : {std::pair(packed.queries(o, b), ro),
+                            std::pair(packed.queries(dq, b), rq),
+                            std::pair(packed.keys(dk, b), rk), std::pair(packed.keys(dv, b), rv)}) {
+      Result part = compare("", out, ref, 0, 0);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " %s %.2e%s", names[i], part.relErr,
+                    part.nan ? " (non-finite)" : "");
+      detail += buf;
+      if (i++ == 0)
+        continue; // O is checked by the forward's own checks
       got.insert(got.end(), out.begin(), out.end());
       want.insert(want.end(), ref.begin(), ref.end());
     }
+    detail += "\n";
   }
   std::string desc;
   for (auto [lq, lk] : lens)
     desc += " " + std::to_string(lq) + "/" + std::to_string(lk);
-  return compare("attentionBackwardVarlen d=" + std::to_string(d) + (causal ? " causal" : "") +
-                     (mask ? " mask " + mask->name : std::string()) + " h=4 kv=2" + desc,
-                 got, want, 1e-2, ms);
+  Result r = compare("attentionBackwardVarlen d=" + std::to_string(d) + (causal ? " causal" : "") +
+                         (mask ? " mask " + mask->name : std::string()) + " h=4 kv=2" + desc,
+                     got, want, 1e-2, ms);
+  r.detail = detail;
+  return r;
 }
 
 } // namespace
@@ -714,6 +741,19 @@ void addAttentionChecks(std::vector<Check> &checks) {
       // More (batch, head) pairs than one grid dimension holds (65535): the
       // grid is (row blocks, heads, batch).
       {"attention", [] { return checkAttentionApi(64, false, 9, 13, "f16", 320, 256); }},
+      // Packed sequences in the library's 128x128 tiles over 8 warps: their
+      // bounds are loaded, not arguments, so no TMA (warp_specialize finds
+      // nothing to issue) and the rings fill through cp.async.  OVERLAP's
+      // first K block, read by both warpgroups' scores before the loop,
+      // shares memory with the loop's rings: the prologue's copies must
+      // wait for every warp (compute-sanitizer's racecheck timing gave
+      // 1e-3..3e-2 errors before it did, 2026-12-04; without TMA also
+      // INT_MULTIPLE=1).  Appended: the sanitizer's picks index the list.
+      {"attention", [] { return checkAttentionVarlen(16, {{517, 300}, {64, 64}, {17, 1}}, false, 128, true, false, wsTile("128")); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{517, 300}, {64, 64}, {17, 1}}, false, 128, false, false, wsTile("128")); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{517, 300}, {64, 64}, {17, 1}}, true, 128, true, false, wsTile("128").set("MASK_SPLIT", "1")); }},
+      {"attention", [] { return checkAttentionVarlen(16, {{517, 300}, {64, 64}, {17, 1}}, false, 128, true, false, {{"BLOCK_M", "128"}, {"BLOCK_N", "128"}, {"num_warps", "8"}}); }},
+      {"attention", [] { return checkAttentionVarlen(1, {{517, 300}, {64, 64}, {17, 1}}, false, 128, true, false, wsTile("128")); }},
       // The backward (D, dK/dV, dQ kernels) through the API: each head dim,
       // causal both ways round (seq_q above and below seq_k), odd lengths,
       // grouped- and multi-query, [b, s, h, d], bf16.

@@ -116,6 +116,9 @@ struct Result {
   double tol = 0;
   bool nan = false;
   float ms = 0;
+  /// Printed under a failed check: where its error is (which output, which
+  /// part), so that a failure seen once says more than its total.
+  std::string detail;
   bool pass() const { return !nan && relErr <= tol; }
 };
 

@@ -29,16 +29,24 @@ int main(int argc, char **argv) {
   // Line-buffered, so a crash still leaves the lines before it.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string jsonPath, only, kinds, pick;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool detail = false; // --detail: every check's breakdown, not only a failed one's
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--detail") {
+      detail = true;
+      continue;
+    }
+    if (i + 1 == argc)
+      break;
+    std::string value = argv[++i];
     if (a == "--json")
-      jsonPath = argv[i + 1];
+      jsonPath = value;
     else if (a == "--only")
-      only = argv[i + 1];
+      only = value;
     else if (a == "--kind")
-      kinds = argv[i + 1];
+      kinds = value;
     else if (a == "--pick")
-      pick = argv[i + 1];
+      pick = value;
   }
   std::unique_ptr<jit::Jit> jitPtr;
   try {
@@ -90,6 +98,8 @@ int main(int argc, char **argv) {
     }
     std::printf("%-50s %12.3e %10.3e %9.0e %9.3f  %s\n", r.name.c_str(), r.relErr, r.maxAbs, r.tol,
                 r.ms, r.pass() ? "ok" : (r.nan ? "FAIL (non-finite)" : "FAIL"));
+    if ((detail || !r.pass()) && !r.detail.empty())
+      std::printf("%s", r.detail.c_str());
     ok &= r.pass();
     results.push_back(r);
   }

@@ -7,11 +7,15 @@
 // the newest iteration are in flight, views of slot (i mod 3), the dot (on
 // sm_90a asynchronous: marked tile.async, one wgmma group left in flight by
 // a synchronizing tile.dot_wait before the slot it read is refilled), then
-// the copies for iteration i + 2.  After the loop: drain both.
+// the copies for iteration i + 2.  After the loop: drain both.  Before the
+// prologue every warp waits for its dots and meets the others (dot_wait
+// sync): the buffers may take memory that other warps' dots before the
+// loop still read (on every target: ldmatrix reads are per warp too).
 // CHECK-LABEL: func.func @k_loop
 // CHECK-SAME: tile.shared_bytes = 49152
 // CHECK: %[[A:.*]] = tile.alloc_shared : tensor<3x64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 0>>
 // CHECK: %[[B:.*]] = tile.alloc_shared : tensor<3x64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 24576>>
+// CHECK-NEXT: tile.dot_wait {pending = 0 : i32, sync}
 // CHECK-COUNT-2: tile.async_load %{{.*}} into %[[A]]
 // CHECK: scf.for
 // CHECK:   tile.async_wait {pending = 2 : i32}
@@ -25,6 +29,9 @@
 // CHECK: tile.async_wait {pending = 0 : i32}
 // CHECK: tile.dot_wait %{{.*}} {pending = 0 : i32}
 // AMPERE-LABEL: func.func @k_loop
+// AMPERE: tile.dot_wait {pending = 0 : i32, sync}
+// AMPERE: tile.async_load
+// AMPERE: scf.for
 // AMPERE-NOT: tile.async}
 // AMPERE-NOT: tile.dot_wait
 // AMPERE: tile.async_wait {pending = 0 : i32}
@@ -412,6 +419,7 @@ func.func @tma_batched(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: !tile
 // CHECK:   %[[OW:.*]] = tile.dot_wait %[[O]] {pending = 0 : i32}
 // CHECK:   arith.mulf %[[OW]]
 // AMPERE-LABEL: func.func @overlap_dots
+// AMPERE: scf.for
 // AMPERE-NOT: tile.async}
 // AMPERE-NOT: tile.dot_wait
 func.func @overlap_dots(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {

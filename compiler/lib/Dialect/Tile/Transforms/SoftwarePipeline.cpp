@@ -478,6 +478,15 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, const tessera::Target &targe
       specialize = false;
     }
   }
+  // The rings may take the memory of tiles read before the loop (shared
+  // memory is allocated by liveness: attention's first K block, read by the
+  // scores' dot before an OVERLAP loop).  A warp past its own wait for that
+  // dot is no proof that the other warps' dots are done, so every warp
+  // waits for its dots and meets the others before the prologue's first
+  // copy lands there.  (In the loop, the waits at the top of each iteration
+  // order the refills; the producer's empty rings, a specialized loop's.)
+  if (!specialize)
+    DotWaitOp::create(b, loc, TypeRange{}, ValueRange{}, b.getI32IntegerAttr(0), b.getUnitAttr());
   // Prologue: iterations 0 .. S-1 (early refill) or 0 .. S-2.
   for (unsigned j = 0; !specialize && j + (early ? 0 : 1) < stages; ++j) {
     Value iv = arith::AddIOp::create(b, loc, lb, arith::MulIOp::create(b, loc, step, cst(j)));
