@@ -525,3 +525,86 @@ func.func @tma_early_refill(%x: !tile.ptr<f16> {tile.alignment = 16 : i32}, %y: 
   tile.store %py, %res : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
   return
 }
+
+// -----
+
+// A dot whose B is computed in the body goes through a shared tile of its
+// own; both dots run asynchronously and are waited for before the yield.
+// The first one's tile must stay allocated until that wait (wgmma reads it
+// until it retires), so the second computed B gets other bytes, not the
+// first one's (their live ranges would end and start between the dots).
+// CHECK-LABEL: func.func @computed_b
+// CHECK: scf.for
+// CHECK:   tile.convert_layout %{{.*}} -> tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 49152>>
+// CHECK:   tile.dot {{.*}} {tile.async}
+// CHECK:   tile.convert_layout %{{.*}} -> tensor<64x64xf16, #tile.shared<contig = 1, swizzle = 128, offset = 57344>>
+// CHECK:   tile.dot {{.*}} {tile.async}
+// CHECK:   tile.dot_wait %{{.*}}, %{{.*}} {pending = 0 : i32}
+// AMPERE-LABEL: func.func @computed_b
+func.func @computed_b(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %res:2 = scf.for %k = %c0 to %n step %c64 iter_args(%acc1 = %z, %acc2 = %z) -> (tensor<64x64xf32>, tensor<64x64xf32>) : i32 {
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %px, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %b = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %c = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %e = math.exp2 %c : tensor<64x64xf16>
+    %o1 = tile.dot %a, %e, %acc1 : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %e2 = math.exp2 %e : tensor<64x64xf16>
+    %o2 = tile.dot %b, %e2, %acc2 : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    scf.yield %o1, %o2 : tensor<64x64xf32>, tensor<64x64xf32>
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res#0 : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  tile.store %py, %res#1 : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}
+
+// -----
+
+// Must not stay in flight across iterations (the accumulate-only schedule,
+// `dot_wait {pending = 1, sync}` at the end): the dot's B is loaded by the
+// body itself (its address is carried by the loop, so it is not
+// pipelined), and the next iteration rewrites that tile while the dot
+// could still be reading it.  It is waited for within its iteration.
+// A (a slot of the ring) is pipelined.
+// CHECK-LABEL: func.func @b_loaded_in_body
+// CHECK: tile.async_load
+// CHECK: scf.for
+// CHECK:   tile.dot {{.*}} {tile.async}
+// CHECK:   tile.dot_wait %{{.*}} {pending = 0 : i32}
+// CHECK-NOT: pending = 1
+// CHECK:   scf.yield
+// AMPERE-LABEL: func.func @b_loaded_in_body
+func.func @b_loaded_in_body(%x: !tile.ptr<f16>, %y: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.arange 0, 64 : tensor<64xi32>
+  %px = tile.splat %x : !tile.ptr<f16> -> tensor<64x64x!tile.ptr<f16>>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %res:2 = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %z, %off = %c0) -> (tensor<64x64xf32>, i32) : i32 {
+    %ks = tile.splat %k : i32 -> tensor<64xi32>
+    %kk = arith.addi %ks, %r : tensor<64xi32>
+    %kr = tile.expand_dims %kk {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %kb = tile.broadcast %kr : tensor<1x64xi32> -> tensor<64x64xi32>
+    %p = tile.addptr %px, %kb : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %os = tile.splat %off : i32 -> tensor<64x64xi32>
+    %q = tile.addptr %p, %os : tensor<64x64x!tile.ptr<f16>>, tensor<64x64xi32>
+    %a = tile.load %p : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %b = tile.load %q : (tensor<64x64x!tile.ptr<f16>>) -> tensor<64x64xf16>
+    %d = tile.dot %a, %b, %acc : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %o2 = arith.addi %off, %c64 : i32
+    scf.yield %d, %o2 : tensor<64x64xf32>, i32
+  }
+  %py = tile.splat %y : !tile.ptr<f32> -> tensor<64x64x!tile.ptr<f32>>
+  tile.store %py, %res#0 : (tensor<64x64x!tile.ptr<f32>>, tensor<64x64xf32>) -> ()
+  return
+}

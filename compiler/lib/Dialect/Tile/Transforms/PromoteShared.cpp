@@ -109,6 +109,23 @@ Operation *ancestorIn(Block *block, Operation *op) {
   return op;
 }
 
+/// The op after which the asynchronous dot `dot` (tile-pipeline's
+/// `tile.async`) no longer reads its shared operands: the first dot_wait
+/// of its block that leaves fewer dots in flight than were issued after it
+/// (wgmma groups retire in order), else the block's terminator.  Dots
+/// issued inside nested ops are not counted, which can only make the
+/// answer later.
+Operation *retiringWait(DotOp dot) {
+  int64_t after = 0;
+  for (Operation *op = dot->getNextNode(); op; op = op->getNextNode()) {
+    if (auto d = dyn_cast<DotOp>(op); d && d->hasAttr("tile.async"))
+      ++after;
+    if (auto w = dyn_cast<DotWaitOp>(op); w && after >= int64_t(w.getPending()))
+      return w;
+  }
+  return dot->getBlock()->getTerminator();
+}
+
 struct Buffer {
   Value value;          ///< the tile that owns the storage
   SmallVector<Value> aliases; ///< transposed views of it
@@ -168,15 +185,19 @@ LogicalResult tessera::tile::allocateShared(func::FuncOp func, int64_t maxBytes,
     return failure();
   if (buffers.empty())
     return success();
-  // A use nested in a loop keeps the buffer alive to the end of that loop.
+  // A use nested in a loop keeps the buffer alive to the end of that loop;
+  // an asynchronous dot's, until the wait that retires it.
   for (Buffer &buf : buffers) {
     Block *home = buf.value.getParentBlock();
     SmallVector<Value> all{buf.value};
     llvm::append_range(all, buf.aliases);
     for (Value v : all)
-      for (Operation *user : v.getUsers())
+      for (Operation *user : v.getUsers()) {
+        if (auto dot = dyn_cast<DotOp>(user); dot && dot->hasAttr("tile.async"))
+          user = retiringWait(dot);
         if (Operation *a = ancestorIn(home, user))
           buf.end = std::max(buf.end, last[a]);
+      }
   }
   // First fit in order of definition.
   int64_t total = 0;

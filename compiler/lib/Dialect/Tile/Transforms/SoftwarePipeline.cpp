@@ -272,7 +272,18 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, const tessera::Target &targe
   // iteration may run asynchronously (wgmma): the next one chains on the
   // same registers without a wait.  Before a slot is refilled, the dot of
   // the previous iteration (which read it) must be done in every warp.
+  // That protects the slots only: a B in shared memory that the body loads
+  // itself (a tile too small to pipeline, an address carried by the loop)
+  // is rewritten by the next iteration while the dot may still read it, so
+  // such a dot stays synchronous.
   auto yield = cast<scf::YieldOp>(body->getTerminator());
+  auto slotOrInvariant = [&](Value v) {
+    while (auto t = v.getDefiningOp<TransOp>())
+      v = t.getSrc();
+    auto load = v.getDefiningOp<LoadOp>();
+    return !getSharedLayout(v.getType()) || (load && llvm::is_contained(loads, load)) ||
+           loop.isDefinedOutsideOfLoop(v);
+  };
   SmallVector<unsigned> asyncResults;
   if (target.hasWgmma)
     for (Operation &op : *body) {
@@ -281,7 +292,8 @@ bool pipelineLoop(scf::ForOp loop, unsigned stages, const tessera::Target &targe
       auto aLoad = dot ? dot.getA().getDefiningOp<LoadOp>() : LoadOp();
       if (!dot || !arg || arg.getOwner() != body || arg == loop.getInductionVar() ||
           !dot->hasOneUse() || *dot->getUsers().begin() != yield.getOperation() ||
-          !arg.hasOneUse() || !aLoad || !llvm::is_contained(loads, aLoad))
+          !arg.hasOneUse() || !aLoad || !llvm::is_contained(loads, aLoad) ||
+          !slotOrInvariant(dot.getB()))
         continue;
       unsigned i = arg.getArgNumber() - 1;
       if (yield.getOperand(i) != dot.getResult())
