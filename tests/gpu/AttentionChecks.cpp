@@ -171,6 +171,8 @@ Result checkAttentionVarlen(int mult, std::vector<std::pair<int, int>> lens, boo
   std::string desc;
   for (auto [lq, lk] : lens)
     desc += " " + std::to_string(lq) + "/" + std::to_string(lk);
+  for (auto &[key, value] : extra.items()) // the schedule, so that each name says which
+    desc += " " + key + "=" + value;
   return compare((api ? std::string("attentionForwardVarlen API d=") + std::to_string(d) + " "
                       : label(mult, "attention_fwd f16 d=" + std::to_string(d) + " varlen ")) +
                      (overlap ? "overlap " : "") + (causal ? "causal" : "") + desc,
