@@ -22,10 +22,7 @@ mkdir -p "$OUT"
 source "$(dirname "$0")/gpu-unpack.sh"
 export TESSERA_CACHE_DIR=/tmp/tessera-cache
 CHECK=/tmp/tessera-bin/tessera-gpu-check
-# Compile everything once without the sanitizer, so its runs load from disk.
-KLIST=${KINDS:-}
-timeout ${WARM_TIMEOUT:-240} $CHECK ${KLIST:+--kind "${KLIST// /,}"} > "$OUT/warm.log" 2>&1
-echo "warm rc=$?" >> "$OUT/warm.log"
+FAMILIES=${KINDS:-vector_add softmax layer_norm atomics atomic_swap elementwise axis_ops fp8 philox matmul attention score_mod attention_bwd launch}
 declare -A PICK=(
   [vector_add]="" [softmax]="" [layer_norm]="" [atomics]="" [atomic_swap]="" [elementwise]="" [axis_ops]="" [fp8]="" [philox]=""
   [matmul]="0,2,3,4,5,9,12,13,22"
@@ -38,8 +35,10 @@ declare -A PICK=(
 # between a tensor-core read and a refill shows as no hazard, only as a
 # larger error, its timing widening the window (2026-12-04: 2.5e-4 plain,
 # up to 6.7e-2 under racecheck; bench/results/pipeline-prologue-race_*).
-# So each family's picks also run plainly, and every check whose error under
-# a tool is above 4x its plain run's (and above 1e-4) is listed as ELEVATED.
+# So each family's picks also run plainly first (which also compiles their
+# kernels, so the tools' runs load them from disk), and every check whose
+# error under a tool is above 4x its plain run's (and above 1e-4) is listed
+# as ELEVATED.
 elevated() { # plain.json tool.json tool kind
   python3 - "$@" << 'PY'
 import json, sys
@@ -54,13 +53,13 @@ for x, y in zip(a, b):  # the same picks in the same order
         print(f"ELEVATED {name} {kind}: {y['name']}: {y['rel_err']:.3e} (plain {x['rel_err']:.3e})")
 PY
 }
-for kind in ${KINDS:-vector_add softmax layer_norm atomics atomic_swap elementwise axis_ops fp8 philox matmul attention score_mod attention_bwd launch}; do
+for kind in $FAMILIES; do
   pick=${PICK[$kind]}
   timeout ${KIND_TIMEOUT:-300} $CHECK --kind "$kind" ${pick:+--pick "$pick"} \
     --json "$OUT/plain-$kind.json" > "$OUT/plain-$kind.log" 2>&1
 done
 for tool in ${TOOLS:-memcheck racecheck synccheck}; do
-  for kind in ${KINDS:-vector_add softmax layer_norm atomics atomic_swap elementwise axis_ops fp8 philox matmul attention score_mod attention_bwd launch}; do
+  for kind in $FAMILIES; do
     pick=${PICK[$kind]}
     log="$OUT/$tool-$kind.log"
     timeout ${KIND_TIMEOUT:-300} compute-sanitizer --tool "$tool" --error-exitcode 9 \
